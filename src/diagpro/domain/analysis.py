@@ -1,0 +1,93 @@
+"""The analysis a report is built from: 15 sections in the original's order, with a confidence.
+
+Whatever writes it (Gemini or the offline analyzer) must produce exactly this shape; an analysis
+that does not is refused here rather than printed half-empty (the original silently dropped any
+section whose heading did not parse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diagpro.domain.codes import DetectedCode
+from diagpro.domain.errors import AnalysisInvalid
+
+# (key, title) in the order of the original's "Proprietary 15-Section Analysis Framework".
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("primary_diagnosis", "PRIMARY DIAGNOSIS"),
+    ("differential_diagnosis", "DIFFERENTIAL DIAGNOSIS"),
+    ("diagnostic_verification", "DIAGNOSTIC VERIFICATION"),
+    ("shop_interrogation", "SHOP INTERROGATION"),
+    ("conversation_scripting", "CONVERSATION SCRIPTING"),
+    ("cost_breakdown", "COST BREAKDOWN"),
+    ("ripoff_detection", "RIPOFF DETECTION"),
+    ("authorization_guide", "AUTHORIZATION GUIDE"),
+    ("technical_education", "TECHNICAL EDUCATION"),
+    ("oem_parts_strategy", "OEM PARTS STRATEGY"),
+    ("negotiation_tactics", "NEGOTIATION TACTICS"),
+    ("likely_causes_ranked", "LIKELY CAUSES (RANKED)"),
+    ("recommendations", "RECOMMENDATIONS"),
+    ("source_verification", "SOURCE VERIFICATION"),
+    ("next_steps_summary", "NEXT STEPS SUMMARY"),
+)
+SECTION_KEYS: tuple[str, ...] = tuple(key for key, _ in SECTIONS)
+SECTION_TITLES: dict[str, str] = dict(SECTIONS)
+
+# Below this confidence the report must say what data would raise it (the original's rule 5).
+CONFIDENCE_THRESHOLD = 80
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    summary: str
+    points: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    most_likely_cause: str
+    confidence_pct: int
+    sections: tuple[Section, ...]
+    detected_codes: tuple[DetectedCode, ...]
+    data_needed: tuple[str, ...] = ()
+    model: str = ""
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    offline: bool = False
+
+    def section(self, key: str) -> Section:
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise KeyError(key)
+
+    def check(self) -> Analysis:
+        """Raise AnalysisInvalid unless this is a complete report; return self for chaining."""
+        problems: list[str] = []
+        keys = tuple(s.key for s in self.sections)
+        if keys != SECTION_KEYS:
+            missing = [k for k in SECTION_KEYS if k not in keys]
+            extra = [k for k in keys if k not in SECTION_KEYS]
+            problems.append(
+                f"sections must be the 15 in order (missing: {missing or 'none'}, "
+                f"unexpected: {extra or 'none'})"
+            )
+        for section in self.sections:
+            if section.key in SECTION_TITLES and section.title != SECTION_TITLES[section.key]:
+                problems.append(f"section {section.key} must be titled {SECTION_TITLES[section.key]}")
+            if not section.summary.strip() and not any(p.strip() for p in section.points):
+                problems.append(f"section {section.key} is empty")
+        if not 0 <= self.confidence_pct <= 100:
+            problems.append(f"confidence {self.confidence_pct} is not a percentage")
+        if self.confidence_pct < CONFIDENCE_THRESHOLD and not self.data_needed:
+            problems.append(
+                f"confidence is {self.confidence_pct}% (< {CONFIDENCE_THRESHOLD}%) "
+                "but no data needed is listed"
+            )
+        if not self.most_likely_cause.strip():
+            problems.append("the most likely cause is empty")
+        if problems:
+            raise AnalysisInvalid("; ".join(problems))
+        return self

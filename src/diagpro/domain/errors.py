@@ -1,0 +1,134 @@
+"""Errors the customer, the operator or Stripe can see.
+
+Each carries a stable ``code``: entrypoints map the type to a status once (HTTP, CLI exit code)
+and never parse the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad intake field: which one, and why, in words a customer can act on."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class IntakeInvalid(DomainError):
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("Validation failed: " + "; ".join(str(p) for p in problems))
+
+
+class SubmissionNotFound(DomainError):
+    code = "SUBMISSION_NOT_FOUND"
+
+    def __init__(self, submission_id: str) -> None:
+        self.submission_id = submission_id
+        super().__init__(f"No submission with id {submission_id!r}")
+
+
+class SubmissionExists(DomainError):
+    code = "SUBMISSION_EXISTS"
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"A submission with id {submission_id!r} already exists")
+
+
+class IllegalTransition(DomainError):
+    """The submission's state forbids the action (e.g. paying for a ready report)."""
+
+    code = "INVALID_STATUS"
+
+    def __init__(self, submission_id: str, current: str, wanted: str) -> None:
+        self.current = current
+        self.wanted = wanted
+        super().__init__(f"Submission {submission_id} is {current}; it cannot become {wanted}")
+
+
+class ConcurrentUpdate(DomainError):
+    """Someone else changed the submission between our read and our write (compare-and-set lost).
+
+    Use cases reload and decide again; callers outside the application layer never see it.
+    """
+
+    code = "CONFLICT"
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"Submission {submission_id} changed while it was being updated")
+
+
+class ReportNotReady(DomainError):
+    code = "REPORT_NOT_READY"
+
+    def __init__(self, submission_id: str, status: str) -> None:
+        self.status = status
+        super().__init__(f"The report for {submission_id} is not ready (status: {status})")
+
+
+class PaymentEventInvalid(DomainError):
+    """A payment event whose signature or shape we cannot trust. Never fulfilled."""
+
+    code = "INVALID_SIGNATURE"
+
+
+class CheckoutNotFound(DomainError):
+    code = "CHECKOUT_SESSION_NOT_FOUND"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"No checkout session with id {session_id!r}")
+
+
+class PaymentProviderError(DomainError):
+    """The payment provider refused or failed a call (bad key, outage). Loud, never swallowed."""
+
+    code = "PAYMENT_PROVIDER_ERROR"
+
+
+class AnalysisUnavailable(DomainError):
+    """The analyzer could not answer this time (timeout, 429, 5xx, invalid output): retry later."""
+
+    code = "ANALYSIS_UNAVAILABLE"
+
+
+class AnalysisInvalid(DomainError):
+    """An analysis that does not have the report's shape (missing sections, bad confidence)."""
+
+    code = "ANALYSIS_INVALID"
+
+
+class RenderFailed(DomainError):
+    code = "RENDER_FAILED"
+
+
+class ReportStorageError(DomainError):
+    code = "REPORT_STORAGE_ERROR"
+
+
+class ReportMissing(DomainError):
+    code = "REPORT_NOT_FOUND"
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"No stored report for {submission_id}")
+
+
+class LeaseLost(DomainError):
+    """A worker tried to finish a job another worker has since taken over."""
+
+    code = "LEASE_LOST"

@@ -1,0 +1,303 @@
+"""The intake rule: what a customer must and may tell us, stated once for every entrypoint.
+
+The original UI and backend disagreed on required fields and customers got a 400 they could not
+fix. Here there is one rule: ``equipmentType`` (one of the 15), a valid ``email`` and something to
+analyse (``problemDescription``, ``symptoms`` or ``errorCodes``). Everything else is optional and
+an empty string means absent. Every bad field is reported at once, unknown keys included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from diagpro.domain.equipment import (
+    ALL_DETAIL_FIELDS,
+    CATEGORY_BY_KEY,
+    EquipmentCategory,
+    categories_with_detail,
+)
+from diagpro.domain.errors import FieldProblem, IntakeInvalid
+
+# The 22 keys the original frontend sends (DiagnosticReview.tsx), wire names kept.
+PAYLOAD_KEYS: tuple[str, ...] = (
+    "equipmentType",
+    "make",
+    "model",
+    "year",
+    "mileageHours",
+    "serialNumber",
+    "errorCodes",
+    "symptoms",
+    "whenStarted",
+    "frequency",
+    "urgencyLevel",
+    "locationEnvironment",
+    "usagePattern",
+    "problemDescription",
+    "previousRepairs",
+    "modifications",
+    "troubleshootingSteps",
+    "shopQuoteAmount",
+    "shopRecommendation",
+    "fullName",
+    "email",
+    "phone",
+)
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "whenStarted": ("today", "week", "month", "gradual", "sudden"),
+    "frequency": ("always", "often", "sometimes", "rarely", "once"),
+    "urgencyLevel": ("low", "normal", "high", "emergency"),
+    "usagePattern": (
+        "daily",
+        "weekly",
+        "occasional",
+        "heavy",
+        "light",
+        "commercial",
+        "recreational",
+    ),
+}
+
+# Limits keep one submission from becoming a multi-megabyte prompt or a 100-page PDF.
+LONG_TEXT = 5000
+SHORT_TEXT = 200
+_LONG_FIELDS = frozenset(
+    {
+        "problemDescription",
+        "previousRepairs",
+        "modifications",
+        "troubleshootingSteps",
+        "shopRecommendation",
+        "errorCodes",
+    }
+)
+MAX_SYMPTOMS = 30
+DETAIL_TEXT = 500
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE = re.compile(r"^[0-9+().\-\s]{5,40}$")
+_YEAR = re.compile(r"^(19|20|21)\d\d$")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A validated description of the customer's problem (snake_case, normalised)."""
+
+    equipment_type: str
+    email: str
+    make: str = ""
+    model: str = ""
+    year: str = ""
+    mileage_hours: str = ""
+    serial_number: str = ""
+    error_codes: str = ""
+    symptoms: tuple[str, ...] = ()
+    when_started: str = ""
+    frequency: str = ""
+    urgency_level: str = "normal"
+    location_environment: str = ""
+    usage_pattern: str = ""
+    problem_description: str = ""
+    previous_repairs: str = ""
+    modifications: str = ""
+    troubleshooting_steps: str = ""
+    shop_quote_cents: int | None = None
+    shop_recommendation: str = ""
+    full_name: str = ""
+    phone: str = ""
+    details: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def category(self) -> EquipmentCategory:
+        return CATEGORY_BY_KEY[self.equipment_type]
+
+    @property
+    def equipment_name(self) -> str:
+        """'2015 Ford F-150', or the category label when nothing more is known."""
+        words = [w for w in (self.year, self.make, self.model) if w]
+        return " ".join(words) if words else self.category.label
+
+    def detail(self, name: str) -> str:
+        return dict(self.details).get(name, "")
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _text(value: object, name: str, limit: int, problems: list[FieldProblem]) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.append(FieldProblem(name, "must be text"))
+        return ""
+    text = str(value).strip()
+    if len(text) > limit:
+        problems.append(FieldProblem(name, f"is {len(text)} characters long; the limit is {limit}"))
+        return ""
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        problems.append(FieldProblem(name, "contains control characters"))
+        return ""
+    return text
+
+
+def _symptoms(value: object, problems: list[FieldProblem]) -> tuple[str, ...]:
+    # The original sent both a list and a comma-joined string; accept either, keep a list.
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        problems.append(FieldProblem("symptoms", "must be a list of text or a comma-separated text"))
+        return ()
+    cleaned: list[str] = []
+    for i, item in enumerate(items):
+        text = _text(item, f"symptoms[{i}]", SHORT_TEXT, problems)
+        if text and text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > MAX_SYMPTOMS:
+        problems.append(
+            FieldProblem("symptoms", f"has {len(cleaned)} entries; the limit is {MAX_SYMPTOMS}")
+        )
+        return ()
+    return tuple(cleaned)
+
+
+def _money_cents(value: object, problems: list[FieldProblem]) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.append(FieldProblem("shopQuoteAmount", "must be an amount in dollars"))
+        return None
+    raw = str(value).strip().replace("$", "").replace(",", "")
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        problems.append(
+            FieldProblem("shopQuoteAmount", f"{value!r} is not an amount in dollars, e.g. 1250.00")
+        )
+        return None
+    if not amount.is_finite() or amount < 0 or amount > 10_000_000:
+        problems.append(
+            FieldProblem("shopQuoteAmount", "must be between $0 and $10,000,000")
+        )
+        return None
+    return int((amount * 100).quantize(Decimal(1)))
+
+
+def _detail_value(value: object, name: str, problems: list[FieldProblem]) -> str:
+    # Checkbox details (checkEngineLightOn, absEquipped, ...) arrive as booleans.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _text(value, name, DETAIL_TEXT, problems)
+
+
+def validate_intake(raw: object) -> Intake:
+    """Validate a payload as the original frontend sends it; raise IntakeInvalid naming every
+    bad field. Nothing is partially accepted."""
+    if not isinstance(raw, Mapping):
+        raise IntakeInvalid([FieldProblem("payload", "must be an object of intake fields")])
+    problems: list[FieldProblem] = []
+    values: dict[str, object] = {}
+
+    equipment = raw.get("equipmentType")
+    category = CATEGORY_BY_KEY.get(equipment) if isinstance(equipment, str) else None
+    if equipment in (None, ""):
+        problems.append(FieldProblem("equipmentType", "is required"))
+    elif category is None:
+        problems.append(
+            FieldProblem(
+                "equipmentType",
+                f"{equipment!r} is not one of: {', '.join(CATEGORY_BY_KEY)}",
+            )
+        )
+
+    details: list[tuple[str, str]] = []
+    for key in raw:
+        if not isinstance(key, str):
+            problems.append(FieldProblem(str(key), "is not a field name"))
+        elif key in ALL_DETAIL_FIELDS:
+            value = raw[key]
+            if value in (None, ""):
+                continue
+            if category is not None and key not in category.detail_fields:
+                owners = ", ".join(categories_with_detail(key))
+                problems.append(
+                    FieldProblem(key, f"is not a detail of {category.key} (it belongs to {owners})")
+                )
+                continue
+            text = _detail_value(value, key, problems)
+            if text:
+                details.append((key, text))
+        elif key not in PAYLOAD_KEYS:
+            problems.append(FieldProblem(key, "is not a known field"))
+
+    for key in PAYLOAD_KEYS:
+        if key in ("equipmentType", "symptoms", "shopQuoteAmount"):
+            continue
+        limit = LONG_TEXT if key in _LONG_FIELDS else SHORT_TEXT
+        values[_camel_to_snake(key)] = _text(raw.get(key), key, limit, problems)
+
+    symptoms = _symptoms(raw.get("symptoms"), problems)
+    quote = _money_cents(raw.get("shopQuoteAmount"), problems)
+
+    email = str(values["email"])
+    if not email:
+        problems.append(FieldProblem("email", "is required"))
+    elif not _EMAIL.match(email) or len(email) > 254:
+        problems.append(FieldProblem("email", f"{email!r} is not a valid email address"))
+
+    phone = str(values["phone"])
+    if phone and not _PHONE.match(phone):
+        problems.append(FieldProblem("phone", "may hold only digits, spaces and + ( ) . -"))
+
+    year = str(values["year"])
+    if year and year != "older" and not _YEAR.match(year):
+        problems.append(FieldProblem("year", f"{year!r} is not a four-digit year or 'older'"))
+
+    for key, allowed in CHOICES.items():
+        chosen = str(values[_camel_to_snake(key)])
+        if chosen and chosen not in allowed:
+            problems.append(FieldProblem(key, f"{chosen!r} is not one of: {', '.join(allowed)}"))
+
+    if not (values["problem_description"] or symptoms or values["error_codes"]):
+        problems.append(
+            FieldProblem(
+                "problemDescription",
+                "describe the problem, or give symptoms or error codes: we need something "
+                "to analyse",
+            )
+        )
+
+    if problems or category is None:
+        raise IntakeInvalid(problems)
+    values["urgency_level"] = values["urgency_level"] or "normal"
+    values["email"] = email.lower() if email.isascii() else email
+    return Intake(
+        equipment_type=category.key,
+        symptoms=symptoms,
+        shop_quote_cents=quote,
+        details=tuple(sorted(details)),
+        **{k: str(v) for k, v in values.items()},
+    )
+
+
+def intake_to_payload(intake: Intake) -> dict[str, object]:
+    """The wire shape back: the 22 camelCase keys plus the category details."""
+    payload: dict[str, object] = {}
+    for key in PAYLOAD_KEYS:
+        snake = _camel_to_snake(key)
+        if key == "shopQuoteAmount":
+            cents = intake.shop_quote_cents
+            payload[key] = "" if cents is None else f"{cents / 100:.2f}"
+        elif key == "symptoms":
+            payload[key] = list(intake.symptoms)
+        else:
+            payload[key] = getattr(intake, snake)
+    payload.update(dict(intake.details))
+    return payload

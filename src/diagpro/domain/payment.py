@@ -1,0 +1,90 @@
+"""Checkout sessions, payment events and money, in the shape our use cases need.
+
+Adapters translate Stripe's objects into these; nothing Stripe-typed crosses a port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Price:
+    cents: int
+    currency: str  # ISO 4217, lower case as Stripe writes it
+
+    def __str__(self) -> str:
+        return format_money(self.cents, self.currency)
+
+
+def format_money(cents: int, currency: str) -> str:
+    """The one place money becomes text: 499, 'usd' -> '$4.99 USD'."""
+    symbol = "$" if currency.lower() in ("usd", "cad", "aud") else ""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{symbol}{whole:,}.{part:02d} {currency.upper()}"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    submission_id: str
+    status: str  # open | complete | expired
+    payment_status: str  # paid | unpaid | no_payment_required
+    amount_total: int
+    currency: str
+    customer_email: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    submission_id: str
+    price: Price
+    customer_email: str
+    success_url: str
+    cancel_url: str
+    expires_at: datetime
+    idempotency_key: str
+    product_name: str = "diagpro Equipment Diagnostic Report"
+
+
+class EventKind(StrEnum):
+    COMPLETED = "checkout.session.completed"
+    ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+    ASYNC_FAILED = "checkout.session.async_payment_failed"
+    EXPIRED = "checkout.session.expired"
+    REFUNDED = "charge.refunded"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A verified payment event. ``submission_id`` is empty when the event names none."""
+
+    id: str
+    kind: EventKind
+    type: str  # the provider's own type string, kept for the record
+    submission_id: str
+    checkout_session_id: str
+    payment_status: str
+    amount_total: int
+    currency: str
+    created: datetime
+
+    @property
+    def fulfils(self) -> bool:
+        return self.kind == EventKind.ASYNC_SUCCEEDED or (
+            self.kind == EventKind.COMPLETED and self.payment_status == "paid"
+        )
+
+
+@dataclass(frozen=True)
+class SignedEvent:
+    """A payment event as it travels: raw bytes plus the Stripe-Signature header."""
+
+    payload: bytes
+    signature: str

@@ -1,0 +1,157 @@
+"""The ports: what the lifecycle needs from the outside world, in its own words.
+
+Every adapter (memory fakes, the embedded SQLite/local-file defaults, the cloud adapters) passes
+the same contract suite in tests/contract for the port it implements. Docstrings say what an
+implementation may raise; anything else escaping an adapter is a bug in that adapter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from diagpro.domain.analysis import Analysis
+from diagpro.domain.codes import DetectedCode
+from diagpro.domain.intake import Intake
+from diagpro.domain.jobs import Job
+from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent
+from diagpro.domain.report import DownloadLinks, ReportDocument
+from diagpro.domain.submission import Submission
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+@runtime_checkable
+class IdSource(Protocol):
+    def submission_id(self, now: datetime) -> str:
+        """A new ``diag_<ms>_<hex>`` id with at least 80 random bits."""
+        ...
+
+    def token(self) -> str:
+        """A random hex token (job ids, worker ids)."""
+        ...
+
+
+@runtime_checkable
+class SubmissionStore(Protocol):
+    def add(self, submission: Submission) -> None:
+        """Store a new submission. Raises SubmissionExists if the id is taken."""
+        ...
+
+    def get(self, submission_id: str) -> Submission:
+        """Raises SubmissionNotFound. Returns a copy: changing it changes nothing stored."""
+        ...
+
+    def update(self, submission: Submission) -> None:
+        """Compare-and-set: store ``submission`` only if the stored version is
+        ``submission.version - 1``. Raises ConcurrentUpdate if it is not, SubmissionNotFound
+        if there is nothing to update."""
+        ...
+
+
+@runtime_checkable
+class PaymentGateway(Protocol):
+    def open_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """Create a checkout session (idempotent on ``request.idempotency_key``).
+        Raises PaymentProviderError."""
+        ...
+
+    def retrieve_checkout(self, session_id: str) -> CheckoutSession:
+        """Raises CheckoutNotFound, PaymentProviderError."""
+        ...
+
+    def expire_checkout(self, session_id: str) -> None:
+        """Close an open session so it can no longer be paid. Raises CheckoutNotFound."""
+        ...
+
+    def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
+        """Check the signature over the raw bytes and translate the event.
+        Raises PaymentEventInvalid (bad or stale signature, malformed event)."""
+        ...
+
+
+@runtime_checkable
+class ProcessedEvents(Protocol):
+    def record(
+        self, event: PaymentEvent, outcome: str, at: datetime
+    ) -> bool:
+        """Remember a handled event. True the first time, False if it was already recorded
+        (the first outcome is kept). Safe under concurrent calls with the same event."""
+        ...
+
+    def outcome(self, event_id: str) -> str | None:
+        """What happened to an event, or None if it was never recorded."""
+        ...
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    def enqueue(self, submission_id: str, now: datetime) -> Job:
+        """Queue work for a submission. While a job for it is queued or leased, returns that
+        job instead of adding another (so duplicate payment events make one job)."""
+        ...
+
+    def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
+        """Lease the oldest due job (``not_before <= now``, no live lease) to ``worker``,
+        counting an attempt; None when nothing is due. Two workers never get the same lease."""
+        ...
+
+    def complete(self, job: Job, now: datetime) -> None:
+        """Mark a leased job done. Raises LeaseLost if ``job.lease_owner`` no longer holds it."""
+        ...
+
+    def retry_later(self, job: Job, not_before: datetime, error: str) -> None:
+        """Release the lease and wait until ``not_before``. Raises LeaseLost."""
+        ...
+
+    def bury(self, job: Job, error: str) -> None:
+        """Give up on a job for good. Raises LeaseLost."""
+        ...
+
+    def jobs_for(self, submission_id: str) -> list[Job]:
+        """Every job ever queued for a submission, oldest first."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """When the earliest waiting job becomes due (or its lease runs out); None if none."""
+        ...
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
+        """Write the 15-section analysis. Raises AnalysisUnavailable (worth retrying) or
+        AnalysisInvalid (the answer had the wrong shape; also retried, never printed)."""
+        ...
+
+
+@runtime_checkable
+class ReportRenderer(Protocol):
+    def render(self, document: ReportDocument) -> bytes:
+        """The PDF bytes. Raises RenderFailed. Must not touch the network."""
+        ...
+
+
+@runtime_checkable
+class ReportStore(Protocol):
+    def save(self, submission_id: str, pdf: bytes) -> str:
+        """Store the report at ``reports/{id}.pdf`` and return that path. A finished report is
+        never overwritten: saving again keeps the first and returns its path.
+        Raises ReportStorageError."""
+        ...
+
+    def exists(self, submission_id: str) -> bool: ...
+
+    def read(self, submission_id: str) -> bytes:
+        """Raises ReportMissing."""
+        ...
+
+    def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:
+        """Fresh signed links (download and inline view) valid for ``ttl_seconds``.
+        Raises ReportMissing."""
+        ...

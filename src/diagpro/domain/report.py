@@ -1,0 +1,30 @@
+"""What the renderer is given and what a customer downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from diagpro.domain.analysis import Analysis
+from diagpro.domain.intake import Intake
+
+
+def report_path(submission_id: str) -> str:
+    """Where a report lives in any report store (the original's object path)."""
+    return f"reports/{submission_id}.pdf"
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    submission_id: str
+    intake: Intake
+    analysis: Analysis
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class DownloadLinks:
+    submission_id: str
+    download_url: str  # Content-Disposition: attachment
+    view_url: str  # Content-Disposition: inline
+    expires_in_seconds: int

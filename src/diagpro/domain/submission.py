@@ -1,0 +1,129 @@
+"""The submission aggregate and its guarded lifecycle.
+
+    pending --paid--> paid --> processing --> ready
+                                    \\--> failed --(re-queue)--> paid
+    paid | processing | ready | failed --> refunded
+
+Each method returns a new Submission with ``version`` bumped; the store saves it only if the
+stored version is still the one it was read at (compare-and-set), so two workers or two webhook
+deliveries can never both apply a transition. Moving to the state it is already in is a no-op
+(``None``), so redelivered events are harmless; any other illegal move raises IllegalTransition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from diagpro.domain.analysis import Analysis
+from diagpro.domain.errors import IllegalTransition
+from diagpro.domain.intake import Intake
+
+
+class Status(StrEnum):
+    # Wire values the original frontend reads; keep them.
+    PENDING = "pending"
+    PAID = "paid"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.PAID}),
+    Status.PAID: frozenset({Status.PROCESSING, Status.FAILED, Status.REFUNDED}),
+    Status.PROCESSING: frozenset({Status.READY, Status.FAILED, Status.REFUNDED}),
+    Status.READY: frozenset({Status.REFUNDED}),
+    Status.FAILED: frozenset({Status.PAID, Status.REFUNDED}),
+    Status.REFUNDED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Payment:
+    event_id: str
+    checkout_session_id: str
+    amount_cents: int
+    currency: str
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenCheckout:
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    intake: Intake
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    price_cents: int
+    currency: str
+    version: int = 1
+    checkout: OpenCheckout | None = None
+    payment: Payment | None = None
+    failure_reason: str = ""
+    payment_problem: str = ""
+    report_path: str = ""
+    analysis: Analysis | None = None
+    requeue_count: int = 0
+
+    def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
+        if self.status == to:
+            return None
+        if to not in ALLOWED[self.status]:
+            raise IllegalTransition(self.id, self.status.value, to.value)
+        return replace(self, status=to, updated_at=now, version=self.version + 1, **changes)  # type: ignore[arg-type]
+
+    def _amend(self, now: datetime, **changes: object) -> Submission:
+        return replace(self, updated_at=now, version=self.version + 1, **changes)  # type: ignore[arg-type]
+
+    def checkout_opened(self, checkout: OpenCheckout, now: datetime) -> Submission:
+        if self.status != Status.PENDING:
+            raise IllegalTransition(self.id, self.status.value, "checked out")
+        return self._amend(now, checkout=checkout)
+
+    def checkout_closed(self, now: datetime) -> Submission | None:
+        """The checkout expired or its payment failed: forget it so the customer can pay again."""
+        if self.status != Status.PENDING or self.checkout is None:
+            return None
+        return self._amend(now, checkout=None)
+
+    def mark_paid(self, payment: Payment, now: datetime) -> Submission | None:
+        return self._move(Status.PAID, now, payment=payment, payment_problem="", checkout=None)
+
+    def note_payment_problem(self, problem: str, now: datetime) -> Submission:
+        """Record money we received but could not accept, so status shows it (never silent)."""
+        return self._amend(now, payment_problem=problem)
+
+    def start_processing(self, now: datetime) -> Submission | None:
+        return self._move(Status.PROCESSING, now)
+
+    def mark_ready(self, report_path: str, analysis: Analysis, now: datetime) -> Submission | None:
+        return self._move(
+            Status.READY, now, report_path=report_path, analysis=analysis, failure_reason=""
+        )
+
+    def mark_failed(self, reason: str, now: datetime) -> Submission | None:
+        return self._move(Status.FAILED, now, failure_reason=reason)
+
+    def requeue(self, now: datetime) -> Submission:
+        if self.status != Status.FAILED:
+            raise IllegalTransition(self.id, self.status.value, "re-queued")
+        moved = self._move(Status.PAID, now, requeue_count=self.requeue_count + 1)
+        assert moved is not None
+        return moved
+
+    def mark_refunded(self, now: datetime) -> Submission | None:
+        return self._move(Status.REFUNDED, now)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.payment is not None
