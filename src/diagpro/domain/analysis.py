@@ -76,7 +76,9 @@ class Analysis:
             )
         for section in self.sections:
             if section.key in SECTION_TITLES and section.title != SECTION_TITLES[section.key]:
-                problems.append(f"section {section.key} must be titled {SECTION_TITLES[section.key]}")
+                problems.append(
+                    f"section {section.key} must be titled {SECTION_TITLES[section.key]}"
+                )
             if not section.summary.strip() and not any(p.strip() for p in section.points):
                 problems.append(f"section {section.key} is empty")
         if not 0 <= self.confidence_pct <= 100:

@@ -30,7 +30,9 @@ class DetectedCode:
 _OBD2 = re.compile(r"\b([PBCU][0-9A-F]{4})\b", re.IGNORECASE)
 _J1939 = re.compile(r"\bSPN\s*(\d{1,6})\s*[/\s,]*FMI\s*(\d{1,2})\b", re.IGNORECASE)
 _EQUIPMENT = re.compile(r"\b(ERR|FAULT|CODE|ERROR|ALM)[-\s]?(\d{1,5})\b", re.IGNORECASE)
-_BLINK = re.compile(r"\b(?:blink|flash)(?:es|ing)?\s*(?:code)?\s*(\d(?:\s*[-,]\s*\d)?)\b", re.IGNORECASE)
+_BLINK = re.compile(
+    r"\b(?:blink|flash)(?:es|ing)?\s*(?:code)?\s*(\d(?:\s*[-,]\s*\d)?)\b", re.IGNORECASE
+)
 
 
 def _texts(intake: Intake) -> list[str]:

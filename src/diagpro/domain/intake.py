@@ -117,8 +117,10 @@ class Intake:
     @property
     def equipment_name(self) -> str:
         """'2015 Ford F-150', or the category label when nothing more is known."""
-        words = [w for w in (self.year, self.make, self.model) if w]
-        return " ".join(words) if words else self.category.label
+        year = "" if self.year == "older" else self.year  # "older" reads badly on a cover
+        words = [w for w in (year, self.make, self.model) if w]
+        name = " ".join(words) if words else self.category.label
+        return f"{name} (older model year)" if self.year == "older" else name
 
     def detail(self, name: str) -> str:
         return dict(self.details).get(name, "")
@@ -153,7 +155,9 @@ def _symptoms(value: object, problems: list[FieldProblem]) -> tuple[str, ...]:
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
-        problems.append(FieldProblem("symptoms", "must be a list of text or a comma-separated text"))
+        problems.append(
+            FieldProblem("symptoms", "must be a list of text or a comma-separated text")
+        )
         return ()
     cleaned: list[str] = []
     for i, item in enumerate(items):
@@ -183,9 +187,7 @@ def _money_cents(value: object, problems: list[FieldProblem]) -> int | None:
         )
         return None
     if not amount.is_finite() or amount < 0 or amount > 10_000_000:
-        problems.append(
-            FieldProblem("shopQuoteAmount", "must be between $0 and $10,000,000")
-        )
+        problems.append(FieldProblem("shopQuoteAmount", "must be between $0 and $10,000,000"))
         return None
     return int((amount * 100).quantize(Decimal(1)))
 
@@ -265,7 +267,11 @@ def validate_intake(raw: object) -> Intake:
         if chosen and chosen not in allowed:
             problems.append(FieldProblem(key, f"{chosen!r} is not one of: {', '.join(allowed)}"))
 
-    if not (values["problem_description"] or symptoms or values["error_codes"]):
+    named = {p.field.split("[")[0] for p in problems}
+    something = ("problemDescription", "symptoms", "errorCodes")
+    if not (values["problem_description"] or symptoms or values["error_codes"]) and not any(
+        field in named for field in something
+    ):
         problems.append(
             FieldProblem(
                 "problemDescription",

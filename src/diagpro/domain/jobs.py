@@ -42,7 +42,7 @@ class RetryPolicy:
         """When to try again after a failed attempt, or None when the budget is spent."""
         if job.attempts >= self.max_attempts:
             return None
-        delay = min(self.base_delay * (2 ** max(job.attempts - 1, 0)), self.max_delay)
+        delay = min(self.base_delay * (1 << max(job.attempts - 1, 0)), self.max_delay)
         when = now + delay
         if when - job.created_at > self.budget:
             return None

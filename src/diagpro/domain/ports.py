@@ -77,9 +77,7 @@ class PaymentGateway(Protocol):
 
 @runtime_checkable
 class ProcessedEvents(Protocol):
-    def record(
-        self, event: PaymentEvent, outcome: str, at: datetime
-    ) -> bool:
+    def record(self, event: PaymentEvent, outcome: str, at: datetime) -> bool:
         """Remember a handled event. True the first time, False if it was already recorded
         (the first outcome is kept). Safe under concurrent calls with the same event."""
         ...

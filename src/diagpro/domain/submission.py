@@ -74,6 +74,7 @@ class Submission:
     report_path: str = ""
     analysis: Analysis | None = None
     requeue_count: int = 0
+    checkouts_opened: int = 0  # part of each checkout's idempotency key
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -88,7 +89,13 @@ class Submission:
     def checkout_opened(self, checkout: OpenCheckout, now: datetime) -> Submission:
         if self.status != Status.PENDING:
             raise IllegalTransition(self.id, self.status.value, "checked out")
-        return self._amend(now, checkout=checkout)
+        return self._amend(now, checkout=checkout, checkouts_opened=self.checkouts_opened + 1)
+
+    @property
+    def checkout_idempotency_key(self) -> str:
+        """Same key for a double-click (one session), a new one after a session expired:
+        Stripe replays a key's first answer for 24 hours."""
+        return f"checkout-create:{self.id}:{self.checkouts_opened + 1}"
 
     def checkout_closed(self, now: datetime) -> Submission | None:
         """The checkout expired or its payment failed: forget it so the customer can pay again."""
@@ -97,7 +104,9 @@ class Submission:
         return self._amend(now, checkout=None)
 
     def mark_paid(self, payment: Payment, now: datetime) -> Submission | None:
-        return self._move(Status.PAID, now, payment=payment, payment_problem="", checkout=None)
+        if self.payment is not None:
+            return None  # paid once already: a redelivery or the success page racing the webhook
+        return self._move(Status.PAID, now, payment=payment, payment_problem="")
 
     def note_payment_problem(self, problem: str, now: datetime) -> Submission:
         """Record money we received but could not accept, so status shows it (never silent)."""
@@ -105,6 +114,12 @@ class Submission:
 
     def start_processing(self, now: datetime) -> Submission | None:
         return self._move(Status.PROCESSING, now)
+
+    def keep_analysis(self, analysis: Analysis, now: datetime) -> Submission | None:
+        """Keep the analysis while the report is made, so a retry never pays for it twice."""
+        if self.analysis is not None:
+            return None
+        return self._amend(now, analysis=analysis)
 
     def mark_ready(self, report_path: str, analysis: Analysis, now: datetime) -> Submission | None:
         return self._move(

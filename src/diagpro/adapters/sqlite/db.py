@@ -16,8 +16,10 @@ from pathlib import Path
 class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if self.path == ":memory:" or not self.path:
+            # Every operation opens its own connection, and each would get an empty database.
+            raise ValueError("the embedded database needs a file path; use the memory adapters")
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
 

@@ -1,0 +1,29 @@
+Feature: Making the report after payment
+  As a customer who paid
+  I want a report, or a clear reason why there is none and a way to try again,
+  and never an endless "processing".
+
+  Scenario: A failing analyzer is retried, then the submission fails with a visible reason
+    Given I have paid for a report on my 2015 Ford F-150
+    And the analyzer is down for good
+    When the worker keeps trying through the whole retry budget
+    Then the analyzer was asked 5 times
+    And the submission is "failed"
+    And the status says "Gave up after 5 attempts"
+    When the operator re-queues it once the analyzer is back
+    Then the submission is "ready"
+
+  Scenario: A short analyzer outage is ridden out
+    Given I have paid for a report on my 2015 Ford F-150
+    And the analyzer fails 2 times
+    When the worker keeps trying through the whole retry budget
+    Then the submission is "ready"
+
+  Scenario: A job leased by a worker that died is finished by the next worker
+    Given I have paid for a report on my 2015 Ford F-150, stored in the embedded database
+    And a worker took the job and died before finishing it
+    When the next worker runs before the lease runs out
+    Then the submission is "processing"
+    When the lease runs out and the next worker runs
+    Then the submission is "ready"
+    And the job was attempted 2 times

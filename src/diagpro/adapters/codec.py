@@ -1,0 +1,136 @@
+"""Submission <-> a JSON-compatible document, for every store that keeps submissions.
+
+Storage-neutral on purpose: the in-memory fake, the SQLite adapter and the Firestore adapter all
+keep the same document, so a submission looks the same wherever it is stored. The document is
+plain ``dict``/``list``/``str``/``int``/``bool``/``None``:
+
+* datetimes become ISO 8601 text in UTC with a ``Z`` suffix (``2026-11-26T12:00:00Z``); a naive
+  datetime is refused when encoding, and a stored time without an offset is refused when
+  decoding, so nothing ever comes back naive or in another zone;
+* enums become their wire values (``"paid"``) and come back as the enum;
+* tuples become lists and come back as tuples (the domain's values are frozen);
+* ``format_version`` says which layout the document has. Bump ``FORMAT_VERSION`` and register an
+  upgrade in ``_UPGRADES`` when a change cannot be read by the current decoder (a field renamed
+  or re-typed; a new field with a default needs nothing).
+
+Anything the decoder cannot read raises ``DocumentDecodeError``: a stored document that does not
+decode is corruption or a deployment mistake, and must be loud.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from diagpro.domain.submission import Submission
+
+FORMAT_VERSION = 1
+FORMAT_KEY = "format_version"
+
+Document = dict[str, Any]
+
+# _UPGRADES[n] turns a version-n document into a version-(n+1) one.
+_UPGRADES: dict[int, Callable[[Document], Document]] = {}
+
+
+class DocumentDecodeError(ValueError):
+    """A stored document (or time) that this version of diagpro cannot read."""
+
+
+class DocumentEncodeError(ValueError):
+    """A value that cannot be stored as is (a naive datetime)."""
+
+
+def encode_datetime(value: datetime) -> str:
+    """Aware datetime -> ``2026-11-26T12:00:00Z`` (microseconds kept when present)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise DocumentEncodeError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def decode_datetime(text: str) -> datetime:
+    """The inverse of ``encode_datetime``: always timezone-aware UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise DocumentDecodeError(f"{text!r} is not an ISO 8601 time") from exc
+    if value.tzinfo is None:
+        raise DocumentDecodeError(f"stored time {text!r} has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def _to_plain(value: Any) -> Any:
+    """msgspec's builtins (with datetimes kept as objects) -> JSON-compatible values."""
+    if isinstance(value, datetime):
+        return encode_datetime(value)
+    if isinstance(value, dict):
+        return {key: _to_plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_plain(item) for item in value]
+    return value
+
+
+def _check_times(value: Any, where: str) -> None:
+    """Refuse a decoded value holding a naive or non-UTC datetime anywhere inside it."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+            raise DocumentDecodeError(f"{where} is not a UTC time: {value.isoformat()}")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            _check_times(getattr(value, field.name), f"{where}.{field.name}")
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            _check_times(item, f"{where}[{index}]")
+
+
+def submission_to_document(submission: Submission) -> Document:
+    """The submission as a JSON-compatible dict, ``format_version`` included."""
+    built = msgspec.to_builtins(submission, builtin_types=(datetime,))
+    document: Document = _to_plain(built)
+    document[FORMAT_KEY] = FORMAT_VERSION
+    return document
+
+
+def submission_from_document(document: Mapping[str, Any]) -> Submission:
+    """Read a document written by ``submission_to_document`` (this or an older format)."""
+    doc = dict(document)
+    version = doc.pop(FORMAT_KEY, None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DocumentDecodeError(f"submission document has no {FORMAT_KEY}")
+    if version > FORMAT_VERSION:
+        raise DocumentDecodeError(
+            f"submission document has {FORMAT_KEY} {version}; this diagpro reads up to "
+            f"{FORMAT_VERSION} (was it written by a newer release?)"
+        )
+    while version < FORMAT_VERSION:
+        upgrade = _UPGRADES.get(version)
+        if upgrade is None:
+            raise DocumentDecodeError(f"no upgrade from {FORMAT_KEY} {version}")
+        doc = upgrade(doc)
+        version += 1
+    try:
+        submission = msgspec.convert(doc, Submission)
+    except msgspec.ValidationError as exc:
+        where = doc.get("id", "?")
+        raise DocumentDecodeError(f"submission document {where!r} is invalid: {exc}") from exc
+    _check_times(submission, "submission")
+    return submission
+
+
+def submission_to_json(submission: Submission) -> bytes:
+    """The document as compact UTF-8 JSON."""
+    return msgspec.json.encode(submission_to_document(submission))
+
+
+def submission_from_json(data: bytes | str) -> Submission:
+    try:
+        document = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise DocumentDecodeError(f"stored submission is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise DocumentDecodeError("stored submission is not a JSON object")
+    return submission_from_document(document)

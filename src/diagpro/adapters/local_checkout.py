@@ -1,0 +1,127 @@
+"""The local checkout: stands in for Stripe Checkout when no Stripe key is configured.
+
+It opens ``cs_local_…`` sessions and, when the customer pays or cancels on the local page (or the
+CLI does it for them), emits Stripe-shaped events signed with Stripe's scheme and a local secret.
+Those events go through the same webhook path and the same verification as real Stripe events.
+Sessions live in a ``CheckoutBook``: in memory for tests, in SQLite for the embedded default.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Protocol
+
+from diagpro.adapters.stripe_events import (
+    build_event,
+    session_object,
+    sign_event,
+    verify_stripe_event,
+)
+from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
+from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
+from diagpro.domain.ports import Clock, IdSource
+
+
+class CheckoutBook(Protocol):
+    def get(self, session_id: str) -> CheckoutSession | None: ...
+
+    def by_key(self, idempotency_key: str) -> CheckoutSession | None: ...
+
+    def put(self, session: CheckoutSession, idempotency_key: str = "") -> None: ...
+
+
+class MemoryCheckoutBook:
+    def __init__(self) -> None:
+        self._sessions: dict[str, CheckoutSession] = {}
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str) -> CheckoutSession | None:
+        return self._sessions.get(session_id)
+
+    def by_key(self, idempotency_key: str) -> CheckoutSession | None:
+        session_id = self._keys.get(idempotency_key)
+        return self._sessions.get(session_id) if session_id else None
+
+    def put(self, session: CheckoutSession, idempotency_key: str = "") -> None:
+        with self._lock:
+            self._sessions[session.id] = session
+            if idempotency_key:
+                self._keys.setdefault(idempotency_key, session.id)
+
+
+class LocalCheckout:
+    """A PaymentGateway with a pay button of its own."""
+
+    def __init__(
+        self, book: CheckoutBook, secret: str, base_url: str, clock: Clock, ids: IdSource
+    ) -> None:
+        self._book = book
+        self._secret = secret
+        self._base_url = base_url.rstrip("/")
+        self._clock = clock
+        self._ids = ids
+        self._lock = threading.Lock()
+
+    # -- PaymentGateway -------------------------------------------------------------------------
+    def open_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        with self._lock:  # like Stripe's idempotency keys: one session per key
+            existing = self._book.by_key(request.idempotency_key)
+            if existing is not None:
+                return self._current(existing)
+            session_id = f"cs_local_{self._ids.token()}{self._ids.token()}"
+            session = CheckoutSession(
+                id=session_id,
+                url=f"{self._base_url}/checkout/local/{session_id}",
+                submission_id=request.submission_id,
+                status="open",
+                payment_status="unpaid",
+                amount_total=request.price.cents,
+                currency=request.price.currency,
+                customer_email=request.customer_email,
+                expires_at=request.expires_at,
+            )
+            self._book.put(session, request.idempotency_key)
+            # Another process may have won the key first: its session is the one to use.
+            return self._current(self._book.by_key(request.idempotency_key) or session)
+
+    def retrieve_checkout(self, session_id: str) -> CheckoutSession:
+        session = self._book.get(session_id)
+        if session is None:
+            raise CheckoutNotFound(session_id)
+        return self._current(session)
+
+    def expire_checkout(self, session_id: str) -> None:
+        session = self.retrieve_checkout(session_id)
+        if session.status == "open":
+            self._book.put(replace(session, status="expired"))
+
+    def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
+        return verify_stripe_event(payload, signature, self._secret)
+
+    # -- what the customer does on the local checkout page ---------------------------------------
+    def pay(self, session_id: str) -> SignedEvent:
+        """The customer pays: the session completes and a signed completion event is emitted."""
+        session = self.retrieve_checkout(session_id)
+        if session.status != "open":
+            raise PaymentProviderError(f"Checkout session {session_id} is {session.status}")
+        paid = replace(session, status="complete", payment_status="paid")
+        self._book.put(paid)
+        return self._event("checkout.session.completed", paid)
+
+    def cancel(self, session_id: str) -> SignedEvent:
+        """The customer gives up: the session expires, as a Stripe session would after an hour."""
+        self.expire_checkout(session_id)
+        return self._event("checkout.session.expired", self.retrieve_checkout(session_id))
+
+    def _event(self, event_type: str, session: CheckoutSession) -> SignedEvent:
+        payload = build_event(
+            f"evt_local_{self._ids.token()}", event_type, session_object(session), self._clock.now()
+        )
+        return sign_event(payload, self._secret)
+
+    def _current(self, session: CheckoutSession) -> CheckoutSession:
+        if session.status == "open" and self._clock.now() >= session.expires_at:
+            return replace(session, status="expired")
+        return session

@@ -1,0 +1,121 @@
+"""The embedded default ReportStore: PDFs in a folder, served through signed links.
+
+``save`` writes ``{root}/reports/{id}.pdf`` atomically: the bytes go to a temporary file in the
+same folder, are fsynced, and only then appear under the final name, so a reader (or a crash)
+never sees half a report. The final name is published with ``os.link``, which fails instead of
+replacing an existing file, so even two concurrent saves cannot overwrite a finished report: the
+first one wins. On file systems without hard links it falls back to ``os.replace`` after checking
+that no report exists yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from diagpro.adapters.signed_links import is_safe_report_id, report_links
+from diagpro.domain.errors import ReportMissing, ReportStorageError
+from diagpro.domain.report import DownloadLinks, report_path
+
+# errno values meaning "this file system cannot make hard links" (not "the link exists").
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+)
+
+
+class LocalReportFolder:
+    def __init__(self, root: Path | str, base_url: str, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("a report store needs a non-empty link secret")
+        self.root = Path(root)
+        self._base_url = base_url
+        self._secret = secret
+
+    def file_path(self, submission_id: str) -> Path:
+        """Where the report for ``submission_id`` lives (or would live) on disk.
+
+        Raises ReportMissing for an id that can never name a report (it would leave the folder).
+        """
+        if not is_safe_report_id(submission_id):
+            raise ReportMissing(submission_id)
+        return self.root / report_path(submission_id)
+
+    def save(self, submission_id: str, pdf: bytes) -> str:
+        if not is_safe_report_id(submission_id):
+            raise ReportStorageError(f"Refusing to store a report under {submission_id!r}")
+        path = report_path(submission_id)
+        final = self.root / path
+        try:
+            if final.is_file():
+                return path
+            folder = final.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{submission_id}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as temp:
+                    temp.write(pdf)
+                    temp.flush()
+                    os.fsync(temp.fileno())
+                _publish(Path(temp_name), final)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp_name)
+            _fsync_folder(folder)
+        except OSError as exc:
+            raise ReportStorageError(
+                f"Could not store the report for {submission_id}: {exc}"
+            ) from exc
+        return path
+
+    def exists(self, submission_id: str) -> bool:
+        try:
+            return self.file_path(submission_id).is_file()
+        except ReportMissing:
+            return False
+
+    def read(self, submission_id: str) -> bytes:
+        file = self.file_path(submission_id)
+        try:
+            return file.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ReportMissing(submission_id) from exc
+        except OSError as exc:
+            raise ReportStorageError(
+                f"Could not read the report for {submission_id}: {exc}"
+            ) from exc
+
+    def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:
+        if not self.exists(submission_id):
+            raise ReportMissing(submission_id)
+        return report_links(self._base_url, self._secret, submission_id, ttl_seconds, now)
+
+
+def _publish(temp: Path, final: Path) -> None:
+    """Give the finished temp file its final name unless a report is already there."""
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        return  # someone else finished first; keep theirs
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        if final.exists():
+            return
+        os.replace(temp, final)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the new directory entry durable (best effort: not every platform can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,129 @@
+"""An in-memory JobQueue that behaves like the SQLite one (same contract suite).
+
+One lock around every operation stands in for ``BEGIN IMMEDIATE``, so concurrent claims from
+threads never share a lease. Jobs are ordered like the SQLite table: by ``created_at``, then by
+the order they were added. Jobs are frozen dataclasses, so handing them out shares nothing
+mutable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from diagpro.domain.errors import LeaseLost
+from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.ports import IdSource
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the job queue needs timezone-aware times")
+    return moment.astimezone(UTC)
+
+
+class MemoryJobQueue:
+    def __init__(self, ids: IdSource) -> None:
+        self._ids = ids
+        self._lock = threading.Lock()
+        self._seq = itertools.count()
+        self._jobs: dict[str, tuple[int, Job]] = {}  # job id -> (insertion order, job)
+
+    def _ordered(self) -> list[Job]:
+        entries = sorted(self._jobs.values(), key=lambda e: (e[1].created_at, e[0]))
+        return [job for _, job in entries]
+
+    def enqueue(self, submission_id: str, now: datetime) -> Job:
+        at = _utc(now)
+        with self._lock:
+            for job in self._ordered():
+                if job.submission_id == submission_id and job.state is JobState.QUEUED:
+                    return job
+            job = Job(
+                id=self._ids.token(),
+                submission_id=submission_id,
+                state=JobState.QUEUED,
+                created_at=at,
+                not_before=at,
+            )
+            self._jobs[job.id] = (next(self._seq), job)
+            return job
+
+    def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
+        if not worker:
+            raise ValueError("a worker needs a name to hold a lease")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        at = _utc(now)
+        with self._lock:
+            for job in self._ordered():
+                if job.state is not JobState.QUEUED or job.not_before > at:
+                    continue
+                if job.lease_until is not None and job.lease_until > at:
+                    continue
+                claimed = replace(
+                    job,
+                    attempts=job.attempts + 1,
+                    lease_owner=worker,
+                    lease_until=at + timedelta(seconds=lease_seconds),
+                )
+                self._store(claimed)
+                return claimed
+            return None
+
+    def complete(self, job: Job, now: datetime) -> None:
+        _utc(now)
+        with self._lock:
+            held = self._held(job)
+            self._store(replace(held, state=JobState.DONE, lease_until=None))
+
+    def retry_later(self, job: Job, not_before: datetime, error: str) -> None:
+        when = _utc(not_before)
+        with self._lock:
+            held = self._held(job)
+            self._store(
+                replace(held, lease_owner="", lease_until=None, not_before=when, last_error=error)
+            )
+
+    def bury(self, job: Job, error: str) -> None:
+        with self._lock:
+            held = self._held(job)
+            self._store(replace(held, state=JobState.DEAD, lease_until=None, last_error=error))
+
+    def jobs_for(self, submission_id: str) -> list[Job]:
+        with self._lock:
+            return [job for job in self._ordered() if job.submission_id == submission_id]
+
+    def next_due(self) -> datetime | None:
+        with self._lock:
+            # Claimable once due and once its lease (if any) has run out.
+            due = [
+                max(job.not_before, job.lease_until or job.not_before)
+                for _, job in self._jobs.values()
+                if job.state is JobState.QUEUED
+            ]
+        return min(due, default=None)
+
+    # -- helpers (call with the lock held) --
+
+    def _held(self, job: Job) -> Job:
+        if not job.lease_owner:
+            raise LeaseLost(f"Job {job.id} was never leased")
+        entry = self._jobs.get(job.id)
+        stored = None if entry is None else entry[1]
+        if (
+            stored is None
+            or stored.state is not JobState.QUEUED
+            or stored.lease_owner != job.lease_owner
+            or stored.attempts != job.attempts
+        ):
+            raise LeaseLost(
+                f"Worker {job.lease_owner!r} no longer holds job {job.id} (attempt {job.attempts})"
+            )
+        return stored
+
+    def _store(self, job: Job) -> None:
+        seq, _ = self._jobs[job.id]
+        self._jobs[job.id] = (seq, job)

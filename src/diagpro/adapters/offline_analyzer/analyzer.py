@@ -1,0 +1,39 @@
+"""OfflineAnalyzer: the Analyzer port answered from the built-in knowledge base.
+
+Used when there is no network or no model account (development, tests, an outage fallback). It is
+deterministic: the same intake and codes always give the same analysis, so reports can be
+regenerated and tests can compare whole outputs.
+"""
+
+from __future__ import annotations
+
+from diagpro.adapters.offline_analyzer.knowledge import knowledge
+from diagpro.adapters.offline_analyzer.rules import analyse_findings
+from diagpro.adapters.offline_analyzer.writer import Context, write_sections
+from diagpro.domain.analysis import SECTION_KEYS, Analysis
+from diagpro.domain.codes import DetectedCode
+from diagpro.domain.intake import Intake
+
+# Bump whenever the data or the wording changes, so a stored report says which knowledge wrote it.
+VERSION = "1.0"
+MODEL_NAME = f"diagpro-offline-{VERSION}"
+
+
+class OfflineAnalyzer:
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
+        kb = knowledge()
+        profile = kb.profiles[intake.equipment_type]
+        findings = analyse_findings(kb, profile, intake, codes)
+        context = Context(intake, profile, findings, kb, VERSION)
+        top = findings.ranked[0].cause
+        return Analysis(
+            most_likely_cause=f"{top.name} ({findings.confidence}% confidence, offline analysis).",
+            confidence_pct=findings.confidence,
+            sections=write_sections(context, SECTION_KEYS),
+            detected_codes=codes,
+            data_needed=findings.data_needed,
+            model=MODEL_NAME,
+            prompt_tokens=0,
+            output_tokens=0,
+            offline=True,
+        ).check()

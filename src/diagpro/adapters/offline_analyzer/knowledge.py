@@ -1,0 +1,349 @@
+"""The built-in knowledge base: code tables, causes, rules and category profiles.
+
+Everything lives as JSON under ``data/`` so that diagnostic knowledge can be reviewed and extended
+without touching code, and ships inside the wheel (loaded with importlib.resources, never from a
+path on disk). It is loaded and cross-checked once per process: a rule that names a cause nobody
+wrote is a packaging bug and fails loudly at first use, not as a half-empty report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from diagpro.domain.codes import CodeFamily, DetectedCode
+from diagpro.domain.equipment import CATEGORY_BY_KEY
+
+_PACKAGE = "diagpro.adapters.offline_analyzer"
+
+# The rule group every category falls back on (data/groups/generic.json).
+GENERIC = "generic"
+# The cause used when nothing in the knowledge base matches; it must exist in generic.json.
+UNDETERMINED = "gen_undetermined"
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    name: str
+    explain: str
+    tests: tuple[str, ...]
+    questions: tuple[str, ...]
+    red_flags: tuple[str, ...]
+    parts: str
+    parts_usd: tuple[int, int]
+    labor_hours: tuple[float, float]
+    prevention: str
+    data: tuple[str, ...]
+    terms: tuple[str, ...]  # how a shop estimate or a past repair names this repair
+    wear: bool  # a wear item: high mileage/hours makes it more likely
+
+
+@dataclass(frozen=True)
+class Rule:
+    """If any trigger matches, each listed cause gains its weight (1 weak hint .. 5 usual cause)."""
+
+    group: str
+    codes: tuple[str, ...]  # exact codes, or prefixes ending in '*'
+    words: tuple[str, ...]  # keywords; a trailing '*' matches any ending
+    details: tuple[tuple[str, str], ...]  # (detail field, keyword); '' = any affirmative value
+    unless: tuple[tuple[str, str], ...]  # (detail field, keyword) that switch the rule off
+    causes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A safety message printed whenever its trigger appears, whatever the ranking says."""
+
+    group: str
+    codes: tuple[str, ...]
+    words: tuple[str, ...]
+    text: str
+    urgent: bool  # False for advice that matters now but is not a hazard (back up your data)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the analyzer knows about one equipment category (categories.json)."""
+
+    key: str
+    noun: str  # singular, for prose when only the category is known ("vehicle", "boat")
+    groups: tuple[str, ...]
+    frame: str
+    code_hint: str
+    code_table: str
+    usage_unit: str
+    wear_at: float
+    labor_usd: tuple[int, int]
+    diag_fee_usd: tuple[int, int]
+    shop: str
+    safety: tuple[str, ...]
+    warning_signs: tuple[str, ...]
+    sources: tuple[str, ...]
+    parts: str
+    baseline_tests: tuple[str, ...]
+    baseline_data: tuple[str, ...]
+    maintenance: tuple[str, ...]
+    no_go: str
+
+
+@dataclass(frozen=True)
+class DecodedCode:
+    code: DetectedCode
+    meaning: str  # "Cylinder 1 misfire detected"
+    detail: str  # what kind of code it is and where its meaning comes from
+    specific: bool  # True when an explicit table entry gave the meaning
+
+    @property
+    def display(self) -> str:
+        """The code as the customer would write it ('blink code 3-2' rather than FLASH:3-2)."""
+        if self.code.family == CodeFamily.BLINK:
+            return f"blink code {self.code.code.removeprefix('FLASH:')}"
+        return self.code.code
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    causes: dict[str, Cause]
+    rules: tuple[Rule, ...]
+    alerts: tuple[Alert, ...]
+    profiles: dict[str, Profile]
+    obd2: dict[str, Any]
+    j1939: dict[str, Any]
+
+    def rule_tiers(self, profile: Profile) -> tuple[tuple[Rule, ...], ...]:
+        """The category's own rules, then the generic ones: the generic tier is only a fallback,
+        so a car's misfire is never also explained by the generic 'engine misfire' cause."""
+        own = tuple(r for r in self.rules if r.group in profile.groups and r.group != GENERIC)
+        return own, tuple(r for r in self.rules if r.group == GENERIC)
+
+    def alerts_for(self, profile: Profile) -> tuple[Alert, ...]:
+        return tuple(a for a in self.alerts if a.group in profile.groups)
+
+    def causes_for(self, profile: Profile) -> tuple[Cause, ...]:
+        rules = (r for tier in self.rule_tiers(profile) for r in tier)
+        ids = dict.fromkeys(c for r in rules for c, _ in r.causes)
+        return tuple(self.causes[i] for i in ids)
+
+    def decode(self, code: DetectedCode, profile: Profile) -> DecodedCode:
+        if code.family == CodeFamily.OBD2:
+            return _decode_obd2(code, self.obd2)
+        if code.family == CodeFamily.J1939:
+            return _decode_j1939(code, self.j1939)
+        return _decode_maker_code(code, profile)
+
+
+def _read(*path: str) -> Any:
+    target = resources.files(_PACKAGE).joinpath("data")
+    for part in path:
+        target = target.joinpath(part)
+    return json.loads(target.read_text("utf-8"))
+
+
+def _group_names() -> list[str]:
+    folder = resources.files(_PACKAGE).joinpath("data").joinpath("groups")
+    # Sorted so that rule order, and therefore every tie-break, is the same on every machine.
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
+    parts_low, parts_high, hours_low, hours_high = raw["cost"]
+    return Cause(
+        id=cause_id,
+        name=raw["name"],
+        explain=raw["explain"],
+        tests=tuple(raw["tests"]),
+        questions=tuple(raw["questions"]),
+        red_flags=tuple(raw["red_flags"]),
+        parts=raw["parts"],
+        parts_usd=(int(parts_low), int(parts_high)),
+        labor_hours=(float(hours_low), float(hours_high)),
+        prevention=raw["prevention"],
+        data=tuple(raw["data"]),
+        terms=tuple(raw["terms"]),
+        wear=bool(raw.get("wear", False)),
+    )
+
+
+def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for key in CATEGORY_BY_KEY:
+        entry = dict(raw[key])
+        if "inherits" in entry:
+            entry = {**raw[entry.pop("inherits")], **entry}
+        profiles[key] = Profile(
+            key=key,
+            noun=entry["noun"],
+            groups=tuple(entry["groups"]),
+            frame=entry["frame"],
+            code_hint=entry["code_hint"],
+            code_table=entry["code_table"],
+            usage_unit=entry["usage_unit"],
+            wear_at=float(entry["wear_at"]),
+            labor_usd=(int(entry["labor"][0]), int(entry["labor"][1])),
+            diag_fee_usd=(int(entry["diag_fee"][0]), int(entry["diag_fee"][1])),
+            shop=entry["shop"],
+            safety=tuple(entry["safety"]),
+            warning_signs=tuple(entry["warning_signs"]),
+            sources=tuple(entry["sources"]),
+            parts=entry["parts"],
+            baseline_tests=tuple(entry["baseline_tests"]),
+            baseline_data=tuple(entry["baseline_data"]),
+            maintenance=tuple(entry["maintenance"]),
+            no_go=entry["no_go"],
+        )
+    return profiles
+
+
+@cache
+def knowledge() -> KnowledgeBase:
+    """The knowledge base, loaded and checked once per process."""
+    causes: dict[str, Cause] = {}
+    rules: list[Rule] = []
+    alerts: list[Alert] = []
+    for file_name in _group_names():
+        group = file_name.removesuffix(".json")
+        raw = _read("groups", file_name)
+        for cause_id, entry in raw["causes"].items():
+            if cause_id in causes:
+                raise ValueError(f"cause {cause_id!r} is defined twice ({file_name})")
+            causes[cause_id] = _cause(cause_id, entry)
+        for entry in raw["rules"]:
+            rules.append(
+                Rule(
+                    group=group,
+                    codes=tuple(entry.get("codes", ())),
+                    words=tuple(entry.get("words", ())),
+                    details=tuple((f, k) for f, k in entry.get("details", ())),
+                    unless=tuple((f, k) for f, k in entry.get("unless", ())),
+                    causes=tuple((c, int(w)) for c, w in entry["causes"].items()),
+                )
+            )
+        for entry in raw.get("alerts", ()):
+            alerts.append(
+                Alert(
+                    group=group,
+                    codes=tuple(entry.get("codes", ())),
+                    words=tuple(entry.get("words", ())),
+                    text=entry["text"],
+                    urgent=bool(entry.get("urgent", True)),
+                )
+            )
+    profiles = _profiles(_read("categories.json"))
+    groups = {r.group for r in rules}
+    problems = [
+        f"rule in {r.group} names unknown cause {c!r}"
+        for r in rules
+        for c, _ in r.causes
+        if c not in causes
+    ]
+    problems += [
+        f"category {p.key} uses unknown rule group {g!r}"
+        for p in profiles.values()
+        for g in p.groups
+        if g not in groups
+    ]
+    # The writer cites the first test, question, red flag and data item of every cause it ranks.
+    problems += [
+        f"cause {c.id} has no {what}"
+        for c in causes.values()
+        for what, items in (
+            ("tests", c.tests),
+            ("questions", c.questions),
+            ("red_flags", c.red_flags),
+            ("data", c.data),
+        )
+        if not items
+    ]
+    if GENERIC not in groups:
+        problems.append(f"the fallback rule group {GENERIC!r} is missing")
+    if UNDETERMINED not in causes:
+        problems.append(f"the fallback cause {UNDETERMINED!r} is missing")
+    if problems:
+        raise ValueError("offline knowledge base is inconsistent: " + "; ".join(problems))
+    return KnowledgeBase(
+        causes=causes,
+        rules=tuple(rules),
+        alerts=tuple(alerts),
+        profiles=profiles,
+        obd2=_read("obd2.json"),
+        j1939=_read("j1939.json"),
+    )
+
+
+_OWNERSHIP = {
+    "generic": "generic SAE-defined {system} code",
+    "manufacturer": (
+        "manufacturer-specific {system} code (its exact meaning comes from the maker's "
+        "service information for your model)"
+    ),
+}
+
+
+def _decode_obd2(code: DetectedCode, table: dict[str, Any]) -> DecodedCode:
+    text = code.code
+    letter, second = text[0], text[1]
+    system = table["systems"][letter]
+    ownership = table["ownership"][letter].get(second, "manufacturer")
+    if ownership == "mixed":
+        # SAE J2012 splits P3xxx: P3000-P33FF belong to the maker, P3400 and up are generic.
+        ownership = "manufacturer" if text[2] in "0123" else "generic"
+    system_word = system.split(" (")[0]
+    if letter == "P":
+        group = table["p_subgroups"].get(text[2], "powertrain")
+    else:
+        group = table["bcu_subgroups"].get(text[:2], system)
+    kind = _OWNERSHIP[ownership].format(system=system_word)
+    known = table["codes"].get(text)
+    if known:
+        return DecodedCode(code, known, f"{kind}, {group} group", True)
+    meaning = f"{group[0].upper()}{group[1:]} fault ({system_word} system)"
+    detail = f"{kind}, {group} group; diagpro's offline table has no exact wording for it"
+    return DecodedCode(code, meaning, detail, False)
+
+
+def _decode_j1939(code: DetectedCode, table: dict[str, Any]) -> DecodedCode:
+    spn_text, fmi_text = code.code.removeprefix("SPN").split("/FMI")
+    spn, fmi = int(spn_text), int(fmi_text)
+    failure = table["fmis"].get(str(fmi), "not a valid FMI (J1939 defines 0-31)")
+    how = f"FMI {fmi}: {failure}"
+    name = table["spns"].get(str(spn))
+    if name:
+        return DecodedCode(
+            code,
+            f"{name}, {failure}",
+            f"J1939 fault: SPN {spn} names the parameter, FMI {fmi} how it failed",
+            True,
+        )
+    if table["proprietary_from"] <= spn <= table["proprietary_to"]:
+        return DecodedCode(
+            code,
+            f"Manufacturer-proprietary parameter SPN {spn}, {failure}",
+            f"J1939 fault, {how}; SPNs from {table['proprietary_from']} up are assigned by the "
+            "engine or vehicle maker, so only their fault code manual gives the meaning",
+            False,
+        )
+    return DecodedCode(
+        code,
+        f"J1939 parameter SPN {spn}, {failure}",
+        f"J1939 fault, {how}; this SPN is not in diagpro's offline table: look it up in SAE "
+        "J1939-71 or the engine maker's fault code manual",
+        False,
+    )
+
+
+def _decode_maker_code(code: DetectedCode, profile: Profile) -> DecodedCode:
+    if code.family == CodeFamily.BLINK:
+        label = f"Blink (LED flash) code {code.code.removeprefix('FLASH:')}"
+    else:
+        label = f"Equipment error code {code.code}"
+    # No invented meanings: the same number means different things on different brands.
+    return DecodedCode(
+        code,
+        f"{label}, a manufacturer-specific code",
+        f"its meaning depends on the maker and model; look it up in {profile.code_table}",
+        False,
+    )

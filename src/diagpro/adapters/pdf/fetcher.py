@@ -1,0 +1,72 @@
+"""The only way WeasyPrint gets bytes from outside the HTML string: packaged assets, nothing else.
+
+Customer and model text is escaped by the template, so no URL written by them should ever reach
+this fetcher. This is the second wall (reliability notes B5): every URL that is not one of our
+own packaged assets is refused — http(s), ftp, file (``/etc/passwd``, ``/dev/urandom``), data,
+anything. Assets are addressed as ``diagpro-asset:<name>`` and read from the package once, at
+construction, so a render never touches the filesystem or the network.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ASSET_SCHEME = "diagpro-asset"
+ASSET_PREFIX = f"{ASSET_SCHEME}:"
+
+_CONTENT_TYPES: Mapping[str, str] = {
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
+class AssetRefused(ValueError):
+    """A URL that is not a packaged asset. WeasyPrint logs it and renders without it."""
+
+
+def asset_url(name: str) -> str:
+    return f"{ASSET_PREFIX}{name}"
+
+
+def load_packaged_assets() -> dict[str, bytes]:
+    """Every file under ``diagpro/adapters/pdf/assets`` with a known type, by file name."""
+    folder = importlib.resources.files("diagpro.adapters.pdf").joinpath("assets")
+    assets: dict[str, bytes] = {}
+    for entry in folder.iterdir():
+        suffix = entry.name[entry.name.rfind(".") :] if "." in entry.name else ""
+        if entry.is_file() and suffix in _CONTENT_TYPES:
+            assets[entry.name] = entry.read_bytes()
+    return assets
+
+
+class AssetOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no type hints
+    """Serves ``diagpro-asset:<name>`` from memory and refuses every other URL."""
+
+    def __init__(self, assets: Mapping[str, bytes] | None = None) -> None:
+        # No protocol is allowed to the stock fetcher; ``fetch`` below never calls it anyway.
+        super().__init__(timeout=1, allowed_protocols=(), allow_redirects=False)
+        loaded = load_packaged_assets() if assets is None else dict(assets)
+        self._assets: Mapping[str, bytes] = MappingProxyType(loaded)
+
+    @property
+    def asset_names(self) -> frozenset[str]:
+        return frozenset(self._assets)
+
+    def asset_text(self, name: str) -> str:
+        """A packaged text asset (the stylesheet). Raises KeyError if it is not packaged."""
+        return self._assets[name].decode("utf-8")
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        if not url.startswith(ASSET_PREFIX):
+            raise AssetRefused(f"refused (not a packaged asset): {url[:200]}")
+        name = url[len(ASSET_PREFIX) :]
+        body = self._assets.get(name)
+        if body is None:
+            raise AssetRefused(f"refused (no such packaged asset): {url[:200]}")
+        content_type = _CONTENT_TYPES[name[name.rfind(".") :]]
+        return URLFetcherResponse(url, body, {"Content-Type": content_type})

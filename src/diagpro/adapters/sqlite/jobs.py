@@ -1,0 +1,184 @@
+"""The embedded default JobQueue: one row per job in the shared SQLite file.
+
+Every change is one ``BEGIN IMMEDIATE`` transaction, so a claim (find the oldest due job, lease
+it) is a single locked step across threads, processes and queue instances sharing the file: two
+workers never get the same lease. A partial unique index keeps at most one queued job per
+submission, so duplicate payment events make one job even if the lookup in ``enqueue`` were
+bypassed.
+
+Times are stored as fixed-width ISO-8601 UTC text (``2026-11-26T12:00:00.000000+00:00``), which
+sorts and compares correctly as text, and come back as timezone-aware UTC datetimes.
+
+A job's lease is (``lease_owner``, ``attempts``): finishing a job (complete, retry_later, bury)
+only succeeds while the stored job is still queued with the same owner and attempt count, so a
+worker whose lease ran out and was taken over gets LeaseLost instead of overwriting the newer
+attempt. ``complete`` and ``bury`` keep ``lease_owner`` (who finished it) but clear
+``lease_until``; ``retry_later`` clears both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from diagpro.adapters.sqlite.db import Database
+from diagpro.domain.errors import LeaseLost
+from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.ports import IdSource
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq            INTEGER PRIMARY KEY,
+    id             TEXT NOT NULL UNIQUE,
+    submission_id  TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('queued', 'done', 'dead')),
+    created_at     TEXT NOT NULL,
+    not_before     TEXT NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    lease_owner    TEXT NOT NULL DEFAULT '',
+    lease_until    TEXT,
+    last_error     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, not_before);
+CREATE INDEX IF NOT EXISTS jobs_by_submission ON jobs (submission_id, created_at);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_queued_per_submission
+    ON jobs (submission_id) WHERE state = 'queued';
+"""
+
+_SELECT = (
+    "SELECT id, submission_id, state, created_at, not_before, attempts, lease_owner,"
+    " lease_until, last_error FROM jobs"
+)
+# Finishing a job only touches it while the caller's lease is still the stored one: each
+# statement ends in the same guard (spelled out, so every query is one literal).
+_COMPLETE = (
+    "UPDATE jobs SET state = 'done', lease_until = NULL"
+    " WHERE id = :id AND state = 'queued' AND lease_owner = :owner AND attempts = :attempts"
+)
+_RETRY_LATER = (
+    "UPDATE jobs SET lease_owner = '', lease_until = NULL, not_before = :not_before,"
+    " last_error = :error"
+    " WHERE id = :id AND state = 'queued' AND lease_owner = :owner AND attempts = :attempts"
+)
+_BURY = (
+    "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = :error"
+    " WHERE id = :id AND state = 'queued' AND lease_owner = :owner AND attempts = :attempts"
+)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the job queue needs timezone-aware times")
+    return moment.astimezone(UTC)
+
+
+def _text(moment: datetime) -> str:
+    return _utc(moment).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        submission_id=row["submission_id"],
+        state=JobState(row["state"]),
+        created_at=_time(row["created_at"]),
+        not_before=_time(row["not_before"]),
+        attempts=row["attempts"],
+        lease_owner=row["lease_owner"],
+        lease_until=None if row["lease_until"] is None else _time(row["lease_until"]),
+        last_error=row["last_error"],
+    )
+
+
+class SqliteJobQueue:
+    def __init__(self, db: Database, ids: IdSource) -> None:
+        self._db = db
+        self._ids = ids
+        db.migrate(SCHEMA)
+
+    def enqueue(self, submission_id: str, now: datetime) -> Job:
+        at = _text(now)
+        with self._db.transaction() as conn:
+            existing = conn.execute(
+                _SELECT + " WHERE submission_id = ? AND state = 'queued'",
+                (submission_id,),
+            ).fetchone()
+            if existing is not None:
+                return _job(existing)
+            job_id = self._ids.token()
+            conn.execute(
+                "INSERT INTO jobs (id, submission_id, state, created_at, not_before)"
+                " VALUES (?, ?, 'queued', ?, ?)",
+                (job_id, submission_id, at, at),
+            )
+            row = conn.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
+        return _job(row)
+
+    def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
+        if not worker:
+            raise ValueError("a worker needs a name to hold a lease")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        at = _utc(now)
+        now_text = _text(at)
+        until = _text(at + timedelta(seconds=lease_seconds))
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT seq FROM jobs"
+                " WHERE state = 'queued' AND not_before <= :now"
+                " AND (lease_until IS NULL OR lease_until <= :now)"
+                " ORDER BY created_at, seq LIMIT 1",
+                {"now": now_text},
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
+                " WHERE seq = ?",
+                (worker, until, row["seq"]),
+            )
+            claimed = conn.execute(_SELECT + " WHERE seq = ?", (row["seq"],)).fetchone()
+        return _job(claimed)
+
+    def complete(self, job: Job, now: datetime) -> None:
+        _utc(now)  # same validation as every other call that takes a time
+        self._finish(job, _COMPLETE, {})
+
+    def retry_later(self, job: Job, not_before: datetime, error: str) -> None:
+        self._finish(job, _RETRY_LATER, {"not_before": _text(not_before), "error": error})
+
+    def bury(self, job: Job, error: str) -> None:
+        self._finish(job, _BURY, {"error": error})
+
+    def _finish(self, job: Job, update: str, values: dict[str, object]) -> None:
+        if not job.lease_owner:
+            raise LeaseLost(f"Job {job.id} was never leased")
+        params = {**values, "id": job.id, "owner": job.lease_owner, "attempts": job.attempts}
+        with self._db.transaction() as conn:
+            if conn.execute(update, params).rowcount != 1:
+                raise LeaseLost(
+                    f"Worker {job.lease_owner!r} no longer holds job {job.id}"
+                    f" (attempt {job.attempts})"
+                )
+
+    def jobs_for(self, submission_id: str) -> list[Job]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                _SELECT + " WHERE submission_id = ? ORDER BY created_at, seq",
+                (submission_id,),
+            ).fetchall()
+        return [_job(row) for row in rows]
+
+    def next_due(self) -> datetime | None:
+        # A queued job can be claimed once it is due and its lease (if any) has run out. The
+        # scalar MAX/aggregate MIN compare the fixed-width ISO text, which orders like the times.
+        with self._db.connect() as conn:
+            row = conn.execute(
+                "SELECT MIN(MAX(not_before, COALESCE(lease_until, not_before))) AS due"
+                " FROM jobs WHERE state = 'queued'"
+            ).fetchone()
+        return None if row["due"] is None else _time(row["due"])

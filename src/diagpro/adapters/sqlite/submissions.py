@@ -1,0 +1,90 @@
+"""The embedded default SubmissionStore: one row per submission in the shared SQLite file.
+
+``doc`` holds the whole submission as the codec's JSON document (the source of truth); ``status``,
+``version`` and the two times are copies of it kept in columns so an operator (or a later query)
+can filter without decoding. Every write sets the columns and the document in one statement.
+
+``update`` is a compare-and-set in the database itself (``WHERE id = ? AND version = ?``), so it
+holds across threads, processes and store instances sharing the file.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from diagpro.adapters.codec import submission_from_json, submission_to_document
+from diagpro.adapters.sqlite.db import Database
+from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
+from diagpro.domain.submission import Submission
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id          TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    doc         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions (status, updated_at);
+"""
+
+
+def _row(submission: Submission) -> dict[str, object]:
+    document = submission_to_document(submission)
+    return {
+        "id": submission.id,
+        "status": document["status"],
+        "version": submission.version,
+        "created_at": document["created_at"],
+        "updated_at": document["updated_at"],
+        # TEXT, not BLOB, so SQLite's JSON functions can read it in an operator's query.
+        "doc": msgspec.json.encode(document).decode(),
+    }
+
+
+class SqliteSubmissionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        db.migrate(SCHEMA)
+
+    def add(self, submission: Submission) -> None:
+        row = _row(submission)
+        with self._db.connect() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO submissions"
+                " (id, status, version, created_at, updated_at, doc)"
+                " VALUES (:id, :status, :version, :created_at, :updated_at, :doc)",
+                row,
+            )
+        if cursor.rowcount != 1:
+            raise SubmissionExists(submission.id)
+
+    def get(self, submission_id: str) -> Submission:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                "SELECT doc FROM submissions WHERE id = ?", (submission_id,)
+            ).fetchone()
+        if found is None:
+            raise SubmissionNotFound(submission_id)
+        return submission_from_json(found["doc"])
+
+    def update(self, submission: Submission) -> None:
+        row = _row(submission)
+        row["expected"] = submission.version - 1
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE submissions SET status = :status, version = :version,"
+                " created_at = :created_at, updated_at = :updated_at, doc = :doc"
+                " WHERE id = :id AND version = :expected",
+                row,
+            )
+            if cursor.rowcount == 1:
+                return
+            # Still inside BEGIN IMMEDIATE: nobody can add or remove the row between the two.
+            exists = conn.execute(
+                "SELECT 1 FROM submissions WHERE id = ?", (submission.id,)
+            ).fetchone()
+        if exists is None:
+            raise SubmissionNotFound(submission.id)
+        raise ConcurrentUpdate(submission.id)

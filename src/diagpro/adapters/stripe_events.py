@@ -1,0 +1,105 @@
+"""Stripe-shaped payment events: verify with the official library, translate, and (for the local
+checkout and tests) build and sign them with Stripe's own scheme.
+
+Both the local checkout and the real Stripe adapter verify through ``verify_stripe_event``, so the
+offline flow exercises the very code that guards production.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from diagpro.domain.errors import PaymentEventInvalid
+from diagpro.domain.payment import CheckoutSession, EventKind, PaymentEvent, SignedEvent
+
+stripe.enable_telemetry = False
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+_KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.OTHER}
+
+
+def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentEvent:
+    """Check ``Stripe-Signature`` over the raw bytes (300 s tolerance) and translate."""
+    if not signature:
+        raise PaymentEventInvalid("Missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise PaymentEventInvalid(f"Stripe signature rejected: {exc.user_message or exc}") from exc
+    except ValueError as exc:  # the library's answer to a body that is not JSON
+        raise PaymentEventInvalid(f"Payment event is not valid JSON: {exc}") from exc
+    return translate_event(event.to_dict())
+
+
+def translate_event(event: dict[str, Any]) -> PaymentEvent:
+    try:
+        event_id = str(event["id"])
+        event_type = str(event["type"])
+        obj = event["data"]["object"]
+        created = datetime.fromtimestamp(int(event.get("created", 0)), UTC)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PaymentEventInvalid(f"Payment event is missing {exc}") from exc
+    if not isinstance(obj, dict):
+        raise PaymentEventInvalid("Payment event has no data.object")
+    kind = _KINDS.get(event_type, EventKind.OTHER)
+    metadata = obj.get("metadata") or {}
+    # The original's Buy Button sessions carried no metadata: fall back to client_reference_id.
+    submission_id = str(metadata.get("submissionId") or obj.get("client_reference_id") or "")
+    is_session = str(obj.get("object", "")) == "checkout.session"
+    amount = obj.get("amount_total") if is_session else obj.get("amount_refunded")
+    return PaymentEvent(
+        id=event_id,
+        kind=kind,
+        type=event_type,
+        submission_id=submission_id,
+        checkout_session_id=str(obj.get("id", "")) if is_session else "",
+        payment_status=str(obj.get("payment_status") or ""),
+        amount_total=int(amount or 0),
+        currency=str(obj.get("currency") or ""),
+        created=created,
+    )
+
+
+def session_object(session: CheckoutSession) -> dict[str, Any]:
+    """A Checkout Session as Stripe's API shows it (the fields diagpro reads)."""
+    return {
+        "id": session.id,
+        "object": "checkout.session",
+        "amount_total": session.amount_total,
+        "currency": session.currency,
+        "client_reference_id": session.submission_id,
+        "customer_email": session.customer_email,
+        "customer_details": {"email": session.customer_email},
+        "expires_at": int(session.expires_at.timestamp()),
+        "metadata": {"submissionId": session.submission_id},
+        "mode": "payment",
+        "payment_status": session.payment_status,
+        "status": session.status,
+        "url": session.url,
+    }
+
+
+def build_event(event_id: str, event_type: str, obj: dict[str, Any], created: datetime) -> bytes:
+    body = {
+        "id": event_id,
+        "object": "event",
+        "api_version": stripe.api_version,
+        "created": int(created.timestamp()),
+        "livemode": False,
+        "type": event_type,
+        "data": {"object": obj},
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def sign_event(payload: bytes, secret: str, timestamp: int | None = None) -> SignedEvent:
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload.decode(), secret, timestamp=timestamp
+    )
+    return SignedEvent(payload=payload, signature=header)

@@ -1,0 +1,179 @@
+"""Payment events and fulfilment: the path from "Stripe says paid" to "a job is queued".
+
+Stripe's guidance: one idempotent fulfil function, reachable from the webhook and from the
+success page, safe when both run at once. Here that is ``Fulfil``: the compare-and-set on the
+submission lets exactly one caller move it to ``paid``, and the queue keeps one job per
+submission, so five deliveries of one event, or a webhook racing the success page, make one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from diagpro.application.transitions import change_submission
+from diagpro.domain.errors import SubmissionNotFound
+from diagpro.domain.payment import EventKind, PaymentEvent, Price, format_money
+from diagpro.domain.ports import Clock, JobQueue, PaymentGateway, ProcessedEvents, SubmissionStore
+from diagpro.domain.submission import Payment, Status, Submission
+
+log = logging.getLogger("diagpro.payments")
+
+
+class Outcome:
+    """What happened to a payment event (stored with it; stable strings for operators)."""
+
+    FULFILLED = "fulfilled"
+    ALREADY_PAID = "already_paid"
+    AWAITING_PAYMENT = "awaiting_async_payment"
+    CHECKOUT_CLOSED = "checkout_closed"
+    REFUNDED = "refunded"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    UNKNOWN_SUBMISSION = "unknown_submission"
+    NO_SUBMISSION_ID = "no_submission_id"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class EventReceipt:
+    event_id: str
+    submission_id: str
+    outcome: str
+    duplicate: bool
+
+
+class Fulfil:
+    """Mark a submission paid and queue its analysis. Idempotent and race-safe."""
+
+    def __init__(self, submissions: SubmissionStore, jobs: JobQueue, clock: Clock) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._clock = clock
+
+    def __call__(self, submission_id: str, payment: Payment) -> bool:
+        now = self._clock.now()
+        stored, changed = change_submission(
+            self._submissions, submission_id, lambda s: s.mark_paid(payment, now)
+        )
+        # Queue whenever the submission is paid and nothing has started: this also repairs a
+        # crash between "marked paid" and "job queued" when Stripe redelivers the event.
+        if stored.status == Status.PAID:
+            self._jobs.enqueue(submission_id, now)
+        return changed
+
+
+class HandlePaymentEvent:
+    def __init__(
+        self,
+        gateway: PaymentGateway,
+        events: ProcessedEvents,
+        submissions: SubmissionStore,
+        fulfil: Fulfil,
+        clock: Clock,
+        price: Price,
+    ) -> None:
+        self._gateway = gateway
+        self._events = events
+        self._submissions = submissions
+        self._fulfil = fulfil
+        self._clock = clock
+        self._price = price
+
+    def __call__(self, payload: bytes, signature: str) -> EventReceipt:
+        """Verify (PaymentEventInvalid on a bad signature) and handle a raw payment event."""
+        return self.handle(self._gateway.verify_event(payload, signature))
+
+    def handle(self, event: PaymentEvent) -> EventReceipt:
+        seen = self._events.outcome(event.id)
+        if seen is not None:
+            return EventReceipt(event.id, event.submission_id, seen, duplicate=True)
+        # Handle first, record after: a crash in between means Stripe redelivers and the
+        # idempotent handling runs again, instead of the event being "seen" but never applied.
+        outcome = self._apply(event)
+        first = self._events.record(event, outcome, self._clock.now())
+        return EventReceipt(event.id, event.submission_id, outcome, duplicate=not first)
+
+    def _apply(self, event: PaymentEvent) -> str:
+        if event.kind == EventKind.OTHER:
+            return Outcome.IGNORED
+        if not event.submission_id:
+            log.error("payment event %s (%s) names no submission", event.id, event.type)
+            return Outcome.NO_SUBMISSION_ID
+        try:
+            submission = self._submissions.get(event.submission_id)
+        except SubmissionNotFound:
+            # Answered 200 all the same: a 4xx/5xx only makes Stripe retry for three days.
+            log.error(
+                "payment event %s (%s) for unknown submission %s",
+                event.id,
+                event.type,
+                event.submission_id,
+            )
+            return Outcome.UNKNOWN_SUBMISSION
+        if event.fulfils:
+            return self._paid(event, submission)
+        if event.kind == EventKind.COMPLETED:
+            return Outcome.AWAITING_PAYMENT  # delayed payment method: wait for async_succeeded
+        if event.kind in (EventKind.ASYNC_FAILED, EventKind.EXPIRED):
+            now = self._clock.now()
+            change_submission(self._submissions, submission.id, lambda s: s.checkout_closed(now))
+            return Outcome.CHECKOUT_CLOSED
+        now = self._clock.now()
+        change_submission(self._submissions, submission.id, lambda s: s.mark_refunded(now))
+        return Outcome.REFUNDED
+
+    def _paid(self, event: PaymentEvent, submission: Submission) -> str:
+        expected = Price(submission.price_cents, submission.currency)
+        if event.amount_total != expected.cents or event.currency.lower() != expected.currency:
+            problem = (
+                f"payment {event.id} was {format_money(event.amount_total, event.currency)}, "
+                f"expected {expected}; not fulfilled, needs an operator"
+            )
+            log.error("submission %s: %s", submission.id, problem)
+            now = self._clock.now()
+            change_submission(
+                self._submissions, submission.id, lambda s: s.note_payment_problem(problem, now)
+            )
+            return Outcome.AMOUNT_MISMATCH
+        payment = Payment(
+            event_id=event.id,
+            checkout_session_id=event.checkout_session_id,
+            amount_cents=event.amount_total,
+            currency=event.currency.lower(),
+            paid_at=event.created,
+        )
+        changed = self._fulfil(submission.id, payment)
+        return Outcome.FULFILLED if changed else Outcome.ALREADY_PAID
+
+
+class ConfirmCheckout:
+    """The success page's path to fulfilment: ask the gateway, fulfil if the session is paid."""
+
+    def __init__(
+        self, gateway: PaymentGateway, submissions: SubmissionStore, fulfil: Fulfil, clock: Clock
+    ) -> None:
+        self._gateway = gateway
+        self._submissions = submissions
+        self._fulfil = fulfil
+        self._clock = clock
+
+    def __call__(self, session_id: str) -> Submission:
+        session = self._gateway.retrieve_checkout(session_id)
+        submission = self._submissions.get(session.submission_id)
+        expected = Price(submission.price_cents, submission.currency)
+        if (
+            session.payment_status == "paid"
+            and session.amount_total == expected.cents
+            and session.currency.lower() == expected.currency
+        ):
+            self._fulfil(
+                submission.id,
+                Payment(
+                    event_id=f"session:{session.id}",
+                    checkout_session_id=session.id,
+                    amount_cents=session.amount_total,
+                    currency=session.currency.lower(),
+                    paid_at=self._clock.now(),
+                ),
+            )
+        return self._submissions.get(submission.id)

@@ -1,0 +1,149 @@
+"""Turn a paid submission into a stored report: analyse → render → store → ready.
+
+Each step is idempotent and its result is kept before the next one starts (the analysis on the
+submission, the PDF in the report store), so a retry or a second worker after a crash resumes
+where the first stopped instead of paying for another model call. Failures are retried with
+exponential backoff inside the policy's budget; past it the submission is ``failed`` with a
+reason the customer can read. A paid customer never ends in silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from diagpro.application.transitions import change_submission
+from diagpro.domain.codes import extract_codes
+from diagpro.domain.errors import (
+    AnalysisInvalid,
+    AnalysisUnavailable,
+    LeaseLost,
+    RenderFailed,
+    ReportStorageError,
+    SubmissionNotFound,
+)
+from diagpro.domain.jobs import Job, RetryPolicy
+from diagpro.domain.ports import (
+    Analyzer,
+    Clock,
+    JobQueue,
+    ReportRenderer,
+    ReportStore,
+    SubmissionStore,
+)
+from diagpro.domain.report import ReportDocument, report_path
+from diagpro.domain.submission import Status, Submission
+
+log = logging.getLogger("diagpro.processing")
+
+# Failures worth another attempt. Anything else is a bug: also retried (the customer paid),
+# but logged with its traceback.
+_EXPECTED = (AnalysisUnavailable, AnalysisInvalid, RenderFailed, ReportStorageError)
+
+Progress = Callable[[str, str, str], None]  # (submission id, stage, detail)
+
+
+def _silent(submission_id: str, stage: str, detail: str) -> None:
+    """Progress goes nowhere unless an entrypoint wants to show it."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    worker_id: str
+    lease_seconds: float = 300.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class ProcessJobs:
+    def __init__(
+        self,
+        submissions: SubmissionStore,
+        jobs: JobQueue,
+        analyzer: Analyzer,
+        renderer: ReportRenderer,
+        reports: ReportStore,
+        clock: Clock,
+        settings: WorkerSettings,
+        progress: Progress = _silent,
+    ) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._analyzer = analyzer
+        self._renderer = renderer
+        self._reports = reports
+        self._clock = clock
+        self._settings = settings
+        self.progress = progress
+
+    def run_once(self) -> Job | None:
+        """Claim one due job and work it to its end (done, retry later, or failed)."""
+        s = self._settings
+        job = self._jobs.claim(s.worker_id, self._clock.now(), s.lease_seconds)
+        if job is None:
+            return None
+        self.progress(job.submission_id, "claimed", f"attempt {job.attempts}")
+        try:
+            self._work(job)
+        except LeaseLost:
+            log.warning("job %s was taken over by another worker", job.id)
+        return job
+
+    def _work(self, job: Job) -> None:
+        try:
+            submission = self._submissions.get(job.submission_id)
+        except SubmissionNotFound:
+            self._jobs.bury(job, "submission not found")
+            return
+        if submission.status not in (Status.PAID, Status.PROCESSING):
+            # Already ready, refunded or failed by someone else: nothing left to do.
+            self._jobs.complete(job, self._clock.now())
+            return
+        try:
+            self._produce(submission)
+        except _EXPECTED as exc:
+            self._attempt_failed(job, exc.message)
+        except Exception as exc:  # a bug must not strand a paid customer
+            log.exception("job %s hit an unexpected error", job.id)
+            self._attempt_failed(job, f"internal error ({type(exc).__name__})")
+        else:
+            self._jobs.complete(job, self._clock.now())
+
+    def _produce(self, submission: Submission) -> None:
+        sid = submission.id
+        submission = self._change(sid, lambda s: s.start_processing(self._clock.now()))
+        analysis = submission.analysis
+        if analysis is None:
+            self.progress(sid, "analysing", "")
+            codes = extract_codes(submission.intake)
+            analysis = self._analyzer.analyse(submission.intake, codes).check()
+            self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
+            self.progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
+        path = report_path(sid)
+        if not self._reports.exists(sid):
+            self.progress(sid, "rendering", "")
+            pdf = self._renderer.render(
+                ReportDocument(sid, submission.intake, analysis, self._clock.now())
+            )
+            path = self._reports.save(sid, pdf)
+            self.progress(sid, "stored", f"{len(pdf):,} bytes")
+        self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
+        self.progress(sid, "ready", path)
+
+    def _attempt_failed(self, job: Job, reason: str) -> None:
+        now = self._clock.now()
+        retry_at = self._settings.policy.next_try(job, now)
+        if retry_at is not None:
+            self._jobs.retry_later(job, retry_at, reason)
+            self.progress(job.submission_id, "retrying", f"{reason}; next try {retry_at:%H:%M:%S}")
+            return
+        final = f"Gave up after {job.attempts} attempts: {reason}"
+        log.error("submission %s failed: %s", job.submission_id, final)
+        self._change(job.submission_id, lambda s: s.mark_failed(final, now))
+        self._jobs.bury(job, final)
+        self.progress(job.submission_id, "failed", final)
+
+    def _change(
+        self, submission_id: str, change: Callable[[Submission], Submission | None]
+    ) -> Submission:
+        return change_submission(self._submissions, submission_id, change)[0]

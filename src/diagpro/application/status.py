@@ -1,0 +1,119 @@
+"""Where a submission is and why; its download links; re-queueing one that failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from diagpro.application.transitions import change_submission
+from diagpro.domain.errors import IllegalTransition, ReportNotReady
+from diagpro.domain.jobs import JobState
+from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
+from diagpro.domain.report import DownloadLinks
+from diagpro.domain.submission import Status, Submission
+
+LINK_TTL_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class StatusView:
+    submission: Submission
+    explanation: str  # one sentence a customer understands
+    attempts: int
+    next_try: datetime | None
+    last_error: str
+    links: DownloadLinks | None
+
+
+def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime | None) -> str:
+    if sub.status == Status.PENDING:
+        if sub.payment_problem:
+            return (
+                f"Awaiting payment. A payment arrived but was not accepted: {sub.payment_problem}"
+            )
+        if sub.checkout is not None:
+            return "Awaiting payment: a checkout is open."
+        return "Saved; awaiting payment."
+    if sub.status == Status.PAID:
+        return "Paid; the analysis is queued."
+    if sub.status == Status.PROCESSING:
+        if last_error and next_try is not None:
+            return (
+                f"Processing. Attempt {attempts} failed ({last_error}); "
+                f"trying again at {next_try:%H:%M:%S} UTC."
+            )
+        return "Processing: the analysis and report are being prepared."
+    if sub.status == Status.READY:
+        return "Ready: the report can be downloaded."
+    if sub.status == Status.FAILED:
+        return f"Failed: {sub.failure_reason}"
+    return "Refunded."
+
+
+class DescribeSubmission:
+    def __init__(
+        self, submissions: SubmissionStore, jobs: JobQueue, reports: ReportStore, clock: Clock
+    ) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._reports = reports
+        self._clock = clock
+
+    def __call__(self, submission_id: str) -> StatusView:
+        sub = self._submissions.get(submission_id)
+        history = self._jobs.jobs_for(submission_id)
+        latest = history[-1] if history else None
+        attempts = sum(j.attempts for j in history)
+        waiting = latest is not None and latest.state == JobState.QUEUED
+        next_try = latest.not_before if waiting and latest and latest.last_error else None
+        last_error = latest.last_error if latest else ""
+        links = None
+        if sub.status == Status.READY:
+            links = self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
+        return StatusView(
+            submission=sub,
+            explanation=_explain(sub, attempts, last_error, next_try),
+            attempts=attempts,
+            next_try=next_try,
+            last_error=last_error,
+            links=links,
+        )
+
+
+class GetDownloadLinks:
+    def __init__(self, submissions: SubmissionStore, reports: ReportStore, clock: Clock) -> None:
+        self._submissions = submissions
+        self._reports = reports
+        self._clock = clock
+
+    def __call__(self, submission_id: str) -> DownloadLinks:
+        """Fresh 15-minute links, minted per request and never stored. ReportNotReady until
+        the submission is ready."""
+        sub = self._submissions.get(submission_id)
+        if sub.status != Status.READY:
+            raise ReportNotReady(sub.id, sub.status.value)
+        return self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
+
+
+class RequeueSubmission:
+    """Operator or customer asks again: a failed submission goes back to the queue; a paid one
+    whose job went missing gets one. Anything else is refused with the reason."""
+
+    def __init__(self, submissions: SubmissionStore, jobs: JobQueue, clock: Clock) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._clock = clock
+
+    def __call__(self, submission_id: str) -> Submission:
+        now = self._clock.now()
+
+        def requeue(sub: Submission) -> Submission | None:
+            if sub.status == Status.FAILED:
+                return sub.requeue(now)
+            if sub.status in (Status.PAID, Status.PROCESSING):
+                return None
+            raise IllegalTransition(sub.id, sub.status.value, "re-queued")
+
+        stored, _ = change_submission(self._submissions, submission_id, requeue)
+        self._jobs.enqueue(stored.id, now)
+        return stored

@@ -1,0 +1,123 @@
+"""The composition root: the only place that knows which adapter serves which port.
+
+Embedded defaults (SQLite, a local report folder, the local checkout, the offline analyzer) are
+wired here; tests swap any part with ``container.<port>.override(...)`` or take every in-memory
+fake at once with ``use_memory_adapters``. Cloud adapters join here when their settings are set.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from diagpro.adapters.local_checkout import LocalCheckout, MemoryCheckoutBook
+from diagpro.adapters.local_files import LocalReportFolder
+from diagpro.adapters.memory.events import MemoryProcessedEvents
+from diagpro.adapters.memory.jobs import MemoryJobQueue
+from diagpro.adapters.memory.reports import MemoryReportStore
+from diagpro.adapters.memory.submissions import MemorySubmissionStore
+from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+from diagpro.adapters.pdf import WeasyPrintRenderer
+from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
+from diagpro.adapters.sqlite.db import Database
+from diagpro.adapters.sqlite.events import SqliteProcessedEvents
+from diagpro.adapters.sqlite.jobs import SqliteJobQueue
+from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.adapters.system import SecretIds, SystemClock
+from diagpro.application.checkout import LookupCheckoutSession, OpenCheckoutSession
+from diagpro.application.intake import SaveSubmission
+from diagpro.application.payments import ConfirmCheckout, Fulfil, HandlePaymentEvent
+from diagpro.application.processing import ProcessJobs, WorkerSettings
+from diagpro.application.status import DescribeSubmission, GetDownloadLinks, RequeueSubmission
+from diagpro.config import Settings, load_settings
+from diagpro.domain.jobs import RetryPolicy
+from diagpro.domain.payment import Price
+
+
+def _price(settings: Settings) -> Price:
+    return Price(settings.price_cents, settings.currency)
+
+
+def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
+    return WorkerSettings(
+        worker_id=f"worker-{ids.token()}",
+        lease_seconds=settings.job_lease_seconds,
+        policy=RetryPolicy(
+            max_attempts=settings.job_max_attempts,
+            base_delay=timedelta(seconds=settings.retry_base_seconds),
+            budget=timedelta(seconds=settings.job_budget_seconds),
+        ),
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(load_settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(SecretIds)
+    price = providers.Callable(_price, settings)
+    database = providers.Singleton(
+        Database, path=providers.Callable(lambda s: s.database_path, settings)
+    )
+
+    # -- ports -> embedded defaults ------------------------------------------------------------
+    submissions = providers.Singleton(SqliteSubmissionStore, database)
+    processed_events = providers.Singleton(SqliteProcessedEvents, database)
+    jobs = providers.Singleton(SqliteJobQueue, database, ids)
+    reports = providers.Singleton(
+        LocalReportFolder,
+        root=providers.Callable(lambda s: s.reports_dir, settings),
+        base_url=providers.Callable(lambda s: s.public_base_url, settings),
+        secret=providers.Callable(lambda s: s.link_secret.encode(), settings),
+    )
+    checkout_book = providers.Singleton(SqliteCheckoutBook, database)
+    gateway = providers.Singleton(
+        LocalCheckout,
+        book=checkout_book,
+        secret=providers.Callable(lambda s: s.local_webhook_secret, settings),
+        base_url=providers.Callable(lambda s: s.public_base_url, settings),
+        clock=clock,
+        ids=ids,
+    )
+    analyzer = providers.Singleton(OfflineAnalyzer)
+    renderer = providers.Singleton(WeasyPrintRenderer)
+
+    # -- use cases -----------------------------------------------------------------------------
+    save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price)
+    open_checkout = providers.Factory(
+        OpenCheckoutSession,
+        submissions,
+        gateway,
+        clock,
+        price,
+        providers.Callable(lambda s: s.public_base_url, settings),
+    )
+    lookup_checkout = providers.Factory(LookupCheckoutSession, gateway)
+    fulfil = providers.Factory(Fulfil, submissions, jobs, clock)
+    handle_payment_event = providers.Factory(
+        HandlePaymentEvent, gateway, processed_events, submissions, fulfil, clock, price
+    )
+    confirm_checkout = providers.Factory(ConfirmCheckout, gateway, submissions, fulfil, clock)
+    worker_settings = providers.Singleton(_worker_settings, settings, ids)
+    process_jobs = providers.Factory(
+        ProcessJobs, submissions, jobs, analyzer, renderer, reports, clock, worker_settings
+    )
+    describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
+    download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)
+    requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock)
+
+
+def use_memory_adapters(container: Container) -> Container:
+    """Every storage port on its in-memory fake: fast tests and throwaway demos."""
+    settings = container.settings()
+    container.submissions.override(providers.Singleton(MemorySubmissionStore))
+    container.processed_events.override(providers.Singleton(MemoryProcessedEvents))
+    container.jobs.override(providers.Singleton(MemoryJobQueue, container.ids))
+    container.reports.override(
+        providers.Singleton(
+            MemoryReportStore, settings.public_base_url, settings.link_secret.encode()
+        )
+    )
+    container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
+    return container

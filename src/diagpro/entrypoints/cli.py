@@ -1,0 +1,251 @@
+"""``diagpro``: run the whole lifecycle from a terminal, and ask where a submission is.
+
+User mistakes (bad intake, unknown id, unreadable file) print one line and exit 2; a report that
+could not be made exits 1; nothing a user types produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from diagpro.config import ConfigError
+from diagpro.container import Container
+from diagpro.domain.errors import DomainError, IntakeInvalid
+from diagpro.domain.payment import format_money
+from diagpro.domain.submission import Status
+from diagpro.entrypoints.worker import run_worker
+
+# CLI flag -> intake payload key (the original frontend's camelCase names).
+_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--equipment-type", "equipmentType", "one of the 15 categories, e.g. automotive, hvac"),
+    ("--make", "make", "manufacturer"),
+    ("--model", "model", "model"),
+    ("--year", "year", "four-digit year, or 'older'"),
+    ("--mileage-hours", "mileageHours", "mileage, engine hours or age"),
+    ("--serial-number", "serialNumber", "VIN, HIN, serial or IMEI"),
+    ("--codes", "errorCodes", "error codes as shown, e.g. 'P0301 P0171'"),
+    ("--symptoms", "symptoms", "comma-separated symptoms"),
+    ("--when-started", "whenStarted", "today, week, month, gradual or sudden"),
+    ("--frequency", "frequency", "always, often, sometimes, rarely or once"),
+    ("--urgency", "urgencyLevel", "low, normal, high or emergency"),
+    ("--location", "locationEnvironment", "where it is used"),
+    ("--usage", "usagePattern", "daily, weekly, occasional, heavy, light, commercial, ..."),
+    ("--problem", "problemDescription", "the problem in your own words"),
+    ("--previous-repairs", "previousRepairs", "repairs already done"),
+    ("--modifications", "modifications", "modifications"),
+    ("--troubleshooting", "troubleshootingSteps", "what you have already tried"),
+    ("--shop-quote", "shopQuoteAmount", "what a shop quoted, in dollars"),
+    ("--shop-recommendation", "shopRecommendation", "what the shop recommended"),
+    ("--name", "fullName", "your name"),
+    ("--email", "email", "where the receipt would go"),
+    ("--phone", "phone", "phone number"),
+)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _payload(args: argparse.Namespace) -> dict[str, object]:
+    payload: dict[str, object] = {}
+    if args.from_file:
+        path = Path(args.from_file)
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        # Accept the API's body ({"payload": {...}}) as well as the bare payload.
+        if isinstance(loaded, dict) and isinstance(loaded.get("payload"), dict):
+            loaded = loaded["payload"]
+        if not isinstance(loaded, dict):
+            raise UserError(f"{path} must hold a JSON object of intake fields")
+        payload.update(loaded)
+    for flag, key, _ in _FLAGS:
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            payload[key] = value
+    for item in args.detail or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UserError(f"--detail expects name=value, got {item!r}")
+        payload[name.strip()] = value.strip()
+    return payload
+
+
+def _diagnose(container: Container, args: argparse.Namespace) -> int:
+    submission = container.save_submission()(_payload(args))
+    sid = submission.id
+    intake = submission.intake
+    _say(f"submission  {sid} saved: {intake.equipment_name} ({intake.category.label})")
+
+    session = container.open_checkout()(sid)
+    price = format_money(session.amount_total, session.currency)
+    _say(f"checkout    {session.id} opened for {price}")
+
+    gateway = container.gateway()
+    pay = getattr(gateway, "pay", None)
+    if pay is None:
+        raise UserError(
+            "diagnose pays on the local checkout; this configuration uses a real gateway"
+        )
+    signed = pay(session.id)
+    receipt = container.handle_payment_event()(signed.payload, signed.signature)
+    _say(f"payment     {receipt.event_id} verified: {receipt.outcome}; job queued")
+
+    process = container.process_jobs()
+
+    def progress(submission_id: str, stage: str, detail: str) -> None:
+        if submission_id == sid:
+            _say(f"{stage:<11} {detail}".rstrip())
+
+    process.progress = progress
+    submissions = container.submissions()
+    run_worker(
+        process,
+        container.jobs(),
+        container.clock(),
+        threading.Event(),
+        done=lambda: submissions.get(sid).status in (Status.READY, Status.FAILED),
+    )
+    return _report_outcome(container, sid, args.output)
+
+
+def _report_outcome(container: Container, sid: str, output: str | None) -> int:
+    view = container.describe()(sid)
+    if view.submission.status != Status.READY:
+        _say(f"failed      {view.explanation}")
+        _say(f"            retry with: diagpro requeue {sid}")
+        return 1
+    stored = _local_file(container, sid)
+    if output:
+        target = Path(output)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(container.reports().read(sid))
+        _say(f"report      {target}")
+    if stored is not None:
+        _say(f"stored at   {stored}")
+    _say(f"status      diagpro status {sid}")
+    return 0
+
+
+def _local_file(container: Container, sid: str) -> Path | None:
+    """Where the report sits on this machine, when the report store is a local folder."""
+    file_path = getattr(container.reports(), "file_path", None)
+    return file_path(sid) if file_path is not None else None
+
+
+def _status(container: Container, args: argparse.Namespace) -> int:
+    view = container.describe()(args.submission_id)
+    sub = view.submission
+    _say(f"{sub.id}: {sub.status.value}")
+    _say(f"  {sub.intake.equipment_name} ({sub.intake.category.label})")
+    _say(f"  {view.explanation}")
+    when = "%Y-%m-%d %H:%M:%S UTC"
+    _say(f"  created {sub.created_at:{when}}, updated {sub.updated_at:{when}}")
+    if sub.payment is not None:
+        paid = format_money(sub.payment.amount_cents, sub.payment.currency)
+        _say(f"  paid {paid} ({sub.payment.event_id})")
+    if view.attempts:
+        _say(f"  attempts: {view.attempts}")
+    if view.links is not None:
+        local = _local_file(container, sub.id)
+        if local is not None:
+            _say(f"  report: {local}")
+        minutes = view.links.expires_in_seconds // 60
+        _say(f"  download (valid {minutes} min): {view.links.download_url}")
+        _say(f"  view: {view.links.view_url}")
+    return 0
+
+
+def _requeue(container: Container, args: argparse.Namespace) -> int:
+    sub = container.requeue()(args.submission_id)
+    _say(f"{sub.id}: {sub.status.value}; queued again")
+    return 0
+
+
+def _worker(container: Container, args: argparse.Namespace) -> int:
+    process = container.process_jobs()
+    process.progress = lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
+    stop = threading.Event()
+    try:
+        worked = run_worker(
+            process, container.jobs(), container.clock(), stop, until_idle=args.until_idle
+        )
+    except KeyboardInterrupt:
+        stop.set()
+        return 130
+    _say(f"worker stopped after {worked} job(s)")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="diagpro", description="Pay-per-report equipment diagnostics, on embedded defaults."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="describe a problem and get the PDF report (runs the whole paid lifecycle locally)",
+    )
+    diagnose.add_argument("--from", dest="from_file", metavar="FILE", help="intake JSON file")
+    for flag, _, text in _FLAGS:
+        diagnose.add_argument(flag, help=text)
+    diagnose.add_argument(
+        "--detail",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a category detail, e.g. fuelType=gasoline",
+    )
+    diagnose.add_argument("--output", "-o", metavar="PDF", help="also write the report here")
+    diagnose.set_defaults(run=_diagnose)
+
+    status = commands.add_parser("status", help="where a submission is, and why")
+    status.add_argument("submission_id")
+    status.set_defaults(run=_status)
+
+    requeue = commands.add_parser("requeue", help="queue a failed or stuck submission again")
+    requeue.add_argument("submission_id")
+    requeue.set_defaults(run=_requeue)
+
+    worker = commands.add_parser("worker", help="work queued jobs until interrupted")
+    worker.add_argument("--until-idle", action="store_true", help="stop when no job is waiting")
+    worker.set_defaults(run=_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        container = Container()
+        container.settings()
+        return int(args.run(container, args))
+    except IntakeInvalid as exc:
+        print(f"error: the description was not accepted: {exc.message}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except (DomainError, ConfigError, UserError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

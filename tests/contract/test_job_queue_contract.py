@@ -1,0 +1,514 @@
+"""The JobQueue contract: the memory fake and the SQLite queue pass the same suite.
+
+Add an implementation by adding a factory to ``KINDS``. A factory returns a function that opens
+a handle on one shared queue: the memory fake hands back the same object, SQLite opens a new
+``SqliteJobQueue`` on the same file (as a second worker process would).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from diagpro.adapters.memory.clock import CountingIds, FixedClock
+from diagpro.adapters.memory.jobs import MemoryJobQueue
+from diagpro.adapters.sqlite.db import Database
+from diagpro.adapters.sqlite.jobs import SqliteJobQueue
+from diagpro.domain.errors import LeaseLost
+from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.ports import JobQueue
+
+LEASE = 30.0
+THREADS = 8
+
+Opener = Callable[[], JobQueue]
+
+
+def _memory(_: Path) -> Opener:
+    queue = MemoryJobQueue(CountingIds())
+    return lambda: queue
+
+
+def _sqlite(tmp_path: Path) -> Opener:
+    ids = CountingIds()
+    path = tmp_path / "diagpro.sqlite3"
+    return lambda: SqliteJobQueue(Database(path), ids)
+
+
+@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    factory: Callable[[Path], Opener] = request.param
+    return factory(tmp_path)
+
+
+@pytest.fixture
+def queue(opener: Opener) -> JobQueue:
+    return opener()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC))
+
+
+@pytest.fixture
+def busy_switching() -> Iterator[None]:
+    """Switch threads far more often than usual, so a missing lock shows up as a failure."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def _only(queue: JobQueue, submission_id: str) -> Job:
+    [job] = queue.jobs_for(submission_id)
+    return job
+
+
+# -- enqueue --------------------------------------------------------------------------------
+
+
+def test_implements_the_port(queue: JobQueue) -> None:
+    assert isinstance(queue, JobQueue)
+
+
+def test_enqueue_makes_a_fresh_queued_job(queue: JobQueue, clock: FixedClock) -> None:
+    job = queue.enqueue("sub-1", clock.now())
+
+    assert job.id
+    assert job.submission_id == "sub-1"
+    assert job.state is JobState.QUEUED
+    assert job.created_at == clock.now()
+    assert job.not_before == clock.now()
+    assert job.attempts == 0
+    assert job.lease_owner == ""
+    assert job.lease_until is None
+    assert job.last_error == ""
+    assert queue.jobs_for("sub-1") == [job]
+
+
+def test_enqueue_twice_returns_the_same_job(queue: JobQueue, clock: FixedClock) -> None:
+    first = queue.enqueue("sub-1", clock.now())
+    clock.advance(5)
+    second = queue.enqueue("sub-1", clock.now())
+
+    assert second == first
+    assert queue.jobs_for("sub-1") == [first]
+
+
+def test_enqueue_while_leased_returns_the_leased_job(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    leased = queue.claim("w1", clock.now(), LEASE)
+    assert leased is not None
+
+    again = queue.enqueue("sub-1", clock.advance(1))
+
+    assert again == leased
+    assert len(queue.jobs_for("sub-1")) == 1
+
+
+@pytest.mark.usefixtures("busy_switching")
+def test_concurrent_enqueues_make_one_job(opener: Opener, clock: FixedClock) -> None:
+    barrier = threading.Barrier(THREADS)
+    made: list[Job] = []
+    errors: list[BaseException] = []
+
+    def enqueue() -> None:
+        try:
+            handle = opener()
+            barrier.wait()
+            made.append(handle.enqueue("sub-1", clock.now()))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=enqueue) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len({job.id for job in made}) == 1
+    assert len(opener().jobs_for("sub-1")) == 1
+
+
+# -- claim ----------------------------------------------------------------------------------
+
+
+def test_claim_returns_none_when_the_queue_is_empty(queue: JobQueue, clock: FixedClock) -> None:
+    assert queue.claim("w1", clock.now(), LEASE) is None
+
+
+def test_claim_leases_the_job_and_counts_an_attempt(queue: JobQueue, clock: FixedClock) -> None:
+    queued = queue.enqueue("sub-1", clock.now())
+    clock.advance(1)
+
+    claimed = queue.claim("w1", clock.now(), LEASE)
+
+    assert claimed is not None
+    assert claimed.id == queued.id
+    assert claimed.state is JobState.QUEUED
+    assert claimed.attempts == 1
+    assert claimed.lease_owner == "w1"
+    assert claimed.lease_until == clock.now() + timedelta(seconds=LEASE)
+    assert _only(queue, "sub-1") == claimed
+
+
+def test_claim_returns_due_jobs_oldest_first(queue: JobQueue, clock: FixedClock) -> None:
+    # Enqueued out of id order on purpose: age decides, not the id.
+    b = queue.enqueue("sub-b", clock.now())
+    a = queue.enqueue("sub-a", clock.now())  # same instant as b: order of arrival breaks ties
+    c = queue.enqueue("sub-c", clock.advance(1))
+    clock.advance(1)
+
+    claimed = [queue.claim(f"w{i}", clock.now(), LEASE) for i in range(4)]
+
+    assert [job.id if job else None for job in claimed] == [b.id, a.id, c.id, None]
+
+
+def test_claim_ignores_jobs_that_are_not_due_yet(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+
+    assert queue.claim("w1", clock.now() - timedelta(microseconds=1), LEASE) is None
+    assert queue.claim("w1", clock.now(), LEASE) is not None  # not_before <= now is due
+
+
+def test_claim_respects_not_before_after_a_retry(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    retry_at = clock.now() + timedelta(seconds=10)
+    queue.retry_later(job, retry_at, "analyzer timed out")
+
+    assert queue.claim("w2", retry_at - timedelta(seconds=1), LEASE) is None
+    again = queue.claim("w2", retry_at, LEASE)
+    assert again is not None
+    assert again.id == job.id
+    assert again.attempts == 2
+
+
+def test_a_due_job_beats_an_older_job_that_is_not_due(queue: JobQueue, clock: FixedClock) -> None:
+    older = queue.enqueue("sub-old", clock.now())
+    leased = queue.claim("w1", clock.now(), LEASE)
+    assert leased is not None
+    queue.retry_later(leased, clock.now() + timedelta(minutes=5), "later")
+    newer = queue.enqueue("sub-new", clock.advance(1))
+
+    claimed = queue.claim("w2", clock.now(), LEASE)
+
+    assert claimed is not None
+    assert claimed.id == newer.id != older.id
+
+
+def test_a_leased_job_is_not_claimed_again_while_the_lease_holds(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    assert queue.claim("w1", clock.now(), LEASE) is not None
+
+    clock.advance(LEASE - 0.001)
+    assert queue.claim("w2", clock.now(), LEASE) is None
+
+
+def test_an_expired_lease_is_taken_over_and_the_first_worker_loses_it(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    first = queue.claim("w1", clock.now(), LEASE)
+    assert first is not None
+
+    clock.advance(LEASE)  # lease_until <= now: the worker is presumed dead
+    second = queue.claim("w2", clock.now(), LEASE)
+
+    assert second is not None
+    assert second.id == first.id
+    assert second.attempts == 2
+    assert second.lease_owner == "w2"
+    with pytest.raises(LeaseLost):
+        queue.complete(first, clock.now())
+    with pytest.raises(LeaseLost):
+        queue.retry_later(first, clock.now(), "late")
+    with pytest.raises(LeaseLost):
+        queue.bury(first, "late")
+    queue.complete(second, clock.now())
+    assert _only(queue, "sub-1").state is JobState.DONE
+
+
+def test_the_same_worker_reclaiming_makes_its_old_lease_stale(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    first = queue.claim("w1", clock.now(), LEASE)
+    assert first is not None
+    second = queue.claim("w1", clock.advance(LEASE), LEASE)
+    assert second is not None
+
+    with pytest.raises(LeaseLost):
+        queue.complete(first, clock.now())
+    queue.complete(second, clock.now())
+
+
+def test_a_holder_whose_lease_ran_out_untaken_may_still_finish(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    queue.complete(job, clock.advance(LEASE * 2))
+
+    assert _only(queue, "sub-1").state is JobState.DONE
+
+
+def test_fractional_leases_and_microseconds_survive(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), 0.5)
+    assert job is not None
+    assert job.lease_until == clock.now() + timedelta(milliseconds=500)
+    assert queue.claim("w2", clock.now() + timedelta(milliseconds=499), LEASE) is None
+    assert queue.claim("w2", clock.now() + timedelta(milliseconds=500), LEASE) is not None
+
+
+@pytest.mark.parametrize(("worker", "lease"), [("", LEASE), ("w1", 0), ("w1", -1)])
+def test_claim_rejects_a_nameless_worker_or_empty_lease(
+    queue: JobQueue, clock: FixedClock, worker: str, lease: float
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    with pytest.raises(ValueError):
+        queue.claim(worker, clock.now(), lease)
+    assert _only(queue, "sub-1").attempts == 0
+
+
+@pytest.mark.usefixtures("busy_switching")
+def test_concurrent_claims_lease_each_job_exactly_once(opener: Opener, clock: FixedClock) -> None:
+    setup = opener()
+    queued = {setup.enqueue(f"sub-{i}", clock.now()).id for i in range(3)}
+    barrier = threading.Barrier(THREADS)
+    claimed: list[Job] = []
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            handle = opener()
+            barrier.wait()
+            while (job := handle.claim(f"w{n}", clock.now(), LEASE)) is not None:
+                claimed.append(job)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(job.id for job in claimed) == sorted(queued)
+    assert all(job.attempts == 1 for job in claimed)
+
+
+# -- complete / retry_later / bury ----------------------------------------------------------
+
+
+def test_complete_marks_the_job_done(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    queue.complete(job, clock.advance(3))
+
+    done = _only(queue, "sub-1")
+    assert done.state is JobState.DONE
+    assert done.lease_until is None
+    assert done.attempts == 1
+    assert queue.claim("w2", clock.advance(LEASE * 10), LEASE) is None
+    with pytest.raises(LeaseLost):
+        queue.complete(job, clock.now())  # done is final: no second completion
+
+
+def test_retry_later_releases_the_lease_and_records_the_error(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    retry_at = clock.now() + timedelta(seconds=4)
+
+    queue.retry_later(job, retry_at, "analyzer returned 503")
+
+    waiting = _only(queue, "sub-1")
+    assert waiting.state is JobState.QUEUED
+    assert waiting.lease_owner == ""
+    assert waiting.lease_until is None
+    assert waiting.not_before == retry_at
+    assert waiting.last_error == "analyzer returned 503"
+    assert waiting.attempts == 1
+    with pytest.raises(LeaseLost):
+        queue.retry_later(job, retry_at, "twice")  # the lease was released
+    again = queue.claim("w2", retry_at, LEASE)
+    assert again is not None
+    assert again.last_error == "analyzer returned 503"  # kept until something replaces it
+
+
+def test_bury_gives_up_for_good(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    queue.bury(job, "retry budget spent")
+
+    dead = _only(queue, "sub-1")
+    assert dead.state is JobState.DEAD
+    assert dead.last_error == "retry budget spent"
+    assert dead.lease_until is None
+    assert queue.claim("w2", clock.advance(LEASE * 10), LEASE) is None
+    assert queue.next_due() is None
+    with pytest.raises(LeaseLost):
+        queue.bury(job, "again")
+
+
+def test_a_job_that_was_never_claimed_cannot_be_finished(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    job = queue.enqueue("sub-1", clock.now())
+    with pytest.raises(LeaseLost):
+        queue.complete(job, clock.now())
+    with pytest.raises(LeaseLost):
+        queue.retry_later(job, clock.now(), "x")
+    with pytest.raises(LeaseLost):
+        queue.bury(job, "x")
+    assert _only(queue, "sub-1") == job
+
+
+def test_an_unknown_job_cannot_be_finished(queue: JobQueue, clock: FixedClock) -> None:
+    ghost = Job(
+        id="no-such-job",
+        submission_id="sub-1",
+        state=JobState.QUEUED,
+        created_at=clock.now(),
+        not_before=clock.now(),
+        attempts=1,
+        lease_owner="w1",
+        lease_until=clock.now() + timedelta(seconds=LEASE),
+    )
+    with pytest.raises(LeaseLost):
+        queue.complete(ghost, clock.now())
+
+
+@pytest.mark.parametrize("finish", ["complete", "bury"])
+def test_a_new_job_can_be_queued_once_the_last_one_finished(
+    queue: JobQueue, clock: FixedClock, finish: str
+) -> None:
+    first = queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    if finish == "complete":
+        queue.complete(job, clock.now())
+    else:
+        queue.bury(job, "gave up")
+
+    second = queue.enqueue("sub-1", clock.advance(60))
+
+    assert second.id != first.id
+    assert second.state is JobState.QUEUED
+    assert second.attempts == 0
+    assert [j.id for j in queue.jobs_for("sub-1")] == [first.id, second.id]
+    assert queue.enqueue("sub-1", clock.advance(1)) == second
+
+
+# -- jobs_for / next_due --------------------------------------------------------------------
+
+
+def test_jobs_for_lists_only_that_submission_oldest_first(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    assert queue.jobs_for("sub-1") == []
+    first = queue.enqueue("sub-1", clock.now())
+    other = queue.enqueue("sub-2", clock.advance(1))
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None and job.id == first.id
+    queue.complete(job, clock.now())
+    second = queue.enqueue("sub-1", clock.advance(1))
+
+    assert [j.id for j in queue.jobs_for("sub-1")] == [first.id, second.id]
+    assert queue.jobs_for("sub-2") == [other]
+
+
+def test_next_due_tracks_the_earliest_waiting_job(queue: JobQueue, clock: FixedClock) -> None:
+    start = clock.now()
+    assert queue.next_due() is None
+
+    queue.enqueue("sub-1", start)
+    assert queue.next_due() == start
+
+    leased = queue.claim("w1", start, LEASE)
+    assert leased is not None
+    assert queue.next_due() == start + timedelta(seconds=LEASE)  # when the lease runs out
+
+    queue.retry_later(leased, start + timedelta(seconds=10), "busy")
+    assert queue.next_due() == start + timedelta(seconds=10)
+
+    queue.enqueue("sub-2", start + timedelta(seconds=5))
+    assert queue.next_due() == start + timedelta(seconds=5)
+
+    for moment in (start + timedelta(seconds=5), start + timedelta(seconds=10)):
+        job = queue.claim("w1", moment, LEASE)
+        assert job is not None
+        queue.complete(job, moment)
+    assert queue.next_due() is None
+
+
+# -- time handling --------------------------------------------------------------------------
+
+
+def test_times_come_back_as_aware_utc(queue: JobQueue) -> None:
+    local = datetime(2026, 11, 26, 14, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+
+    job = queue.enqueue("sub-1", local)
+    claimed = queue.claim("w1", local, LEASE)
+    assert claimed is not None
+
+    for seen in (job, claimed, _only(queue, "sub-1")):
+        assert seen.created_at == local
+        assert seen.created_at.utcoffset() == timedelta(0)
+        assert seen.not_before.utcoffset() == timedelta(0)
+    assert claimed.lease_until is not None
+    assert claimed.lease_until.utcoffset() == timedelta(0)
+    due = queue.next_due()
+    assert due is not None and due.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(queue: JobQueue) -> None:
+    naive = datetime(2026, 11, 26, 12, 0)  # naive on purpose
+    with pytest.raises(ValueError):
+        queue.enqueue("sub-1", naive)
+    with pytest.raises(ValueError):
+        queue.claim("w1", naive, LEASE)
+    assert queue.jobs_for("sub-1") == []
+
+
+# -- SQLite only ----------------------------------------------------------------------------
+
+
+def test_a_second_sqlite_queue_on_the_same_file_sees_the_jobs(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    ids = CountingIds()
+    one = SqliteJobQueue(Database(path), ids)
+    job = one.enqueue("sub-1", clock.now())
+
+    two = SqliteJobQueue(Database(path), ids)
+
+    assert two.jobs_for("sub-1") == [job]
+    assert two.enqueue("sub-1", clock.now()) == job
+    claimed = two.claim("w2", clock.now(), LEASE)
+    assert claimed is not None and claimed.id == job.id
+    assert one.claim("w1", clock.now(), LEASE) is None  # the lease holds across handles
+    one.complete(claimed, clock.now())  # any handle can finish it for the lease holder
+    assert two.jobs_for("sub-1")[0].state is JobState.DONE

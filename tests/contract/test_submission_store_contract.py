@@ -1,0 +1,330 @@
+"""The SubmissionStore contract: every implementation passes the same suite.
+
+Add an implementation by adding a branch to the ``store`` fixture (the Firestore adapter will
+join here against the emulator).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import pytest
+
+from diagpro.adapters.memory.submissions import MemorySubmissionStore
+from diagpro.adapters.sqlite.db import Database
+from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.domain.analysis import SECTION_KEYS
+from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
+from diagpro.domain.ports import SubmissionStore
+from diagpro.domain.submission import Status, Submission
+from tests.builders import (
+    T0,
+    make_analysis,
+    make_event,
+    make_rich_submission,
+    make_submission,
+    new_submission_id,
+    payment_for,
+)
+
+THREADS = 8
+
+
+def _memory(_: Path) -> SubmissionStore:
+    return MemorySubmissionStore()
+
+
+def _sqlite(tmp_path: Path) -> SubmissionStore:
+    return SqliteSubmissionStore(Database(tmp_path / "diagpro.sqlite3"))
+
+
+@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SubmissionStore]:
+    factory: Callable[[Path], SubmissionStore] = request.param
+    yield factory(tmp_path)
+
+
+def test_implements_the_port(store: SubmissionStore) -> None:
+    assert isinstance(store, SubmissionStore)
+
+
+def test_a_rich_submission_round_trips_equal(store: SubmissionStore) -> None:
+    original = make_rich_submission()
+    store.add(original)
+
+    got = store.get(original.id)
+
+    assert got == original
+    assert got is not original
+    # The parts equality alone would not catch: types and time zones survive.
+    assert type(got.status) is Status and got.status is Status.FAILED
+    assert got.created_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
+    assert got.updated_at == T0 + timedelta(hours=1, microseconds=123456)
+    assert got.updated_at.tzinfo is not None
+    assert isinstance(got.intake.symptoms, tuple)
+    assert isinstance(got.intake.details, tuple)
+    assert all(isinstance(pair, tuple) for pair in got.intake.details)
+    assert got.intake.detail("fuelType") == "gasoline"
+    assert got.payment is not None and got.payment.paid_at.tzinfo is not None
+    assert got.checkout is not None and got.checkout.expires_at.tzinfo is not None
+    assert got.analysis is not None
+    assert tuple(s.key for s in got.analysis.sections) == SECTION_KEYS
+    assert isinstance(got.analysis.sections[0].points, tuple)
+    assert got.analysis.detected_codes == original.analysis.detected_codes  # type: ignore[union-attr]
+    assert type(got.analysis.detected_codes[0].family) is type(
+        original.analysis.detected_codes[0].family  # type: ignore[union-attr]
+    )
+    assert got.failure_reason == original.failure_reason
+    assert got.payment_problem == original.payment_problem  # non-ASCII kept
+    assert got.analysis.check() == got.analysis
+
+
+def test_a_non_utc_time_comes_back_as_the_same_instant_in_utc(store: SubmissionStore) -> None:
+    from datetime import timezone
+
+    local = T0.astimezone(timezone(timedelta(hours=-5)))
+    original = make_submission(created_at=local, updated_at=local)
+    store.add(original)
+
+    got = store.get(original.id)
+
+    assert got == original
+    assert got.created_at.utcoffset() == timedelta(0)
+    assert got.created_at.tzinfo == UTC
+
+
+def test_a_naive_time_is_refused_and_nothing_is_stored(store: SubmissionStore) -> None:
+    original = make_submission(created_at=T0.replace(tzinfo=None))
+
+    with pytest.raises(ValueError, match="naive"):
+        store.add(original)
+
+    with pytest.raises(SubmissionNotFound):
+        store.get(original.id)
+
+
+def test_what_get_returns_does_not_alias_what_is_stored(store: SubmissionStore) -> None:
+    original = make_rich_submission()
+    store.add(original)
+
+    got = store.get(original.id)
+    changed = replace(
+        got,
+        status=Status.READY,
+        failure_reason="",
+        intake=replace(got.intake, symptoms=(*got.intake.symptoms, "smoke")),
+    )
+    del changed  # changed and never saved
+
+    again = store.get(original.id)
+    assert again == original
+    assert again is not got
+
+
+def test_changing_what_was_added_does_not_change_what_is_stored(store: SubmissionStore) -> None:
+    original = make_submission()
+    store.add(original)
+    # Frozen values cannot be changed in place; a new value built from them is not stored.
+    replace(original, failure_reason="never saved")
+
+    assert store.get(original.id).failure_reason == ""
+
+
+def test_adding_an_existing_id_raises_and_keeps_the_first(store: SubmissionStore) -> None:
+    first = make_submission()
+    store.add(first)
+
+    with pytest.raises(SubmissionExists):
+        store.add(replace(first, failure_reason="second"))
+
+    assert store.get(first.id) == first
+
+
+def test_getting_a_missing_id_raises(store: SubmissionStore) -> None:
+    with pytest.raises(SubmissionNotFound) as raised:
+        store.get(new_submission_id())
+    assert raised.value.code == "SUBMISSION_NOT_FOUND"
+
+
+def test_submissions_are_kept_apart(store: SubmissionStore) -> None:
+    one, two = make_submission(), make_submission()
+    store.add(one)
+    store.add(two)
+
+    paid = one.mark_paid(payment_for(make_event()), T0 + timedelta(minutes=1))
+    assert paid is not None
+    store.update(paid)
+
+    assert store.get(one.id) == paid
+    assert store.get(two.id) == two
+
+
+def test_update_with_the_next_version_stores_it(store: SubmissionStore) -> None:
+    original = make_submission()
+    store.add(original)
+
+    paid = original.mark_paid(payment_for(make_event()), T0 + timedelta(minutes=1))
+    assert paid is not None and paid.version == original.version + 1
+    store.update(paid)
+
+    got = store.get(original.id)
+    assert got == paid
+    assert got.version == 2
+    assert got.status is Status.PAID
+
+
+def test_a_stale_update_raises_concurrent_update_and_changes_nothing(
+    store: SubmissionStore,
+) -> None:
+    original = make_submission()
+    store.add(original)
+    first = original.mark_paid(payment_for(make_event()), T0 + timedelta(minutes=1))
+    assert first is not None
+    store.update(first)
+
+    # A second writer that read version 1 too.
+    late = original.mark_paid(payment_for(make_event()), T0 + timedelta(minutes=2))
+    assert late is not None
+    with pytest.raises(ConcurrentUpdate) as raised:
+        store.update(late)
+    assert raised.value.code == "CONFLICT"
+    assert store.get(original.id) == first
+
+
+def test_an_update_that_skips_a_version_raises_concurrent_update(store: SubmissionStore) -> None:
+    original = make_submission()
+    store.add(original)
+
+    with pytest.raises(ConcurrentUpdate):
+        store.update(replace(original, version=3, failure_reason="skipped"))
+    with pytest.raises(ConcurrentUpdate):
+        store.update(original)  # same version: not a new one
+    assert store.get(original.id) == original
+
+
+def test_updating_a_missing_submission_raises_not_found(store: SubmissionStore) -> None:
+    with pytest.raises(SubmissionNotFound):
+        store.update(replace(make_submission(), version=2))
+
+
+def test_the_whole_lifecycle_through_the_store(store: SubmissionStore) -> None:
+    submission = make_submission()
+    store.add(submission)
+    event = make_event(submission_id=submission.id)
+
+    def step(change: Callable[[Submission], Submission | None], minutes: int) -> Submission:
+        current = store.get(submission.id)
+        moved = change(current)
+        assert moved is not None, f"no move from {current.status}"
+        assert moved.updated_at == T0 + timedelta(minutes=minutes)
+        store.update(moved)
+        return moved
+
+    step(lambda s: s.mark_paid(payment_for(event), T0 + timedelta(minutes=1)), 1)
+    step(lambda s: s.start_processing(T0 + timedelta(minutes=2)), 2)
+    analysis = make_analysis()
+    ready = step(
+        lambda s: s.mark_ready(f"reports/{s.id}.pdf", analysis, T0 + timedelta(minutes=3)), 3
+    )
+
+    got = store.get(submission.id)
+    assert got == ready
+    assert got.status is Status.READY
+    assert got.version == 4
+    assert got.payment == payment_for(event)
+    assert got.analysis == analysis
+    assert got.report_path == f"reports/{submission.id}.pdf"
+    assert got.created_at == T0
+
+
+def test_concurrent_writers_from_the_same_version_exactly_one_wins(
+    store: SubmissionStore,
+) -> None:
+    submission = make_submission()
+    store.add(submission)
+    barrier = threading.Barrier(THREADS)
+    won: list[Submission] = []
+    lost: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        try:
+            current = store.get(submission.id)
+            barrier.wait(timeout=10)  # everyone has read version 1 before anyone writes
+            paid = current.mark_paid(
+                payment_for(make_event(id=f"evt_race_{n}")), T0 + timedelta(seconds=n)
+            )
+            assert paid is not None
+            try:
+                store.update(paid)
+            except ConcurrentUpdate:
+                with lock:
+                    lost.append(n)
+            else:
+                with lock:
+                    won.append(paid)
+        except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors, errors
+    assert len(won) == 1, f"{len(won)} writers won"
+    assert len(lost) == THREADS - 1
+    assert store.get(submission.id) == won[0]
+    assert store.get(submission.id).version == 2
+
+
+# SQLite only: the file is what separate processes (CLI, worker, server) share.
+
+
+def test_a_second_sqlite_store_on_the_same_file_sees_the_writes(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    writer = SqliteSubmissionStore(Database(path))
+    reader = SqliteSubmissionStore(Database(path))  # creating the table again is harmless
+    submission = make_rich_submission()
+
+    writer.add(submission)
+    assert reader.get(submission.id) == submission
+
+    moved = reader.get(submission.id).requeue(T0 + timedelta(hours=2))
+    reader.update(moved)
+    assert writer.get(submission.id) == moved
+
+    with pytest.raises(ConcurrentUpdate):
+        writer.update(submission.requeue(T0 + timedelta(hours=3)))  # read before reader's write
+    with pytest.raises(SubmissionExists):
+        reader.add(submission)
+
+
+def test_sqlite_columns_mirror_the_document(tmp_path: Path) -> None:
+    db = Database(tmp_path / "diagpro.sqlite3")
+    store = SqliteSubmissionStore(db)
+    submission = make_rich_submission()
+    store.add(submission)
+
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT status, version, created_at, updated_at,"
+            " json_extract(doc, '$.format_version') AS format,"
+            " json_extract(doc, '$.intake.symptoms[0]') AS symptom"
+            " FROM submissions WHERE id = ?",
+            (submission.id,),
+        ).fetchone()
+
+    assert row["status"] == "failed"
+    assert row["version"] == 7
+    assert row["created_at"] == "2026-11-26T12:00:00Z"
+    assert row["updated_at"] == "2026-11-26T13:00:00.123456Z"
+    assert row["format"] == 1
+    assert row["symptom"] == submission.intake.symptoms[0]

@@ -1,0 +1,61 @@
+"""A worker SIGKILLed in the middle of a job: the next worker finishes it, nothing is lost."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+
+from diagpro.config import load_settings
+from diagpro.container import Container
+from diagpro.domain.jobs import JobState
+from diagpro.domain.submission import Status
+from tests.e2e.conftest import pdf_pages, run
+from tests.harness import AUTOMOTIVE
+
+pytestmark = pytest.mark.process
+
+LEASE = "2"
+
+
+def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
+    env["DIAGPRO_JOB_LEASE_SECONDS"] = LEASE
+    container = Container()
+    container.settings.override(providers.Object(load_settings(env)))
+    sub = container.save_submission()(AUTOMOTIVE)
+    session = container.open_checkout()(sub.id)
+    signed = container.gateway().pay(session.id)
+    container.handle_payment_event()(signed.payload, signed.signature)
+    sub_paid = container.submissions().get(sub.id)
+
+    with subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("slow_worker.py"))],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as doomed:
+        try:
+            assert doomed.stdout.readline().strip() == "analysing"
+        finally:
+            os.kill(doomed.pid, signal.SIGKILL)
+            doomed.wait(timeout=10)
+    assert doomed.returncode == -signal.SIGKILL
+    (job,) = container.jobs().jobs_for(sub.id)
+    assert job.attempts == 1 and job.lease_owner  # held by a process that no longer exists
+    assert container.submissions().get(sub.id).status == Status.PROCESSING
+
+    result = run(["worker", "--until-idle"], env, tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    finished = container.submissions().get(sub.id)
+    assert finished.status == Status.READY
+    (job,) = container.jobs().jobs_for(sub.id)
+    assert job.state == JobState.DONE and job.attempts == 2
+    report = tmp_path / "var" / "reports" / f"{sub.id}.pdf"
+    assert pdf_pages(report) >= 3
+    # Nothing lost: the payment and the customer's description survived the crash intact.
+    assert finished.payment == sub_paid.payment
+    assert finished.intake == sub.intake

@@ -1,0 +1,159 @@
+"""The one intake rule: what is accepted, how it is normalised, and how every problem is named."""
+
+import pytest
+
+from diagpro.domain.errors import IntakeInvalid
+from diagpro.domain.intake import PAYLOAD_KEYS, intake_to_payload, validate_intake
+
+ORIGINAL_FRONTEND_PAYLOAD = {  # what DiagnosticReview.tsx posts: 22 keys, "" for missing
+    "equipmentType": "automotive",
+    "make": "Ford",
+    "model": "F-150",
+    "year": "2015",
+    "mileageHours": "98,000",
+    "serialNumber": "",
+    "errorCodes": "P0301 P0171",
+    "symptoms": "Rough idle, Engine shaking",
+    "whenStarted": "week",
+    "frequency": "always",
+    "urgencyLevel": "normal",
+    "locationEnvironment": "city",
+    "usagePattern": "daily",
+    "problemDescription": "Rough idle and shaking at stops, worse when cold",
+    "previousRepairs": "",
+    "modifications": "",
+    "troubleshootingSteps": "",
+    "shopQuoteAmount": "1,250.00",
+    "shopRecommendation": "Replace all coils and plugs",
+    "fullName": "Pat Owner",
+    "email": "Owner@Example.com",
+    "phone": "",
+}
+
+
+def problems_of(payload: object) -> dict[str, str]:
+    with pytest.raises(IntakeInvalid) as caught:
+        validate_intake(payload)
+    return {p.field: p.problem for p in caught.value.problems}
+
+
+def test_the_original_frontend_payload_is_accepted_and_normalised():
+    assert len(ORIGINAL_FRONTEND_PAYLOAD) == len(PAYLOAD_KEYS) == 22
+    intake = validate_intake(ORIGINAL_FRONTEND_PAYLOAD)
+    assert intake.symptoms == ("Rough idle", "Engine shaking")
+    assert intake.shop_quote_cents == 125_000
+    assert intake.email == "owner@example.com"
+    assert intake.serial_number == ""
+    assert intake.equipment_name == "2015 Ford F-150"
+
+
+def test_symptoms_arrive_as_a_list_too():
+    payload = {**ORIGINAL_FRONTEND_PAYLOAD, "symptoms": ["Rough idle", " Engine shaking ", ""]}
+    assert validate_intake(payload).symptoms == ("Rough idle", "Engine shaking")
+
+
+def test_the_minimum_is_a_category_an_email_and_something_to_analyse():
+    intake = validate_intake({"equipmentType": "hvac", "email": "a@b.co", "errorCodes": "E4"})
+    assert intake.urgency_level == "normal"
+    assert intake.equipment_name == "HVAC"
+
+
+def test_a_user_who_never_opens_the_details_is_not_refused():
+    # The original answered 400 here because model and symptoms were "required" by the backend.
+    payload = {**ORIGINAL_FRONTEND_PAYLOAD, "model": "", "symptoms": "", "errorCodes": ""}
+    assert validate_intake(payload).model == ""
+
+
+def test_every_bad_field_is_named_at_once():
+    problems = problems_of(
+        {
+            "equipmentType": "spaceship",
+            "email": "not-an-email",
+            "year": "15",
+            "frequency": "hourly",
+            "shopQuoteAmount": "cheap",
+            "phone": "call me",
+            "color": "red",
+        }
+    )
+    assert set(problems) == {
+        "equipmentType",
+        "email",
+        "year",
+        "frequency",
+        "shopQuoteAmount",
+        "phone",
+        "color",
+        "problemDescription",
+    }
+    assert "automotive" in problems["equipmentType"]
+    assert problems["color"] == "is not a known field"
+    assert "always, often" in problems["frequency"]
+
+
+def test_required_fields_are_named_when_missing():
+    assert set(problems_of({})) == {"equipmentType", "email", "problemDescription"}
+
+
+def test_category_details_are_kept_and_booleans_become_yes_no():
+    intake = validate_intake(
+        {
+            "equipmentType": "automotive",
+            "email": "a@b.co",
+            "problemDescription": "stalls",
+            "fuelType": "gasoline",
+            "checkEngineLightOn": True,
+        }
+    )
+    assert intake.detail("fuelType") == "gasoline"
+    assert intake.detail("checkEngineLightOn") == "yes"
+    assert intake_to_payload(intake)["fuelType"] == "gasoline"
+
+
+def test_a_detail_of_another_category_is_named_with_its_owners():
+    problems = problems_of(
+        {"equipmentType": "hvac", "email": "a@b.co", "problemDescription": "x", "waterType": "salt"}
+    )
+    assert problems == {"waterType": "is not a detail of hvac (it belongs to marine)"}
+
+
+def test_empty_details_of_another_category_mean_absent():
+    intake = validate_intake(
+        {"equipmentType": "hvac", "email": "a@b.co", "problemDescription": "x", "waterType": ""}
+    )
+    assert intake.details == ()
+
+
+def test_limits_protect_the_prompt_and_the_pdf():
+    problems = problems_of(
+        {
+            "equipmentType": "hvac",
+            "email": "a@b.co",
+            "problemDescription": "x" * 5001,
+            "symptoms": [f"s{i}" for i in range(31)],
+            "make": "bad\x00byte",
+        }
+    )
+    assert "limit is 5000" in problems["problemDescription"]
+    assert "limit is 30" in problems["symptoms"]
+    assert problems["make"] == "contains control characters"
+
+
+@pytest.mark.parametrize("payload", [None, [], "text", 42])
+def test_a_payload_that_is_not_an_object_is_refused(payload):
+    assert problems_of(payload) == {"payload": "must be an object of intake fields"}
+
+
+def test_wrong_types_are_named_not_crashed_on():
+    problems = problems_of(
+        {"equipmentType": "hvac", "email": "a@b.co", "problemDescription": {"a": 1}, "symptoms": 5}
+    )
+    assert problems["problemDescription"] == "must be text"
+    assert "symptoms" in problems
+
+
+def test_payload_round_trip_keeps_every_key():
+    intake = validate_intake(ORIGINAL_FRONTEND_PAYLOAD)
+    payload = intake_to_payload(intake)
+    assert set(PAYLOAD_KEYS) <= set(payload)
+    assert validate_intake(payload) == intake
