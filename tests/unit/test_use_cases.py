@@ -1,4 +1,5 @@
-"""The lifecycle's use cases over the in-memory fakes ("high gear": milliseconds each)."""
+"""The lifecycle's use cases, over the in-memory fakes and over the embedded SQLite defaults
+(both in milliseconds), so a race the fakes hide cannot hide in the real store."""
 
 import json
 import threading
@@ -23,9 +24,9 @@ from diagpro.domain.submission import Status
 from tests.harness import Harness
 
 
-@pytest.fixture
-def h(tmp_path):
-    return Harness.build(tmp_path)
+@pytest.fixture(params=["memory", "sqlite"])
+def h(request, tmp_path):
+    return Harness.build(tmp_path, memory=request.param == "memory")
 
 
 def test_bad_intake_stores_nothing(h):
@@ -252,3 +253,18 @@ def test_describe_ready_has_fresh_links(h):
     assert view.explanation.startswith("Ready")
     h.clock.advance(timedelta(minutes=1).total_seconds())
     assert h.container.describe()(sub.id).links != view.links
+
+
+def test_an_event_the_state_cannot_take_is_recorded_not_raised(h):
+    sub = h.save()  # never paid
+    charge = {
+        "id": "ch_2",
+        "object": "charge",
+        "amount_refunded": 499,
+        "currency": "usd",
+        "metadata": {"submissionId": sub.id},
+    }
+    receipt = h.deliver(signed(h, "charge.refunded", charge, "evt_early_refund"))
+    assert receipt.outcome == Outcome.NOT_APPLICABLE
+    assert h.submission(sub.id).status == Status.PENDING
+    assert h.container.processed_events().outcome("evt_early_refund") == Outcome.NOT_APPLICABLE

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from diagpro.application.transitions import change_submission
-from diagpro.domain.errors import SubmissionNotFound
+from diagpro.domain.errors import IllegalTransition, SubmissionNotFound
 from diagpro.domain.payment import EventKind, PaymentEvent, Price, format_money
 from diagpro.domain.ports import Clock, JobQueue, PaymentGateway, ProcessedEvents, SubmissionStore
 from diagpro.domain.submission import Payment, Status, Submission
@@ -31,6 +31,7 @@ class Outcome:
     AMOUNT_MISMATCH = "amount_mismatch"
     UNKNOWN_SUBMISSION = "unknown_submission"
     NO_SUBMISSION_ID = "no_submission_id"
+    NOT_APPLICABLE = "not_applicable"  # e.g. a refund for a submission never paid
     IGNORED = "ignored"
 
 
@@ -110,6 +111,14 @@ class HandlePaymentEvent:
                 event.submission_id,
             )
             return Outcome.UNKNOWN_SUBMISSION
+        try:
+            return self._apply_to(event, submission)
+        except IllegalTransition as exc:
+            # Stripe does not promise order; an event the state cannot take is kept, not raised.
+            log.warning("payment event %s (%s) not applied: %s", event.id, event.type, exc)
+            return Outcome.NOT_APPLICABLE
+
+    def _apply_to(self, event: PaymentEvent, submission: Submission) -> str:
         if event.fulfils:
             return self._paid(event, submission)
         if event.kind == EventKind.COMPLETED:

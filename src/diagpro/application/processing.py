@@ -74,7 +74,7 @@ class ProcessJobs:
         self._reports = reports
         self._clock = clock
         self._settings = settings
-        self.progress = progress
+        self._progress = progress
 
     def run_once(self) -> Job | None:
         """Claim one due job and work it to its end (done, retry later, or failed)."""
@@ -82,7 +82,7 @@ class ProcessJobs:
         job = self._jobs.claim(s.worker_id, self._clock.now(), s.lease_seconds)
         if job is None:
             return None
-        self.progress(job.submission_id, "claimed", f"attempt {job.attempts}")
+        self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
         try:
             self._work(job)
         except LeaseLost:
@@ -114,34 +114,34 @@ class ProcessJobs:
         submission = self._change(sid, lambda s: s.start_processing(self._clock.now()))
         analysis = submission.analysis
         if analysis is None:
-            self.progress(sid, "analysing", "")
+            self._progress(sid, "analysing", "")
             codes = extract_codes(submission.intake)
             analysis = self._analyzer.analyse(submission.intake, codes).check()
             self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
-            self.progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
+            self._progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
         path = report_path(sid)
         if not self._reports.exists(sid):
-            self.progress(sid, "rendering", "")
+            self._progress(sid, "rendering", "")
             pdf = self._renderer.render(
                 ReportDocument(sid, submission.intake, analysis, self._clock.now())
             )
             path = self._reports.save(sid, pdf)
-            self.progress(sid, "stored", f"{len(pdf):,} bytes")
+            self._progress(sid, "stored", f"{len(pdf):,} bytes")
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
-        self.progress(sid, "ready", path)
+        self._progress(sid, "ready", path)
 
     def _attempt_failed(self, job: Job, reason: str) -> None:
         now = self._clock.now()
         retry_at = self._settings.policy.next_try(job, now)
         if retry_at is not None:
             self._jobs.retry_later(job, retry_at, reason)
-            self.progress(job.submission_id, "retrying", f"{reason}; next try {retry_at:%H:%M:%S}")
+            self._progress(job.submission_id, "retrying", f"{reason}; next try {retry_at:%H:%M:%S}")
             return
         final = f"Gave up after {job.attempts} attempts: {reason}"
         log.error("submission %s failed: %s", job.submission_id, final)
         self._change(job.submission_id, lambda s: s.mark_failed(final, now))
         self._jobs.bury(job, final)
-        self.progress(job.submission_id, "failed", final)
+        self._progress(job.submission_id, "failed", final)
 
     def _change(
         self, submission_id: str, change: Callable[[Submission], Submission | None]

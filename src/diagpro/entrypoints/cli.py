@@ -104,13 +104,11 @@ def _diagnose(container: Container, args: argparse.Namespace) -> int:
     receipt = container.handle_payment_event()(signed.payload, signed.signature)
     _say(f"payment     {receipt.event_id} verified: {receipt.outcome}; job queued")
 
-    process = container.process_jobs()
-
     def progress(submission_id: str, stage: str, detail: str) -> None:
-        if submission_id == sid:
+        if submission_id == sid:  # older jobs this worker may finish on the way stay quiet
             _say(f"{stage:<11} {detail}".rstrip())
 
-    process.progress = progress
+    process = container.process_jobs(progress=progress)
     submissions = container.submissions()
     run_worker(
         process,
@@ -176,8 +174,9 @@ def _requeue(container: Container, args: argparse.Namespace) -> int:
 
 
 def _worker(container: Container, args: argparse.Namespace) -> int:
-    process = container.process_jobs()
-    process.progress = lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
+    process = container.process_jobs(
+        progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
+    )
     stop = threading.Event()
     try:
         worked = run_worker(

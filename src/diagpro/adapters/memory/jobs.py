@@ -11,17 +11,12 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from diagpro.adapters.job_rules import check_claim, utc
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import IdSource
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: the job queue needs timezone-aware times")
-    return moment.astimezone(UTC)
 
 
 class MemoryJobQueue:
@@ -36,7 +31,7 @@ class MemoryJobQueue:
         return [job for _, job in entries]
 
     def enqueue(self, submission_id: str, now: datetime) -> Job:
-        at = _utc(now)
+        at = utc(now)
         with self._lock:
             for job in self._ordered():
                 if job.submission_id == submission_id and job.state is JobState.QUEUED:
@@ -52,11 +47,8 @@ class MemoryJobQueue:
             return job
 
     def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
-        if not worker:
-            raise ValueError("a worker needs a name to hold a lease")
-        if lease_seconds <= 0:
-            raise ValueError("lease_seconds must be positive")
-        at = _utc(now)
+        check_claim(worker, lease_seconds)
+        at = utc(now)
         with self._lock:
             for job in self._ordered():
                 if job.state is not JobState.QUEUED or job.not_before > at:
@@ -74,13 +66,13 @@ class MemoryJobQueue:
             return None
 
     def complete(self, job: Job, now: datetime) -> None:
-        _utc(now)
+        utc(now)
         with self._lock:
             held = self._held(job)
             self._store(replace(held, state=JobState.DONE, lease_until=None))
 
     def retry_later(self, job: Job, not_before: datetime, error: str) -> None:
-        when = _utc(not_before)
+        when = utc(not_before)
         with self._lock:
             held = self._held(job)
             self._store(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from diagpro.adapters.job_rules import check_claim, utc
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
@@ -66,14 +67,8 @@ _BURY = (
 )
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: the job queue needs timezone-aware times")
-    return moment.astimezone(UTC)
-
-
 def _text(moment: datetime) -> str:
-    return _utc(moment).isoformat(timespec="microseconds")
+    return utc(moment).isoformat(timespec="microseconds")
 
 
 def _time(text: str) -> datetime:
@@ -119,11 +114,8 @@ class SqliteJobQueue:
         return _job(row)
 
     def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
-        if not worker:
-            raise ValueError("a worker needs a name to hold a lease")
-        if lease_seconds <= 0:
-            raise ValueError("lease_seconds must be positive")
-        at = _utc(now)
+        check_claim(worker, lease_seconds)
+        at = utc(now)
         now_text = _text(at)
         until = _text(at + timedelta(seconds=lease_seconds))
         with self._db.transaction() as conn:
@@ -145,7 +137,7 @@ class SqliteJobQueue:
         return _job(claimed)
 
     def complete(self, job: Job, now: datetime) -> None:
-        _utc(now)  # same validation as every other call that takes a time
+        utc(now)  # same validation as every other call that takes a time
         self._finish(job, _COMPLETE, {})
 
     def retry_later(self, job: Job, not_before: datetime, error: str) -> None:

@@ -1,0 +1,41 @@
+"""The Analyzer contract: whatever writes the analysis (the offline analyzer, the scripted fake,
+later Gemini against a local stub) returns a complete report or a retryable error."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagpro.adapters.memory.analysis import ScriptedAnalyzer
+from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+from diagpro.domain.analysis import SECTION_KEYS
+from diagpro.domain.codes import extract_codes
+from diagpro.domain.errors import AnalysisUnavailable
+from tests.builders import make_intake
+
+
+@pytest.fixture(params=["offline", "scripted"])
+def analyzer(request):
+    offline = OfflineAnalyzer()
+    return offline if request.param == "offline" else ScriptedAnalyzer(offline)
+
+
+def test_the_analysis_is_complete_and_names_the_customers_codes(analyzer):
+    intake = make_intake()
+    codes = extract_codes(intake)
+    analysis = analyzer.analyse(intake, codes)
+    assert analysis.check() is analysis
+    assert tuple(s.key for s in analysis.sections) == SECTION_KEYS
+    assert analysis.detected_codes == codes
+    assert analysis.model
+    text = " ".join(s.summary + " ".join(s.points) for s in analysis.sections)
+    for code in codes:
+        assert code.code in text
+
+
+def test_the_scripted_fake_fails_like_a_model_then_answers():
+    fake = ScriptedAnalyzer(OfflineAnalyzer(), [AnalysisUnavailable("429")])
+    intake = make_intake()
+    with pytest.raises(AnalysisUnavailable):
+        fake.analyse(intake, ())
+    assert fake.analyse(intake, ()).check()
+    assert len(fake.calls) == 2
