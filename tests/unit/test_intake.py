@@ -132,11 +132,13 @@ def test_limits_protect_the_prompt_and_the_pdf():
             "problemDescription": "x" * 5001,
             "symptoms": [f"s{i}" for i in range(31)],
             "make": "bad\x00byte",
+            "model": "F-150\u202egnp.exe",
         }
     )
     assert "limit is 5000" in problems["problemDescription"]
     assert "limit is 30" in problems["symptoms"]
     assert problems["make"] == "contains control characters"
+    assert problems["model"] == "contains control characters"
 
 
 @pytest.mark.parametrize("payload", [None, [], "text", 42])

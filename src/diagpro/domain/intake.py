@@ -79,6 +79,7 @@ MAX_SYMPTOMS = 30
 DETAIL_TEXT = 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^[0-9+().\-\s]{5,40}$")
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _YEAR = re.compile(r"^(19|20|21)\d\d$")
 
 
@@ -140,7 +141,8 @@ def _text(value: object, name: str, limit: int, problems: list[FieldProblem]) ->
     if len(text) > limit:
         problems.append(FieldProblem(name, f"is {len(text)} characters long; the limit is {limit}"))
         return ""
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+    if any((ord(ch) < 32 and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in text):
+        # Bidi overrides can make a report read differently from what was typed.
         problems.append(FieldProblem(name, "contains control characters"))
         return ""
     return text
