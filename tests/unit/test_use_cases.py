@@ -268,3 +268,22 @@ def test_an_event_the_state_cannot_take_is_recorded_not_raised(h):
     assert receipt.outcome == Outcome.NOT_APPLICABLE
     assert h.submission(sub.id).status == Status.PENDING
     assert h.container.processed_events().outcome("evt_early_refund") == Outcome.NOT_APPLICABLE
+
+
+def test_a_refund_during_processing_stops_the_work_quietly(h):
+    sub = h.save()
+    h.deliver(h.checkout_and_pay(sub.id))
+    h.analyzer.fail_next(AnalysisUnavailable("slow model"))
+    h.work()  # attempt 1 fails; the job waits for its backoff
+    charge = {
+        "id": "ch_3",
+        "object": "charge",
+        "amount_refunded": 499,
+        "currency": "usd",
+        "metadata": {"submissionId": sub.id},
+    }
+    h.deliver(signed(h, "charge.refunded", charge, "evt_refund_mid_work"))
+    h.clock.advance(seconds=5)
+    h.work()
+    assert h.submission(sub.id).status == Status.REFUNDED
+    assert h.container.jobs().jobs_for(sub.id)[-1].state == JobState.DONE

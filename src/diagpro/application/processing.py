@@ -18,6 +18,7 @@ from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
     AnalysisInvalid,
     AnalysisUnavailable,
+    IllegalTransition,
     LeaseLost,
     RenderFailed,
     ReportStorageError,
@@ -101,6 +102,10 @@ class ProcessJobs:
             return
         try:
             self._produce(submission)
+        except IllegalTransition as exc:
+            # Refunded (or finished) by someone else while we worked: stop, nothing to retry.
+            log.info("job %s stopped: %s", job.id, exc)
+            self._jobs.complete(job, self._clock.now())
         except _EXPECTED as exc:
             self._attempt_failed(job, exc.message)
         except Exception as exc:  # a bug must not strand a paid customer
@@ -139,7 +144,10 @@ class ProcessJobs:
             return
         final = f"Gave up after {job.attempts} attempts: {reason}"
         log.error("submission %s failed: %s", job.submission_id, final)
-        self._change(job.submission_id, lambda s: s.mark_failed(final, now))
+        try:
+            self._change(job.submission_id, lambda s: s.mark_failed(final, now))
+        except IllegalTransition as exc:
+            log.info("submission %s not marked failed: %s", job.submission_id, exc)
         self._jobs.bury(job, final)
         self._progress(job.submission_id, "failed", final)
 

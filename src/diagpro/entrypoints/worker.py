@@ -6,11 +6,14 @@ and a job left by a dead worker is picked up as soon as its lease runs out.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from diagpro.application.processing import ProcessJobs
 from diagpro.domain.ports import Clock, JobQueue
+
+log = logging.getLogger("diagpro.worker")
 
 
 def run_worker(
@@ -27,7 +30,13 @@ def run_worker(
     job is waiting at all). Returns how many claims were worked."""
     worked = 0
     while not stop.is_set() and not done():
-        if process.run_once() is not None:
+        try:
+            claimed = process.run_once()
+        except Exception:  # e.g. the database was unreachable: keep the worker alive, back off
+            log.exception("worker step failed; trying again in %.1f s", idle_poll)
+            stop.wait(idle_poll)
+            continue
+        if claimed is not None:
             worked += 1
             continue
         due = jobs.next_due()

@@ -1,0 +1,37 @@
+"""The worker loop keeps going through a failing step and stops when told."""
+
+import threading
+
+from diagpro.adapters.memory.clock import FixedClock
+from diagpro.entrypoints.worker import run_worker
+
+
+class StepsThat:
+    def __init__(self, *outcomes):
+        self.outcomes = list(outcomes)
+
+    def run_once(self):
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+class NothingDue:
+    def next_due(self):
+        return None
+
+
+def test_a_failing_step_is_logged_and_the_loop_goes_on(caplog):
+    steps = StepsThat(OSError("database is locked"), "job-1", None)
+    worked = run_worker(
+        steps, NothingDue(), FixedClock(), threading.Event(), idle_poll=0.01, until_idle=True
+    )
+    assert worked == 1
+    assert "worker step failed" in caplog.text
+
+
+def test_a_set_stop_event_ends_the_loop_at_once():
+    stop = threading.Event()
+    stop.set()
+    assert run_worker(StepsThat("job"), NothingDue(), FixedClock(), stop) == 0
