@@ -30,6 +30,9 @@ class Settings:
     job_lease_seconds: float
     retry_base_seconds: float
     job_budget_seconds: float
+    api_keys: tuple[str, ...]
+    api_key_source: str  # "DIAGPRO_API_KEYS" or the file the generated key is kept in
+    submissions_per_minute: int
 
     @property
     def database_path(self) -> Path:
@@ -67,6 +70,7 @@ def _local_secrets(data_dir: Path) -> dict[str, str]:
     made = {
         "local_webhook_secret": "whsec_local_" + secrets.token_hex(24),
         "link_secret": secrets.token_hex(32),
+        "api_key": "dpk_" + secrets.token_urlsafe(24),
     }
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -96,6 +100,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     lease = _number(env, "DIAGPRO_JOB_LEASE_SECONDS", 300, 1, problems)
     retry_base = _number(env, "DIAGPRO_RETRY_BASE_SECONDS", 2, 0, problems)
     budget = _number(env, "DIAGPRO_JOB_BUDGET_SECONDS", 1200, 1, problems)
+    per_minute = _number(env, "DIAGPRO_SUBMISSIONS_PER_MINUTE", 20, 1, problems)
+    keys = tuple(k.strip() for k in env.get("DIAGPRO_API_KEYS", "").split(",") if k.strip())
+    if any(len(k) < 16 for k in keys):
+        problems.append("DIAGPRO_API_KEYS: each key must be at least 16 characters long")
     if problems:
         raise ConfigError("Configuration is not usable: " + "; ".join(problems))
     stored = _local_secrets(data_dir)
@@ -111,4 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_lease_seconds=lease,
         retry_base_seconds=retry_base,
         job_budget_seconds=budget,
+        api_keys=keys or (stored["api_key"],),
+        api_key_source="DIAGPRO_API_KEYS" if keys else str(data_dir / "secrets.json"),
+        submissions_per_minute=int(per_minute),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -189,6 +190,35 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(container: Container, args: argparse.Namespace) -> int:
+    # Imported here: the HTTP stack is not needed by diagnose/status and costs start-up time.
+    import uvicorn
+    from dependency_injector import providers
+
+    from diagpro.config import load_settings
+    from diagpro.entrypoints.http.app import create_app
+    from diagpro.entrypoints.http.observability import configure_json_logging
+
+    env = dict(os.environ)
+    # Links and the local checkout's webhook delivery must point at where we really listen.
+    env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    settings = load_settings(env)
+    container.settings.override(providers.Object(settings))
+    app = create_app(container)
+    _say(
+        f"diagpro is serving on http://{args.host}:{args.port}  (public base {settings.public_base_url})"
+    )
+    if settings.api_key_source == "DIAGPRO_API_KEYS":
+        _say(f"API keys: {len(settings.api_keys)} from DIAGPRO_API_KEYS (x-api-key header)")
+    else:
+        _say(f"API key (x-api-key header): {settings.api_keys[0]}")
+        _say(f"  kept in {settings.api_key_source}; set DIAGPRO_API_KEYS to choose your own")
+    _say(f"data folder: {settings.data_dir}   intake form: {settings.public_base_url}/")
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="diagpro", description="Pay-per-report equipment diagnostics, on embedded defaults."
@@ -219,6 +249,13 @@ def _parser() -> argparse.ArgumentParser:
     requeue = commands.add_parser("requeue", help="queue a failed or stuck submission again")
     requeue.add_argument("submission_id")
     requeue.set_defaults(run=_requeue)
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP service (API, webhook, pages) with its worker"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="work queued jobs until interrupted")
     worker.add_argument("--until-idle", action="store_true", help="stop when no job is waiting")

@@ -1,0 +1,141 @@
+"""The Litestar app factory: routes, the dependency bridge, errors, auth, logs, the worker.
+
+Litestar cannot see dependency-injector's markers (litestar#582), so each use case and port is
+bridged once here as a Litestar dependency that calls the container; tests override the
+container, never the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from litestar import Litestar, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.template.config import TemplateConfig
+
+from diagpro.container import Container
+from diagpro.entrypoints.http import api, local, webhook
+from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
+from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
+from diagpro.entrypoints.http.observability import RequestIds
+from diagpro.entrypoints.worker import run_worker
+
+log = logging.getLogger("diagpro.server")
+
+# Bigger than any valid intake (every field at its limit is ~45 KB) and any Stripe event.
+MAX_BODY_BYTES = 128 * 1024
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Litestar dependency name -> container provider. Handlers ask for these names.
+_BRIDGED = (
+    ("save", "save_submission"),
+    ("open_checkout", "open_checkout"),
+    ("lookup_checkout", "lookup_checkout"),
+    ("confirm_checkout", "confirm_checkout"),
+    ("handle_payment_event", "handle_payment_event"),
+    ("describe", "describe"),
+    ("download_links", "download_links"),
+    ("requeue", "requeue"),
+    ("gateway", "gateway"),
+    ("reports", "reports"),
+    ("settings", "settings"),
+    ("clock", "clock"),
+)
+
+
+def _bridge(container: Container) -> dict[str, Provide]:
+    def provider(name: str) -> Provide:
+        attr = getattr(container, name)
+        return Provide(lambda: attr(), sync_to_thread=False)
+
+    return {dep: provider(name) for dep, name in _BRIDGED}
+
+
+def _worker_lifespan(container: Container) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=run_worker,
+            args=(container.process_jobs(), container.jobs(), container.clock(), stop),
+            kwargs={"idle_poll": 0.5},
+            name="diagpro-worker",
+            daemon=True,
+        )
+        # Started with the app, so jobs a previous run left behind are taken up at once.
+        thread.start()
+        log.info("worker started")
+        try:
+            yield
+        finally:
+            stop.set()
+            await anyio.to_thread.run_sync(thread.join, 30.0)
+            log.info("worker stopped")
+
+    return lifespan
+
+
+def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
+    settings = container.settings()
+    rate_limit = RateLimitConfig(rate_limit=("minute", settings.submissions_per_minute))
+    # Only creating submissions is rate limited: it is the one write an anonymous client can spam.
+    submissions = Router(
+        path="/", route_handlers=[api.save_submission], middleware=[rate_limit.middleware]
+    )
+    protected = Router(
+        path="/",
+        route_handlers=[
+            submissions,
+            api.create_checkout_session,
+            api.checkout_session,
+            api.analysis_status,
+            api.analysis_status_get,
+            api.analyze_diagnostic,
+            api.get_download_url,
+            api.reports_signed_url,
+            api.reports_status,
+            api.reports_ensure,
+        ],
+        guards=[api_key_guard(settings.api_keys)],
+        security=[{"apiKey": []}],
+    )
+    return Litestar(
+        route_handlers=[
+            protected,
+            webhook.stripe_webhook,
+            api.view_report,
+            api.healthz,
+            local.local_checkout_page,
+            local.local_checkout_pay,
+            local.local_checkout_cancel,
+            local.local_report_file,
+        ],
+        dependencies=_bridge(container),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestIds],
+        request_max_body_size=MAX_BODY_BYTES,
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="diagpro",
+            version=api.VERSION,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(
+                        type="apiKey", name=API_KEY_HEADER, security_scheme_in="header"
+                    )
+                }
+            ),
+        ),
+        lifespan=[_worker_lifespan(container)] if start_worker else [],
+    )

@@ -1,0 +1,141 @@
+"""One error envelope for every failure: ``{"error": ..., "code": ..., "details": [...]}``.
+
+Domain errors are mapped to a status once, here; handlers never build error responses by hand.
+Nothing a client can send produces a 500: the catch-all logs the traceback with the request id
+and answers with a message that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_502_BAD_GATEWAY,
+)
+
+from diagpro.domain import errors as domain
+
+log = logging.getLogger("diagpro.http")
+
+_STATUS: dict[type[domain.DomainError], int] = {
+    domain.IntakeInvalid: HTTP_400_BAD_REQUEST,
+    domain.PaymentEventInvalid: HTTP_400_BAD_REQUEST,
+    domain.SubmissionNotFound: HTTP_404_NOT_FOUND,
+    domain.CheckoutNotFound: HTTP_404_NOT_FOUND,
+    domain.ReportMissing: HTTP_404_NOT_FOUND,
+    domain.IllegalTransition: HTTP_409_CONFLICT,
+    domain.ReportNotReady: HTTP_409_CONFLICT,
+    domain.ConcurrentUpdate: HTTP_409_CONFLICT,
+    domain.PaymentProviderError: HTTP_502_BAD_GATEWAY,
+}
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal with a stable code (missing id, bad id shape, not paid...)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.extra = extra
+
+
+def envelope(
+    status: int, code: str, message: str, details: list[dict[str, str]] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"error": message, "code": code, "details": details or [], **extra}
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    return envelope(exc.status, exc.code, exc.message, exc.details, **exc.extra)
+
+
+def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[dict[str, Any]]:
+    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), HTTP_409_CONFLICT)
+    details: list[dict[str, str]] = []
+    message = exc.message
+    if isinstance(exc, domain.IntakeInvalid):
+        details = [{"field": p.field, "message": p.problem} for p in exc.problems]
+        message = "Validation failed"
+    extra: dict[str, Any] = {}
+    if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition):
+        extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
+    if status >= 500:
+        log.error("upstream failure: %s", exc.message)
+    return envelope(status, exc.code, message, details, **extra)
+
+
+def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    details = [
+        {"field": str(item.get("key", "")), "message": str(item.get("message", ""))}
+        for item in extra
+        if isinstance(item, dict)
+    ]
+    if "malformed" in str(exc.detail).lower() and not details:
+        return envelope(
+            HTTP_400_BAD_REQUEST,
+            "INVALID_JSON",
+            f"The request body is not valid JSON: {exc.detail}",
+        )
+    return envelope(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "Validation failed", details)
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+    HTTP_429_TOO_MANY_REQUESTS: "RATE_LIMITED",
+}
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    if exc.status_code == HTTP_400_BAD_REQUEST and "json" in str(exc.detail).lower():
+        return envelope(
+            HTTP_400_BAD_REQUEST,
+            "INVALID_JSON",
+            f"The request body is not valid JSON: {exc.detail}",
+        )
+    response = envelope(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(
+        HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Something went wrong on our side"
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ApiError: on_api_error,
+    domain.DomainError: on_domain_error,
+    ValidationException: on_validation,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,148 @@
+"""What stands in for Stripe and Cloud Storage on the embedded defaults.
+
+- ``/checkout/local/{id}``: the local checkout page (pay or cancel). Paying sends the signed
+  ``checkout.session.completed`` event to our own ``/webhook/stripe`` over HTTP, after the
+  redirect, the way Stripe does; the success page's lookup fulfils too if that delivery fails.
+- ``/files/reports/{id}.pdf``: serves a report from the local folder to a valid signed link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from litestar import Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from diagpro.adapters.local_checkout import LocalCheckout
+from diagpro.adapters.local_files import LocalReportFolder
+from diagpro.adapters.signed_links import report_id_from_path, verify_link
+from diagpro.config import Settings
+from diagpro.domain.errors import CheckoutNotFound
+from diagpro.domain.payment import SignedEvent, format_money
+from diagpro.domain.ports import Clock, ReportStore
+
+log = logging.getLogger("diagpro.local_checkout")
+
+DELIVERY_ATTEMPTS = 3
+
+
+async def deliver_to_webhook(event: SignedEvent, base_url: str) -> None:
+    """POST a signed event to our own webhook, retrying briefly, as Stripe would."""
+    url = f"{base_url}/webhook/stripe"
+    async with httpx.AsyncClient(timeout=10) as client:
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                response = await client.post(
+                    url,
+                    content=event.payload,
+                    headers={
+                        "stripe-signature": event.signature,
+                        "content-type": "application/json",
+                    },
+                )
+                if response.status_code < 300:
+                    return
+                log.warning("webhook answered %s (attempt %d)", response.status_code, attempt)
+            except httpx.HTTPError as exc:
+                log.warning("webhook delivery failed (attempt %d): %s", attempt, exc)
+            await asyncio.sleep(0.5 * attempt)
+    log.error("local payment event not delivered to %s; the success page will fulfil it", url)
+
+
+def _local_checkout(gateway: object) -> LocalCheckout:
+    if not isinstance(gateway, LocalCheckout):
+        raise NotFoundException("The local checkout is off: payments go through Stripe")
+    return gateway
+
+
+@get("/checkout/local/{session_id:str}", sync_to_thread=True, include_in_schema=False)
+def local_checkout_page(session_id: str, gateway: NamedDependency[Any]) -> Template:
+    checkout = _local_checkout(gateway)
+    try:
+        session = checkout.retrieve_checkout(session_id)
+    except CheckoutNotFound as exc:
+        raise NotFoundException(str(exc)) from exc
+    return Template(
+        template_name="local_checkout.html",
+        context={
+            "session": session,
+            "price": format_money(session.amount_total, session.currency),
+        },
+    )
+
+
+@post(
+    "/checkout/local/{session_id:str}/pay",
+    sync_to_thread=True,
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+def local_checkout_pay(
+    session_id: str, gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Redirect:
+    event = _local_checkout(gateway).pay(session_id)
+    return Redirect(
+        f"/success?session_id={session_id}",
+        status_code=HTTP_303_SEE_OTHER,
+        background=BackgroundTask(deliver_to_webhook, event, settings.public_base_url),
+    )
+
+
+@post(
+    "/checkout/local/{session_id:str}/cancel",
+    sync_to_thread=True,
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+def local_checkout_cancel(
+    session_id: str, gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Redirect:
+    checkout = _local_checkout(gateway)
+    session = checkout.retrieve_checkout(session_id)
+    event = checkout.cancel(session_id)
+    return Redirect(
+        f"/cancel?submission_id={session.submission_id}",
+        status_code=HTTP_303_SEE_OTHER,
+        background=BackgroundTask(deliver_to_webhook, event, settings.public_base_url),
+    )
+
+
+@get("/files/reports/{name:str}", include_in_schema=False)
+async def local_report_file(
+    name: str,
+    reports: NamedDependency[ReportStore],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+    disposition: str = "",
+    expires: str = "",
+    signature: str = "",
+) -> Response[bytes]:
+    """A report behind a valid, unexpired signed link; 403 otherwise, never a listing."""
+    if not isinstance(reports, LocalReportFolder):
+        raise NotFoundException("Reports are served by the storage bucket's signed links")
+    path = f"reports/{name}"
+    if not verify_link(
+        path, disposition, expires, signature, settings.link_secret.encode(), clock.now()
+    ):
+        raise PermissionDeniedException("This download link is invalid or has expired")
+    submission_id = report_id_from_path(path)
+    if submission_id is None:
+        raise NotFoundException("No such report")
+    pdf = await anyio.to_thread.run_sync(reports.read, submission_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'{disposition}; filename="diagpro-{submission_id}.pdf"',
+            "cache-control": "private, no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
