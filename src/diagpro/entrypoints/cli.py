@@ -205,9 +205,8 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     settings = load_settings(env)
     container.settings.override(providers.Object(settings))
     app = create_app(container)
-    _say(
-        f"diagpro is serving on http://{args.host}:{args.port}  (public base {settings.public_base_url})"
-    )
+    _say(f"diagpro is serving on http://{args.host}:{args.port}")
+    _say(f"  public base URL: {settings.public_base_url}")
     if settings.api_key_source == "DIAGPRO_API_KEYS":
         _say(f"API keys: {len(settings.api_keys)} from DIAGPRO_API_KEYS (x-api-key header)")
     else:
