@@ -44,14 +44,14 @@ class ApiError(Exception):
 
     def __init__(
         self,
-        status: int,
+        http_status: int,
         code: str,
         message: str,
         details: list[dict[str, str]] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.http_status = http_status
         self.code = code
         self.message = message
         self.details = details or []
@@ -59,14 +59,18 @@ class ApiError(Exception):
 
 
 def envelope(
-    status: int, code: str, message: str, details: list[dict[str, str]] | None = None, **extra: Any
+    http_status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"error": message, "code": code, "details": details or [], **extra}
-    return Response(body, status_code=status, media_type=MediaType.JSON)
+    return Response(body, status_code=http_status, media_type=MediaType.JSON)
 
 
 def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    return envelope(exc.status, exc.code, exc.message, exc.details, **exc.extra)
+    return envelope(exc.http_status, exc.code, exc.message, exc.details, **exc.extra)
 
 
 def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[dict[str, Any]]:

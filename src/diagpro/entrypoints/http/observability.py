@@ -17,6 +17,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -74,9 +75,10 @@ class RequestIds:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1").strip()
         rid = given[:128] if given and given.isprintable() else uuid.uuid4().hex
         token = request_id.set(rid)
@@ -96,11 +98,11 @@ class RequestIds:
         finally:
             access_log.info(
                 "%s %s %s",
-                scope["method"],
+                method,
                 scope["path"],
                 status["code"],
                 extra={
-                    "method": scope["method"],
+                    "method": method,
                     "path": scope["path"],
                     "status": status["code"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
