@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
-.PHONY: setup run test lint unit clean
+.PHONY: setup test-setup run demo test lint unit clean
 
 setup: $(STAMP)
 
@@ -15,15 +17,23 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# A real report from a description, on the embedded defaults (no account, no network).
+# What the tests need beyond the service: poppler-utils, Chromium and its driver.
+test-setup: setup
+	bash scripts/install-system-deps.sh --tests
+
+# The service on its embedded defaults: API, webhook, pages and worker on http://$(HOST):$(PORT)
 run: setup
+	$(BIN)/diagpro serve --host $(HOST) --port $(PORT)
+
+# A real report from a description in one command, no server needed.
+demo: setup
 	$(BIN)/diagpro diagnose --equipment-type automotive --make Ford --model F-150 --year 2015 \
 	  --codes "P0301 P0171" --problem "Rough idle and shaking at stops, worse when cold" \
 	  --email owner@example.com --output report.pdf
 
-lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+lint: test-setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -32,7 +42,7 @@ test: lint
 	$(BIN)/pytest
 
 # The fast part only: domain, use cases, contracts and features, no subprocesses.
-unit: setup
+unit: test-setup
 	$(BIN)/pytest -m "not process"
 
 clean:

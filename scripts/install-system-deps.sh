@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages diagpro needs beyond Python: Pango/HarfBuzz for WeasyPrint (harfbuzz-subset
-# makes renders ~6x faster and silences a DeprecationWarning), a font, and poppler-utils for
-# the PDF checks in the tests. Installs only what is missing; safe to run again.
+# makes renders ~6x faster and silences a DeprecationWarning) and a font. With --tests also
+# poppler-utils (PDF checks) and Debian's Chromium and its driver (the browser test; a test
+# tool's own browser download does not work offline). Installs only what is missing.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(poppler-utils chromium chromium-driver)
+fi
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

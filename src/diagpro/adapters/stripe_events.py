@@ -34,21 +34,31 @@ def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentE
         raise PaymentEventInvalid(f"Stripe signature rejected: {exc.user_message or exc}") from exc
     except ValueError as exc:  # the library's answer to a body that is not JSON
         raise PaymentEventInvalid(f"Payment event is not valid JSON: {exc}") from exc
-    return translate_event(event.to_dict())
+    except (TypeError, AttributeError) as exc:  # signed JSON that is not an event object
+        raise PaymentEventInvalid(f"Payment event is not an event object: {exc!r}") from exc
+    return translate_event(event.to_dict() if hasattr(event, "to_dict") else event)
 
 
-def translate_event(event: dict[str, Any]) -> PaymentEvent:
+def translate_event(event: object) -> PaymentEvent:
+    """Stripe's event dict -> PaymentEvent; a signed event of the wrong shape is refused as
+    PaymentEventInvalid (answered 400), never a crash."""
     try:
-        event_id = str(event["id"])
-        event_type = str(event["type"])
-        obj = event["data"]["object"]
-        created = datetime.fromtimestamp(int(event.get("created", 0)), UTC)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PaymentEventInvalid(f"Payment event is missing {exc}") from exc
+        return _translate(event)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+        raise PaymentEventInvalid(f"Payment event has an unexpected shape: {exc!r}") from exc
+
+
+def _translate(event: Any) -> PaymentEvent:
+    event_id = str(event["id"])
+    event_type = str(event["type"])
+    obj = event["data"]["object"]
     if not isinstance(obj, dict):
-        raise PaymentEventInvalid("Payment event has no data.object")
+        raise TypeError("data.object is not an object")
+    created = datetime.fromtimestamp(int(event.get("created", 0)), UTC)
     kind = _KINDS.get(event_type, EventKind.OTHER)
     metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise TypeError("metadata is not an object")
     # The original's Buy Button sessions carried no metadata: fall back to client_reference_id.
     submission_id = str(metadata.get("submissionId") or obj.get("client_reference_id") or "")
     is_session = str(obj.get("object", "")) == "checkout.session"

@@ -151,8 +151,13 @@ class HandlePaymentEvent:
             currency=event.currency.lower(),
             paid_at=event.created,
         )
-        changed = self._fulfil(submission.id, payment)
-        return Outcome.FULFILLED if changed else Outcome.ALREADY_PAID
+        self._fulfil(submission.id, payment)
+        # Judge by what is stored, not by who won the race: under concurrent duplicates the
+        # delivery that loses still carries the event that paid.
+        paid_by = self._submissions.get(submission.id).payment
+        return (
+            Outcome.FULFILLED if paid_by and paid_by.event_id == event.id else Outcome.ALREADY_PAID
+        )
 
 
 class ConfirmCheckout:

@@ -1,4 +1,4 @@
-"""The 15 equipment categories and the detail fields each one asks for.
+"""The 15 equipment categories, the detail fields each one asks for, and their readable labels.
 
 Names and detail field ids are the original frontend's (equipment-configs.ts), so its payloads
 keep working; the original dropped the detail fields, diagpro keeps and uses them.
@@ -120,6 +120,62 @@ CATEGORIES: tuple[EquipmentCategory, ...] = (
         "Age (years)",
     ),
 )
+
+# Readable labels for the detail fields, shared by the intake form and the PDF report.
+DETAIL_LABELS: dict[str, str] = {
+    "fuelType": "Fuel type",
+    "transmission": "Transmission",
+    "drivetrain": "Drivetrain",
+    "checkEngineLightOn": "Check engine light on",
+    "towingContext": "Towing",
+    "defSystemStatus": "DEF system status",
+    "dpfRegenIssues": "DPF regeneration issues",
+    "turboType": "Turbo type",
+    "engineMake": "Engine make",
+    "dotNumber": "DOT number",
+    "engineBrakeType": "Engine brake type",
+    "eldEcmFaultCodes": "ELD / ECM fault codes",
+    "engineConfiguration": "Engine configuration",
+    "driveType": "Drive type",
+    "absEquipped": "ABS equipped",
+    "driveMode": "Drive mode",
+    "accessories": "Accessories",
+    "rvClass": "RV class",
+    "chassisMake": "Chassis make",
+    "generatorMakeModel": "Generator make / model",
+    "generatorHours": "Generator hours",
+    "problemArea": "Problem area",
+    "engineMounting": "Engine mounting",
+    "waterType": "Water type",
+    "winterizationStatus": "Winterization status",
+    "engineHours": "Engine hours",
+    "ptoTypeHours": "PTO type / hours",
+    "hydraulicSystemPressure": "Hydraulic system pressure",
+    "implementAttached": "Implement attached",
+    "terrainType": "Terrain type",
+    "attachmentType": "Attachment type",
+    "hydraulicFlowRate": "Hydraulic flow rate",
+    "trackOrWheel": "Tracks or wheels",
+    "engineType": "Engine type",
+    "deckBladeSize": "Deck / blade size",
+    "selfPropelled": "Self-propelled",
+    "powerSource": "Power source",
+    "batteryVoltage": "Battery voltage",
+    "toolAge": "Tool age",
+    "systemType": "System type",
+    "fuelSource": "Fuel source",
+    "refrigerantType": "Refrigerant type",
+    "unitAge": "Unit age",
+    "underWarranty": "Under warranty",
+    "thermostatType": "Thermostat type",
+    "batteryAge": "Battery age",
+    "controllerType": "Controller type",
+    "deviceType": "Device type",
+    "osAndVersion": "OS and version",
+    "storageCapacity": "Storage capacity",
+    "batteryHealthPercent": "Battery health (%)",
+    "errorMessages": "Error messages",
+}
 
 CATEGORY_BY_KEY: dict[str, EquipmentCategory] = {c.key: c for c in CATEGORIES}
 

@@ -218,6 +218,25 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
+    import yaml
+
+    from diagpro.entrypoints.http.app import create_app
+    from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
+
+    try:
+        spec = gateway_spec(create_app(container, start_worker=False), args.backend)
+    except GatewaySpecError as exc:
+        raise UserError(str(exc)) from exc
+    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _say(f"gateway config for {len(spec['paths'])} paths written to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="diagpro", description="Pay-per-report equipment diagnostics, on embedded defaults."
@@ -259,6 +278,13 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="work queued jobs until interrupted")
     worker.add_argument("--until-idle", action="store_true", help="stop when no job is waiting")
     worker.set_defaults(run=_worker)
+
+    gateway = commands.add_parser(
+        "gateway-spec", help="write the Google API Gateway config (Swagger 2.0) for every route"
+    )
+    gateway.add_argument("--backend", required=True, help="the Cloud Run URL to forward to")
+    gateway.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
+    gateway.set_defaults(run=_gateway_spec)
     return parser
 
 

@@ -19,6 +19,7 @@ from weasyprint import CSS, HTML
 from diagpro.adapters.pdf.fetcher import ASSET_PREFIX, AssetOnlyFetcher, asset_url
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_TITLES, Analysis
 from diagpro.domain.codes import CodeFamily
+from diagpro.domain.equipment import DETAIL_LABELS as DETAIL_LABELS  # re-exported for tests
 from diagpro.domain.errors import AnalysisInvalid, RenderFailed
 from diagpro.domain.intake import Intake
 from diagpro.domain.payment import format_money
@@ -85,65 +86,9 @@ _CHOICE_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-# Readable labels for the category detail fields (equipment.py names them in camelCase).
-DETAIL_LABELS: dict[str, str] = {
-    "fuelType": "Fuel type",
-    "transmission": "Transmission",
-    "drivetrain": "Drivetrain",
-    "checkEngineLightOn": "Check engine light on",
-    "towingContext": "Towing",
-    "defSystemStatus": "DEF system status",
-    "dpfRegenIssues": "DPF regeneration issues",
-    "turboType": "Turbo type",
-    "engineMake": "Engine make",
-    "dotNumber": "DOT number",
-    "engineBrakeType": "Engine brake type",
-    "eldEcmFaultCodes": "ELD / ECM fault codes",
-    "engineConfiguration": "Engine configuration",
-    "driveType": "Drive type",
-    "absEquipped": "ABS equipped",
-    "driveMode": "Drive mode",
-    "accessories": "Accessories",
-    "rvClass": "RV class",
-    "chassisMake": "Chassis make",
-    "generatorMakeModel": "Generator make / model",
-    "generatorHours": "Generator hours",
-    "problemArea": "Problem area",
-    "engineMounting": "Engine mounting",
-    "waterType": "Water type",
-    "winterizationStatus": "Winterization status",
-    "engineHours": "Engine hours",
-    "ptoTypeHours": "PTO type / hours",
-    "hydraulicSystemPressure": "Hydraulic system pressure",
-    "implementAttached": "Implement attached",
-    "terrainType": "Terrain type",
-    "attachmentType": "Attachment type",
-    "hydraulicFlowRate": "Hydraulic flow rate",
-    "trackOrWheel": "Tracks or wheels",
-    "engineType": "Engine type",
-    "deckBladeSize": "Deck / blade size",
-    "selfPropelled": "Self-propelled",
-    "powerSource": "Power source",
-    "batteryVoltage": "Battery voltage",
-    "toolAge": "Tool age",
-    "systemType": "System type",
-    "fuelSource": "Fuel source",
-    "refrigerantType": "Refrigerant type",
-    "unitAge": "Unit age",
-    "underWarranty": "Under warranty",
-    "thermostatType": "Thermostat type",
-    "batteryAge": "Battery age",
-    "controllerType": "Controller type",
-    "deviceType": "Device type",
-    "osAndVersion": "OS and version",
-    "storageCapacity": "Storage capacity",
-    "batteryHealthPercent": "Battery health (%)",
-    "errorMessages": "Error messages",
-}
-
 
 def detail_label(name: str) -> str:
-    """'checkEngineLightOn' -> 'Check engine light on' (the table above, else split camelCase)."""
+    """'checkEngineLightOn' -> 'Check engine light on' (DETAIL_LABELS, else split camelCase)."""
     if name in DETAIL_LABELS:
         return DETAIL_LABELS[name]
     words: list[str] = []

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
 
@@ -34,7 +34,7 @@ from diagpro.entrypoints.http.errors import ApiError
 VERSION = "0.1.0"
 
 # The original's query parameter is camelCase (?submissionId=diag_...).
-SubmissionIdQuery = Annotated[str | None, Parameter(query="submissionId")]
+SubmissionIdQuery = Annotated[str | None, QueryParameter(name="submissionId")]
 
 
 class SaveSubmissionBody(msgspec.Struct):
@@ -110,7 +110,7 @@ def create_checkout_session(
 
 @get("/checkout/session", sync_to_thread=True)
 def checkout_session(
-    id: str | None,
+    id: FromQuery[str | None],
     lookup_checkout: NamedDependency[LookupCheckoutSession],
     confirm_checkout: NamedDependency[ConfirmCheckout],
 ) -> dict[str, Any]:
@@ -218,7 +218,9 @@ def reports_ensure(
 
 
 @get("/view/{submission_id:str}", status_code=HTTP_302_FOUND, sync_to_thread=True)
-def view_report(submission_id: str, download_links: NamedDependency[GetDownloadLinks]) -> Redirect:
+def view_report(
+    submission_id: FromPath[str], download_links: NamedDependency[GetDownloadLinks]
+) -> Redirect:
     """302 to a fresh inline link: a stable address to bookmark or share with a mechanic."""
     return Redirect(download_links(submission_id_from(submission_id)).view_url)
 

@@ -11,12 +11,10 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Router
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
@@ -24,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
 
 from diagpro.container import Container
-from diagpro.entrypoints.http import api, local, webhook
+from diagpro.entrypoints.http import api, local, pages, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.observability import RequestIds
@@ -34,7 +32,6 @@ log = logging.getLogger("diagpro.server")
 
 # Bigger than any valid intake (every field at its limit is ~45 KB) and any Stripe event.
 MAX_BODY_BYTES = 128 * 1024
-TEMPLATES = Path(__file__).parent / "templates"
 
 # Litestar dependency name -> container provider. Handlers ask for these names.
 _BRIDGED = (
@@ -119,12 +116,13 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             local.local_checkout_pay,
             local.local_checkout_cancel,
             local.local_report_file,
+            *pages.page_routes(rate_limit.middleware),
         ],
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
         request_max_body_size=MAX_BODY_BYTES,
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=pages.template_engine()),
         openapi_config=OpenAPIConfig(
             title="diagpro",
             version=api.VERSION,

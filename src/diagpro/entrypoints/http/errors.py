@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -23,6 +23,7 @@ from litestar.status_codes import (
 )
 
 from diagpro.domain import errors as domain
+from diagpro.entrypoints.http.observability import REQUEST_ID_HEADER, request_id_for
 
 log = logging.getLogger("diagpro.http")
 
@@ -69,11 +70,22 @@ def envelope(
     return Response(body, status_code=http_status, media_type=MediaType.JSON)
 
 
-def on_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    return envelope(exc.http_status, exc.code, exc.message, exc.details, **exc.extra)
+def identified(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    """Every error carries the request id, also those answered outside the RequestIds middleware
+    (an unknown path's 404, the rate limiter's 429)."""
+    response.headers[REQUEST_ID_HEADER] = request_id_for(request.scope)
+    return response
 
 
-def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[dict[str, Any]]:
+def on_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    return identified(
+        request, envelope(exc.http_status, exc.code, exc.message, exc.details, **exc.extra)
+    )
+
+
+def on_domain_error(
+    request: Request[Any, Any, Any], exc: domain.DomainError
+) -> Response[dict[str, Any]]:
     status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), HTTP_409_CONFLICT)
     details: list[dict[str, str]] = []
     message = exc.message
@@ -85,10 +97,12 @@ def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respo
         extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
     if status >= 500:
         log.error("upstream failure: %s", exc.message)
-    return envelope(status, exc.code, message, details, **extra)
+    return identified(request, envelope(status, exc.code, message, details, **extra))
 
 
-def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def on_validation(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     details = [
         {"field": str(item.get("key", "")), "message": str(item.get("message", ""))}
@@ -96,12 +110,18 @@ def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respon
         if isinstance(item, dict)
     ]
     if "malformed" in str(exc.detail).lower() and not details:
-        return envelope(
-            HTTP_400_BAD_REQUEST,
-            "INVALID_JSON",
-            f"The request body is not valid JSON: {exc.detail}",
+        return identified(
+            request,
+            envelope(
+                HTTP_400_BAD_REQUEST,
+                "INVALID_JSON",
+                f"The request body is not valid JSON: {exc.detail}",
+            ),
         )
-    return envelope(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "Validation failed", details)
+    return identified(
+        request,
+        envelope(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "Validation failed", details),
+    )
 
 
 _HTTP_CODES = {
@@ -115,25 +135,51 @@ _HTTP_CODES = {
 }
 
 
-def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    if exc.status_code == HTTP_400_BAD_REQUEST and "json" in str(exc.detail).lower():
-        return envelope(
-            HTTP_400_BAD_REQUEST,
-            "INVALID_JSON",
-            f"The request body is not valid JSON: {exc.detail}",
+    # Litestar turns a body msgspec cannot decode into a 400 whose message may not say "JSON"
+    # ("Input data was truncated"); the SerializationException behind it does.
+    undecodable = isinstance(exc.__cause__, SerializationException)
+    if exc.status_code == HTTP_400_BAD_REQUEST and (
+        undecodable or "json" in str(exc.detail).lower()
+    ):
+        return identified(
+            request,
+            envelope(
+                HTTP_400_BAD_REQUEST,
+                "INVALID_JSON",
+                f"The request body is not valid JSON: {exc.detail}",
+            ),
         )
     response = envelope(exc.status_code, code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
-    return response
+    return identified(request, response)
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return envelope(
-        HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Something went wrong on our side"
+    return identified(
+        request,
+        envelope(
+            HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Something went wrong on our side"
+        ),
     )
+
+
+def on_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # msgspec and json give up on absurdly nested JSON ([[[[...) with a RecursionError: that is
+    # the client's body, not our bug.
+    if "deserializing" in str(exc) or "decoding" in str(exc):
+        return identified(
+            request,
+            envelope(
+                HTTP_400_BAD_REQUEST,
+                "INVALID_JSON",
+                "The request body is not valid JSON: it is nested too deeply",
+            ),
+        )
+    return on_unexpected(request, exc)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
@@ -141,5 +187,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     domain.DomainError: on_domain_error,
     ValidationException: on_validation,
     HTTPException: on_http_error,
+    RecursionError: on_recursion,
     Exception: on_unexpected,
 }

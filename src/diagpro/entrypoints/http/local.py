@@ -18,6 +18,7 @@ from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -25,9 +26,10 @@ from diagpro.adapters.local_checkout import LocalCheckout
 from diagpro.adapters.local_files import LocalReportFolder
 from diagpro.adapters.signed_links import report_id_from_path, verify_link
 from diagpro.config import Settings
-from diagpro.domain.errors import CheckoutNotFound
+from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 from diagpro.domain.payment import SignedEvent, format_money
 from diagpro.domain.ports import Clock, ReportStore
+from diagpro.entrypoints.http.errors import ApiError
 
 log = logging.getLogger("diagpro.local_checkout")
 
@@ -64,7 +66,7 @@ def _local_checkout(gateway: object) -> LocalCheckout:
 
 
 @get("/checkout/local/{session_id:str}", sync_to_thread=True, include_in_schema=False)
-def local_checkout_page(session_id: str, gateway: NamedDependency[Any]) -> Template:
+def local_checkout_page(session_id: FromPath[str], gateway: NamedDependency[Any]) -> Template:
     checkout = _local_checkout(gateway)
     try:
         session = checkout.retrieve_checkout(session_id)
@@ -86,9 +88,23 @@ def local_checkout_page(session_id: str, gateway: NamedDependency[Any]) -> Templ
     status_code=HTTP_303_SEE_OTHER,
 )
 def local_checkout_pay(
-    session_id: str, gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+    session_id: FromPath[str], gateway: NamedDependency[Any], settings: NamedDependency[Settings]
 ) -> Redirect:
-    event = _local_checkout(gateway).pay(session_id)
+    checkout = _local_checkout(gateway)
+    try:
+        event = checkout.pay(session_id)
+    except PaymentProviderError as exc:
+        session = checkout.retrieve_checkout(session_id)
+        if session.payment_status == "paid":
+            # A second click on Pay (or Back, then Pay): paid already, so go where the first
+            # click went; the first click's event is the one that fulfils.
+            return Redirect(f"/success?session_id={session_id}", status_code=HTTP_303_SEE_OTHER)
+        raise ApiError(
+            409,
+            "CHECKOUT_CLOSED",
+            f"This checkout is {session.status}; start a new checkout to pay",
+            status=session.status,
+        ) from exc
     return Redirect(
         f"/success?session_id={session_id}",
         status_code=HTTP_303_SEE_OTHER,
@@ -103,7 +119,7 @@ def local_checkout_pay(
     status_code=HTTP_303_SEE_OTHER,
 )
 def local_checkout_cancel(
-    session_id: str, gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+    session_id: FromPath[str], gateway: NamedDependency[Any], settings: NamedDependency[Settings]
 ) -> Redirect:
     checkout = _local_checkout(gateway)
     session = checkout.retrieve_checkout(session_id)
@@ -117,13 +133,13 @@ def local_checkout_cancel(
 
 @get("/files/reports/{name:str}", include_in_schema=False)
 async def local_report_file(
-    name: str,
+    name: FromPath[str],
     reports: NamedDependency[ReportStore],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
-    disposition: str = "",
-    expires: str = "",
-    signature: str = "",
+    disposition: FromQuery[str] = "",
+    expires: FromQuery[str] = "",
+    signature: FromQuery[str] = "",
 ) -> Response[bytes]:
     """A report behind a valid, unexpired signed link; 403 otherwise, never a listing."""
     if not isinstance(reports, LocalReportFolder):

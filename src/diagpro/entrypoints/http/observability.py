@@ -21,10 +21,15 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+REQUEST_ID_HEADER = "x-request-id"
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _SECRET = re.compile(r"\b(whsec|sk_live|sk_test|rk_live|rk_test|dpk)_[A-Za-z0-9_\-]{4,}")
 _QUERY_SECRET = re.compile(r"(signature|X-Goog-Signature|api_key|key)=[^&\s\"]+", re.IGNORECASE)
+# A client's x-request-id is honoured only when it is a plain token: it goes unredacted into every
+# log line, so an id carrying an email address or a key is replaced by one of ours.
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_SCOPE_KEY = "diagpro.request_id"
 
 
 def redact(text: str) -> str:
@@ -68,6 +73,22 @@ def configure_json_logging(level: int = logging.INFO) -> None:
 access_log = logging.getLogger("diagpro.access")
 
 
+def request_id_for(scope: Scope) -> str:
+    """This request's id: the client's ``x-request-id`` if it is a plain token, else a new one.
+
+    Kept in the scope, so every answer to one request carries the same id, including answers
+    Litestar makes outside RequestIds (404 for an unknown path, the rate limiter's 429).
+    """
+    state = scope.setdefault("state", {})
+    rid = state.get(_SCOPE_KEY)
+    if not isinstance(rid, str) or not rid:
+        raw = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"")
+        given = raw.decode("latin-1").strip()
+        rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+        state[_SCOPE_KEY] = rid
+    return rid
+
+
 class RequestIds:
     """ASGI middleware: take or make the request id, echo it back, log the request once."""
 
@@ -79,22 +100,33 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1").strip()
-        rid = given[:128] if given and given.isprintable() else uuid.uuid4().hex
+        rid = request_id_for(scope)
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "sent": 0}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode("latin-1")))
+                status["sent"] = 1
+                # Error envelopes already carry the id; never send the header twice.
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != REQUEST_ID_HEADER.encode()
+                ]
+                headers.append((REQUEST_ID_HEADER.encode(), rid.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Raised by a middleware inside this one (the rate limiter's 429): Litestar's outer
+            # handler answers it, with this id (errors.py); log the status it will answer with.
+            if not status["sent"]:
+                status["code"] = int(getattr(exc, "status_code", 500))
+            raise
         finally:
             access_log.info(
                 "%s %s %s",

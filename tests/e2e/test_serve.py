@@ -1,0 +1,213 @@
+"""``diagpro serve`` as an operator runs it: a real process on the embedded defaults, the whole
+paid flow over HTTP (the local checkout delivering its signed event to the server's own webhook,
+the in-process worker making a real PDF), a clean stop on SIGTERM, and a restart that keeps the
+API key and the report."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import DIAGPRO, pdf_text
+
+pytestmark = pytest.mark.process
+
+INTAKE = {
+    "equipmentType": "automotive",
+    "make": "Ford",
+    "model": "F-150",
+    "year": "2015",
+    "errorCodes": "P0301 P0171",
+    "problemDescription": "Rough idle and shaking at stops, worse when cold",
+    "fullName": "Pat Example",
+    "email": "pat.owner@example.com",
+}
+KEY_LINE = re.compile(r"^API key \(x-api-key header\): (dpk_\S+)$", re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    out: Path
+    err: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return self.out.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return self.err.read_text(encoding="utf-8", errors="replace")
+
+    def api_key(self) -> str:
+        found = wait_for(lambda: KEY_LINE.search(self.stdout()), 30, "the API key banner")
+        return str(found.group(1))
+
+    def wait_healthy(self) -> None:
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited early:\n{self.stderr()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, 30, "/healthz")
+
+    def stop(self) -> None:
+        """SIGTERM, as a platform stops a container, and check the shutdown was graceful."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        # uvicorn shuts down, then re-raises the signal it caught, so the exit status is the
+        # conventional "terminated by SIGTERM" (what service managers count as a clean stop).
+        assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{self.stderr()}"
+        log = json_lines(self.stderr())
+        messages = [entry["message"] for entry in log]
+        assert "worker stopped" in messages
+        assert "Application shutdown complete." in messages
+        assert not [entry for entry in log if entry["level"] in ("ERROR", "CRITICAL")]
+
+
+@pytest.fixture
+def serve(env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Start ``diagpro serve`` (as many times as a test asks); every process is killed after."""
+    started: list[Server] = []
+
+    def start() -> Server:
+        port = free_port()
+        n = len(started)
+        out, err = tmp_path / f"serve{n}.out", tmp_path / f"serve{n}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            process = subprocess.Popen(
+                [str(DIAGPRO), "serve", "--port", str(port)],
+                env=env,
+                cwd=tmp_path,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        server = Server(process, port, out, err)
+        started.append(server)
+        server.wait_healthy()
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=10)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    entries = []
+    for line in text.splitlines():
+        if line.strip():
+            entries.append(json.loads(line))  # every line the server logs is JSON
+    return entries
+
+
+def test_serve_runs_the_paid_flow_stops_cleanly_and_restarts_with_its_data(serve, tmp_path):
+    server = serve()
+    key = server.api_key()
+    headers = {"x-api-key": key}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        saved = client.post(
+            "/saveSubmission", json={"payload": INTAKE}, headers={"x-request-id": "e2e-save-1"}
+        )
+        assert saved.status_code == 200, saved.text
+        assert saved.headers["x-request-id"] == "e2e-save-1"
+        sid = saved.json()["submissionId"]
+
+        checkout = client.post("/createCheckoutSession", json={"submissionId": sid})
+        assert checkout.status_code == 200, checkout.text
+        session_id = checkout.json()["sessionId"]
+        assert checkout.json()["url"] == f"{server.url}/checkout/local/{session_id}"
+        page = client.get(f"/checkout/local/{session_id}")
+        assert page.status_code == 200
+        assert "$4.99" in page.text
+
+        paid = client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False)
+        assert paid.status_code == 303
+        assert paid.headers["location"] == f"/success?session_id={session_id}"
+
+        # The local checkout delivers the signed event to /webhook/stripe in the background;
+        # the in-process worker analyses and renders. Poll as the success page does.
+        def ready() -> dict[str, Any] | None:
+            status = client.get("/reports/status", params={"submissionId": sid})
+            assert status.status_code in (200, 202), status.text
+            return status.json() if status.status_code == 200 else None
+
+        report = wait_for(ready, 60, "the report", interval=0.25)
+        assert report["status"] == "ready"
+        assert report["expiresInSeconds"] == 900
+        download = httpx.get(report["downloadUrl"], timeout=10)  # the link needs no API key
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "application/pdf"
+        assert download.headers["content-disposition"].startswith("attachment;")
+        assert download.content.startswith(b"%PDF")
+        first_pdf = tmp_path / "first.pdf"
+        first_pdf.write_bytes(download.content)
+        assert "P0301" in pdf_text(first_pdf)
+        assert (
+            client.get("/checkout/session", params={"id": session_id}).json()["payment_status"]
+            == "paid"
+        )
+
+    server.stop()
+    log = json_lines(server.stderr())
+    assert "worker started" in [entry["message"] for entry in log]
+    access = [entry for entry in log if entry["logger"] == "diagpro.access"]
+    assert access and all(entry["request_id"] for entry in access)
+    assert any(
+        entry["request_id"] == "e2e-save-1" and entry["path"] == "/saveSubmission"
+        for entry in access
+    )
+    assert any(entry["path"] == "/webhook/stripe" and entry["status"] == 200 for entry in access)
+    webhook = [entry for entry in log if entry["logger"] == "diagpro.webhook"]
+    assert webhook and all(entry["request_id"] for entry in webhook)
+    assert INTAKE["email"] not in server.stderr()
+    assert key not in server.stderr()
+
+    again = serve()
+    assert again.api_key() == key  # kept in the data folder
+    with httpx.Client(base_url=again.url, headers=headers, timeout=10) as client:
+        status = client.post("/analysisStatus", json={"submissionId": sid})
+        assert status.status_code == 200
+        assert status.json()["status"] == "ready"
+        links = client.post("/getDownloadUrl", json={"submissionId": sid})
+        assert links.status_code == 200, links.text
+        fresh = links.json()["downloadUrl"]
+        assert fresh.startswith(f"{again.url}/files/reports/{sid}.pdf?")
+        download = httpx.get(fresh, timeout=10)
+        assert download.status_code == 200
+        assert download.content == first_pdf.read_bytes()
+    again.stop()
