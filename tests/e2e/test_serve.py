@@ -211,3 +211,30 @@ def test_serve_runs_the_paid_flow_stops_cleanly_and_restarts_with_its_data(serve
         assert download.status_code == 200
         assert download.content == first_pdf.read_bytes()
     again.stop()
+
+
+def test_serve_takes_up_jobs_a_previous_run_left_behind(serve, env):
+    # A payment recorded while no server ran (or by a server that crashed before working it).
+    from dependency_injector import providers
+
+    from diagpro.config import load_settings
+    from diagpro.container import Container
+
+    container = Container()
+    container.settings.override(providers.Object(load_settings(env)))
+    sid = container.save_submission()(INTAKE).id
+    signed = container.gateway().pay(container.open_checkout()(sid).id)
+    container.handle_payment_event()(signed.payload, signed.signature)
+    assert container.describe()(sid).submission.status.value == "paid"
+
+    server = serve()
+    headers = {"x-api-key": server.api_key()}
+
+    def ready() -> bool:
+        answer = httpx.post(
+            f"{server.url}/analysisStatus", json={"submissionId": sid}, headers=headers
+        )
+        return answer.json()["status"] == "ready"
+
+    wait_for(ready, 60, "the left-behind job to be finished", interval=0.25)
+    server.stop()
