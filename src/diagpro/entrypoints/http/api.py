@@ -154,13 +154,21 @@ def analyze_diagnostic(
 ) -> Response[dict[str, Any]]:
     """Queue the analysis again, for a paid submission only (the original ran it unpaid)."""
     sid = submission_id_from(data.submissionId)
-    sub = describe(sid).submission
-    if sub.status == Status.READY:
-        return Response({"status": "ready", "message": "Already processed"}, status_code=200)
-    if sub.status == Status.PENDING:
+    if _ensure_report(sid, describe, requeue):
+        return Response({"status": "processing", "message": "Analysis queued"}, status_code=202)
+    return Response({"status": "ready", "message": "Already processed"}, status_code=200)
+
+
+def _ensure_report(sid: str, describe: DescribeSubmission, requeue: RequeueSubmission) -> bool:
+    """True when work was queued (or already is); False when the report is ready. Pending
+    submissions are refused: analysis is paid work."""
+    status = describe(sid).submission.status
+    if status == Status.READY:
+        return False
+    if status == Status.PENDING:
         raise ApiError(409, "NOT_PAID", "This submission has not been paid for", status="pending")
     requeue(sid)
-    return Response({"status": "processing", "message": "Analysis queued"}, status_code=202)
+    return True
 
 
 @post("/getDownloadUrl", status_code=HTTP_200_OK, sync_to_thread=True)
@@ -208,13 +216,9 @@ def reports_ensure(
 ) -> Response[dict[str, Any]]:
     """Make sure a paid submission gets its report: re-queue a failed one."""
     sid = submission_id_from(data.submissionId)
-    sub = describe(sid).submission
-    if sub.status == Status.READY:
-        return Response({"status": "ready", "submissionId": sid}, status_code=200)
-    if sub.status == Status.PENDING:
-        raise ApiError(409, "NOT_PAID", "This submission has not been paid for", status="pending")
-    requeue(sid)
-    return Response({"status": "processing", "submissionId": sid}, status_code=202)
+    if _ensure_report(sid, describe, requeue):
+        return Response({"status": "processing", "submissionId": sid}, status_code=202)
+    return Response({"status": "ready", "submissionId": sid}, status_code=200)
 
 
 @get("/view/{submission_id:str}", status_code=HTTP_302_FOUND, sync_to_thread=True)
