@@ -8,6 +8,7 @@ section whose heading did not parse).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from diagpro.domain.codes import DetectedCode
 from diagpro.domain.errors import AnalysisInvalid
@@ -45,8 +46,48 @@ class Section:
     points: tuple[str, ...] = ()
 
 
+class Urgency(StrEnum):
+    """How soon to act, in the customer's words on the report's first page."""
+
+    STOP = "stop"  # do not drive / operate / leave the dock until checked
+    SOON = "soon"  # book it within days
+    CAN_WAIT = "can_wait"  # schedule at convenience; watch for the warning signs
+
+
+@dataclass(frozen=True)
+class RankedCause:
+    cause: str
+    likelihood_pct: int
+    reasoning: str  # why it ranks here: the customer's own codes, symptoms and details
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShopTest:
+    name: str  # what the shop must test before replacing anything
+    how: str
+    expected: str  # the reading that confirms or rules out the cause
+    cost_cents_low: int = 0
+    cost_cents_high: int = 0
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    repair: str
+    parts_cents_low: int
+    parts_cents_high: int
+    labour_hours_low: float
+    labour_hours_high: float
+    total_cents_low: int
+    total_cents_high: int
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Analysis:
+    """The 15 narrative sections plus the structured facts the report's tables, checklists and
+    first page are built from; a model and the offline analyzer fill the same fields."""
+
     most_likely_cause: str
     confidence_pct: int
     sections: tuple[Section, ...]
@@ -56,6 +97,37 @@ class Analysis:
     prompt_tokens: int = 0
     output_tokens: int = 0
     offline: bool = False
+    urgency: Urgency = Urgency.SOON
+    safety_flags: tuple[str, ...] = ()
+    ranked_causes: tuple[RankedCause, ...] = ()
+    shop_tests: tuple[ShopTest, ...] = ()
+    costs: tuple[CostEstimate, ...] = ()
+    shop_questions: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+
+    def _structure_problems(self) -> list[str]:
+        problems: list[str] = []
+        if sum(c.likelihood_pct for c in self.ranked_causes) > 100:
+            problems.append("ranked causes' likelihoods add up to more than 100%")
+        if any(not 0 <= c.likelihood_pct <= 100 for c in self.ranked_causes):
+            problems.append("a ranked cause's likelihood is not a percentage")
+        for cost in self.costs:
+            if not (
+                0 <= cost.parts_cents_low <= cost.parts_cents_high
+                and 0 <= cost.labour_hours_low <= cost.labour_hours_high
+                and 0 <= cost.total_cents_low <= cost.total_cents_high
+            ):
+                problems.append(f"cost range for {cost.repair!r} is not low <= high")
+        if len(self.next_steps) > 3:
+            problems.append("next steps are the top three actions, no more")
+        return problems
+
+    @property
+    def cost_range_cents(self) -> tuple[int, int] | None:
+        """The fair total for the most likely repair (the first estimate), if there is one."""
+        if not self.costs:
+            return None
+        return self.costs[0].total_cents_low, self.costs[0].total_cents_high
 
     def section(self, key: str) -> Section:
         for section in self.sections:
@@ -90,6 +162,7 @@ class Analysis:
             )
         if not self.most_likely_cause.strip():
             problems.append("the most likely cause is empty")
+        problems.extend(self._structure_problems())
         if problems:
             raise AnalysisInvalid("; ".join(problems))
         return self
