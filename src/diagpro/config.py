@@ -33,6 +33,10 @@ class Settings:
     api_keys: tuple[str, ...]
     api_key_source: str  # "DIAGPRO_API_KEYS" or the file the generated key is kept in
     submissions_per_minute: int
+    # The PDF is rendered in a child process killed after this long, with this much address
+    # space (reliability notes B5); a warm render child peaks at 350-500 MB of address space.
+    render_timeout_seconds: float = 30.0
+    render_memory_mb: int = 1536
 
     @property
     def database_path(self) -> Path:
@@ -101,6 +105,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retry_base = _number(env, "DIAGPRO_RETRY_BASE_SECONDS", 2, 0, problems)
     budget = _number(env, "DIAGPRO_JOB_BUDGET_SECONDS", 1200, 1, problems)
     per_minute = _number(env, "DIAGPRO_SUBMISSIONS_PER_MINUTE", 20, 1, problems)
+    render_timeout = _number(env, "DIAGPRO_RENDER_TIMEOUT_SECONDS", 30, 1, problems)
+    render_memory = _number(env, "DIAGPRO_RENDER_MEMORY_MB", 1536, 768, problems)
+    if render_memory != int(render_memory):
+        problems.append("DIAGPRO_RENDER_MEMORY_MB must be a whole number of MiB")
     keys = tuple(k.strip() for k in env.get("DIAGPRO_API_KEYS", "").split(",") if k.strip())
     if any(len(k) < 16 for k in keys):
         problems.append("DIAGPRO_API_KEYS: each key must be at least 16 characters long")
@@ -122,4 +130,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=keys or (stored["api_key"],),
         api_key_source="DIAGPRO_API_KEYS" if keys else str(data_dir / "secrets.json"),
         submissions_per_minute=int(per_minute),
+        render_timeout_seconds=render_timeout,
+        render_memory_mb=int(render_memory),
     )

@@ -18,7 +18,7 @@ from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
-from diagpro.adapters.pdf import WeasyPrintRenderer
+from diagpro.adapters.pdf.isolation import IsolatedRenderer
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.events import SqliteProcessedEvents
@@ -81,7 +81,13 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
     )
     analyzer = providers.Singleton(OfflineAnalyzer)
-    renderer = providers.Singleton(WeasyPrintRenderer)
+    # WeasyPrint runs in a child process with a wall-clock and memory limit (started lazily, on
+    # the first render); tests override this with a fast fake.
+    renderer = providers.Singleton(
+        IsolatedRenderer,
+        timeout_seconds=providers.Callable(lambda s: s.render_timeout_seconds, settings),
+        memory_mb=providers.Callable(lambda s: s.render_memory_mb, settings),
+    )
 
     # -- use cases -----------------------------------------------------------------------------
     save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price)

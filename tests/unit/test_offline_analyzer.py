@@ -12,7 +12,7 @@ import pytest
 import diagpro
 from diagpro.adapters.offline_analyzer import MODEL_NAME, OfflineAnalyzer
 from diagpro.adapters.offline_analyzer.knowledge import knowledge
-from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_KEYS, Analysis
+from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_KEYS, Analysis, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
 from diagpro.domain.equipment import CATEGORIES
 from diagpro.domain.intake import Intake, validate_intake
@@ -26,6 +26,7 @@ class Case:
     codes: tuple[tuple[str, str], ...] = ()  # (code as cited, words of its decoded meaning)
     likely: tuple[str, ...] = ()  # any of these words in the most likely cause
     safety: tuple[str, ...] = ()  # category safety points that must appear
+    urgency: Urgency = Urgency.SOON
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -80,6 +81,7 @@ CASES: dict[str, Case] = {
         },
         likely=("fuel", "carburetor"),
         safety=("spark-plug wire",),
+        urgency=Urgency.CAN_WAIT,
     ),
     "furnace_short_cycling": Case(
         {
@@ -126,6 +128,7 @@ CASES: dict[str, Case] = {
         },
         likely=("impeller", "cooling"),
         safety=("Do not leave the dock",),
+        urgency=Urgency.STOP,
     ),
     "motorcycle_charging": Case(
         {
@@ -225,7 +228,8 @@ def test_it_decodes_the_customers_codes(case: tuple[Case, Intake, Analysis]) -> 
     spec, intake, analysis = case
     primary = _text(analysis, "primary_diagnosis")
     for code, meaning in spec.codes:
-        line = next(p for p in analysis.section("primary_diagnosis").points if code in p)
+        points = analysis.section("primary_diagnosis").points
+        line = next(p for p in points if p.startswith(f"{code}: "))
         assert meaning in line, line
     assert analysis.detected_codes == extract_codes(intake)
     assert ("No fault codes were given" in primary) == (not analysis.detected_codes)
@@ -235,10 +239,12 @@ def test_confidence_is_bounded_and_explained(case: tuple[Case, Intake, Analysis]
     _, _, analysis = case
     assert 0 <= analysis.confidence_pct <= 85
     assert f"{analysis.confidence_pct}%" in analysis.section("primary_diagnosis").summary
+    primary = _text(analysis, "primary_diagnosis")
     if analysis.confidence_pct < CONFIDENCE_THRESHOLD:
+        # The PDF prints data_needed in its own box; the primary diagnosis points to it.
         assert analysis.data_needed
-        primary = _text(analysis, "primary_diagnosis")
-        assert all(item in primary for item in analysis.data_needed)
+        assert "listed under Data Needed" in primary
+        assert not any(item in primary for item in analysis.data_needed)
     else:
         assert analysis.data_needed == ()
 
@@ -248,6 +254,42 @@ def test_the_most_likely_cause_fits_the_evidence(case: tuple[Case, Intake, Analy
     cause = analysis.most_likely_cause.lower()
     assert any(word.lower() in cause for word in spec.likely), cause
     assert len(analysis.most_likely_cause) < 200
+    assert analysis.ranked_causes[0].cause == analysis.most_likely_cause
+
+
+def test_the_structured_fields_match_the_sections(case: tuple[Case, Intake, Analysis]) -> None:
+    spec, _, analysis = case
+    assert analysis.urgency == spec.urgency
+    causes = analysis.ranked_causes
+    assert causes[0].likelihood_pct == analysis.confidence_pct
+    assert sum(c.likelihood_pct for c in causes) <= 100
+    assert all(c.reasoning and c.evidence for c in causes)
+    ranked = analysis.section("likely_causes_ranked").points
+    for n, c in enumerate(causes, start=1):
+        assert ranked[n - 1].startswith(f"{n}. {c.cause}: {c.likelihood_pct}%.")
+    assert analysis.costs and analysis.cost_range_cents == (
+        analysis.costs[0].total_cents_low,
+        analysis.costs[0].total_cents_high,
+    )
+    costs = _text(analysis, "cost_breakdown")
+    for cost in analysis.costs:
+        total = (
+            f"{format_money(cost.total_cents_low, 'usd')} to "
+            f"{format_money(cost.total_cents_high, 'usd')}"
+        )
+        assert f"{cost.repair}: parts" in costs and total in costs
+    verification = _text(analysis, "diagnostic_verification")
+    assert all(
+        f"{t.name}: {t.how}. Expected: {t.expected}." in verification for t in analysis.shop_tests
+    )
+    assert analysis.section("next_steps_summary").points == analysis.next_steps
+    assert len(analysis.next_steps) == 3
+    interrogation = analysis.section("shop_interrogation").points
+    assert interrogation[: len(analysis.shop_questions)] == tuple(
+        f"Q{n}: {q}" for n, q in enumerate(analysis.shop_questions, start=1)
+    )
+    recommendations = analysis.section("recommendations").points
+    assert all(f"Now: {flag}" in recommendations for flag in analysis.safety_flags)
 
 
 def test_the_ranked_causes_add_up_to_100(case: tuple[Case, Intake, Analysis]) -> None:
@@ -318,6 +360,9 @@ def test_input_that_matches_no_rule_still_gives_a_valid_analysis() -> None:
     assert analysis.check() is analysis
     assert "cannot be narrowed down" in analysis.most_likely_cause
     assert analysis.confidence_pct <= 35 and analysis.data_needed
+    # Nothing to price until the tests find the fault, but still three next steps.
+    assert analysis.costs == () and analysis.cost_range_cents is None
+    assert len(analysis.next_steps) == 3 and "only the diagnosis" in analysis.next_steps[2]
 
 
 @pytest.mark.parametrize("category", [c.key for c in CATEGORIES])
@@ -367,7 +412,9 @@ def test_a_part_already_replaced_ranks_lower() -> None:
     payload = dict(CASES["ford_f150_misfire_lean"].payload)
     _, before = _analyse(payload)
     _, after = _analyse({**payload, "previousRepairs": "Replaced the ignition coil last month"})
-    assert "you already reported" in _text(after, "differential_diagnosis")
+    assert 'you already reported "Replaced the ignition coil last month"' in _text(
+        after, "differential_diagnosis"
+    )
     coil = "A failing ignition coil on the misfiring cylinder"
 
     def pct(analysis: Analysis) -> int:
@@ -385,7 +432,8 @@ def test_merely_mentioning_a_part_does_not_count_as_a_repair() -> None:
     assert "you already reported" not in _text(analysis)
 
 
-def test_urgent_safety_findings_lead_the_report() -> None:
+def test_an_inducement_countdown_is_soon_not_stop() -> None:
+    """The truck still drives: get it to a shop before the speed limit bites."""
     _, semi = _analyse(
         {
             "equipmentType": "semi-trucks",
@@ -396,9 +444,95 @@ def test_urgent_safety_findings_lead_the_report() -> None:
         }
     )
     assert "SCR" in semi.most_likely_cause or "DEF" in semi.most_likely_cause
-    assert semi.section("recommendations").summary.startswith("Treat this as urgent.")
-    assert semi.section("next_steps_summary").points[0].startswith("Safety first:")
+    assert semi.urgency == Urgency.SOON
+    assert semi.safety_flags and "inducement" in semi.safety_flags[0]
+    assert semi.section("recommendations").summary.startswith("Urgency: soon. Act on the points")
     assert "FMCSA" in _text(semi, "recommendations")
+
+
+@pytest.mark.parametrize(
+    ("payload", "flag"),
+    [
+        ({"equipmentType": "automotive", "symptoms": ["Grinding when braking"]}, "Brake"),
+        ({"equipmentType": "automotive", "symptoms": ["Death wobble at 50 mph"]}, "Steering"),
+        ({"equipmentType": "gas-trucks", "problemDescription": "Strong fuel smell."}, "Fuel"),
+        ({"equipmentType": "rvs", "problemDescription": "The CO alarm went off."}, "carbon"),
+        ({"equipmentType": "hvac", "symptoms": ["CO detector beeping"]}, "carbon monoxide"),
+        ({"equipmentType": "farm-ag", "symptoms": ["Engine overheating"]}, "Overheating"),
+        ({"equipmentType": "automotive", "errorCodes": "P0217"}, "Overheating"),
+        ({"equipmentType": "marine", "symptoms": ["Running hot"]}, "Do not leave the dock"),
+    ],
+)
+def test_hazards_in_the_symptoms_mean_stop(payload: dict[str, object], flag: str) -> None:
+    _, analysis = _analyse(payload)
+    assert analysis.urgency == Urgency.STOP
+    assert flag in analysis.safety_flags[0]
+    assert analysis.section("recommendations").summary.startswith("Urgency: stop.")
+    # The first next step says what to do now, in the category's words.
+    profile = knowledge().profiles[str(payload["equipmentType"])]
+    assert analysis.next_steps[0] == profile.stop
+
+
+def test_the_customers_emergency_means_stop_and_high_means_at_least_soon() -> None:
+    mower = {"equipmentType": "lawn-garden", "symptoms": ["Won't start after winter"]}
+    assert _analyse(mower)[1].urgency == Urgency.CAN_WAIT
+    assert _analyse({**mower, "urgencyLevel": "high"})[1].urgency == Urgency.SOON
+    _, emergency = _analyse({**mower, "urgencyLevel": "emergency"})
+    assert emergency.urgency == Urgency.STOP
+    assert "emergency" in emergency.safety_flags[0]
+
+
+def test_a_safety_item_as_the_likeliest_cause_means_stop() -> None:
+    """No alert word, but the likeliest cause itself is a hazard (CO from a cracked exchanger)."""
+    _, furnace = _analyse(
+        {
+            "equipmentType": "hvac",
+            "problemDescription": "I was told the heat exchanger has a crack.",
+        }
+    )
+    assert furnace.most_likely_cause.startswith("A cracked heat exchanger")
+    assert furnace.urgency == Urgency.STOP
+    assert furnace.safety_flags[0].startswith("A cracked heat exchanger")
+
+
+def test_one_warning_per_hazard() -> None:
+    """A car's own brake warning replaces the generic one rather than adding to it."""
+    _, analysis = _analyse({"equipmentType": "automotive", "symptoms": ["Brake pedal sinks"]})
+    assert len([f for f in analysis.safety_flags if "brake" in f.lower()]) == 1
+
+
+def test_details_that_describe_the_equipment_are_not_complaints() -> None:
+    """An engine brake, a smart thermostat or an ABS bike is not a brake or thermostat fault."""
+    _, semi = _analyse(
+        {
+            "equipmentType": "semi-trucks",
+            "engineBrakeType": "Jacobs compression brake",
+            "symptoms": ["Loss of power"],
+        }
+    )
+    assert not any("rake" in flag for flag in semi.safety_flags)
+    _, bike = _analyse(
+        {**CASES["motorcycle_charging"].payload, "absEquipped": True, "driveType": "chain"}
+    )
+    assert not any("brake" in c.cause.lower() for c in bike.ranked_causes)
+
+
+def test_a_battery_health_below_80_percent_is_evidence_and_above_is_not() -> None:
+    base = {"equipmentType": "electronics", "symptoms": ["Screen flickers"]}
+
+    def battery(analysis: Analysis) -> bool:
+        return any("battery" in c.cause.lower() for c in analysis.ranked_causes)
+
+    assert battery(_analyse({**base, "batteryHealthPercent": "72"})[1])
+    assert not battery(_analyse({**base, "batteryHealthPercent": "95"})[1])
+
+
+def test_a_lettered_p2_code_is_not_called_a_hybrid_code() -> None:
+    kb = knowledge()
+    decoded = kb.decode(DetectedCode(CodeFamily.OBD2, "P2B00"), kb.profiles["automotive"])
+    assert "hybrid" not in decoded.detail
+    hybrid = kb.decode(DetectedCode(CodeFamily.OBD2, "P0A80"), kb.profiles["automotive"])
+    assert "hybrid" in hybrid.detail
 
 
 def test_the_knowledge_base_is_consistent_and_ships_in_the_package() -> None:
@@ -407,6 +541,11 @@ def test_the_knowledge_base_is_consistent_and_ships_in_the_package() -> None:
     assert "gen_undetermined" in kb.causes
     referenced = {c for r in kb.rules for c, _ in r.causes}
     assert referenced <= set(kb.causes)
+    # Every cause and category says how to test it, with the reading that decides it.
+    for cause in kb.causes.values():
+        assert cause.repair and cause.tests
+        assert all(t.name and t.how and t.expected for t in cause.tests)
+    assert all(p.baseline_tests and p.stop for p in kb.profiles.values())
     package_dir = os.path.dirname(diagpro.__file__)
     data_dir = os.path.join(package_dir, "adapters", "offline_analyzer", "data")
     assert os.path.isfile(os.path.join(data_dir, "obd2.json"))

@@ -7,15 +7,17 @@ regenerated and tests can compare whole outputs.
 
 from __future__ import annotations
 
+from diagpro.adapters.offline_analyzer.context import Context
+from diagpro.adapters.offline_analyzer.facts import build_facts
 from diagpro.adapters.offline_analyzer.knowledge import knowledge
 from diagpro.adapters.offline_analyzer.rules import analyse_findings
-from diagpro.adapters.offline_analyzer.writer import Context, write_sections
+from diagpro.adapters.offline_analyzer.writer import write_sections
 from diagpro.domain.analysis import SECTION_KEYS, Analysis
 from diagpro.domain.codes import DetectedCode
 from diagpro.domain.intake import Intake
 
 # Bump whenever the data or the wording changes, so a stored report says which knowledge wrote it.
-VERSION = "1.0"
+VERSION = "1.1"
 MODEL_NAME = f"diagpro-offline-{VERSION}"
 
 
@@ -25,15 +27,22 @@ class OfflineAnalyzer:
         profile = kb.profiles[intake.equipment_type]
         findings = analyse_findings(kb, profile, intake, codes)
         context = Context(intake, profile, findings, kb, VERSION)
-        top = findings.ranked[0].cause
+        facts = build_facts(context)
         return Analysis(
-            most_likely_cause=f"{top.name} ({findings.confidence}% confidence, offline analysis).",
+            most_likely_cause=findings.ranked[0].cause.name,
             confidence_pct=findings.confidence,
-            sections=write_sections(context, SECTION_KEYS),
+            sections=write_sections(context, facts, SECTION_KEYS),
             detected_codes=codes,
             data_needed=findings.data_needed,
             model=MODEL_NAME,
             prompt_tokens=0,
             output_tokens=0,
             offline=True,
+            urgency=facts.urgency,
+            safety_flags=facts.safety_flags,
+            ranked_causes=facts.causes,
+            shop_tests=facts.tests,
+            costs=facts.costs,
+            shop_questions=facts.questions,
+            next_steps=facts.next_steps,
         ).check()

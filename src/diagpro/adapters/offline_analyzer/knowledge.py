@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from diagpro.domain.analysis import Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import CATEGORY_BY_KEY
 
@@ -26,11 +27,22 @@ UNDETERMINED = "gen_undetermined"
 
 
 @dataclass(frozen=True)
+class Procedure:
+    """A test a shop runs before replacing anything, with the reading that decides it."""
+
+    name: str  # "Coil swap test"
+    how: str
+    expected: str  # the reading that confirms or rules out the cause
+    hours: tuple[float, float]  # shop time, priced at the category's labor rates
+
+
+@dataclass(frozen=True)
 class Cause:
     id: str
     name: str
     explain: str
-    tests: tuple[str, ...]
+    repair: str  # what the shop does about it: "Replace the ignition coil on the misfiring ..."
+    tests: tuple[Procedure, ...]  # the decisive test first
     questions: tuple[str, ...]
     red_flags: tuple[str, ...]
     parts: str
@@ -40,6 +52,8 @@ class Cause:
     data: tuple[str, ...]
     terms: tuple[str, ...]  # how a shop estimate or a past repair names this repair
     wear: bool  # a wear item: high mileage/hours makes it more likely
+    wear_at: float | None  # when it wears out sooner than the category's wear_at
+    urgency: Urgency  # how soon to act when this is the most likely cause
 
 
 @dataclass(frozen=True)
@@ -59,10 +73,13 @@ class Alert:
     """A safety message printed whenever its trigger appears, whatever the ranking says."""
 
     group: str
+    topic: str  # a category's own alert replaces the generic one on the same topic
     codes: tuple[str, ...]
     words: tuple[str, ...]
     text: str
-    urgent: bool  # False for advice that matters now but is not a hazard (back up your data)
+    # STOP: do not use it until checked. SOON: act now, but it may still be used to reach the
+    # shop (an SCR inducement countdown) or it is not a hazard at all (back up your data).
+    level: Urgency
 
 
 @dataclass(frozen=True)
@@ -80,11 +97,12 @@ class Profile:
     labor_usd: tuple[int, int]
     diag_fee_usd: tuple[int, int]
     shop: str
+    stop: str  # what to do when the report says not to use it ("Do not ride it until ...")
     safety: tuple[str, ...]
     warning_signs: tuple[str, ...]
     sources: tuple[str, ...]
     parts: str
-    baseline_tests: tuple[str, ...]
+    baseline_tests: tuple[Procedure, ...]
     baseline_data: tuple[str, ...]
     maintenance: tuple[str, ...]
     no_go: str
@@ -121,7 +139,12 @@ class KnowledgeBase:
         return own, tuple(r for r in self.rules if r.group == GENERIC)
 
     def alerts_for(self, profile: Profile) -> tuple[Alert, ...]:
-        return tuple(a for a in self.alerts if a.group in profile.groups)
+        """The category's own alerts, then the generic ones on topics it does not cover (one
+        brake warning for a car, not the car's and the generic one)."""
+        own = [a for a in self.alerts if a.group in profile.groups and a.group != GENERIC]
+        covered = {a.topic for a in own}
+        generic = [a for a in self.alerts if a.group == GENERIC and a.topic not in covered]
+        return (*own, *generic)
 
     def causes_for(self, profile: Profile) -> tuple[Cause, ...]:
         rules = (r for tier in self.rule_tiers(profile) for r in tier)
@@ -149,13 +172,19 @@ def _group_names() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".json"))
 
 
+def _procedure(raw: dict[str, Any]) -> Procedure:
+    low, high = raw["hours"]
+    return Procedure(raw["name"], raw["how"], raw["expected"], (float(low), float(high)))
+
+
 def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
     parts_low, parts_high, hours_low, hours_high = raw["cost"]
     return Cause(
         id=cause_id,
         name=raw["name"],
         explain=raw["explain"],
-        tests=tuple(raw["tests"]),
+        repair=raw["repair"],
+        tests=tuple(_procedure(t) for t in raw["tests"]),
         questions=tuple(raw["questions"]),
         red_flags=tuple(raw["red_flags"]),
         parts=raw["parts"],
@@ -165,6 +194,8 @@ def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
         data=tuple(raw["data"]),
         terms=tuple(raw["terms"]),
         wear=bool(raw.get("wear", False)),
+        wear_at=float(raw["wear_at"]) if "wear_at" in raw else None,
+        urgency=Urgency(raw.get("urgency", Urgency.SOON)),
     )
 
 
@@ -186,11 +217,12 @@ def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
             labor_usd=(int(entry["labor"][0]), int(entry["labor"][1])),
             diag_fee_usd=(int(entry["diag_fee"][0]), int(entry["diag_fee"][1])),
             shop=entry["shop"],
+            stop=entry["stop"],
             safety=tuple(entry["safety"]),
             warning_signs=tuple(entry["warning_signs"]),
             sources=tuple(entry["sources"]),
             parts=entry["parts"],
-            baseline_tests=tuple(entry["baseline_tests"]),
+            baseline_tests=tuple(_procedure(t) for t in entry["baseline_tests"]),
             baseline_data=tuple(entry["baseline_data"]),
             maintenance=tuple(entry["maintenance"]),
             no_go=entry["no_go"],
@@ -226,10 +258,11 @@ def knowledge() -> KnowledgeBase:
             alerts.append(
                 Alert(
                     group=group,
+                    topic=entry["topic"],
                     codes=tuple(entry.get("codes", ())),
                     words=tuple(entry.get("words", ())),
                     text=entry["text"],
-                    urgent=bool(entry.get("urgent", True)),
+                    level=Urgency(entry.get("level", Urgency.STOP)),
                 )
             )
     profiles = _profiles(_read("categories.json"))
@@ -257,6 +290,19 @@ def knowledge() -> KnowledgeBase:
             ("data", c.data),
         )
         if not items
+    ]
+    procedures = [(f"cause {c.id}", t) for c in causes.values() for t in c.tests]
+    procedures += [(f"category {p.key}", t) for p in profiles.values() for t in p.baseline_tests]
+    problems += [
+        f"{owner} has a test without a name, method or expected reading, or with hours "
+        f"that are not low <= high ({test.name!r})"
+        for owner, test in procedures
+        if not (test.name and test.how and test.expected) or not 0 <= test.hours[0] <= test.hours[1]
+    ]
+    problems += [
+        f"alert {a.text[:40]!r} in {a.group} has level {a.level}: alerts are stop or soon"
+        for a in alerts
+        if a.level == Urgency.CAN_WAIT
     ]
     if GENERIC not in groups:
         problems.append(f"the fallback rule group {GENERIC!r} is missing")
@@ -292,8 +338,11 @@ def _decode_obd2(code: DetectedCode, table: dict[str, Any]) -> DecodedCode:
         # SAE J2012 splits P3xxx: P3000-P33FF belong to the maker, P3400 and up are generic.
         ownership = "manufacturer" if text[2] in "0123" else "generic"
     system_word = system.split(" (")[0]
-    if letter == "P":
+    if letter == "P" and (second == "0" or text[2].isdigit()):
         group = table["p_subgroups"].get(text[2], "powertrain")
+    elif letter == "P":
+        # The lettered sub-groups (P0A.. hybrid) are P0 groups; P2A..P2F are not hybrid codes.
+        group = "powertrain"
     else:
         group = table["bcu_subgroups"].get(text[:2], system)
     kind = _OWNERSHIP[ownership].format(system=system_word)

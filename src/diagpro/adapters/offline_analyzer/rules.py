@@ -12,14 +12,17 @@ from functools import cache
 
 from diagpro.adapters.offline_analyzer.knowledge import (
     UNDETERMINED,
+    Alert,
     Cause,
     DecodedCode,
     KnowledgeBase,
     Profile,
     Rule,
 )
-from diagpro.domain.analysis import CONFIDENCE_THRESHOLD
+from diagpro.adapters.offline_analyzer.wording import lower_first
+from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode
+from diagpro.domain.equipment import DETAIL_LABELS
 from diagpro.domain.intake import Intake
 
 # A code is measured by the equipment's own computer; a symptom is the owner's impression.
@@ -33,8 +36,10 @@ MAX_CONFIDENCE = 85
 MIN_CONFIDENCE = 15
 MAX_DATA_NEEDED = 8
 VAGUE_WORDS = 12  # fewer words than this across description and symptoms, and no codes
-# Detail values that mean "no" for checkbox-style details.
-_NEGATIVE_VALUES = frozenset({"no", "none", "n/a", "na", "false", "0", "unknown", "not sure"})
+# Detail values that mean "no" (or "nothing wrong") for checkbox-style and status details.
+_NEGATIVE_VALUES = frozenset(
+    {"no", "none", "n/a", "na", "false", "0", "unknown", "not sure", "ok", "normal", "fine", "good"}
+)
 # Usage fallbacks when mileageHours is empty, in the order they are tried.
 _USAGE_DETAILS = ("engineHours", "generatorHours", "unitAge", "toolAge", "batteryAge")
 _NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|n't)\s+(?:[a-z]+\s+)?$")
@@ -45,6 +50,24 @@ _REPAIR_BEFORE = re.compile(r"(?<![a-z])" + _REPAIR + r"[^,;]*$")
 _REPAIR_AFTER = re.compile(r"^[^,;]*?(?<![a-z])" + _REPAIR)
 _NOT_DONE = re.compile(r"\b(?:not|never|didn't|haven't|hasn't|wasn't)\b")
 _ACRONYMS = {"dpf", "def", "abs", "eld", "ecm", "pto", "os", "dot", "rv", "imei"}
+# Details in which the customer describes the problem; rule and alert words are looked for in
+# these only. The others describe the equipment ("Engine brake type: Jacobs compression brake"
+# is not a brake complaint) and count only through a rule's explicit detail triggers.
+_CONDITION_DETAILS = frozenset(
+    {
+        "towingContext",
+        "defSystemStatus",
+        "dpfRegenIssues",
+        "eldEcmFaultCodes",
+        "problemArea",
+        "winterizationStatus",
+        "hydraulicSystemPressure",
+        "hydraulicFlowRate",
+        "errorMessages",
+    }
+)
+# A detail keyword "<80" matches a number below 80 ("Battery health (%): 76").
+_BELOW = re.compile(r"<(\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,7 @@ class Evidence:
     text: str  # how the report cites it: 'code P0301 "Cylinder 1 misfire detected"'
     weight: int = 0  # the rule weight behind it (>= 3 means the input points straight at it)
     source: str = ""  # which code or field it came from, so one source counts once
+    short: str = ""  # the same clue in a list of clues: 'P0301', '"Rough idle"'
 
 
 @dataclass(frozen=True)
@@ -68,8 +92,7 @@ class RankedCause:
 class Findings:
     ranked: tuple[RankedCause, ...]  # best first; never empty
     codes: tuple[DecodedCode, ...]
-    alerts: tuple[str, ...]  # safety and act-now messages triggered by the input
-    urgent: bool  # at least one alert is a hazard, not just advice
+    alerts: tuple[Alert, ...]  # safety and act-now messages triggered by the input, STOP first
     confidence: int
     other_pct: int  # the share left for causes not listed
     data_needed: tuple[str, ...]
@@ -82,6 +105,7 @@ class _Source:
     label: str
     text: str  # normalised for matching
     field: str = ""
+    short: str = ""
 
 
 def _normalise(text: str) -> str:
@@ -112,9 +136,19 @@ def _code_matches(code: str, pattern: str) -> bool:
 
 
 def detail_label(field: str) -> str:
+    """The form's label for a detail field ('DPF regeneration issues'), or one made from its id."""
+    if field in DETAIL_LABELS:
+        return DETAIL_LABELS[field]
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", field).lower().split()
     label = " ".join(w.upper() if w in _ACRONYMS else w for w in words)
     return label[:1].upper() + label[1:]
+
+
+def _detail_short(field: str, value: str) -> str:
+    label = lower_first(detail_label(field))
+    if value.lower() == "yes":
+        return label
+    return f"{label}: {value}" if len(value) <= 24 else f"your note on {label}"
 
 
 def snippet(raw: str, match: re.Match[str] | None, width: int = 40) -> str:
@@ -134,23 +168,49 @@ def snippet(raw: str, match: re.Match[str] | None, width: int = 40) -> str:
 
 
 def _sources(intake: Intake) -> list[_Source]:
-    sources = [_Source("symptom", f'your symptom "{s}"', _normalise(s)) for s in intake.symptoms]
+    sources = [
+        _Source("symptom", f'your symptom "{s}"', _normalise(s), short=f'"{s}"')
+        for s in intake.symptoms
+    ]
     if intake.problem_description:
         sources.append(
-            _Source("description", "your description", _normalise(intake.problem_description))
+            _Source(
+                "description",
+                "your description",
+                _normalise(intake.problem_description),
+                short="your description",
+            )
         )
     if intake.location_environment:
         sources.append(
-            _Source("description", "your environment note", _normalise(intake.location_environment))
+            _Source(
+                "description",
+                "your environment note",
+                _normalise(intake.location_environment),
+                short="your location note",
+            )
         )
     for field, value in intake.details:
         label = f'your detail "{detail_label(field)}: {value}"'
-        sources.append(_Source("detail", label, _normalise(value), field))
+        short = _detail_short(field, value)
+        sources.append(_Source("detail", label, _normalise(value), field, short))
     return sources
 
 
+def _describes_problem(src: _Source) -> bool:
+    """Whether rule and alert words may be looked for in this source (see _CONDITION_DETAILS)."""
+    return src.kind != "detail" or src.field in _CONDITION_DETAILS
+
+
 def _detail_hit(keyword: str, value: str) -> bool:
-    """An empty keyword means any affirmative value ("yes", "frequent regens", but not "no")."""
+    """An empty keyword means any affirmative value ("yes", "frequent regens", but not "no");
+    "<80" means a number below 80."""
+    below = _BELOW.fullmatch(keyword)
+    if below:
+        number = _NUMBER.search(value)
+        return number is not None and float(number.group(1).replace(",", "")) < float(
+            below.group(1)
+        )
     return bool(find(keyword, value)) if keyword else value not in _NEGATIVE_VALUES
 
 
@@ -161,6 +221,8 @@ def _source_hit(
     for field, keyword in details:
         if src.field == field and _detail_hit(keyword, src.text):
             return src.label
+    if not _describes_problem(src):
+        return None
     for word in rule_words:
         match = find(word, src.text)
         if match:
@@ -219,11 +281,15 @@ def _score_tier(
             if any(_code_matches(dc.code.code, p) for p in rule.codes):
                 factor = CODE_FACTOR if dc.specific else GENERIC_CODE_FACTOR
                 code_text = f'code {dc.display} "{dc.meaning}"'
-                hits.append((Evidence("code", code_text, source=dc.code.code), factor))
+                hits.append(
+                    (Evidence("code", code_text, source=dc.code.code, short=dc.display), factor)
+                )
         for src in sources:
             cited = _source_hit(rule.words, rule.details, src, raw.get(src.label, ""))
             if cited:
-                hits.append((Evidence(src.kind, cited, source=src.label), TEXT_FACTOR))
+                hits.append(
+                    (Evidence(src.kind, cited, source=src.label, short=src.short), TEXT_FACTOR)
+                )
         for hit, factor in hits:
             for cause_id, weight in rule.causes:
                 scores[cause_id] = scores.get(cause_id, 0.0) + weight * factor
@@ -232,7 +298,7 @@ def _score_tier(
                 known = evidence.setdefault(cause_id, {})
                 previous = known.get(hit.source)
                 if previous is None or previous.weight < weight:
-                    known[hit.source] = Evidence(hit.kind, hit.text, weight, hit.source)
+                    known[hit.source] = Evidence(hit.kind, hit.text, weight, hit.source, hit.short)
 
 
 def analyse_findings(
@@ -255,25 +321,34 @@ def analyse_findings(
     usage = parse_usage(intake)
 
     lowered: dict[str, list[Evidence]] = {}
-    history = _normalise(f"{intake.previous_repairs} {intake.troubleshooting_steps}")
+    histories = [t for t in (intake.previous_repairs, intake.troubleshooting_steps) if t]
     for cause_id in list(scores):
         cause = kb.causes[cause_id]
-        if cause.wear and usage is not None and usage >= profile.wear_at:
+        if cause.wear and usage is not None and usage >= (cause.wear_at or profile.wear_at):
             scores[cause_id] += 1.0
             unit = f"{usage:,.0f} {profile.usage_unit}"
             evidence[cause_id]["usage"] = Evidence(
-                "usage", f"your usage ({unit}), an age at which this part commonly wears out", 1
+                "usage",
+                f"your usage ({unit}), an age at which this part commonly wears out",
+                1,
+                "usage",
+                unit,
             )
-        match = _repaired(cause, history)
-        if match:
-            scores[cause_id] *= HISTORY_FACTOR
-            quoted = snippet(f"{intake.previous_repairs} {intake.troubleshooting_steps}", match)
-            lowered[cause_id] = [Evidence("history", f'you already reported "{quoted}"')]
+        for history in histories:
+            match = _repaired(cause, _normalise(history))
+            if match:
+                scores[cause_id] *= HISTORY_FACTOR
+                quoted = snippet(history, match)
+                lowered[cause_id] = [Evidence("history", f'you already reported "{quoted}"')]
+                break
 
     if not scores:
         scores[UNDETERMINED] = 1.0
-        given = [s.label for s in sources] or ["the codes you gave"]
-        evidence[UNDETERMINED] = {g: Evidence("description", g) for g in given}
+        given = [(s.label, s.short) for s in sources] or [("the codes you gave", "your codes")]
+        evidence[UNDETERMINED] = {
+            label: Evidence("description", label, source=label, short=short)
+            for label, short in given
+        }
 
     order = sorted(scores, key=lambda c: (-round(scores[c], 6), c))[:5]
     ranked = [
@@ -287,13 +362,13 @@ def analyse_findings(
     ]
     confidence = _confidence(ranked, decoded, intake, usage, fallback)
     ranked_with_pct, other = _percentages(ranked, confidence)
-    alerts, urgent = _alerts(kb, profile, decoded, sources)
+    alerts = _alerts(kb, profile, decoded, sources)
     data = (
         _data_needed(ranked, decoded, intake, profile, usage)
         if confidence < CONFIDENCE_THRESHOLD
         else ()
     )
-    return Findings(tuple(ranked_with_pct), decoded, alerts, urgent, confidence, other, data, usage)
+    return Findings(tuple(ranked_with_pct), decoded, alerts, confidence, other, data, usage)
 
 
 def _evidence_order(ev: Evidence) -> tuple[int, int, str]:
@@ -376,16 +451,15 @@ def _percentages(ranked: list[RankedCause], confidence: int) -> tuple[list[Ranke
 
 def _alerts(
     kb: KnowledgeBase, profile: Profile, decoded: tuple[DecodedCode, ...], sources: list[_Source]
-) -> tuple[tuple[str, ...], bool]:
-    """The alert texts that apply, urgent ones first, and whether any is a hazard."""
-    found: dict[str, bool] = {}
-    for alert in kb.alerts_for(profile):
-        by_code = any(_code_matches(d.code.code, p) for d in decoded for p in alert.codes)
-        by_word = any(find(w, s.text) for s in sources for w in alert.words)
-        if by_code or by_word:
-            found[alert.text] = found.get(alert.text, False) or alert.urgent
-    ordered = sorted(found, key=lambda text: not found[text])  # stable: data order kept
-    return tuple(ordered), any(found.values())
+) -> tuple[Alert, ...]:
+    """The alerts that apply, STOP ones first (otherwise in the data's order)."""
+    found = [
+        alert
+        for alert in kb.alerts_for(profile)
+        if any(_code_matches(d.code.code, p) for d in decoded for p in alert.codes)
+        or any(find(w, s.text) for s in sources if _describes_problem(s) for w in alert.words)
+    ]
+    return tuple(sorted(found, key=lambda a: a.level != Urgency.STOP))
 
 
 def _data_needed(

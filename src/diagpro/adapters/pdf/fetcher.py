@@ -3,14 +3,17 @@
 Customer and model text is escaped by the template, so no URL written by them should ever reach
 this fetcher. This is the second wall (reliability notes B5): every URL that is not one of our
 own packaged assets is refused — http(s), ftp, file (``/etc/passwd``, ``/dev/urandom``), data,
-anything. Assets are addressed as ``diagpro-asset:<name>`` and read from the package once, at
-construction, so a render never touches the filesystem or the network.
+anything. Assets are addressed as ``diagpro-asset:<name>`` (``<name>`` is the path under
+``assets/``, e.g. ``fonts/DejaVuSans.ttf``) and read from the package once, at construction, so a
+render never touches the filesystem or the network. The report's fonts are packaged assets too:
+the body text does not depend on whatever fonts fontconfig finds on the host.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -22,6 +25,7 @@ _CONTENT_TYPES: Mapping[str, str] = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".ttf": "font/ttf",
 }
 
 
@@ -33,14 +37,23 @@ def asset_url(name: str) -> str:
     return f"{ASSET_PREFIX}{name}"
 
 
-def load_packaged_assets() -> dict[str, bytes]:
-    """Every file under ``diagpro/adapters/pdf/assets`` with a known type, by file name."""
-    folder = importlib.resources.files("diagpro.adapters.pdf").joinpath("assets")
-    assets: dict[str, bytes] = {}
+def _suffix(name: str) -> str:
+    return name[name.rfind(".") :] if "." in name else ""
+
+
+def _walk(folder: Traversable, prefix: str, assets: dict[str, bytes]) -> None:
     for entry in folder.iterdir():
-        suffix = entry.name[entry.name.rfind(".") :] if "." in entry.name else ""
-        if entry.is_file() and suffix in _CONTENT_TYPES:
-            assets[entry.name] = entry.read_bytes()
+        if entry.is_dir():
+            _walk(entry, f"{prefix}{entry.name}/", assets)
+        elif entry.is_file() and _suffix(entry.name) in _CONTENT_TYPES:
+            assets[f"{prefix}{entry.name}"] = entry.read_bytes()
+
+
+def load_packaged_assets() -> dict[str, bytes]:
+    """Every file under ``diagpro/adapters/pdf/assets`` with a known type, by its path there
+    (``report.css``, ``fonts/DejaVuSans.ttf``). Licence texts and anything else are not served."""
+    assets: dict[str, bytes] = {}
+    _walk(importlib.resources.files("diagpro.adapters.pdf").joinpath("assets"), "", assets)
     return assets
 
 
@@ -68,5 +81,5 @@ class AssetOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no t
         body = self._assets.get(name)
         if body is None:
             raise AssetRefused(f"refused (no such packaged asset): {url[:200]}")
-        content_type = _CONTENT_TYPES[name[name.rfind(".") :]]
+        content_type = _CONTENT_TYPES[_suffix(name)]
         return URLFetcherResponse(url, body, {"Content-Type": content_type})

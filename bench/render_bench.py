@@ -1,0 +1,234 @@
+"""Render benchmark: the full diagpro report beside a bare WeasyPrint render of one page.
+
+Two kinds of "cold", both measured in one run of this script:
+
+* **fresh process**: for each of the two documents, a new Python process (this script with
+  ``--child``) imports WeasyPrint, builds the renderer (for the report) and renders once; it
+  reports the import, construction and first-render times. This is what the first report after a
+  worker (or IsolatedRenderer's child) starts costs.
+* **in-process**, in this process and in this order:
+
+  1. **bare**: a one-page HTML document (a heading, a few paragraphs, a list and a small table,
+     the host's sans-serif font, a "Page N of M" footer), ``HTML(string=...).write_pdf()``:
+     cold is the first WeasyPrint render in the process (Pango and fontconfig start-up, the
+     user-agent stylesheet), warm the median of ``--runs`` more.
+  2. **report, typical**: ``WeasyPrintRenderer()`` (timed on its own: the Jinja template, the
+     packaged fonts fetched through the asset-only fetcher and registered with fontconfig, the
+     stylesheet), then its first render (cold) and the median of ``--runs`` more (warm).
+  3. **report, worst case**: every field at its limit in wide glyphs, the same way.
+
+The typical report is the automotive intake from ``tests/builders.py`` (a 2015 F-150 misfiring)
+analysed by the offline analyzer (its 15 narrative sections and structured fields), which is what
+a customer gets when the model is unavailable. Timings are wall-clock (``time.perf_counter``)
+around the render call; the PDFs stay in memory.
+
+    .venv/bin/python bench/render_bench.py [--runs 10]
+
+Not part of the test suite. See bench/README.md for the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BARE_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>bare</title><style>
+@page { size: letter; margin: 0.85in 0.75in;
+        @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; } }
+html { font-family: sans-serif; font-size: 9pt; line-height: 1.42; }
+table { width: 100%; border-collapse: separate; border-spacing: 0; }
+td, th { text-align: left; padding: 3pt 6pt; border-bottom: 0.5pt solid #ccc; }
+</style></head><body>
+<h1>Bare WeasyPrint page</h1>
+<p>A one-page reference document rendered with WeasyPrint's defaults and the host's sans-serif
+font, to compare diagpro's full report with the cost of WeasyPrint itself on this machine.</p>
+<p>Misfire on cylinder 1 since last week, worse when cold. The shop quoted $1,250.00 for six coils
+and injectors. Codes P0301 and P0171 were stored; plugs were replaced at 100,000 miles.</p>
+<ul><li>Rough idle when cold</li><li>Check engine light flashing under load</li>
+<li>Loss of power uphill</li></ul>
+<table><tr><th>Make</th><td>Ford</td></tr><tr><th>Model</th><td>F-150</td></tr>
+<tr><th>Year</th><td>2015</td></tr><tr><th>Mileage</th><td>98,000</td></tr></table>
+</body></html>
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    cold_ms: float
+    warm_ms: float
+    spread_ms: tuple[float, float]  # min, max of the warm runs
+    pages: int
+    size_kb: float
+
+
+def _timed(render: Callable[[], bytes]) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    pdf = render()
+    return (time.perf_counter() - start) * 1000, pdf
+
+
+def _pages(pdf: bytes) -> int:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(pdf)
+        handle.flush()
+        info = subprocess.run(["pdfinfo", handle.name], capture_output=True, text=True, check=True)
+    line = next(ln for ln in info.stdout.splitlines() if ln.startswith("Pages:"))
+    return int(line.split()[1])
+
+
+def measure(name: str, render: Callable[[], bytes], runs: int) -> Row:
+    cold, pdf = _timed(render)
+    warm = [_timed(render)[0] for _ in range(runs)]
+    return Row(
+        name=name,
+        cold_ms=cold,
+        warm_ms=statistics.median(warm),
+        spread_ms=(min(warm), max(warm)),
+        pages=_pages(pdf),
+        size_kb=len(pdf) / 1024,
+    )
+
+
+def _documents() -> tuple[Any, Any]:
+    """(typical, worst case) ReportDocuments, built from the test builders."""
+    sys.path.insert(0, str(ROOT))  # tests/ is not installed; import it from the checkout
+    builders = importlib.import_module("tests.builders")
+    pdf_tests = importlib.import_module("tests.unit.test_pdf_renderer")
+    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+    from diagpro.domain.codes import extract_codes
+    from diagpro.domain.report import ReportDocument
+
+    intake = builders.make_intake()
+    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake))
+    typical = ReportDocument("diag_1795694400000_" + "ab" * 12, intake, analysis, builders.T0)
+    worst = pdf_tests.worst_case_document("WWWWWWW")
+    return typical, replace(worst, submission_id=typical.submission_id)
+
+
+def child(kind: str) -> None:
+    """In a fresh process: import, construct (report only), render once; print JSON timings."""
+    start = time.perf_counter()
+    from weasyprint import HTML
+
+    import_ms = (time.perf_counter() - start) * 1000
+    construct_ms = 0.0
+    if kind == "bare":
+        render_ms, _ = _timed(lambda: HTML(string=BARE_HTML).write_pdf())
+    else:
+        typical, _ = _documents()
+        from diagpro.adapters.pdf import WeasyPrintRenderer
+
+        start = time.perf_counter()
+        renderer = WeasyPrintRenderer()
+        construct_ms = (time.perf_counter() - start) * 1000
+        render_ms, _ = _timed(lambda: renderer.render(typical))
+    print(json.dumps({"import": import_ms, "construct": construct_ms, "render": render_ms}))
+
+
+def fresh(kind: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    timings: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10, help="warm renders per row (median)")
+    parser.add_argument("--child", choices=("bare", "report"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+
+    fresh_bare, fresh_report = fresh("bare"), fresh("report")
+
+    import weasyprint
+    from weasyprint import HTML
+
+    typical, worst = _documents()
+    bare = measure("bare WeasyPrint, 1 page", lambda: HTML(string=BARE_HTML).write_pdf(), args.runs)
+
+    from diagpro.adapters.pdf import WeasyPrintRenderer
+
+    construct_ms, _ = _timed(lambda: (WeasyPrintRenderer(), b"")[1])
+    renderer = WeasyPrintRenderer()
+    report = measure("diagpro report, typical", lambda: renderer.render(typical), args.runs)
+    worst_renderer = WeasyPrintRenderer()
+    worst_row = measure(
+        "diagpro report, worst case", lambda: worst_renderer.render(worst), args.runs
+    )
+
+    print(
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"weasyprint {weasyprint.__version__}, {platform.machine()}, "
+        f"{_cpu_name()}; warm = median of {args.runs} runs"
+    )
+    print()
+    print("fresh process, first render (ms):")
+    header = f"{'render':<28} {'import':>7} {'construct':>9} {'render':>7} {'total':>7}"
+    print(header)
+    print("-" * len(header))
+    for name, t in (("bare WeasyPrint, 1 page", fresh_bare), ("diagpro report", fresh_report)):
+        total = t["import"] + t["construct"] + t["render"]
+        print(
+            f"{name:<28} {t['import']:>7.0f} {t['construct']:>9.0f} {t['render']:>7.0f} "
+            f"{total:>7.0f}"
+        )
+    ratio = fresh_report["render"] / fresh_bare["render"]
+    print(f"first render, report ÷ bare: {ratio:.1f}")
+    print()
+    print(f"in-process (WeasyPrintRenderer() took {construct_ms:.0f} ms):")
+    header = (
+        f"{'render':<28} {'pages':>5} {'KB':>6} {'cold ms':>8} {'warm ms':>8} "
+        f"{'warm min–max':>13} {'cold ÷ bare':>11} {'warm ÷ bare':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in (bare, report, worst_row):
+        spread = f"{row.spread_ms[0]:.0f}–{row.spread_ms[1]:.0f}"
+        print(
+            f"{row.name:<28} {row.pages:>5} {row.size_kb:>6.1f} {row.cold_ms:>8.0f} "
+            f"{row.warm_ms:>8.0f} {spread:>13} {row.cold_ms / bare.cold_ms:>11.1f} "
+            f"{row.warm_ms / bare.warm_ms:>11.1f}"
+        )
+    print()
+    print(
+        f"typical report: {report.warm_ms / report.pages:.0f} ms per page warm "
+        f"(bare: {bare.warm_ms / bare.pages:.0f} ms for its one page)"
+    )
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cores = Path("/proc/cpuinfo").read_text().count("processor\t:")
+                return f"{cores} × {line.split(':', 1)[1].strip()}"
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
