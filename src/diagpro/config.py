@@ -9,9 +9,11 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from diagpro.cloud_config import CloudSettings, load_cloud_settings
 
 
 class ConfigError(Exception):
@@ -37,6 +39,7 @@ class Settings:
     # space (reliability notes B5); a warm render child peaks at 350-500 MB of address space.
     render_timeout_seconds: float = 30.0
     render_memory_mb: int = 1536
+    cloud: CloudSettings = field(default_factory=CloudSettings)
 
     @property
     def database_path(self) -> Path:
@@ -112,6 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     keys = tuple(k.strip() for k in env.get("DIAGPRO_API_KEYS", "").split(",") if k.strip())
     if any(len(k) < 16 for k in keys):
         problems.append("DIAGPRO_API_KEYS: each key must be at least 16 characters long")
+    cloud = load_cloud_settings(env, problems)
     if problems:
         raise ConfigError("Configuration is not usable: " + "; ".join(problems))
     stored = _local_secrets(data_dir)
@@ -132,4 +136,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         submissions_per_minute=int(per_minute),
         render_timeout_seconds=render_timeout,
         render_memory_mb=int(render_memory),
+        cloud=cloud,
     )

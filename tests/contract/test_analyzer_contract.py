@@ -1,20 +1,34 @@
 """The Analyzer contract: whatever writes the analysis (the offline analyzer, the scripted fake,
-later Gemini against a local stub) returns a complete report or a retryable error."""
+Gemini on Vertex against a local stub) returns a complete report or a retryable error."""
 
 from __future__ import annotations
 
 import pytest
 
+from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
 from diagpro.adapters.memory.analysis import ScriptedAnalyzer
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.domain.analysis import SECTION_KEYS
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import AnalysisUnavailable
 from tests.builders import make_intake
+from tests.stubs.vertex_stub import VertexStub
 
 
-@pytest.fixture(params=["offline", "scripted"])
+@pytest.fixture(scope="module")
+def vertex_stub():
+    with VertexStub() as stub:
+        yield stub
+
+
+@pytest.fixture(params=["offline", "scripted", "vertex"])
 def analyzer(request):
+    if request.param == "vertex":
+        stub = request.getfixturevalue("vertex_stub")
+        stub.reset()  # answers well
+        client = vertex_client("demo-proj", "europe-west1", base_url=stub.url, timeout_seconds=5)
+        request.addfinalizer(client.close)
+        return VertexAnalyzer(client, timeout_seconds=5, sleep=lambda _: None)
     offline = OfflineAnalyzer()
     return offline if request.param == "offline" else ScriptedAnalyzer(offline)
 

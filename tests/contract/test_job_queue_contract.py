@@ -12,16 +12,21 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from diagpro.adapters.firestore import FirestoreJobQueue, FirestoreSubmissionStore
 from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
+from diagpro.application.payments import Fulfil
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import JobQueue
+from diagpro.domain.submission import Status
+from tests.builders import make_event, make_submission, payment_for
 
 LEASE = 30.0
 THREADS = 8
@@ -40,8 +45,16 @@ def _sqlite(tmp_path: Path) -> Opener:
     return lambda: SqliteJobQueue(Database(path), ids)
 
 
-@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
+FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulator)
+
+
+@pytest.fixture(params=[_memory, _sqlite, FIRESTORE], ids=["memory", "sqlite", "firestore"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    if request.param == "firestore":
+        # Every handle shares one client and project, as workers share one database.
+        client = request.getfixturevalue("firestore_client")
+        ids = CountingIds()
+        return lambda: FirestoreJobQueue(client, ids)
     factory: Callable[[Path], Opener] = request.param
     return factory(tmp_path)
 
@@ -512,3 +525,41 @@ def test_a_second_sqlite_queue_on_the_same_file_sees_the_jobs(
     assert one.claim("w1", clock.now(), LEASE) is None  # the lease holds across handles
     one.complete(claimed, clock.now())  # any handle can finish it for the lease holder
     assert two.jobs_for("sub-1")[0].state is JobState.DONE
+
+
+# -- Firestore only -------------------------------------------------------------------------
+
+
+@pytest.mark.emulator
+def test_concurrent_fulfilments_of_one_payment_make_one_job(firestore_client: Any) -> None:
+    """The webhook racing the success page, against the Firestore store and queue: one job."""
+    submissions = FirestoreSubmissionStore(firestore_client)
+    queue = FirestoreJobQueue(firestore_client, CountingIds())
+    submission = make_submission()
+    submissions.add(submission)
+    payment = payment_for(make_event(submission_id=submission.id))
+    fulfil = Fulfil(submissions, queue, FixedClock())
+    barrier = threading.Barrier(2)
+    changed: list[bool] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait(timeout=10)
+            changed.append(fulfil(submission.id, payment))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert sorted(changed) == [False, True]  # exactly one of them marked it paid
+    stored = submissions.get(submission.id)
+    assert stored.status is Status.PAID and stored.payment == payment
+    assert stored.version == submission.version + 1
+    [job] = queue.jobs_for(submission.id)
+    assert job.state is JobState.QUEUED and job.attempts == 0

@@ -1,7 +1,8 @@
-"""The PaymentGateway contract, for the local checkout on its memory book and on SQLite.
+"""The PaymentGateway contract, for the local checkout on its memory book and on SQLite, and for
+the Stripe adapter against a local stub of the Checkout Sessions API (tests/stubs/stripe_stub.py).
 
-The Stripe adapter (against a local stub of the Checkout Sessions API) joins this suite later;
-what the use cases rely on is written here once.
+What the use cases rely on is written here once. The stub reads the same FixedClock as the local
+checkout, so "an hour later" means the same thing to every variant.
 """
 
 from __future__ import annotations
@@ -15,23 +16,31 @@ from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
+from diagpro.adapters.stripe_gateway import StripeGateway
 from diagpro.domain.errors import CheckoutNotFound, PaymentEventInvalid
 from diagpro.domain.payment import CheckoutRequest, EventKind, Price
 from tests.builders import new_submission_id
+from tests.stubs.stripe_stub import StripeStub
 
 SECRET = "whsec_contract"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "stripe"])
 def world(request, tmp_path):
     clock = FixedClock()
+    if request.param == "stripe":
+        with StripeStub(now=clock.now) as stub:
+            gateway = StripeGateway(
+                "sk_test_contract", SECRET, api_base=stub.api_base, max_network_retries=0
+            )
+            yield gateway, clock
+        return
     book = (
         MemoryCheckoutBook()
         if request.param == "memory"
         else SqliteCheckoutBook(Database(tmp_path / "db.sqlite3"))
     )
-    gateway = LocalCheckout(book, SECRET, "http://127.0.0.1:8000", clock, CountingIds())
-    return gateway, clock
+    yield LocalCheckout(book, SECRET, "http://127.0.0.1:8000", clock, CountingIds()), clock
 
 
 def request_for(clock, key="checkout-create:x:1", submission_id=None):
@@ -73,6 +82,14 @@ def test_sessions_expire_by_time_and_on_request(world):
     assert gateway.retrieve_checkout(first.id).status == "expired"
     clock.advance(hours=1)
     assert gateway.retrieve_checkout(second.id).status == "expired"
+
+
+def test_expiring_a_closed_session_is_harmless(world):
+    gateway, clock = world
+    session = gateway.open_checkout(request_for(clock))
+    gateway.expire_checkout(session.id)
+    gateway.expire_checkout(session.id)
+    assert gateway.retrieve_checkout(session.id).status == "expired"
 
 
 def test_unknown_sessions_are_not_found(world):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from diagpro.adapters.firestore import FirestoreProcessedEvents
 from diagpro.adapters.memory.events import MemoryProcessedEvents
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.events import SqliteProcessedEvents
@@ -27,8 +28,14 @@ def _sqlite(tmp_path: Path) -> ProcessedEvents:
     return SqliteProcessedEvents(Database(tmp_path / "diagpro.sqlite3"))
 
 
-@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
+FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulator)
+
+
+@pytest.fixture(params=[_memory, _sqlite, FIRESTORE], ids=["memory", "sqlite", "firestore"])
 def events(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProcessedEvents]:
+    if request.param == "firestore":
+        yield FirestoreProcessedEvents(request.getfixturevalue("firestore_client"))
+        return
     factory: Callable[[Path], ProcessedEvents] = request.param
     yield factory(tmp_path)
 

@@ -1,7 +1,7 @@
 """The SubmissionStore contract: every implementation passes the same suite.
 
-Add an implementation by adding a branch to the ``store`` fixture (the Firestore adapter will
-join here against the emulator).
+Add an implementation by adding a branch to the ``store`` fixture. The Firestore adapter runs
+against the official emulator (marked ``emulator``; the emulator starts on first use).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
@@ -42,8 +43,14 @@ def _sqlite(tmp_path: Path) -> SubmissionStore:
     return SqliteSubmissionStore(Database(tmp_path / "diagpro.sqlite3"))
 
 
-@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
+FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulator)
+
+
+@pytest.fixture(params=[_memory, _sqlite, FIRESTORE], ids=["memory", "sqlite", "firestore"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SubmissionStore]:
+    if request.param == "firestore":
+        yield FirestoreSubmissionStore(request.getfixturevalue("firestore_client"))
+        return
     factory: Callable[[Path], SubmissionStore] = request.param
     yield factory(tmp_path)
 

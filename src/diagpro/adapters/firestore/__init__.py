@@ -1,0 +1,28 @@
+"""Firestore adapters: SubmissionStore, ProcessedEvents and JobQueue on Cloud Firestore.
+
+Collections (names configurable per adapter):
+
+* ``diagnosticSubmissions/{submission_id}`` — the codec's submission document plus
+  ``createdAt``/``updatedAt`` timestamps; updates are compare-and-set transactions on ``version``.
+* ``stripeEvents/{event_id}`` — one ``create()`` per handled payment event (the dedupe gate).
+* ``jobs/{job_id}`` and ``jobLocks/{submission_id}`` — the durable job queue.
+
+Indexes needed in production (the emulator needs none): one composite index on ``jobs``,
+``state ASC, created_at ASC, arrived ASC``, for ``claim``; everything else uses Firestore's
+automatic single-field indexes. Operators querying submissions by ``status`` ordered by
+``updatedAt`` would add ``diagnosticSubmissions: status ASC, updatedAt DESC``.
+
+Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``.
+"""
+
+from diagpro.adapters.firestore._edge import FirestoreUnavailable
+from diagpro.adapters.firestore.events import FirestoreProcessedEvents
+from diagpro.adapters.firestore.jobs import FirestoreJobQueue
+from diagpro.adapters.firestore.submissions import FirestoreSubmissionStore
+
+__all__ = [
+    "FirestoreJobQueue",
+    "FirestoreProcessedEvents",
+    "FirestoreSubmissionStore",
+    "FirestoreUnavailable",
+]

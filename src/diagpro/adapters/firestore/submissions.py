@@ -1,0 +1,99 @@
+"""SubmissionStore on Firestore: ``diagnosticSubmissions/{submission_id}``.
+
+Each document is the codec's document (``diagpro.adapters.codec``: the source of truth, the same
+layout as the memory and SQLite stores, ``status`` and ``version`` already top-level), plus
+``createdAt``/``updatedAt`` as Firestore timestamps so an operator can query and sort by time in
+the console. Firestore forbids an array directly inside an array, so a list inside a list (the
+intake's detail pairs) is stored as a one-key map ``{"_list": [...]}`` and unwrapped on read.
+
+``add`` is ``create()`` (the server refuses a second one); ``update`` is a transaction that reads
+the stored version and writes only if it is ``submission.version - 1`` — nothing but that read and
+that write happens inside it, since Firestore may run it more than once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import firestore
+
+from diagpro.adapters.codec import submission_from_document, submission_to_document
+from diagpro.adapters.firestore._edge import Contended, run_transaction, translated
+from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
+from diagpro.domain.submission import Submission
+
+NESTED_LIST_KEY = "_list"
+_TIME_FIELDS = ("createdAt", "updatedAt")
+
+
+def _wrap(value: Any, inside_list: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {key: _wrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_wrap(item, inside_list=True) for item in value]
+        return {NESTED_LIST_KEY: items} if inside_list else items
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {NESTED_LIST_KEY}:
+            return [_unwrap(item) for item in value[NESTED_LIST_KEY]]
+        return {key: _unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(item) for item in value]
+    return value
+
+
+def _fields(submission: Submission) -> dict[str, Any]:
+    document = submission_to_document(submission)  # refuses naive times before any I/O
+    fields: dict[str, Any] = _wrap(document)
+    fields["createdAt"] = submission.created_at
+    fields["updatedAt"] = submission.updated_at
+    return fields
+
+
+def _submission(fields: dict[str, Any]) -> Submission:
+    document = {key: value for key, value in fields.items() if key not in _TIME_FIELDS}
+    return submission_from_document(_unwrap(document))
+
+
+class FirestoreSubmissionStore:
+    def __init__(self, client: firestore.Client, collection: str = "diagnosticSubmissions") -> None:
+        self._client = client
+        self._collection = client.collection(collection)
+
+    def add(self, submission: Submission) -> None:
+        fields = _fields(submission)
+        with translated("add submission"):
+            try:
+                self._collection.document(submission.id).create(fields)
+            except api_exceptions.Conflict as exc:  # AlreadyExists is a Conflict
+                raise SubmissionExists(submission.id) from exc
+
+    def get(self, submission_id: str) -> Submission:
+        with translated("get submission"):
+            snapshot = self._collection.document(submission_id).get()
+        if not snapshot.exists:
+            raise SubmissionNotFound(submission_id)
+        return _submission(snapshot.to_dict() or {})
+
+    def update(self, submission: Submission) -> None:
+        fields = _fields(submission)
+        expected = submission.version - 1
+        ref = self._collection.document(submission.id)
+
+        def compare_and_set(transaction: Any) -> None:
+            snapshot = ref.get(transaction=transaction)
+            if not snapshot.exists:
+                raise SubmissionNotFound(submission.id)
+            if snapshot.get("version") != expected:
+                raise ConcurrentUpdate(submission.id)
+            transaction.set(ref, fields)
+
+        try:
+            run_transaction(self._client, compare_and_set, "update submission")
+        except Contended as exc:
+            # Others kept writing it: the caller reloads and decides again, as on a lost race.
+            raise ConcurrentUpdate(submission.id) from exc

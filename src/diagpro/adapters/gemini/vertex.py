@@ -1,0 +1,324 @@
+"""The Analyzer on Gemini through Vertex AI (google-genai), with its own bounded retries.
+
+One ``analyse`` call builds the prompt, asks the model for JSON following ``response_schema()``
+(sent verbatim as ``responseJsonSchema``) and parses the answer with ``parse_analysis``.
+
+Retries live here, not in the SDK: the client is built with ``HttpRetryOptions(attempts=1)`` so
+each SDK call is exactly one HTTP request, and this loop owns the budget. A failed attempt is
+retried with exponential backoff and full jitter (``rng() * min(max_delay, base_delay * 2**n)``)
+when it is worth it: 408/429, 5xx, timeouts and connection errors, an answer without text
+(empty candidates, finish reason SAFETY/MAX_TOKENS/OTHER) and an answer ``parse_analysis``
+refuses. It stops after ``max_attempts`` or when the next wait plus a useful attempt would pass
+``budget_seconds`` (each attempt's timeout is also cut to what is left of the budget). Then it
+raises AnalysisInvalid if the last failure was a refused answer, AnalysisUnavailable otherwise.
+
+Any other 4xx (400, 401, 403, 404) is a configuration problem that retrying cannot fix: it is
+raised at once as AnalysisUnavailable naming the fix (the worker may still retry the job later).
+
+Reasons never carry the model's text, the prompt or the server's free-text message (a 400 can
+quote the request): only status codes, status names, finish reasons and parse reasons, which
+``parse_analysis`` already builds free of model text.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from google import genai
+from google.auth import exceptions as auth_exceptions
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from diagpro.adapters.gemini.output import parse_analysis
+from diagpro.adapters.gemini.prompt import build_prompt
+from diagpro.adapters.gemini.schema import response_schema
+from diagpro.domain.analysis import Analysis
+from diagpro.domain.codes import DetectedCode
+from diagpro.domain.errors import AnalysisInvalid, AnalysisUnavailable
+from diagpro.domain.intake import Intake
+
+log = logging.getLogger("diagpro.analyzer.vertex")
+
+# A GA Flash model (never an -exp or -preview one): fast, cheap, thinking can be turned off.
+DEFAULT_MODEL = "gemini-2.5-flash"
+# The global endpoint spreads load across regions (fewer 429s than a single region).
+DEFAULT_LOCATION = "global"
+TEMPERATURE = 0.2
+MAX_OUTPUT_TOKENS = 8192
+# 0 turns thinking off on 2.5 Flash: about 10-15 s per report instead of 20-30 s.
+THINKING_BUDGET = 0
+# A retry needs at least this much budget left to be worth starting.
+MIN_ATTEMPT_SECONDS = 1.0
+STUB_TOKEN = "stub-token"  # noqa: S105 - a placeholder bearer for a local stub, not a secret
+
+_RETRY_STATUS = frozenset({408, 429})
+
+
+def _exception_types(names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+    """The named exception classes of whichever transports are installed. google-genai sends
+    through httpx or its fork httpx2 (separate classes), or requests on the mTLS path."""
+    found: list[type[BaseException]] = []
+    for name in names:
+        module_name, _, attr = name.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        cls = getattr(module, attr, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            found.append(cls)
+    return tuple(found)
+
+
+_TIMEOUTS = _exception_types(
+    ("httpx.TimeoutException", "httpx2.TimeoutException", "requests.exceptions.Timeout")
+)
+# Checked after _TIMEOUTS (httpx's timeouts are TransportErrors too).
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *_exception_types(
+        ("httpx.TransportError", "httpx2.TransportError", "requests.exceptions.ConnectionError")
+    ),
+    auth_exceptions.TransportError,
+)
+_TEXT_FINISH = frozenset({"STOP", "FINISH_REASON_UNSPECIFIED", ""})
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way worth another try; ``reason`` is safe to log."""
+
+    def __init__(self, reason: str, *, invalid: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.invalid = invalid
+
+
+def vertex_client(
+    project: str,
+    location: str,
+    *,
+    base_url: str | None = None,
+    credentials: Any = None,
+    timeout_seconds: float = 60,
+) -> genai.Client:
+    """A Vertex AI client with the SDK's own retries off (VertexAnalyzer retries).
+
+    In production leave ``credentials`` as None: google-genai uses Application Default
+    Credentials (the service account on Cloud Run). With ``base_url`` (a local stub) and no
+    credentials, a static bearer token is used, since ADC would need the network and anonymous
+    credentials cannot be "refreshed". ``project`` and ``location`` are always passed
+    explicitly: taken from the environment with a custom base URL, google-genai would drop them
+    from the path.
+    """
+    if not project or not location:
+        raise ValueError("vertex_client needs a project and a location")
+    if base_url is not None and credentials is None:
+        from google.oauth2.credentials import Credentials
+
+        credentials = Credentials(token=STUB_TOKEN)  # type: ignore[no-untyped-call]
+    options = types.HttpOptions(
+        base_url=base_url,
+        timeout=int(timeout_seconds * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),
+    )
+    return genai.Client(
+        vertexai=True,
+        project=project,
+        location=location,
+        credentials=credentials,
+        http_options=options,
+    )
+
+
+class VertexAnalyzer:
+    """The Analyzer port on Gemini (Vertex AI); see the module docstring for the retry policy."""
+
+    def __init__(
+        self,
+        client: genai.Client,
+        model: str = DEFAULT_MODEL,
+        *,
+        timeout_seconds: float = 60,
+        budget_seconds: float = 120,
+        max_attempts: int = 4,
+        base_delay: float = 1.0,
+        max_delay: float = 30.0,
+        thinking_budget: int | None = THINKING_BUDGET,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.client = client
+        self.model = model
+        self.timeout_seconds = timeout_seconds
+        self.budget_seconds = budget_seconds
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.thinking_budget = thinking_budget
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+
+    # --- the port ------------------------------------------------------------------------------
+
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
+        prompt = build_prompt(intake, codes)
+        start = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = self.budget_seconds - (self._clock() - start)
+            timeout = min(self.timeout_seconds, max(remaining, MIN_ATTEMPT_SECONDS))
+            try:
+                return self._attempt(prompt.system_instruction, prompt.user_text, codes, timeout)
+            except _Retryable as failure:
+                last = failure
+            delay = self._rng() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+            elapsed = self._clock() - start
+            if attempt >= self.max_attempts:
+                self._give_up(last, attempt, elapsed, "attempts used up")
+            if elapsed + delay + MIN_ATTEMPT_SECONDS > self.budget_seconds:
+                self._give_up(last, attempt, elapsed, "time budget used up")
+            log.warning(
+                "Gemini attempt %d failed (%s); retrying in %.2f s", attempt, last.reason, delay
+            )
+            self._sleep(delay)
+
+    # --- one attempt ---------------------------------------------------------------------------
+
+    def _config(self, system_instruction: str, timeout: float) -> types.GenerateContentConfig:
+        thinking = (
+            types.ThinkingConfig(thinking_budget=self.thinking_budget)
+            if self.thinking_budget is not None
+            else None
+        )
+        return types.GenerateContentConfig(
+            system_instruction=system_instruction,
+            response_mime_type="application/json",
+            response_json_schema=response_schema(),
+            temperature=TEMPERATURE,
+            max_output_tokens=MAX_OUTPUT_TOKENS,
+            thinking_config=thinking,
+            # Per call, so a late attempt never outlives the budget.
+            http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
+        )
+
+    def _attempt(
+        self,
+        system_instruction: str,
+        user_text: str,
+        codes: tuple[DetectedCode, ...],
+        timeout: float,
+    ) -> Analysis:
+        try:
+            response = self.client.models.generate_content(
+                model=self.model,
+                contents=user_text,
+                config=self._config(system_instruction, timeout),
+            )
+        except genai_errors.APIError as exc:
+            self._api_error(exc)
+        except _TIMEOUTS:
+            raise _Retryable(f"no answer within {timeout:.1f} s") from None
+        except _CONNECTION_ERRORS as exc:
+            raise _Retryable(f"connection failed ({type(exc).__name__})") from None
+        except auth_exceptions.RefreshError:
+            raise AnalysisUnavailable(
+                "could not get Google credentials: check Application Default Credentials "
+                "(the service account) for Vertex AI"
+            ) from None
+        except genai_errors.UnknownApiResponseError:
+            # A body that is not JSON (a proxy's HTML error page, a cut-off response).
+            raise _Retryable("the response was not readable JSON") from None
+
+        text = self._text(response)
+        usage = response.usage_metadata
+        prompt_tokens = (usage.prompt_token_count or 0) if usage else 0
+        # Thinking tokens are billed as output, so they count as output here.
+        output_tokens = (
+            (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0) if usage else 0
+        )
+        try:
+            return parse_analysis(
+                text,
+                codes,
+                model=response.model_version or self.model,
+                prompt_tokens=prompt_tokens,
+                output_tokens=output_tokens,
+            )
+        except AnalysisInvalid as exc:
+            raise _Retryable(exc.message, invalid=True) from None
+
+    @staticmethod
+    def _text(response: types.GenerateContentResponse) -> str:
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            raise _Retryable(f"the prompt was blocked ({_name(feedback.block_reason)})")
+        candidates = response.candidates or []
+        if not candidates:
+            raise _Retryable("the answer had no candidates")
+        candidate = candidates[0]
+        finish = _name(candidate.finish_reason)
+        parts = candidate.content.parts if candidate.content and candidate.content.parts else []
+        # Thought parts are never the answer.
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        if finish not in _TEXT_FINISH:
+            raise _Retryable(f"the answer stopped early (finish reason {finish})")
+        if not text.strip():
+            raise _Retryable("the answer had no text")
+        return text
+
+    def _api_error(self, exc: genai_errors.APIError) -> NoReturn:
+        code = exc.code
+        status = _safe_status(exc.status)
+        if code in _RETRY_STATUS or code >= 500:
+            raise _Retryable(f"Vertex AI answered {code} {status}".rstrip()) from None
+        api = getattr(self.client, "_api_client", None)
+        location = getattr(api, "location", "?")
+        project = getattr(api, "project", "?")
+        where = f"model {self.model} in location {location}"
+        if code == 404:
+            reason = (
+                f"the model {self.model} is not available in location {location} for project "
+                f"{project} (404): check VAI_MODEL/VAI_LOCATION"
+            )
+        elif code == 403:
+            reason = (
+                f"permission denied on project {project} (403 {status}): grant "
+                "roles/aiplatform.user to the service account and enable the Vertex AI API"
+            )
+        elif code == 401:
+            reason = (
+                "Vertex AI refused the credentials (401): check Application Default Credentials"
+            )
+        else:
+            reason = f"Vertex AI refused the request ({code} {status}) for the {where}"
+        raise AnalysisUnavailable(reason.replace(" )", ")")) from None
+
+    @staticmethod
+    def _give_up(last: _Retryable, attempts: int, elapsed: float, why: str) -> NoReturn:
+        summary = f"{why} after {attempts} attempt(s) in {elapsed:.1f} s; last: {last.reason}"
+        if last.invalid:
+            raise AnalysisInvalid(f"Gemini kept answering in the wrong shape: {summary}")
+        raise AnalysisUnavailable(f"Gemini is unavailable: {summary}")
+
+
+def _name(value: object) -> str:
+    if value is None:
+        return ""
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else str(value)
+
+
+def _safe_status(status: str | None) -> str:
+    """Google's status names (RESOURCE_EXHAUSTED) only; anything else is dropped."""
+    if status and status.replace("_", "").isalpha() and status.isupper() and len(status) < 40:
+        return status
+    return ""

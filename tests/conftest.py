@@ -1,0 +1,47 @@
+"""Session-wide fixtures shared by every test package (keep this file small)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.emulators import firestore_emulator as _start_firestore_emulator
+from tests.emulators import firestore_project
+from tests.emulators import gcs_emulator as _start_gcs_emulator
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[str]:
+    """``host:port`` of the official Firestore emulator, started on first use, stopped at exit."""
+    with _start_firestore_emulator() as host_port:
+        yield host_port
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """Base URL of gcp-storage-emulator (in memory), started on first use, stopped at exit.
+
+    Tests point the client at it with ``monkeypatch.setenv("STORAGE_EMULATOR_HOST", url)``.
+    """
+    with _start_gcs_emulator() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def firestore_client(
+    firestore_emulator: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[firestore.Client]:
+    """A client on the emulator, in a project of its own (so each test starts empty)."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    # The documented switch: the client reads it when built and then talks plain gRPC to it.
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
+    client = firestore.Client(project=firestore_project(), credentials=AnonymousCredentials())
+    yield client
+    client.close()

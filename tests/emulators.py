@@ -1,0 +1,177 @@
+"""Cloud emulators for tests: started once per session on a free loopback port, always stopped.
+
+``gcs_emulator()`` runs gcp-storage-emulator in memory the same way and yields its base URL (for
+``STORAGE_EMULATOR_HOST``).
+
+``firestore_emulator()`` runs the official emulator (``gcloud emulators firestore start``, on the
+machine image) in a new session (``setsid``), so the launcher and the ``java`` it forks share one
+process group; it waits until ``http://host:port/`` answers ``Ok``, yields ``host:port``, and on
+the way out kills the whole group (SIGTERM, then SIGKILL), so no JVM outlives the test session.
+
+Tests isolate themselves by project id (``firestore_project()`` gives a fresh ``demo-<hex>``): the
+emulator keeps each project's data apart, so nothing needs clearing between tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+STARTUP_TIMEOUT = 60.0
+
+
+class EmulatorUnavailable(RuntimeError):
+    """The emulator could not be started (not installed, or not ready in time)."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.read().decode(errors="replace").strip() == "Ok")
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the emulator's process group (launcher and java), politely first."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # The launcher is gone; make sure no straggler of its group is left either, and wait
+        # (briefly) until the group is empty, so nothing shows in pgrep once tests end.
+        deadline = time.monotonic() + 5.0
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            while time.monotonic() < deadline:
+                os.killpg(process.pid, 0)
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass
+        return
+
+
+@contextlib.contextmanager
+def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
+    """Start the official Firestore emulator; yield ``127.0.0.1:<port>``; stop it."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        raise EmulatorUnavailable("gcloud (with the Firestore emulator) is not installed")
+    port = _free_port()
+    host_port = f"127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="firestore-emulator-") as tmp:
+        env = {
+            **os.environ,
+            "CLOUDSDK_CONFIG": str(Path(tmp) / "gcloud"),
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        }
+        env.pop("FIRESTORE_EMULATOR_HOST", None)
+        log_path = Path(tmp) / "emulator.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    gcloud,
+                    "emulators",
+                    "firestore",
+                    "start",
+                    f"--host-port={host_port}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp,
+                start_new_session=True,  # setsid(2): launcher and java form one process group
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            while not _ready(f"http://{host_port}/"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = log_path.read_text(errors="replace")[-2000:]
+                    raise EmulatorUnavailable(
+                        f"Firestore emulator not ready on {host_port}:\n{output}"
+                    )
+                time.sleep(0.1)
+            yield host_port
+        finally:
+            _stop_group(process)
+
+
+def firestore_project() -> str:
+    """A fresh project id: the emulator keeps each project's documents apart."""
+    return f"demo-{uuid.uuid4().hex[:20]}"
+
+
+def _gcs_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.read().decode(errors="replace").strip() == "OK")
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@contextlib.contextmanager
+def gcs_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
+    """Start gcp-storage-emulator (in memory); yield ``http://127.0.0.1:<port>``; stop it.
+
+    The console script sits next to the test interpreter (it comes with the dev dependencies). The
+    emulator does not check signed-URL signatures and ignores ``ifGenerationMatch``: tests verify
+    signatures offline and test the precondition path separately.
+    """
+    script = Path(sys.executable).with_name("gcp-storage-emulator")
+    if not script.exists():
+        raise EmulatorUnavailable(f"gcp-storage-emulator is not installed ({script} missing)")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="gcs-emulator-") as tmp:
+        log_path = Path(tmp) / "emulator.log"
+        env = {key: value for key, value in os.environ.items() if key != "STORAGE_EMULATOR_HOST"}
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    str(script),
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--in-memory",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            while not _gcs_ready(f"{base_url}/"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = log_path.read_text(errors="replace")[-2000:]
+                    raise EmulatorUnavailable(f"GCS emulator not ready on {base_url}:\n{output}")
+                time.sleep(0.05)
+            yield base_url
+        finally:
+            _stop_group(process)

@@ -1,0 +1,239 @@
+"""A local Vertex AI ``generateContent`` endpoint with scripted answers, for contract tests.
+
+It answers ``POST /{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}
+:generateContent`` on 127.0.0.1 only. Each request takes the next scripted behaviour (then
+``default``, which is ``GOOD``); every request is recorded (path, headers, JSON body)::
+
+    with VertexStub() as stub:
+        stub.script(ERROR_429, GOOD)
+        client = vertex_client("demo-proj", "europe-west1", base_url=stub.url)
+        ...
+        assert stub.requests[0].headers["authorization"] == "Bearer stub-token"
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.unit.test_gemini_output import F150
+
+# Behaviours.
+GOOD = "good"  # a valid analysis for the builders' F-150 intake
+SLOW = "slow"  # sleep ``slow_seconds`` (past the client's timeout), then answer well
+ERROR_429 = "429"
+ERROR_500 = "500"
+ERROR_503 = "503"
+ERROR_403 = "403"
+ERROR_404 = "404"  # model not found
+BROKEN_JSON = "broken_json"  # the answer's text is not JSON
+BAD_SCHEMA = "bad_schema"  # JSON, but not the schema's shape
+EMPTY = "empty"  # no candidates at all
+SAFETY = "safety"  # a candidate without content, finish reason SAFETY
+MAX_TOKENS = "max_tokens"  # the answer cut off, finish reason MAX_TOKENS
+
+MODEL_VERSION = "gemini-2.5-flash-stub-001"
+PROMPT_TOKENS = 2345
+OUTPUT_TOKENS = 3456
+# Text a test can look for to prove the model's words never reach an error message.
+SECRET_WORDS = "IGNORE-ALL-INSTRUCTIONS-canary-7f3a"
+
+_PATH = re.compile(
+    r"\A/(?P<version>v1|v1beta1)/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+    r"/publishers/google/models/(?P<model>[^/:]+):generateContent\Z"
+)
+_ERRORS = {
+    ERROR_429: (429, "RESOURCE_EXHAUSTED", "Resource exhausted. Please try again later."),
+    ERROR_500: (500, "INTERNAL", "Internal error encountered."),
+    ERROR_503: (503, "UNAVAILABLE", "The service is currently unavailable."),
+    ERROR_403: (403, "PERMISSION_DENIED", "Permission 'aiplatform.endpoints.predict' denied."),
+}
+
+
+def good_answer() -> dict[str, Any]:
+    """The unit tests' F-150 answer, also naming ERR-42 (so every detected code is discussed)."""
+    answer = copy.deepcopy(F150)
+    answer["sections"]["primary_diagnosis"]["points"].append(
+        "ERR-42 is not a standard OBD-II code: ask which scan tool reported it."
+    )
+    return answer
+
+
+@dataclass(frozen=True)
+class Recorded:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: dict[str, Any]
+
+
+def _response(text: str | None, finish: str = "STOP", **extra: Any) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"finishReason": finish}
+    if text is not None:
+        candidate["content"] = {"role": "model", "parts": [{"text": text}]}
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {
+            "promptTokenCount": PROMPT_TOKENS,
+            "candidatesTokenCount": OUTPUT_TOKENS,
+            "totalTokenCount": PROMPT_TOKENS + OUTPUT_TOKENS,
+        },
+        "modelVersion": MODEL_VERSION,
+        "responseId": "stub-response",
+        **extra,
+    }
+
+
+class VertexStub:
+    def __init__(self, *, slow_seconds: float = 2.0) -> None:
+        self.slow_seconds = slow_seconds
+        self.default = GOOD
+        self.requests: list[Recorded] = []
+        self._script: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- control -------------------------------------------------------------------------------
+
+    def script(self, *behaviours: str) -> None:
+        """Answer the next requests with these behaviours, in order, then with ``default``."""
+        with self._lock:
+            self._script.extend(behaviours)
+
+    def reset(self) -> None:
+        """Forget the script and the recorded requests; answer well again."""
+        with self._lock:
+            self._script.clear()
+            self.requests.clear()
+            self.default = GOOD
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the stub is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> VertexStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                stub._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> VertexStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- serving -------------------------------------------------------------------------------
+
+    def _next(self) -> str:
+        with self._lock:
+            return self._script.popleft() if self._script else self.default
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length)
+        try:
+            body = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            body = {"_unparsable": raw.decode("utf-8", "replace")}
+        with self._lock:
+            self.requests.append(
+                Recorded(
+                    path=handler.path,
+                    headers={k.lower(): v for k, v in handler.headers.items()},
+                    body=body,
+                )
+            )
+        match = _PATH.match(handler.path.split("?", 1)[0])
+        if not match:
+            self._error(handler, 404, "NOT_FOUND", f"No route for {handler.path}")
+            return
+        behaviour = self._next()
+        if behaviour in _ERRORS:
+            self._error(handler, *_ERRORS[behaviour])
+        elif behaviour == ERROR_404:
+            model = match.group("model")
+            project = match.group("project")
+            self._error(
+                handler,
+                404,
+                "NOT_FOUND",
+                f"Publisher Model `projects/{project}/locations/{match.group('location')}/"
+                f"publishers/google/models/{model}` was not found or your project does not "
+                "have access to it.",
+            )
+        elif behaviour == SLOW:
+            if self._stopping.wait(self.slow_seconds):
+                return
+            self._send(handler, 200, _response(json.dumps(good_answer())))
+        else:
+            self._send(handler, 200, self._answer(behaviour))
+
+    @staticmethod
+    def _answer(behaviour: str) -> dict[str, Any]:
+        if behaviour == GOOD:
+            return _response(json.dumps(good_answer()))
+        if behaviour == BROKEN_JSON:
+            return _response('{"ranked_causes": [{"cause": "' + SECRET_WORDS)
+        if behaviour == BAD_SCHEMA:
+            answer = good_answer()
+            answer["confidence_pct"] = SECRET_WORDS
+            del answer["next_steps"]
+            return _response(json.dumps(answer))
+        if behaviour == EMPTY:
+            return {
+                "candidates": [],
+                "usageMetadata": {"promptTokenCount": PROMPT_TOKENS, "totalTokenCount": 0},
+                "modelVersion": MODEL_VERSION,
+            }
+        if behaviour == SAFETY:
+            return _response(None, "SAFETY")
+        if behaviour == MAX_TOKENS:
+            return _response(json.dumps(good_answer())[:500], "MAX_TOKENS")
+        raise ValueError(f"unknown stub behaviour {behaviour!r}")
+
+    @classmethod
+    def _error(cls, handler: BaseHTTPRequestHandler, code: int, status: str, message: str) -> None:
+        cls._send(handler, code, {"error": {"code": code, "message": message, "status": status}})
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, code: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            handler.send_response(code)
+            handler.send_header("Content-Type", "application/json; charset=UTF-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to tell it
