@@ -10,6 +10,7 @@ import pytest
 from tests.emulators import firestore_emulator as _start_firestore_emulator
 from tests.emulators import firestore_project
 from tests.emulators import gcs_emulator as _start_gcs_emulator
+from tests.emulators import pubsub_emulator as _start_pubsub_emulator
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -30,6 +31,16 @@ def gcs_emulator() -> Iterator[str]:
     """
     with _start_gcs_emulator() as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[str]:
+    """``host:port`` of the official Pub/Sub emulator, started on first use, stopped at exit.
+
+    Tests point the clients at it with ``monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host_port)``.
+    """
+    with _start_pubsub_emulator() as host_port:
+        yield host_port
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ machine image) in a new session (``setsid``), so the launcher and the ``java`` i
 process group; it waits until ``http://host:port/`` answers ``Ok``, yields ``host:port``, and on
 the way out kills the whole group (SIGTERM, then SIGKILL), so no JVM outlives the test session.
 
+``pubsub_emulator()`` starts the official Pub/Sub emulator (``gcloud beta emulators pubsub
+start``) the same way and yields ``host:port`` (for ``PUBSUB_EMULATOR_HOST``).
+
 Tests isolate themselves by project id (``firestore_project()`` gives a fresh ``demo-<hex>``): the
 emulator keeps each project's data apart, so nothing needs clearing between tests.
 """
@@ -111,6 +114,54 @@ def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
                     output = log_path.read_text(errors="replace")[-2000:]
                     raise EmulatorUnavailable(
                         f"Firestore emulator not ready on {host_port}:\n{output}"
+                    )
+                time.sleep(0.1)
+            yield host_port
+        finally:
+            _stop_group(process)
+
+
+@contextlib.contextmanager
+def pubsub_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
+    """Start the official Pub/Sub emulator (``gcloud beta emulators pubsub start``) the same way
+    as the Firestore one; yield ``127.0.0.1:<port>`` (for ``PUBSUB_EMULATOR_HOST``); stop it."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        raise EmulatorUnavailable("gcloud (with the Pub/Sub emulator) is not installed")
+    port = _free_port()
+    host_port = f"127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="pubsub-emulator-") as tmp:
+        env = {
+            **os.environ,
+            "CLOUDSDK_CONFIG": str(Path(tmp) / "gcloud"),
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        }
+        env.pop("PUBSUB_EMULATOR_HOST", None)
+        log_path = Path(tmp) / "emulator.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    gcloud,
+                    "beta",
+                    "emulators",
+                    "pubsub",
+                    "start",
+                    f"--host-port={host_port}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp,
+                start_new_session=True,  # setsid(2): launcher and java form one process group
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            while not _ready(f"http://{host_port}/"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = log_path.read_text(errors="replace")[-2000:]
+                    raise EmulatorUnavailable(
+                        f"Pub/Sub emulator not ready on {host_port}:\n{output}"
                     )
                 time.sleep(0.1)
             yield host_port

@@ -8,6 +8,7 @@ Secrets are checked for shape here; `diagpro doctor` (later) checks them against
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -58,11 +59,23 @@ class FirestoreSettings:
 
 
 @dataclass(frozen=True)
+class PubSubSettings:
+    project: str = ""
+    topic: str = ""  # PUBSUB_TOPIC: HTTP instances publish new jobs here
+    subscription: str = ""  # PUBSUB_SUBSCRIPTION: workers pull them from here
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.topic and self.subscription)
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     stripe: StripeSettings = field(default_factory=StripeSettings)
     vertex: VertexSettings = field(default_factory=VertexSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     firestore: FirestoreSettings = field(default_factory=FirestoreSettings)
+    pubsub: PubSubSettings = field(default_factory=PubSubSettings)
 
 
 DEFAULT_VERTEX_MODEL = "gemini-2.5-flash"  # a current GA Flash model; never an -exp one
@@ -143,6 +156,30 @@ def _firestore(env: Mapping[str, str], problems: list[str]) -> FirestoreSettings
     return FirestoreSettings(project, env.get("FIRESTORE_DATABASE", "").strip() or "(default)")
 
 
+_PUBSUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
+
+
+def _pubsub(env: Mapping[str, str], problems: list[str]) -> PubSubSettings:
+    topic = env.get("PUBSUB_TOPIC", "").strip()
+    subscription = env.get("PUBSUB_SUBSCRIPTION", "").strip()
+    if not topic and not subscription:
+        return PubSubSettings()
+    if not topic:
+        problems.append("PUBSUB_SUBSCRIPTION is set but PUBSUB_TOPIC is missing")
+    if not subscription:
+        problems.append("PUBSUB_TOPIC is set but PUBSUB_SUBSCRIPTION is missing")
+    for name, value in (("PUBSUB_TOPIC", topic), ("PUBSUB_SUBSCRIPTION", subscription)):
+        if value and (not _PUBSUB_NAME.fullmatch(value) or value.startswith("goog")):
+            problems.append(
+                f"{name}={value!r} must be a short Pub/Sub name (3-255 characters, starting "
+                "with a letter, not with goog), not a projects/… path"
+            )
+    project = env.get("GCP_PROJECT", "").strip()
+    if not project:
+        problems.append("PUBSUB_TOPIC/PUBSUB_SUBSCRIPTION are set but GCP_PROJECT is missing")
+    return PubSubSettings(project, topic, subscription)
+
+
 def load_cloud_settings(env: Mapping[str, str], problems: list[str]) -> CloudSettings:
     """Read the cloud settings, appending every problem to ``problems``."""
     return CloudSettings(
@@ -150,4 +187,5 @@ def load_cloud_settings(env: Mapping[str, str], problems: list[str]) -> CloudSet
         vertex=_vertex(env, problems),
         storage=_storage(env, problems),
         firestore=_firestore(env, problems),
+        pubsub=_pubsub(env, problems),
     )

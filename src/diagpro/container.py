@@ -33,6 +33,7 @@ from diagpro.application.processing import ProcessJobs, WorkerSettings
 from diagpro.application.status import DescribeSubmission, GetDownloadLinks, RequeueSubmission
 from diagpro.cloud_config import (
     FirestoreSettings,
+    PubSubSettings,
     StorageSettings,
     StripeSettings,
     VertexSettings,
@@ -90,6 +91,18 @@ def _firestore_client(firestore_settings: FirestoreSettings) -> Any:
     )
 
 
+def _job_queue(inner: Any, pubsub_settings: PubSubSettings) -> Any:
+    """The store's job queue, with Pub/Sub dispatch in front of it when configured."""
+    if not pubsub_settings.enabled:
+        return inner
+    # Imported when chosen: the embedded defaults never load the Pub/Sub client.
+    from diagpro.adapters.pubsub import pubsub_dispatch_queue
+
+    return pubsub_dispatch_queue(
+        inner, pubsub_settings.project, pubsub_settings.topic, pubsub_settings.subscription
+    )
+
+
 def _price(settings: Settings) -> Price:
     return Price(settings.price_cents, settings.currency)
 
@@ -133,10 +146,15 @@ class Container(containers.DeclarativeContainer):
         sqlite=providers.Singleton(SqliteProcessedEvents, database),
         firestore=providers.Singleton(_firestore_adapter, "FirestoreProcessedEvents", firestore),
     )
-    jobs = providers.Selector(
+    stored_jobs = providers.Selector(
         store_backend,
         sqlite=providers.Singleton(SqliteJobQueue, database, ids),
         firestore=providers.Singleton(_firestore_adapter, "FirestoreJobQueue", firestore, ids),
+    )
+    # With PUBSUB_TOPIC/PUBSUB_SUBSCRIPTION, new jobs are also announced through Pub/Sub; the
+    # job state stays in the store above.
+    jobs = providers.Singleton(
+        _job_queue, stored_jobs, providers.Callable(lambda s: s.cloud.pubsub, settings)
     )
     local_reports = providers.Singleton(
         LocalReportFolder,

@@ -285,6 +285,13 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument("--backend", required=True, help="the Cloud Run URL to forward to")
     gateway.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
     gateway.set_defaults(run=_gateway_spec)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this deployment's configuration and services; exit 1 on any blocker",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
     return parser
 
 
@@ -294,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "doctor":
+        from diagpro.entrypoints.doctor import main as doctor
+
+        return doctor(as_json=args.json)
     try:
         container = Container()
         container.settings()
