@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -46,10 +47,36 @@ def _sqlite(tmp_path: Path) -> Opener:
 
 
 FIRESTORE = pytest.param("firestore", id="firestore", marks=pytest.mark.emulator)
+PUBSUB = pytest.param("pubsub", id="pubsub", marks=pytest.mark.emulator)
 
 
-@pytest.fixture(params=[_memory, _sqlite, FIRESTORE], ids=["memory", "sqlite", "firestore"])
+def _pubsub(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Pub/Sub dispatch over the SQLite store: every handle shares the topic, the subscription
+    and the database, as workers on several machines would."""
+    from google.cloud import pubsub_v1
+
+    from diagpro.adapters.pubsub import PubSubDispatchQueue, ensure_topic_and_subscription
+
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", request.getfixturevalue("pubsub_emulator"))
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    project = f"demo-{uuid.uuid4().hex[:12]}"
+    topic = publisher.topic_path(project, "jobs")
+    subscription = subscriber.subscription_path(project, "workers")
+    ensure_topic_and_subscription(publisher, subscriber, topic, subscription)
+    request.addfinalizer(lambda: (publisher.transport.close(), subscriber.close()))
+    inner = _sqlite(tmp_path)
+    return lambda: PubSubDispatchQueue(
+        inner(), publisher, subscriber, topic, subscription, pull_timeout=0.2
+    )
+
+
+@pytest.fixture(
+    params=[_memory, _sqlite, FIRESTORE, PUBSUB], ids=["memory", "sqlite", "firestore", "pubsub"]
+)
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    if request.param == "pubsub":
+        return _pubsub(request, tmp_path)
     if request.param == "firestore":
         # Every handle shares one client and project, as workers share one database.
         client = request.getfixturevalue("firestore_client")

@@ -138,16 +138,28 @@ def test_every_cloud_adapter_against_the_emulators_and_stubs_is_green(
     stripe_env: dict[str, str],
     firestore_emulator: str,
     gcs_emulator: str,
+    pubsub_emulator: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from google.auth.credentials import AnonymousCredentials
-    from google.cloud import firestore, storage
+    from google.cloud import firestore, pubsub_v1, storage
+
+    from diagpro.adapters.pubsub import ensure_topic_and_subscription
 
     project = firestore_project()
     bucket = f"diagpro-doctor-{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    ensure_topic_and_subscription(
+        publisher,
+        subscriber,
+        publisher.topic_path(project, "jobs"),
+        subscriber.subscription_path(project, "workers"),
+    )
+    subscriber.close()
     gcs = storage.Client(project=project, credentials=AnonymousCredentials())
     gcs.create_bucket(bucket)
 
@@ -162,13 +174,22 @@ def test_every_cloud_adapter_against_the_emulators_and_stubs_is_green(
                 "VAI_MODEL": "gemini-2.5-flash",
                 "VAI_LOCATION": "europe-west1",
                 "DIAGPRO_VERTEX_BASE_URL": vertex.url,
+                "PUBSUB_TOPIC": "jobs",
+                "PUBSUB_SUBSCRIPTION": "workers",
             }
         )
         assert len(vertex.requests) == 1
 
     assert exit_code(checks) == 0, output(checks)
     assert all(c.ok for c in checks), output(checks)
-    for name in ("stripe key", "stripe webhook secret", "stripe api", "firestore", "bucket"):
+    for name in (
+        "stripe key",
+        "stripe webhook secret",
+        "stripe api",
+        "firestore",
+        "bucket",
+        "pub/sub",
+    ):
         assert named(checks, name).ok
     assert "fetched it" in named(checks, "signed urls").detail
     assert "answered" in named(checks, "vertex ai").detail
@@ -382,7 +403,7 @@ def test_a_crashing_check_is_a_finding_not_a_traceback(
     def boom(*args: object) -> Check:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(doctor, "_sqlite", boom)
+    monkeypatch.setattr(doctor.local_checks, "sqlite_store", boom)
     checks = checks_for(base)
     assert named(checks, "sqlite").blocks and "RuntimeError" in named(checks, "sqlite").detail
 
@@ -417,3 +438,21 @@ def test_the_command_prints_findings_and_exits_1_on_a_blocker(
     assert report["exit_code"] == 1
     assert report["checks"][0]["name"] == "configuration"
     assert "DIAGPRO_PRICE_CENTS" in report["checks"][0]["detail"]
+
+
+@pytest.mark.emulator
+def test_a_missing_pubsub_subscription_is_a_blocker_with_the_command_to_create_it(
+    base: dict[str, str], pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
+    checks = checks_for(
+        {
+            **base,
+            "GCP_PROJECT": firestore_project(),
+            "PUBSUB_TOPIC": "jobs",
+            "PUBSUB_SUBSCRIPTION": "workers",
+        }
+    )
+    finding = named(checks, "pub/sub")
+    assert finding.blocks and exit_code(checks) == 1
+    assert "gcloud pubsub topics create jobs" in finding.fix

@@ -1,86 +1,28 @@
-"""``diagpro doctor``: check a deployment before a customer does, and say what to fix.
-
-The original learned of a wrong Stripe key, a missing ``roles/datastore.user`` and a disabled API
-from its customers (incident 0026, "Missing or insufficient permissions"). Each check here does the
-smallest real thing the service will do later with the same identity and settings: one harmless
-Stripe call, a probe document written, read and deleted in Firestore, a probe object written,
-signed, fetched and deleted in the bucket, a two-word Gemini call, a probe report rendered.
-
-Every finding is a :class:`Check`. ``severity`` is how serious a failure of that check is:
-``blocker`` (a customer could not pay or get a report), ``warning`` or ``info``. ``diagpro doctor``
-exits 1 when any blocker failed, else 0. Secrets are only ever shown redacted (``sk_test_…1234``);
-as a last guard every detail and fix is scrubbed of the configured secret values.
-"""
+"""Checks of the cloud adapters, each doing the smallest real thing the service will do later
+with the same identity and settings."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 from urllib.parse import urlparse
 
-from diagpro.config import ConfigError, Settings, load_settings
+from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.entrypoints.doctor.findings import Check, redact, short
 
 Severity = Literal["blocker", "warning", "info"]
 
-DEFAULT_TIMEOUT_SECONDS = 10.0
 PROBE_PATH = "_doctor/probe"
 PROBE_COLLECTION = "_doctor"
-_PREFIXES = (
-    "sk_test_",
-    "sk_live_",
-    "rk_test_",
-    "rk_live_",
-    "pk_test_",
-    "pk_live_",
-    "whsec_",
-    "dpk_",
-)
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 - a name, not a bind
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    severity: Severity  # how serious it is when ``ok`` is False
-    detail: str
-    fix: str = ""
-
-    @property
-    def blocks(self) -> bool:
-        return not self.ok and self.severity == "blocker"
-
-
-def redact(secret: str) -> str:
-    """``sk_test_…1234``: the kind of secret and its last four characters, never the rest."""
-    secret = secret.strip()
-    if not secret:
-        return "(empty)"
-    prefix = next((p for p in _PREFIXES if secret.startswith(p)), "")
-    rest = secret[len(prefix) :]
-    if len(rest) < 12:
-        return f"{prefix}…"
-    return f"{prefix}…{rest[-4:]}"
-
-
-def exit_code(checks: Iterable[Check]) -> int:
-    return 1 if any(check.blocks for check in checks) else 0
-
-
-# -- configuration-level checks -------------------------------------------------------------------
-
-
-def _is_local(url: str) -> bool:
+def is_local(url: str) -> bool:
     return (urlparse(url).hostname or "") in _LOCAL_HOSTS
 
 
@@ -137,7 +79,7 @@ def stripe_key_checks(secret_key: str, webhook_secret: str, public_base_url: str
                     "set DIAGPRO_PUBLIC_BASE_URL to the public https:// address of the service",
                 )
             )
-        elif not live and https and not _is_local(public_base_url):
+        elif not live and https and not is_local(public_base_url):
             checks.append(
                 Check(
                     "stripe mode",
@@ -181,145 +123,7 @@ def stripe_key_checks(secret_key: str, webhook_secret: str, public_base_url: str
     return checks
 
 
-def _adapters(settings: Settings) -> Check:
-    cloud = settings.cloud
-    ports = [
-        (
-            "payments",
-            f"Stripe Checkout ({cloud.stripe.api_base or 'api.stripe.com'})"
-            if cloud.stripe.enabled
-            else "local checkout (embedded default)",
-        ),
-        (
-            "store",
-            f"Firestore (project {cloud.firestore.project}, database {cloud.firestore.database})"
-            if cloud.firestore.enabled
-            else f"SQLite (embedded default, {settings.database_path})",
-        ),
-        (
-            "reports",
-            f"Cloud Storage (gs://{cloud.storage.bucket})"
-            if cloud.storage.enabled
-            else f"local folder (embedded default, {settings.reports_dir})",
-        ),
-        (
-            "analyzer",
-            f"Gemini on Vertex AI ({cloud.vertex.model} in {cloud.vertex.location})"
-            if cloud.vertex.enabled
-            else "offline analyzer (embedded default)",
-        ),
-    ]
-    return Check("adapters", True, "info", "; ".join(f"{port}: {what}" for port, what in ports))
-
-
-def _api_keys(settings: Settings) -> Check:
-    if settings.api_key_source == "DIAGPRO_API_KEYS":
-        detail = f"{len(settings.api_keys)} key(s) configured in DIAGPRO_API_KEYS"
-    else:
-        detail = (
-            f"one key generated and kept in {settings.api_key_source} (shown by diagpro serve); "
-            "set DIAGPRO_API_KEYS to choose your own"
-        )
-    return Check("api keys", True, "info", detail)
-
-
-# -- embedded defaults ----------------------------------------------------------------------------
-
-
-def _data_folder(settings: Settings) -> Check:
-    probe = settings.data_dir / f".doctor-{uuid.uuid4().hex}"
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as exc:
-        return Check(
-            "data folder",
-            False,
-            "blocker",
-            f"{settings.data_dir} is not writable ({exc.strerror or exc})",
-            "set DIAGPRO_DATA_DIR to a folder this user can write, or fix its permissions",
-        )
-    return Check("data folder", True, "blocker", f"{settings.data_dir} is writable")
-
-
-def _sqlite(container: Container, settings: Settings) -> Check:
-    import sqlite3
-
-    try:
-        with container.database().connect() as conn:
-            conn.execute("PRAGMA quick_check").fetchone()
-    except (sqlite3.Error, OSError) as exc:
-        return Check(
-            "sqlite",
-            False,
-            "blocker",
-            f"the embedded database {settings.database_path} does not open: {exc}",
-            "check DIAGPRO_DATA_DIR is on a local, writable disk (not a network share)",
-        )
-    return Check("sqlite", True, "blocker", f"{settings.database_path} opens")
-
-
-def _probe_document() -> Any:
-    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
-    from diagpro.domain.codes import extract_codes
-    from diagpro.domain.intake import validate_intake
-    from diagpro.domain.report import ReportDocument
-
-    intake = validate_intake(
-        {
-            "equipmentType": "automotive",
-            "make": "Ford",
-            "model": "F-150",
-            "year": "2015",
-            "errorCodes": "P0301",
-            "problemDescription": "diagpro doctor: a probe report, never sent to anyone",
-            "email": "doctor@example.com",
-        }
-    )
-    codes = extract_codes(intake)
-    analysis = OfflineAnalyzer().analyse(intake, codes)
-    return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC))
-
-
-def _render(container: Container, settings: Settings) -> Check:
-    from diagpro.domain.errors import DomainError
-
-    limits = f"limits {settings.render_timeout_seconds:g} s, {settings.render_memory_mb} MiB"
-    renderer = container.renderer()
-    started = time.monotonic()
-    try:
-        pdf = renderer.render(_probe_document())
-    except (DomainError, OSError) as exc:
-        return Check(
-            "pdf rendering",
-            False,
-            "blocker",
-            f"the probe report did not render in the isolated renderer ({limits}): {exc}",
-            "install WeasyPrint's system libraries (Pango, HarfBuzz: scripts/install-system-"
-            "deps.sh), or raise DIAGPRO_RENDER_TIMEOUT_SECONDS / DIAGPRO_RENDER_MEMORY_MB",
-        )
-    finally:
-        close = getattr(renderer, "close", None)
-        if close is not None:
-            close()
-    if not pdf.startswith(b"%PDF"):
-        return Check(
-            "pdf rendering", False, "blocker", "the renderer answered something that is no PDF"
-        )
-    took = time.monotonic() - started
-    return Check(
-        "pdf rendering",
-        True,
-        "blocker",
-        f"a probe report rendered in {took:.1f} s ({len(pdf) // 1024} KiB; {limits})",
-    )
-
-
-# -- cloud services -------------------------------------------------------------------------------
-
-
-def _stripe_call(container: Container, settings: Settings) -> Check:
+def stripe_api(container: Container, settings: Settings) -> Check:
     from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 
     where = settings.cloud.stripe.api_base or "api.stripe.com"
@@ -352,7 +156,7 @@ def _stripe_call(container: Container, settings: Settings) -> Check:
     return Check("stripe api", True, "blocker", f"{where} accepted the key")
 
 
-def _firestore(container: Container, settings: Settings, timeout: float) -> Check:
+def firestore_probe(container: Container, settings: Settings, timeout: float) -> Check:
     import google.auth.exceptions
     from google.api_core import exceptions as api_exceptions
 
@@ -432,7 +236,7 @@ def _signing(settings: Settings) -> Any:
     return IamSignBlobSigning(storage.signer_email)
 
 
-def _gcs(settings: Settings, timeout: float) -> list[Check]:
+def bucket_probe(settings: Settings, timeout: float) -> list[Check]:
     import google.auth.exceptions
     import requests
     from google.api_core import exceptions as api_exceptions
@@ -545,7 +349,7 @@ def _signed_url(settings: Settings, client: Any, blob: Any, timeout: float) -> C
             "signed urls",
             False,
             "blocker",
-            f"could not sign a download link ({type(exc).__name__}: {_short(exc)})",
+            f"could not sign a download link ({type(exc).__name__}: {short(exc)})",
             fix,
         )
     try:
@@ -577,7 +381,7 @@ def _signer_text(settings: Settings) -> str:
     return f"IAM signBlob as {storage.signer_email}"
 
 
-def _vertex(container: Container, settings: Settings, timeout: float) -> Check:
+def vertex_probe(container: Container, settings: Settings, timeout: float) -> Check:
     import google.auth.exceptions
     from google.genai import errors as genai_errors
     from google.genai import types
@@ -641,172 +445,47 @@ def _vertex(container: Container, settings: Settings, timeout: float) -> Check:
     return Check("vertex ai", True, "blocker", f"{where} answered a two-word prompt")
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
+def pubsub_probe(settings: Settings, timeout: float) -> Check:
+    """The topic HTTP instances publish to and the subscription workers pull from both exist and
+    are visible to this identity (a missing one means paid work is never dispatched)."""
+    from google.api_core import exceptions as api_exceptions
+    from google.cloud import pubsub_v1
 
-
-# -- putting it together --------------------------------------------------------------------------
-
-
-def _guard(name: str, check: Callable[[], Check | list[Check]]) -> list[Check]:
-    """A check that crashed is itself a finding, never a traceback."""
+    ps = settings.cloud.pubsub
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic = publisher.topic_path(ps.project, ps.topic)
+    subscription = subscriber.subscription_path(ps.project, ps.subscription)
     try:
-        result = check()
-    except Exception as exc:
-        return [
-            Check(
-                name,
-                False,
-                "blocker",
-                f"the check failed unexpectedly: {type(exc).__name__}: {_short(exc)}",
-                "run with -v for details",
-            )
-        ]
-    return result if isinstance(result, list) else [result]
-
-
-def run_checks(
-    settings: Settings, container: Container, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
-) -> list[Check]:
-    """Every check for a configuration that loads, in the order a reader wants them."""
-    cloud = settings.cloud
-    checks = [
-        Check("configuration", True, "blocker", "loads"),
-        _adapters(settings),
-        _api_keys(settings),
-    ]
-    checks += _guard("data folder", lambda: _data_folder(settings))
-    checks += _guard("sqlite", lambda: _sqlite(container, settings))
-    checks += _guard("pdf rendering", lambda: _render(container, settings))
-    if cloud.stripe.enabled:
-        shape = stripe_key_checks(
-            cloud.stripe.secret_key, cloud.stripe.webhook_secret, settings.public_base_url
+        publisher.get_topic(request={"topic": topic}, timeout=timeout)
+        subscriber.get_subscription(request={"subscription": subscription}, timeout=timeout)
+    except api_exceptions.NotFound:
+        return Check(
+            "pub/sub",
+            False,
+            "blocker",
+            f"topic {ps.topic} or subscription {ps.subscription} does not exist in {ps.project}",
+            f"gcloud pubsub topics create {ps.topic} && gcloud pubsub subscriptions create "
+            f"{ps.subscription} --topic {ps.topic} --ack-deadline 60",
         )
-        checks += shape
-        if not any(c.blocks and c.name == "stripe key" for c in shape):
-            checks += _guard("stripe api", lambda: _stripe_call(container, settings))
-    if cloud.firestore.enabled:
-        checks += _guard("firestore", lambda: _firestore(container, settings, timeout))
-    if cloud.storage.enabled:
-        checks += _guard("bucket", lambda: _gcs(settings, timeout))
-    if cloud.vertex.enabled:
-        checks += _guard("vertex ai", lambda: _vertex(container, settings, timeout))
-    return scrub(checks, _secrets(settings))
-
-
-def _secrets(settings: Settings) -> list[str]:
-    return [
-        settings.cloud.stripe.secret_key,
-        settings.cloud.stripe.webhook_secret,
-        settings.local_webhook_secret,
-        settings.link_secret,
-        *settings.api_keys,
-    ]
-
-
-def scrub(checks: list[Check], secrets: Iterable[str]) -> list[Check]:
-    """Replace any configured secret that slipped into a detail or fix by its redacted form."""
-    values = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
-
-    def clean(text: str) -> str:
-        for value in values:
-            text = text.replace(value, redact(value))
-        return text
-
-    return [replace(c, detail=clean(c.detail), fix=clean(c.fix)) for c in checks]
-
-
-def diagnose(
-    env: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
-) -> list[Check]:
-    """Load the configuration from ``env`` (the process environment by default) and check it."""
-    env = os.environ if env is None else env
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        checks = [
-            Check(
-                "configuration",
-                False,
-                "blocker",
-                str(exc),
-                "fix each setting named above; the service refuses to start until then",
-            )
-        ]
-        key = env.get("STRIPE_SECRET_KEY", "").strip()
-        secret = env.get("STRIPE_WEBHOOK_SECRET", "").strip()
-        if key or secret:
-            base = env.get("DIAGPRO_PUBLIC_BASE_URL", "").strip() or "http://127.0.0.1:8000"
-            checks += stripe_key_checks(key, secret, base)
-        return scrub(checks, [key, secret, *env.get("DIAGPRO_API_KEYS", "").split(",")])
-    from dependency_injector import providers
-
-    container = Container()
-    container.settings.override(providers.Object(settings))
-    return run_checks(settings, container, timeout=timeout)
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-def _label(check: Check) -> str:
-    if check.ok:
-        return "info" if check.severity == "info" else "ok"
-    return "BLOCKER" if check.severity == "blocker" else "warning"
-
-
-def print_report(checks: list[Check], out: TextIO | None = None) -> None:
-    out = out or sys.stdout
-    width = max((len(c.name) for c in checks), default=10)
-    for check in checks:
-        out.write(f"{_label(check):<8} {check.name:<{width}}  {check.detail}\n")
-        if not check.ok and check.fix:
-            out.write(f"{'':<8} {'':<{width}}  fix: {check.fix}\n")
-    blockers = sum(c.blocks for c in checks)
-    warnings = sum(1 for c in checks if not c.ok and c.severity == "warning")
-    if blockers:
-        out.write(
-            f"\n{blockers} blocker(s), {warnings} warning(s): a customer could not pay or get "
-            "a report until the blockers are fixed.\n"
+    except api_exceptions.PermissionDenied as exc:
+        return Check(
+            "pub/sub",
+            False,
+            "blocker",
+            f"permission denied on {ps.topic}/{ps.subscription}: {short(exc)}",
+            "grant roles/pubsub.publisher on the topic, roles/pubsub.subscriber on the "
+            "subscription (and roles/pubsub.viewer so doctor can see them)",
         )
-    else:
-        out.write(f"\nready: no blockers, {warnings} warning(s).\n")
-    out.flush()
-
-
-def to_json(checks: list[Check]) -> str:
-    return json.dumps(
-        {
-            "ok": exit_code(checks) == 0,
-            "exit_code": exit_code(checks),
-            "checks": [asdict(c) for c in checks],
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
-
-
-def main(*, as_json: bool = False, out: TextIO | None = None) -> int:
-    checks = diagnose()
-    out = out or sys.stdout
-    if as_json:
-        out.write(to_json(checks) + "\n")
-        out.flush()
-    else:
-        print_report(checks, out)
-    return exit_code(checks)
-
-
-__all__ = [
-    "Check",
-    "diagnose",
-    "exit_code",
-    "main",
-    "print_report",
-    "redact",
-    "run_checks",
-    "scrub",
-    "stripe_key_checks",
-    "to_json",
-]
+    except api_exceptions.GoogleAPIError as exc:
+        return Check(
+            "pub/sub",
+            False,
+            "blocker",
+            f"Pub/Sub did not answer: {type(exc).__name__}",
+            "check network access to Pub/Sub (or PUBSUB_EMULATOR_HOST), GCP_PROJECT and that "
+            "pubsub.googleapis.com is enabled",
+        )
+    finally:
+        subscriber.close()
+        publisher.transport.close()
+    return Check("pub/sub", True, "blocker", f"topic {ps.topic} and subscription {ps.subscription}")

@@ -1,0 +1,151 @@
+"""Checks of the embedded defaults every deployment also uses: data folder, SQLite, rendering,
+API keys, and which adapter serves each port."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from diagpro.config import Settings
+from diagpro.container import Container
+from diagpro.entrypoints.doctor.findings import Check
+
+
+def adapters_in_use(settings: Settings) -> Check:
+    cloud = settings.cloud
+    ports = [
+        (
+            "payments",
+            f"Stripe Checkout ({cloud.stripe.api_base or 'api.stripe.com'})"
+            if cloud.stripe.enabled
+            else "local checkout (embedded default)",
+        ),
+        (
+            "store",
+            f"Firestore (project {cloud.firestore.project}, database {cloud.firestore.database})"
+            if cloud.firestore.enabled
+            else f"SQLite (embedded default, {settings.database_path})",
+        ),
+        (
+            "job dispatch",
+            f"Pub/Sub ({cloud.pubsub.topic} -> {cloud.pubsub.subscription})"
+            if cloud.pubsub.enabled
+            else "workers poll the store (embedded default)",
+        ),
+        (
+            "reports",
+            f"Cloud Storage (gs://{cloud.storage.bucket})"
+            if cloud.storage.enabled
+            else f"local folder (embedded default, {settings.reports_dir})",
+        ),
+        (
+            "analyzer",
+            f"Gemini on Vertex AI ({cloud.vertex.model} in {cloud.vertex.location})"
+            if cloud.vertex.enabled
+            else "offline analyzer (embedded default)",
+        ),
+    ]
+    return Check("adapters", True, "info", "; ".join(f"{port}: {what}" for port, what in ports))
+
+
+def api_key_source(settings: Settings) -> Check:
+    if settings.api_key_source == "DIAGPRO_API_KEYS":
+        detail = f"{len(settings.api_keys)} key(s) configured in DIAGPRO_API_KEYS"
+    else:
+        detail = (
+            f"one key generated and kept in {settings.api_key_source} (shown by diagpro serve); "
+            "set DIAGPRO_API_KEYS to choose your own"
+        )
+    return Check("api keys", True, "info", detail)
+
+
+def data_folder(settings: Settings) -> Check:
+    probe = settings.data_dir / f".doctor-{uuid.uuid4().hex}"
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check(
+            "data folder",
+            False,
+            "blocker",
+            f"{settings.data_dir} is not writable ({exc.strerror or exc})",
+            "set DIAGPRO_DATA_DIR to a folder this user can write, or fix its permissions",
+        )
+    return Check("data folder", True, "blocker", f"{settings.data_dir} is writable")
+
+
+def sqlite_store(container: Container, settings: Settings) -> Check:
+    import sqlite3
+
+    try:
+        with container.database().connect() as conn:
+            conn.execute("PRAGMA quick_check").fetchone()
+    except (sqlite3.Error, OSError) as exc:
+        return Check(
+            "sqlite",
+            False,
+            "blocker",
+            f"the embedded database {settings.database_path} does not open: {exc}",
+            "check DIAGPRO_DATA_DIR is on a local, writable disk (not a network share)",
+        )
+    return Check("sqlite", True, "blocker", f"{settings.database_path} opens")
+
+
+def probe_document() -> Any:
+    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+    from diagpro.domain.codes import extract_codes
+    from diagpro.domain.intake import validate_intake
+    from diagpro.domain.report import ReportDocument
+
+    intake = validate_intake(
+        {
+            "equipmentType": "automotive",
+            "make": "Ford",
+            "model": "F-150",
+            "year": "2015",
+            "errorCodes": "P0301",
+            "problemDescription": "diagpro doctor: a probe report, never sent to anyone",
+            "email": "doctor@example.com",
+        }
+    )
+    codes = extract_codes(intake)
+    analysis = OfflineAnalyzer().analyse(intake, codes)
+    return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC))
+
+
+def pdf_rendering(container: Container, settings: Settings) -> Check:
+    from diagpro.domain.errors import DomainError
+
+    limits = f"limits {settings.render_timeout_seconds:g} s, {settings.render_memory_mb} MiB"
+    renderer = container.renderer()
+    started = time.monotonic()
+    try:
+        pdf = renderer.render(probe_document())
+    except (DomainError, OSError) as exc:
+        return Check(
+            "pdf rendering",
+            False,
+            "blocker",
+            f"the probe report did not render in the isolated renderer ({limits}): {exc}",
+            "install WeasyPrint's system libraries (Pango, HarfBuzz: scripts/install-system-"
+            "deps.sh), or raise DIAGPRO_RENDER_TIMEOUT_SECONDS / DIAGPRO_RENDER_MEMORY_MB",
+        )
+    finally:
+        close = getattr(renderer, "close", None)
+        if close is not None:
+            close()
+    if not pdf.startswith(b"%PDF"):
+        return Check(
+            "pdf rendering", False, "blocker", "the renderer answered something that is no PDF"
+        )
+    took = time.monotonic() - started
+    return Check(
+        "pdf rendering",
+        True,
+        "blocker",
+        f"a probe report rendered in {took:.1f} s ({len(pdf) // 1024} KiB; {limits})",
+    )
