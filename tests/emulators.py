@@ -76,30 +76,26 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
-    """Start the official Firestore emulator; yield ``127.0.0.1:<port>``; stop it."""
+def _gcloud_emulator(
+    name: str, command: list[str], host_variable: str, timeout: float
+) -> Iterator[str]:
+    """Start one of gcloud's Java emulators on a free loopback port in its own process group
+    (launcher and java together); yield ``127.0.0.1:<port>``; stop the whole group."""
     gcloud = shutil.which("gcloud")
     if gcloud is None:
-        raise EmulatorUnavailable("gcloud (with the Firestore emulator) is not installed")
-    port = _free_port()
-    host_port = f"127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="firestore-emulator-") as tmp:
+        raise EmulatorUnavailable(f"gcloud (with the {name} emulator) is not installed")
+    host_port = f"127.0.0.1:{_free_port()}"
+    with tempfile.TemporaryDirectory(prefix=f"{name.lower().replace('/', '')}-emulator-") as tmp:
         env = {
             **os.environ,
             "CLOUDSDK_CONFIG": str(Path(tmp) / "gcloud"),
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
         }
-        env.pop("FIRESTORE_EMULATOR_HOST", None)
+        env.pop(host_variable, None)
         log_path = Path(tmp) / "emulator.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [
-                    gcloud,
-                    "emulators",
-                    "firestore",
-                    "start",
-                    f"--host-port={host_port}",
-                ],
+                [gcloud, *command, f"--host-port={host_port}"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -113,7 +109,7 @@ def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     output = log_path.read_text(errors="replace")[-2000:]
                     raise EmulatorUnavailable(
-                        f"Firestore emulator not ready on {host_port}:\n{output}"
+                        f"{name} emulator not ready on {host_port}:\n{output}"
                     )
                 time.sleep(0.1)
             yield host_port
@@ -122,51 +118,21 @@ def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def firestore_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
+    """The official Firestore emulator; yields ``127.0.0.1:<port>`` (FIRESTORE_EMULATOR_HOST)."""
+    with _gcloud_emulator(
+        "Firestore", ["emulators", "firestore", "start"], "FIRESTORE_EMULATOR_HOST", timeout
+    ) as host_port:
+        yield host_port
+
+
+@contextlib.contextmanager
 def pubsub_emulator(timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
-    """Start the official Pub/Sub emulator (``gcloud beta emulators pubsub start``) the same way
-    as the Firestore one; yield ``127.0.0.1:<port>`` (for ``PUBSUB_EMULATOR_HOST``); stop it."""
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        raise EmulatorUnavailable("gcloud (with the Pub/Sub emulator) is not installed")
-    port = _free_port()
-    host_port = f"127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="pubsub-emulator-") as tmp:
-        env = {
-            **os.environ,
-            "CLOUDSDK_CONFIG": str(Path(tmp) / "gcloud"),
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-        }
-        env.pop("PUBSUB_EMULATOR_HOST", None)
-        log_path = Path(tmp) / "emulator.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    gcloud,
-                    "beta",
-                    "emulators",
-                    "pubsub",
-                    "start",
-                    f"--host-port={host_port}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=tmp,
-                start_new_session=True,  # setsid(2): launcher and java form one process group
-            )
-        try:
-            deadline = time.monotonic() + timeout
-            while not _ready(f"http://{host_port}/"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = log_path.read_text(errors="replace")[-2000:]
-                    raise EmulatorUnavailable(
-                        f"Pub/Sub emulator not ready on {host_port}:\n{output}"
-                    )
-                time.sleep(0.1)
-            yield host_port
-        finally:
-            _stop_group(process)
+    """The official Pub/Sub emulator; yields ``127.0.0.1:<port>`` (PUBSUB_EMULATOR_HOST)."""
+    with _gcloud_emulator(
+        "Pub/Sub", ["beta", "emulators", "pubsub", "start"], "PUBSUB_EMULATOR_HOST", timeout
+    ) as host_port:
+        yield host_port
 
 
 def firestore_project() -> str:
