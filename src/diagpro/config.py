@@ -35,6 +35,8 @@ class Settings:
     api_keys: tuple[str, ...]
     api_key_source: str  # "DIAGPRO_API_KEYS" or the file the generated key is kept in
     submissions_per_minute: int
+    # X-Forwarded-For entries appended by proxies we trust (Cloud Run: 1; plus API Gateway: 2).
+    trusted_proxies: int = 0
     # The PDF is rendered in a child process killed after this long, with this much address
     # space (reliability notes B5); a warm render child peaks at 350-500 MB of address space.
     render_timeout_seconds: float = 30.0
@@ -108,6 +110,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retry_base = _number(env, "DIAGPRO_RETRY_BASE_SECONDS", 2, 0, problems)
     budget = _number(env, "DIAGPRO_JOB_BUDGET_SECONDS", 1200, 1, problems)
     per_minute = _number(env, "DIAGPRO_SUBMISSIONS_PER_MINUTE", 20, 1, problems)
+    proxies = _number(env, "DIAGPRO_TRUSTED_PROXIES", 0, 0, problems)
     render_timeout = _number(env, "DIAGPRO_RENDER_TIMEOUT_SECONDS", 30, 1, problems)
     render_memory = _number(env, "DIAGPRO_RENDER_MEMORY_MB", 1536, 768, problems)
     if render_memory != int(render_memory):
@@ -134,6 +137,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_keys=keys or (stored["api_key"],),
         api_key_source="DIAGPRO_API_KEYS" if keys else str(data_dir / "secrets.json"),
         submissions_per_minute=int(per_minute),
+        trusted_proxies=int(proxies),
         render_timeout_seconds=render_timeout,
         render_memory_mb=int(render_memory),
         cloud=cloud,

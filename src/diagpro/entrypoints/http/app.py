@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
+from diagpro.entrypoints.http.client_address import client_address
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.observability import RequestIds
 from diagpro.entrypoints.worker import run_worker
@@ -84,7 +85,10 @@ def _worker_lifespan(container: Container) -> Any:
 
 def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
     settings = container.settings()
-    rate_limit = RateLimitConfig(rate_limit=("minute", settings.submissions_per_minute))
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.submissions_per_minute),
+        identifier_for_request=client_address(settings.trusted_proxies),
+    )
     # Only creating submissions is rate limited: it is the one write an anonymous client can spam.
     submissions = Router(
         path="/", route_handlers=[api.save_submission], middleware=[rate_limit.middleware]
