@@ -27,3 +27,15 @@ Feature: Making the report after payment
     When the lease runs out and the next worker runs
     Then the submission is "ready"
     And the job was attempted 2 times
+
+  Scenario: A customer whose report cannot be made is refunded automatically
+    Given automatic refunds are on
+    And I have paid for a report on my 2015 Ford F-150
+    And the analyzer is down for good
+    When the worker keeps trying through the whole retry budget
+    Then the submission is "refunded"
+    And the status says "Refunded automatically: the report could not be made"
+    And my payment was refunded once
+    When the refund's own webhook arrives
+    Then the submission is "refunded"
+    And the webhook changed nothing

@@ -14,6 +14,7 @@ from dependency_injector import providers
 
 from diagpro.adapters.memory.analysis import RecordingRenderer, ScriptedAnalyzer
 from diagpro.adapters.memory.clock import CountingIds, FixedClock
+from diagpro.adapters.memory.refunds import RecordingRefunds
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.application.payments import EventReceipt
 from diagpro.config import load_settings
@@ -82,3 +83,9 @@ class Harness:
 
     def submission(self, submission_id: str) -> Submission:
         return self.container.submissions().get(submission_id)
+
+    def record_refunds(self) -> RecordingRefunds:
+        """Record (and let the test fail) refunds, passing them on to the configured adapter."""
+        recorder = RecordingRefunds(self.container.refunds())
+        self.container.refunds.override(providers.Object(recorder))
+        return recorder

@@ -41,6 +41,8 @@ class Settings:
     # space (reliability notes B5); a warm render child peaks at 350-500 MB of address space.
     render_timeout_seconds: float = 30.0
     render_memory_mb: int = 1536
+    # Refund a paid submission automatically when its report cannot be made (off by default).
+    auto_refund: bool = False
     cloud: CloudSettings = field(default_factory=CloudSettings)
 
     @property
@@ -67,6 +69,18 @@ def _number(
         problems.append(f"{name}={raw!r} must be at least {low:g}")
         return default
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    problems.append(f"{name}={raw!r} must be true or false")
+    return default
 
 
 def _local_secrets(data_dir: Path) -> dict[str, str]:
@@ -118,6 +132,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     keys = tuple(k.strip() for k in env.get("DIAGPRO_API_KEYS", "").split(",") if k.strip())
     if any(len(k) < 16 for k in keys):
         problems.append("DIAGPRO_API_KEYS: each key must be at least 16 characters long")
+    auto_refund = _flag(env, "DIAGPRO_AUTO_REFUND", False, problems)
     cloud = load_cloud_settings(env, problems)
     if problems:
         raise ConfigError("Configuration is not usable: " + "; ".join(problems))
@@ -140,5 +155,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=int(proxies),
         render_timeout_seconds=render_timeout,
         render_memory_mb=int(render_memory),
+        auto_refund=auto_refund,
         cloud=cloud,
     )

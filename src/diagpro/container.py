@@ -50,6 +50,12 @@ def _stripe_gateway(stripe: StripeSettings) -> Any:
     return StripeGateway(stripe.secret_key, stripe.webhook_secret, api_base=stripe.api_base or None)
 
 
+def _stripe_refunds(gateway: Any) -> Any:
+    from diagpro.adapters.stripe_gateway import StripeRefunds
+
+    return StripeRefunds(gateway)
+
+
 def _vertex_analyzer(vertex: VertexSettings) -> Any:
     from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
 
@@ -116,6 +122,7 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
             base_delay=timedelta(seconds=settings.retry_base_seconds),
             budget=timedelta(seconds=settings.job_budget_seconds),
         ),
+        auto_refund=settings.auto_refund,
     )
 
 
@@ -187,6 +194,13 @@ class Container(containers.DeclarativeContainer):
         local=local_checkout,
         stripe=stripe_gateway,
     )
+    # Automatic refunds after a permanent failure (DIAGPRO_AUTO_REFUND): through whichever
+    # checkout took the money.
+    refunds = providers.Selector(
+        providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
+        local=local_checkout,
+        stripe=providers.Singleton(_stripe_refunds, stripe_gateway),
+    )
     vertex_analyzer = providers.Singleton(
         _vertex_analyzer, providers.Callable(lambda s: s.cloud.vertex, settings)
     )
@@ -221,7 +235,15 @@ class Container(containers.DeclarativeContainer):
     confirm_checkout = providers.Factory(ConfirmCheckout, gateway, submissions, fulfil, clock)
     worker_settings = providers.Singleton(_worker_settings, settings, ids)
     process_jobs = providers.Factory(
-        ProcessJobs, submissions, jobs, analyzer, renderer, reports, clock, worker_settings
+        ProcessJobs,
+        submissions,
+        jobs,
+        analyzer,
+        renderer,
+        reports,
+        clock,
+        worker_settings,
+        refunds=refunds,
     )
     describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
     download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)

@@ -14,9 +14,11 @@ import pytest
 import stripe
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from diagpro.adapters.stripe_gateway import StripeGateway
+from diagpro.adapters.stripe_gateway import StripeGateway, StripeRefunds
 from diagpro.domain.errors import CheckoutNotFound, PaymentEventInvalid, PaymentProviderError
 from diagpro.domain.payment import CheckoutRequest, EventKind, Price
+from diagpro.domain.ports import Refunds
+from diagpro.domain.submission import Payment
 from tests.builders import new_submission_id
 from tests.stubs.stripe_stub import StripeStub
 
@@ -179,6 +181,36 @@ def test_refunding_an_unpaid_session_is_a_provider_error(gateway):
         gateway.refund(opened.id)
     with pytest.raises(PaymentProviderError, match="resource_missing"):
         gateway.refund("pi_test_unknown")
+
+
+def test_the_refunds_port_refunds_the_payment_intent_behind_a_payments_session(stub, gateway):
+    refunds = StripeRefunds(gateway)
+    assert isinstance(refunds, Refunds)
+    opened = gateway.open_checkout(checkout_request())
+    intent = stub.pay(opened.id)["payment_intent"]
+    payment = Payment("evt_paid", opened.id, 499, "usd", datetime.now(UTC))
+
+    refund_id = refunds.refund(payment)
+    assert refunds.refund(payment) == refund_id  # asked twice: one refund
+
+    [retrieve, *_] = stub.calls("GET", f"/v1/checkout/sessions/{opened.id}")
+    assert retrieve.path == f"/v1/checkout/sessions/{opened.id}"
+    calls = stub.calls("POST", "/v1/refunds")
+    assert [c.form for c in calls] == [{"payment_intent": intent}] * 2
+    assert {c.header("Idempotency-Key") for c in calls} == {f"refund:{intent}"}
+    assert list(stub.refunds) == [refund_id]
+    assert stub.refunds[refund_id]["payment_intent"] == intent
+
+
+def test_the_refunds_port_reports_a_failed_refund_as_a_provider_error(stub, gateway):
+    refunds = StripeRefunds(gateway)
+    opened = gateway.open_checkout(checkout_request())
+    stub.pay(opened.id)
+    stub.fail_next(500)
+    with pytest.raises(PaymentProviderError, match="Stripe failed"):
+        refunds.refund(Payment("evt_paid", opened.id, 499, "usd", datetime.now(UTC)))
+    with pytest.raises(PaymentProviderError, match="no checkout session"):
+        refunds.refund(Payment("evt_paid", "", 499, "usd", datetime.now(UTC)))
 
 
 # -- webhook verification through the adapter, with real Stripe signatures -------------------

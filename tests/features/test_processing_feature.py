@@ -1,6 +1,8 @@
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from diagpro.adapters.stripe_events import build_event, sign_event
+from diagpro.application.payments import Outcome
 from tests.harness import Harness
 
 scenarios("processing.feature")
@@ -13,6 +15,17 @@ def harness(tmp_path):
     # The embedded SQLite defaults: leases and backoff are exercised where they really live.
     return Harness.build(
         tmp_path, memory=False, env={"DIAGPRO_JOB_LEASE_SECONDS": str(LEASE_SECONDS)}
+    )
+
+
+@given("automatic refunds are on", target_fixture="harness")
+def automatic_refunds_on(tmp_path):
+    # The embedded defaults again, with DIAGPRO_AUTO_REFUND=true: the refund goes through the
+    # local checkout, whose book marks the session refunded.
+    return Harness.build(
+        tmp_path / "auto-refund",
+        memory=False,
+        env={"DIAGPRO_JOB_LEASE_SECONDS": str(LEASE_SECONDS), "DIAGPRO_AUTO_REFUND": "true"},
     )
 
 
@@ -64,3 +77,36 @@ def analyzer_asked(harness, count):
 @then(parsers.parse("the job was attempted {count:d} times"))
 def job_attempted(harness, submission_id, count):
     assert harness.container.jobs().jobs_for(submission_id)[-1].attempts == count
+
+
+@then("my payment was refunded once")
+def refunded_once(harness, submission_id):
+    sub = harness.submission(submission_id)
+    assert sub.refund_id.startswith("re_local_")
+    session = harness.container.checkout_book().get(sub.payment.checkout_session_id)
+    assert session.payment_status == "refunded"
+    # Asking again (a second worker, a retry) returns the same refund, never a second one.
+    assert harness.container.refunds().refund(sub.payment) == sub.refund_id
+
+
+@when("the refund's own webhook arrives", target_fixture="before_webhook")
+def refund_webhook_arrives(harness, submission_id):
+    before = harness.submission(submission_id)
+    charge = {
+        "id": "ch_auto_refund",
+        "object": "charge",
+        "amount_refunded": before.price_cents,
+        "currency": before.currency,
+        "metadata": {"submissionId": submission_id},
+    }
+    secret = harness.container.settings().local_webhook_secret
+    event = sign_event(
+        build_event("evt_auto_refund", "charge.refunded", charge, harness.clock.now()), secret
+    )
+    assert harness.deliver(event).outcome == Outcome.ALREADY_REFUNDED
+    return before
+
+
+@then("the webhook changed nothing")
+def webhook_changed_nothing(harness, submission_id, before_webhook):
+    assert harness.submission(submission_id) == before_webhook

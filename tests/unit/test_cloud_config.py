@@ -36,6 +36,9 @@ def test_nothing_configured_means_the_embedded_defaults(tmp_path):
     assert type(container.gateway()).__name__ == "LocalCheckout"
     assert type(container.analyzer()).__name__ == "OfflineAnalyzer"
     assert type(container.reports()).__name__ == "LocalReportFolder"
+    assert type(container.refunds()).__name__ == "LocalCheckout"
+    assert container.settings().auto_refund is False
+    assert container.worker_settings().auto_refund is False
 
 
 def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
@@ -49,6 +52,7 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
         REPORT_SIGNER_EMAIL="diagpro@demo-proj.iam.gserviceaccount.com",
     )
     assert type(container.gateway()).__name__ == "StripeGateway"
+    assert type(container.refunds()).__name__ == "StripeRefunds"
     assert type(container.analyzer()).__name__ == "VertexAnalyzer"
     assert type(container.reports()).__name__ == "GcsReportStore"
 
@@ -88,3 +92,18 @@ def test_the_firestore_store_is_chosen_explicitly_and_needs_a_project(tmp_path, 
     assert type(container.submissions()).__name__ == "FirestoreSubmissionStore"
     assert type(container.processed_events()).__name__ == "FirestoreProcessedEvents"
     assert type(container.jobs()).__name__ == "FirestoreJobQueue"
+
+
+@pytest.mark.parametrize(
+    ("raw", "on"), [("true", True), ("TRUE", True), ("false", False), ("", False)]
+)
+def test_automatic_refund_is_a_switch_off_by_default(tmp_path, raw, on):
+    container = container_for(tmp_path, DIAGPRO_AUTO_REFUND=raw)
+    assert container.settings().auto_refund is on
+    assert container.worker_settings().auto_refund is on
+
+
+def test_automatic_refund_names_a_value_it_cannot_read(tmp_path):
+    assert "DIAGPRO_AUTO_REFUND='maybe' must be true or false" in problems(
+        tmp_path, DIAGPRO_AUTO_REFUND="maybe"
+    )

@@ -3,6 +3,7 @@
 
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from diagpro.domain.errors import (
     IllegalTransition,
     IntakeInvalid,
     PaymentEventInvalid,
+    PaymentProviderError,
     RenderFailed,
     ReportNotReady,
     SubmissionNotFound,
@@ -287,3 +289,110 @@ def test_a_refund_during_processing_stops_the_work_quietly(h):
     h.work()
     assert h.submission(sub.id).status == Status.REFUNDED
     assert h.container.jobs().jobs_for(sub.id)[-1].state == JobState.DONE
+
+
+# -- automatic refund after a permanent failure (DIAGPRO_AUTO_REFUND) -------------------------
+@pytest.fixture(params=["memory", "sqlite"])
+def auto(request, tmp_path):
+    return Harness.build(
+        tmp_path, memory=request.param == "memory", env={"DIAGPRO_AUTO_REFUND": "true"}
+    )
+
+
+def fail_for_good(h):
+    sub = h.save()
+    h.analyzer.fail_next(*[AnalysisUnavailable("Vertex answered 503")] * 5)
+    h.deliver(h.checkout_and_pay(sub.id))
+    for _ in range(5):
+        h.work()
+        h.clock.advance(minutes=3)
+    return sub
+
+
+def test_a_permanent_failure_is_refunded_automatically_when_enabled(auto):
+    refunds = auto.record_refunds()
+    sub = fail_for_good(auto)
+    refunded = auto.submission(sub.id)
+    assert refunded.status == Status.REFUNDED
+    session_id = refunded.payment.checkout_session_id
+    assert refunded.refund_id == "re_local_" + session_id.removeprefix("cs_local_")
+    assert refunded.failure_reason == "Gave up after 5 attempts: Vertex answered 503"
+    assert [p.checkout_session_id for p in refunds.asked] == [session_id]
+    assert refunds.issued == {session_id: refunded.refund_id}
+    book = auto.container.checkout_book().get(session_id)
+    assert book.payment_status == "refunded"  # the local checkout's book knows
+    assert auto.container.jobs().jobs_for(sub.id)[-1].state == JobState.DEAD
+    view = auto.container.describe()(sub.id)
+    assert view.explanation.startswith("Refunded automatically: the report could not be made")
+    assert "Vertex answered 503" in view.explanation
+    with pytest.raises(IllegalTransition):
+        auto.container.requeue()(sub.id)
+
+
+def test_a_permanent_failure_is_not_refunded_by_default(h):
+    refunds = h.record_refunds()
+    sub = fail_for_good(h)
+    failed = h.submission(sub.id)
+    assert failed.status == Status.FAILED
+    assert failed.refund_id == ""
+    assert refunds.asked == []
+    assert h.container.checkout_book().get(failed.payment.checkout_session_id).payment_status == (
+        "paid"
+    )
+    assert h.container.settings().auto_refund is False
+
+
+def test_a_failed_automatic_refund_leaves_the_submission_failed_and_says_so(auto, caplog):
+    refunds = auto.record_refunds()
+    refunds.fail_next(PaymentProviderError("Could not refund pi_1: Stripe failed (HTTP 500)"))
+    sub = fail_for_good(auto)
+    failed = auto.submission(sub.id)
+    assert failed.status == Status.FAILED
+    assert failed.refund_id == ""
+    assert failed.failure_reason == (
+        "Gave up after 5 attempts: Vertex answered 503; the automatic refund failed: "
+        "Could not refund pi_1: Stripe failed (HTTP 500), an operator must refund it"
+    )
+    assert len(refunds.asked) == 1 and refunds.issued == {}
+    assert any(
+        r.levelname == "ERROR" and "automatic refund" in r.getMessage() for r in caplog.records
+    )
+    view = auto.container.describe()(sub.id)
+    assert "the automatic refund failed" in view.explanation
+    assert "an operator must refund it" in view.explanation
+
+
+def test_an_unexpected_refund_error_is_not_silent_either(auto):
+    auto.record_refunds().fail_next(RuntimeError("boom"))
+    sub = fail_for_good(auto)
+    failed = auto.submission(sub.id)
+    assert failed.status == Status.FAILED
+    assert "the automatic refund failed: RuntimeError('boom')" in failed.failure_reason
+
+
+def test_the_webhook_for_an_automatic_refund_is_a_harmless_no_op(auto):
+    sub = fail_for_good(auto)
+    refunded = auto.submission(sub.id)
+    assert refunded.status == Status.REFUNDED
+    charge = {
+        "id": "ch_auto",
+        "object": "charge",
+        "amount_refunded": 499,
+        "currency": "usd",
+        "metadata": {"submissionId": sub.id},
+    }
+    receipt = auto.deliver(signed(auto, "charge.refunded", charge, "evt_auto_refund"))
+    assert receipt.outcome == Outcome.ALREADY_REFUNDED
+    after = auto.submission(sub.id)
+    assert after == refunded  # not even the version moved
+    assert auto.container.describe()(sub.id).explanation.startswith("Refunded automatically")
+
+
+def test_the_refund_id_is_kept_when_the_refund_webhook_wins_the_race(auto):
+    sub = fail_for_good(auto)
+    # The refund's own webhook marked it refunded before the worker recorded the refund id.
+    webhook_first = replace(auto.submission(sub.id), refund_id="")
+    kept = webhook_first.mark_refunded(auto.clock.now(), "re_x")
+    assert kept is not None and (kept.status, kept.refund_id) == (Status.REFUNDED, "re_x")
+    assert kept.mark_refunded(auto.clock.now(), "re_x") is None
+    assert kept.mark_refunded(auto.clock.now()) is None

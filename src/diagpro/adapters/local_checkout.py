@@ -21,6 +21,7 @@ from diagpro.adapters.stripe_events import (
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
 from diagpro.domain.ports import Clock, IdSource
+from diagpro.domain.submission import Payment
 
 
 class CheckoutBook(Protocol):
@@ -99,6 +100,24 @@ class LocalCheckout:
 
     def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
         return verify_stripe_event(payload, signature, self._secret)
+
+    # -- Refunds --------------------------------------------------------------------------------
+    def refund(self, payment: Payment) -> str:
+        """Refund a paid local session: its book marks it refunded. The refund id follows from
+        the session, so refunding twice returns the same id and pays nothing twice."""
+        session = self._book.get(payment.checkout_session_id)
+        if session is None:
+            raise PaymentProviderError(
+                f"Could not refund: no local checkout session {payment.checkout_session_id!r}"
+            )
+        if session.payment_status not in ("paid", "refunded"):
+            raise PaymentProviderError(
+                f"Checkout session {session.id} has no payment to refund "
+                f"(payment_status {session.payment_status!r})"
+            )
+        if session.payment_status == "paid":
+            self._book.put(replace(session, payment_status="refunded"))
+        return "re_local_" + session.id.removeprefix("cs_local_")
 
     # -- what the customer does on the local checkout page ---------------------------------------
     def pay(self, session_id: str) -> SignedEvent:

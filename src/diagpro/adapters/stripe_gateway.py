@@ -21,6 +21,7 @@ from stripe import StripeClient
 from diagpro.adapters.stripe_events import verify_stripe_event
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent
+from diagpro.domain.submission import Payment
 
 stripe.enable_telemetry = False
 
@@ -226,6 +227,19 @@ class StripeGateway:
         if self._secret_key:
             text = text.replace(self._secret_key, "***")
         return _KEY_PATTERN.sub("***", text)
+
+
+class StripeRefunds:
+    """The Refunds port on Stripe: refunds the payment intent behind a payment's checkout
+    session (``StripeGateway.refund``, idempotent per payment intent)."""
+
+    def __init__(self, gateway: StripeGateway) -> None:
+        self._gateway = gateway
+
+    def refund(self, payment: Payment) -> str:
+        if not payment.checkout_session_id:
+            raise PaymentProviderError(f"payment {payment.event_id} names no checkout session")
+        return self._gateway.refund(payment.checkout_session_id)
 
 
 def _is_missing(exc: stripe.StripeError) -> bool:

@@ -28,6 +28,7 @@ class Outcome:
     AWAITING_PAYMENT = "awaiting_async_payment"
     CHECKOUT_CLOSED = "checkout_closed"
     REFUNDED = "refunded"
+    ALREADY_REFUNDED = "already_refunded"  # e.g. the event for our own automatic refund
     AMOUNT_MISMATCH = "amount_mismatch"
     UNKNOWN_SUBMISSION = "unknown_submission"
     NO_SUBMISSION_ID = "no_submission_id"
@@ -128,8 +129,10 @@ class HandlePaymentEvent:
             change_submission(self._submissions, submission.id, lambda s: s.checkout_closed(now))
             return Outcome.CHECKOUT_CLOSED
         now = self._clock.now()
-        change_submission(self._submissions, submission.id, lambda s: s.mark_refunded(now))
-        return Outcome.REFUNDED
+        _, changed = change_submission(
+            self._submissions, submission.id, lambda s: s.mark_refunded(now)
+        )
+        return Outcome.REFUNDED if changed else Outcome.ALREADY_REFUNDED
 
     def _paid(self, event: PaymentEvent, submission: Submission) -> str:
         expected = Price(submission.price_cents, submission.currency)

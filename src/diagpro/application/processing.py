@@ -5,6 +5,10 @@ submission, the PDF in the report store), so a retry or a second worker after a 
 where the first stopped instead of paying for another model call. Failures are retried with
 exponential backoff inside the policy's budget; past it the submission is ``failed`` with a
 reason the customer can read. A paid customer never ends in silence.
+
+With ``auto_refund`` on, a submission that failed for good is refunded at once through the
+Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
+and written into the failure reason, so an operator sees the money still needs returning.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from diagpro.domain.errors import (
     AnalysisUnavailable,
     IllegalTransition,
     LeaseLost,
+    PaymentProviderError,
     RenderFailed,
     ReportStorageError,
     SubmissionNotFound,
@@ -29,6 +34,7 @@ from diagpro.domain.ports import (
     Analyzer,
     Clock,
     JobQueue,
+    Refunds,
     ReportRenderer,
     ReportStore,
     SubmissionStore,
@@ -54,6 +60,7 @@ class WorkerSettings:
     worker_id: str
     lease_seconds: float = 300.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    auto_refund: bool = False  # refund a submission that failed for good (DIAGPRO_AUTO_REFUND)
 
 
 class ProcessJobs:
@@ -67,6 +74,7 @@ class ProcessJobs:
         clock: Clock,
         settings: WorkerSettings,
         progress: Progress = _silent,
+        refunds: Refunds | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
@@ -76,6 +84,7 @@ class ProcessJobs:
         self._clock = clock
         self._settings = settings
         self._progress = progress
+        self._refunds = refunds
 
     def run_once(self) -> Job | None:
         """Claim one due job and work it to its end (done, retry later, or failed)."""
@@ -144,12 +153,46 @@ class ProcessJobs:
             return
         final = f"Gave up after {job.attempts} attempts: {reason}"
         log.error("submission %s failed: %s", job.submission_id, final)
+        failed: Submission | None = None
         try:
-            self._change(job.submission_id, lambda s: s.mark_failed(final, now))
+            failed, changed = change_submission(
+                self._submissions, job.submission_id, lambda s: s.mark_failed(final, now)
+            )
+            if not changed:
+                failed = None  # failed already, by someone else: their refund to make
         except IllegalTransition as exc:
             log.info("submission %s not marked failed: %s", job.submission_id, exc)
         self._jobs.bury(job, final)
         self._progress(job.submission_id, "failed", final)
+        if failed is not None and self._settings.auto_refund:
+            self._refund(failed)
+
+    def _refund(self, failed: Submission) -> None:
+        """Automatic refund after a permanent failure; a refund that fails is never silent."""
+        sid = failed.id
+        try:
+            if failed.payment is None:
+                raise PaymentProviderError("the submission has no payment on record")
+            if self._refunds is None:
+                raise PaymentProviderError("no refund provider is configured")
+            refund_id = self._refunds.refund(failed.payment)
+        except Exception as exc:
+            problem = exc.message if isinstance(exc, PaymentProviderError) else repr(exc)
+            if not isinstance(exc, PaymentProviderError):
+                log.exception("automatic refund of submission %s hit an unexpected error", sid)
+            log.error("automatic refund of submission %s failed: %s", sid, problem)
+            reason = (
+                f"{failed.failure_reason}; the automatic refund failed: {problem}, "
+                "an operator must refund it"
+            )
+            now = self._clock.now()
+            self._change(sid, lambda s: s.note_failure(reason, now))
+            self._progress(sid, "refund failed", problem)
+            return
+        now = self._clock.now()
+        self._change(sid, lambda s: s.mark_refunded(now, refund_id))
+        log.info("submission %s refunded automatically: %s", sid, refund_id)
+        self._progress(sid, "refunded", refund_id)
 
     def _change(
         self, submission_id: str, change: Callable[[Submission], Submission | None]

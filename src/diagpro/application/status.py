@@ -47,6 +47,11 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
         return "Ready: the report can be downloaded."
     if sub.status == Status.FAILED:
         return f"Failed: {sub.failure_reason}"
+    if sub.refund_id and sub.failure_reason:
+        return (
+            "Refunded automatically: the report could not be made "
+            f"({sub.failure_reason}). Refund {sub.refund_id}."
+        )
     return "Refunded."
 
 

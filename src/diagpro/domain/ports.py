@@ -16,7 +16,7 @@ from diagpro.domain.intake import Intake
 from diagpro.domain.jobs import Job
 from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent
 from diagpro.domain.report import DownloadLinks, ReportDocument
-from diagpro.domain.submission import Submission
+from diagpro.domain.submission import Payment, Submission
 
 
 @runtime_checkable
@@ -72,6 +72,14 @@ class PaymentGateway(Protocol):
     def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
         """Check the signature over the raw bytes and translate the event.
         Raises PaymentEventInvalid (bad or stale signature, malformed event)."""
+        ...
+
+
+@runtime_checkable
+class Refunds(Protocol):
+    def refund(self, payment: Payment) -> str:
+        """Refund ``payment`` in full and return the refund id. Idempotent: refunding the same
+        payment again never pays out twice. Raises PaymentProviderError."""
         ...
 
 

@@ -75,6 +75,7 @@ class Submission:
     analysis: Analysis | None = None
     requeue_count: int = 0
     checkouts_opened: int = 0  # part of each checkout's idempotency key
+    refund_id: str = ""  # set when diagpro refunded the payment itself (automatic refund)
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -136,8 +137,21 @@ class Submission:
         assert moved is not None
         return moved
 
-    def mark_refunded(self, now: datetime) -> Submission | None:
-        return self._move(Status.REFUNDED, now)
+    def mark_refunded(self, now: datetime, refund_id: str = "") -> Submission | None:
+        """Refunded: by an operator (the ``charge.refunded`` event) or automatically after a
+        permanent failure (``refund_id`` given). The refund's own webhook arriving first is no
+        loss: the id is still kept when the automatic refund records it afterwards."""
+        if self.status == Status.REFUNDED:
+            if refund_id and not self.refund_id:
+                return self._amend(now, refund_id=refund_id)
+            return None
+        return self._move(Status.REFUNDED, now, refund_id=refund_id or self.refund_id)
+
+    def note_failure(self, reason: str, now: datetime) -> Submission | None:
+        """Rewrite why a failed submission failed (e.g. add that its automatic refund failed)."""
+        if self.status != Status.FAILED or self.failure_reason == reason:
+            return None
+        return self._amend(now, failure_reason=reason)
 
     @property
     def is_paid(self) -> bool:
