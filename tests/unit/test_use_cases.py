@@ -119,6 +119,17 @@ def test_the_success_page_and_the_webhook_fulfil_once(h):
     assert len(h.container.jobs().jobs_for(sub.id)) == 1
 
 
+def refunded_charge(submission_id, charge_id):
+    """A Stripe charge fully refunded, linked to its submission as our checkout links it."""
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "amount_refunded": 499,
+        "currency": "usd",
+        "metadata": {"submissionId": submission_id},
+    }
+
+
 def signed(h, event_type, obj, event_id="evt_test_1"):
     secret = h.container.settings().local_webhook_secret
     return sign_event(build_event(event_id, event_type, obj, h.clock.now()), secret)
@@ -173,13 +184,7 @@ def test_a_bad_signature_is_refused(h):
 def test_a_refund_marks_the_submission_refunded(h):
     sub = h.save()
     h.deliver(h.checkout_and_pay(sub.id))
-    charge = {
-        "id": "ch_1",
-        "object": "charge",
-        "amount_refunded": 499,
-        "currency": "usd",
-        "metadata": {"submissionId": sub.id},
-    }
+    charge = refunded_charge(sub.id, "ch_1")
     assert h.deliver(signed(h, "charge.refunded", charge, "evt_r")).outcome == Outcome.REFUNDED
     assert h.submission(sub.id).status == Status.REFUNDED
     h.work()
@@ -259,13 +264,7 @@ def test_describe_ready_has_fresh_links(h):
 
 def test_an_event_the_state_cannot_take_is_recorded_not_raised(h):
     sub = h.save()  # never paid
-    charge = {
-        "id": "ch_2",
-        "object": "charge",
-        "amount_refunded": 499,
-        "currency": "usd",
-        "metadata": {"submissionId": sub.id},
-    }
+    charge = refunded_charge(sub.id, "ch_2")
     receipt = h.deliver(signed(h, "charge.refunded", charge, "evt_early_refund"))
     assert receipt.outcome == Outcome.NOT_APPLICABLE
     assert h.submission(sub.id).status == Status.PENDING
@@ -277,13 +276,7 @@ def test_a_refund_during_processing_stops_the_work_quietly(h):
     h.deliver(h.checkout_and_pay(sub.id))
     h.analyzer.fail_next(AnalysisUnavailable("slow model"))
     h.work()  # attempt 1 fails; the job waits for its backoff
-    charge = {
-        "id": "ch_3",
-        "object": "charge",
-        "amount_refunded": 499,
-        "currency": "usd",
-        "metadata": {"submissionId": sub.id},
-    }
+    charge = refunded_charge(sub.id, "ch_3")
     h.deliver(signed(h, "charge.refunded", charge, "evt_refund_mid_work"))
     h.clock.advance(seconds=5)
     h.work()
@@ -374,13 +367,7 @@ def test_the_webhook_for_an_automatic_refund_is_a_harmless_no_op(auto):
     sub = fail_for_good(auto)
     refunded = auto.submission(sub.id)
     assert refunded.status == Status.REFUNDED
-    charge = {
-        "id": "ch_auto",
-        "object": "charge",
-        "amount_refunded": 499,
-        "currency": "usd",
-        "metadata": {"submissionId": sub.id},
-    }
+    charge = refunded_charge(sub.id, "ch_auto")
     receipt = auto.deliver(signed(auto, "charge.refunded", charge, "evt_auto_refund"))
     assert receipt.outcome == Outcome.ALREADY_REFUNDED
     after = auto.submission(sub.id)
