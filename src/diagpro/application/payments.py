@@ -53,6 +53,11 @@ class Fulfil:
         self._clock = clock
 
     def __call__(self, submission_id: str, payment: Payment) -> bool:
+        """True when this call marked the submission paid."""
+        return self.paid(submission_id, payment)[1]
+
+    def paid(self, submission_id: str, payment: Payment) -> tuple[Submission, bool]:
+        """The submission as stored after fulfilment, and whether this call changed it."""
         now = self._clock.now()
         stored, changed = change_submission(
             self._submissions, submission_id, lambda s: s.mark_paid(payment, now)
@@ -61,7 +66,7 @@ class Fulfil:
         # crash between "marked paid" and "job queued" when Stripe redelivers the event.
         if stored.status == Status.PAID:
             self._jobs.enqueue(submission_id, now)
-        return changed
+        return stored, changed
 
 
 class HandlePaymentEvent:
@@ -154,10 +159,10 @@ class HandlePaymentEvent:
             currency=event.currency.lower(),
             paid_at=event.created,
         )
-        self._fulfil(submission.id, payment)
+        stored, _ = self._fulfil.paid(submission.id, payment)
         # Judge by what is stored, not by who won the race: under concurrent duplicates the
         # delivery that loses still carries the event that paid.
-        paid_by = self._submissions.get(submission.id).payment
+        paid_by = stored.payment
         return (
             Outcome.FULFILLED if paid_by and paid_by.event_id == event.id else Outcome.ALREADY_PAID
         )
@@ -183,14 +188,12 @@ class ConfirmCheckout:
             and session.amount_total == expected.cents
             and session.currency.lower() == expected.currency
         ):
-            self._fulfil(
-                submission.id,
-                Payment(
-                    event_id=f"session:{session.id}",
-                    checkout_session_id=session.id,
-                    amount_cents=session.amount_total,
-                    currency=session.currency.lower(),
-                    paid_at=self._clock.now(),
-                ),
+            payment = Payment(
+                event_id=f"session:{session.id}",
+                checkout_session_id=session.id,
+                amount_cents=session.amount_total,
+                currency=session.currency.lower(),
+                paid_at=self._clock.now(),
             )
-        return self._submissions.get(submission.id)
+            return self._fulfil.paid(submission.id, payment)[0]
+        return submission
