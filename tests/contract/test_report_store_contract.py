@@ -19,14 +19,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
@@ -39,6 +38,7 @@ from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.signed_links import report_id_from_path, sign_link, verify_link
 from diagpro.domain.errors import ReportMissing, ReportStorageError
 from diagpro.domain.ports import ReportStore
+from tests.signing import service_account_info, signing_key
 
 BASE_URL = "https://reports.example"
 SECRET = b"contract-test-secret"
@@ -145,31 +145,9 @@ class HmacLinks:
 # -- gcs: V4 signed URLs, verified offline ----------------------------------------------------
 
 
-@cache
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def signing_credentials() -> service_account.Credentials:
-    pem = (
-        signing_key()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
     return service_account.Credentials.from_service_account_info(
-        {
-            "type": "service_account",
-            "project_id": GCS_PROJECT,
-            "private_key_id": "0123456789abcdef",
-            "private_key": pem,
-            "client_email": SIGNER_EMAIL,
-            "client_id": "1",
-            "token_uri": "https://oauth2.googleapis.com/token",
-        }
+        service_account_info(GCS_PROJECT, SIGNER_EMAIL)
     )
 
 

@@ -3,14 +3,11 @@ the downloaded PDF, against the real server process on its embedded defaults."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -18,54 +15,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import DIAGPRO, pdf_text
+from tests.e2e.conftest import pdf_text
 
 pytestmark = pytest.mark.process
 
 PROBLEM = "Rough idle and shaking at stops, worse when cold. Check engine light flashes."
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def server(serve: Any) -> str:
     """`diagpro serve` as a process on a free port and a fresh data folder; always stopped."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIAGPRO_", "STRIPE_"))}
-    env["DIAGPRO_DATA_DIR"] = str(tmp_path / "var")
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(DIAGPRO), "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer /healthz in 20 s"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    return str(serve().url)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ and the report from the bucket, directly.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,15 +19,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore, storage
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from tests.e2e.conftest import DIAGPRO, pdf_text
-from tests.e2e.test_serve import INTAKE, Server, free_port, json_lines, wait_for
+from tests.e2e.conftest import pdf_text
+from tests.e2e.server import json_lines, wait_for
+from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
+from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import MODEL_VERSION, OUTPUT_TOKENS, VertexStub, good_answer
 
@@ -54,57 +52,6 @@ def vertex_stub() -> Iterator[VertexStub]:
         yield stub
 
 
-@pytest.fixture
-def serve(env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    """Start ``diagpro serve`` on ``env`` as it is when called; killed after the test."""
-    started: list[Server] = []
-
-    def start() -> Server:
-        port = free_port()
-        out, err = tmp_path / "serve.out", tmp_path / "serve.err"
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            process = subprocess.Popen(
-                [str(DIAGPRO), "serve", "--port", str(port)],
-                env={**env, "DIAGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
-                cwd=tmp_path,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        server = Server(process, port, out, err)
-        started.append(server)
-        server.wait_healthy()
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=10)
-
-
-def write_signing_key(path: Path, project: str) -> Path:
-    """A service-account JSON key (a fresh RSA key), as ``gcloud iam service-accounts keys
-    create`` writes one: enough for V4 signing, never sent anywhere."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": project,
-        "private_key_id": uuid.uuid4().hex,
-        "private_key": pem,
-        "client_email": SIGNER_EMAIL,
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    path.write_text(json.dumps(info), encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
 def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(
     serve: Any,
     env: dict[str, str],
@@ -122,7 +69,7 @@ def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
     gcs = storage.Client(project=project, credentials=AnonymousCredentials())
     gcs.create_bucket(bucket_name)
-    key_file = write_signing_key(tmp_path / "signer.json", project)
+    key_file = write_key_file(tmp_path / "signer.json", project, SIGNER_EMAIL)
 
     for name in list(env):
         if name.startswith(("GOOGLE_", "GCP_", "VAI_", "REPORT_", "FIRESTORE_", "STORAGE_")):

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from dependency_injector import providers
 
 from diagpro.config import load_settings
@@ -30,6 +28,7 @@ from diagpro.entrypoints.doctor import (
 )
 from tests.e2e.conftest import run
 from tests.emulators import firestore_project
+from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import ERROR_404, VertexStub
 
@@ -85,30 +84,11 @@ def stripe_env(base: dict[str, str], stripe_stub: StripeStub) -> dict[str, str]:
 
 
 def _key_file(tmp_path: Path) -> str:
-    pem = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
-    path = tmp_path / "signer.json"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "service_account",
-                "project_id": "demo-proj",
-                "private_key_id": "0123456789abcdef",
-                "private_key": pem,
-                "client_email": "diagpro@demo-proj.iam.gserviceaccount.com",
-                "client_id": "1",
-                "token_uri": "https://oauth2.googleapis.com/token",
-            }
+    return str(
+        write_key_file(
+            tmp_path / "signer.json", "demo-proj", "diagpro@demo-proj.iam.gserviceaccount.com"
         )
     )
-    return str(path)
 
 
 def _closed_port() -> int:

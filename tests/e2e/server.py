@@ -1,0 +1,87 @@
+"""``diagpro serve`` as a real process, for the end-to-end tests: start, wait, read, stop."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KEY_LINE = re.compile(r"^API key \(x-api-key header\): (dpk_\S+)$", re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    out: Path
+    err: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return self.out.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return self.err.read_text(encoding="utf-8", errors="replace")
+
+    def api_key(self) -> str:
+        found = wait_for(lambda: KEY_LINE.search(self.stdout()), 30, "the API key banner")
+        return str(found.group(1))
+
+    def wait_healthy(self) -> None:
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited early:\n{self.stderr()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, 30, "/healthz")
+
+    def stop(self) -> None:
+        """SIGTERM, as a platform stops a container, and check the shutdown was graceful."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        # uvicorn shuts down, then re-raises the signal it caught, so the exit status is the
+        # conventional "terminated by SIGTERM" (what service managers count as a clean stop).
+        assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{self.stderr()}"
+        log = json_lines(self.stderr())
+        messages = [entry["message"] for entry in log]
+        assert "worker stopped" in messages
+        assert "Application shutdown complete." in messages
+        assert not [entry for entry in log if entry["level"] in ("ERROR", "CRITICAL")]
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    entries = []
+    for line in text.splitlines():
+        if line.strip():
+            entries.append(json.loads(line))  # every line the server logs is JSON
+    return entries
