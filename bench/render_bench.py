@@ -108,7 +108,7 @@ def _documents() -> tuple[Any, Any]:
     """(typical, worst case) ReportDocuments, built from the test builders."""
     sys.path.insert(0, str(ROOT))  # tests/ is not installed; import it from the checkout
     builders = importlib.import_module("tests.builders")
-    pdf_tests = importlib.import_module("tests.unit.test_pdf_renderer")
+    pdf_tests = importlib.import_module("tests.report_documents")
     from diagpro.adapters.offline_analyzer import OfflineAnalyzer
     from diagpro.domain.codes import extract_codes
     from diagpro.domain.report import ReportDocument
