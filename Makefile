@@ -41,9 +41,10 @@ lint: test-setup
 test: lint
 	$(BIN)/pytest
 
-# The fast part only: domain, use cases, contracts and features, no subprocesses.
+# The fast part only: domain, use cases, contracts and features. No emulator, server, CLI or
+# render process is started (tests marked process or emulator); poppler's pdftotext still reads PDFs.
 unit: test-setup
-	$(BIN)/pytest -m "not process"
+	$(BIN)/pytest -m "not process and not emulator"
 
 clean:
 	rm -rf $(VENV) var report.pdf .pytest_cache .mypy_cache .ruff_cache

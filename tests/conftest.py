@@ -15,6 +15,24 @@ from tests.emulators import pubsub_emulator as _start_pubsub_emulator
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+# Fixtures that start a process of their own: a test that uses one (directly or through another
+# fixture) is marked so ``make unit`` (-m "not process and not emulator") never starts them.
+EMULATOR_FIXTURES = frozenset({"firestore_emulator", "gcs_emulator", "pubsub_emulator"})
+PROCESS_FIXTURES = frozenset({"serve"})  # tests/e2e: ``diagpro serve`` as a subprocess
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the fixtures they use; ``fixturenames`` is the whole closure, so a fixture
+    used through another one (``firestore_client`` -> ``firestore_emulator``) counts too. A
+    fixture fetched with ``request.getfixturevalue`` is not in it: such tests carry the mark on
+    their parameter (``pytest.param(..., marks=pytest.mark.emulator)``)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & EMULATOR_FIXTURES:
+            item.add_marker(pytest.mark.emulator)
+        if used & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.process)
+
 
 @pytest.fixture(scope="session")
 def firestore_emulator() -> Iterator[str]:

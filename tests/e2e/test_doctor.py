@@ -100,6 +100,7 @@ def _closed_port() -> int:
 # -- green ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.process  # the rendering check starts the isolated render process
 def test_the_offline_defaults_are_all_green(base: dict[str, str]) -> None:
     checks = checks_for(base, real_render=True)
 
@@ -219,6 +220,7 @@ def test_a_revoked_key_is_a_blocker(stripe_env: dict[str, str], stripe_stub: Str
     ["not-a-webhook-secret-at-all", SECRET_KEY, "whsec_short"],
     ids=["no-prefix", "an-api-key", "too-short"],
 )
+@pytest.mark.process  # the rendering check starts the isolated render process
 def test_a_malformed_webhook_secret_is_a_blocker(stripe_env: dict[str, str], secret: str) -> None:
     checks = diagnose({**stripe_env, "STRIPE_WEBHOOK_SECRET": secret})
 

@@ -9,6 +9,9 @@ from tests.harness import Harness
 
 scenarios("payment.feature")
 
+# The harness renders with the real renderer, which runs WeasyPrint in a child process.
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def harness(tmp_path):
