@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# What the tests need beyond the service: poppler-utils, Chromium and its driver.
+# What the tests need beyond the service: poppler-utils, Chromium and its driver, a Java runtime.
 test-setup: setup
 	bash scripts/install-system-deps.sh --tests
 
@@ -37,8 +37,10 @@ lint: test-setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Lint, type checks, import contracts, then every test (unit, contract, features, processes).
+# Lint, type checks, import contracts, then every test (unit, contract, features, processes,
+# emulators). The emulator tests need gcloud, its emulators and Java: the check says how to get them.
 test: lint
+	bash scripts/check-test-tools.sh
 	$(BIN)/pytest
 
 # The fast part only: domain, use cases, contracts and features. No emulator, server, CLI or

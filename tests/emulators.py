@@ -3,13 +3,17 @@
 ``gcs_emulator()`` runs gcp-storage-emulator in memory the same way and yields its base URL (for
 ``STORAGE_EMULATOR_HOST``).
 
-``firestore_emulator()`` runs the official emulator (``gcloud emulators firestore start``, on the
-machine image) in a new session (``setsid``), so the launcher and the ``java`` it forks share one
+``firestore_emulator()`` runs the official emulator (``gcloud emulators firestore start``) in a
+new session (``setsid``), so the launcher and the ``java`` it forks share one
 process group; it waits until ``http://host:port/`` answers ``Ok``, yields ``host:port``, and on
 the way out kills the whole group (SIGTERM, then SIGKILL), so no JVM outlives the test session.
 
 ``pubsub_emulator()`` starts the official Pub/Sub emulator (``gcloud beta emulators pubsub
 start``) the same way and yields ``host:port`` (for ``PUBSUB_EMULATOR_HOST``).
+
+Both need the gcloud CLI, its emulator components and Java: when one is missing they raise
+``EmulatorUnavailable`` with what ``scripts/check-test-tools.sh`` (run by ``make test`` first)
+says about how to install it. ``GCLOUD`` names the gcloud executable, as for that script.
 
 Tests isolate themselves by project id (``firestore_project()`` gives a fresh ``demo-<hex>``): the
 emulator keeps each project's data apart, so nothing needs clearing between tests.
@@ -33,10 +37,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 STARTUP_TIMEOUT = 60.0
+PREFLIGHT = Path(__file__).parents[1] / "scripts" / "check-test-tools.sh"
 
 
 class EmulatorUnavailable(RuntimeError):
     """The emulator could not be started (not installed, or not ready in time)."""
+
+
+def gcloud_for_emulators() -> str:
+    """The gcloud executable, once the preflight found it, its emulators and Java; else
+    EmulatorUnavailable carrying the preflight's install instructions."""
+    check = subprocess.run(
+        ["bash", str(PREFLIGHT)], capture_output=True, text=True, timeout=30, check=False
+    )
+    gcloud = os.environ.get("GCLOUD") or shutil.which("gcloud")
+    if check.returncode != 0 or gcloud is None:
+        raise EmulatorUnavailable(check.stderr.strip() or "gcloud is not installed")
+    return gcloud
 
 
 def _free_port() -> int:
@@ -81,9 +98,7 @@ def _gcloud_emulator(
 ) -> Iterator[str]:
     """Start one of gcloud's Java emulators on a free loopback port in its own process group
     (launcher and java together); yield ``127.0.0.1:<port>``; stop the whole group."""
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        raise EmulatorUnavailable(f"gcloud (with the {name} emulator) is not installed")
+    gcloud = gcloud_for_emulators()
     host_port = f"127.0.0.1:{_free_port()}"
     with tempfile.TemporaryDirectory(prefix=f"{name.lower().replace('/', '')}-emulator-") as tmp:
         env = {
