@@ -38,7 +38,9 @@ class Settings:
     # X-Forwarded-For entries appended by proxies we trust (Cloud Run: 1; plus API Gateway: 2).
     trusted_proxies: int = 0
     # The PDF is rendered in a child process killed after this long, with this much address
-    # space (reliability notes B5); a warm render child peaks at 350-500 MB of address space.
+    # space, as WeasyPrint's docs advise for untrusted content (a warm render child peaks at
+    # 350-500 MB of address space):
+    # https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#security
     render_timeout_seconds: float = 30.0
     render_memory_mb: int = 1536
     # Refund a paid submission automatically when its report cannot be made (off by default).

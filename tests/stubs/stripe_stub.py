@@ -1,7 +1,8 @@
 """A small stand-in for the parts of Stripe's API that diagpro calls, for tests.
 
-localstripe has no Checkout Sessions and the official stripe-mock is not obtainable here (see
-stack-notes §3), so this stdlib ``ThreadingHTTPServer`` emulates, on 127.0.0.1 only:
+localstripe has no Checkout Sessions, and the official stripe-mock
+(https://github.com/stripe/stripe-mock) is stateless (a session it creates cannot be fetched,
+expired or paid later), so this stdlib ``ThreadingHTTPServer`` emulates, on 127.0.0.1 only:
 
 - ``POST /v1/checkout/sessions`` (form-encoded bracket keys, ``Idempotency-Key`` replay),
 - ``GET /v1/checkout/sessions/{id}``, ``POST /v1/checkout/sessions/{id}/expire``,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-RANDOM_HEX_CHARS = 24  # 96 random bits; the spec asks for at least 80
+RANDOM_HEX_CHARS = 24  # 96 random bits: out of reach of guessing even with millions of ids
 
 # Lookups also accept the original's 8-hex ids so old links still resolve to a clear 404.
 _SUBMISSION_ID = re.compile(r"^diag_\d{13}_[0-9a-f]{8,32}$")

@@ -1,12 +1,15 @@
 """The only way WeasyPrint gets bytes from outside the HTML string: packaged assets, nothing else.
 
 Customer and model text is escaped by the template, so no URL written by them should ever reach
-this fetcher. This is the second wall (reliability notes B5): every URL that is not one of our
-own packaged assets is refused — http(s), ftp, file (``/etc/passwd``, ``/dev/urandom``), data,
-anything. Assets are addressed as ``diagpro-asset:<name>`` (``<name>`` is the path under
-``assets/``, e.g. ``fonts/DejaVuSans.ttf``) and read from the package once, at construction, so a
-render never touches the filesystem or the network. The report's fonts are packaged assets too:
-the body text does not depend on whatever fonts fontconfig finds on the host.
+this fetcher. This is the second wall, a url_fetcher that refuses what it does not know, as
+WeasyPrint's security advice suggests:
+https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#security
+Every URL that is not one of our own packaged assets is refused — http(s), ftp, file
+(``/etc/passwd``, ``/dev/urandom``), data, anything. Assets are addressed as
+``diagpro-asset:<name>`` (``<name>`` is the path under ``assets/``, e.g. ``fonts/DejaVuSans.ttf``)
+and read from the package once, at construction, so a render never touches the filesystem or the
+network. The report's fonts are packaged assets too: the body text does not depend on whatever
+fonts fontconfig finds on the host.
 """
 
 from __future__ import annotations

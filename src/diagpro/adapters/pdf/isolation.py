@@ -2,9 +2,10 @@
 
 Customer text and model output reach WeasyPrint, and WeasyPrint's own documentation says that
 untrusted content can mean "high memory use, endless renderings" and that the defence is
-process-level limits, not an in-library timeout (reliability notes B5). So the worker never runs
-WeasyPrint itself: ``IsolatedRenderer`` sends each ``ReportDocument`` to a child process and
-waits at most ``timeout_seconds`` for the PDF.
+process-level limits, not an in-library timeout:
+https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#security
+So the worker never runs WeasyPrint itself: ``IsolatedRenderer`` sends each ``ReportDocument``
+to a child process and waits at most ``timeout_seconds`` for the PDF.
 
 The child process
 
