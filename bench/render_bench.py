@@ -114,8 +114,10 @@ def _documents() -> tuple[Any, Any]:
     from diagpro.domain.report import ReportDocument
 
     intake = builders.make_intake()
-    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake))
-    typical = ReportDocument("diag_1795694400000_" + "ab" * 12, intake, analysis, builders.T0)
+    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), builders.CURRENCY)
+    typical = ReportDocument(
+        "diag_1795694400000_" + "ab" * 12, intake, analysis, builders.T0, builders.CURRENCY
+    )
     worst = pdf_tests.worst_case_document("WWWWWWW")
     return typical, replace(worst, submission_id=typical.submission_id)
 

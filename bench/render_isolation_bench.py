@@ -55,9 +55,9 @@ FAKE = "diagpro.adapters.memory.analysis:RecordingRenderer"
 
 def make_document() -> ReportDocument:
     intake = validate_intake(INTAKE)
-    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake))
+    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), "usd")
     sid = "diag_1764158400000_0123456789abcdef01234567"
-    return ReportDocument(sid, intake, analysis, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    return ReportDocument(sid, intake, analysis, datetime(2026, 11, 26, 12, 0, tzinfo=UTC), "usd")
 
 
 def timed(call: Callable[[], object]) -> float:

@@ -82,13 +82,16 @@ def make_analysis(intake: Intake, **overrides: Any) -> Analysis:
     return builders.make_analysis(**{**fields, **overrides})
 
 
-def make_document(intake: Intake | None = None, **analysis_overrides: Any) -> ReportDocument:
+def make_document(
+    intake: Intake | None = None, currency: str = builders.CURRENCY, **analysis_overrides: Any
+) -> ReportDocument:
     intake = intake or make_intake()
     return ReportDocument(
         submission_id=REPORT_ID,
         intake=intake,
         analysis=make_analysis(intake, **analysis_overrides),
         generated_at=datetime(2026, 11, 26, 14, 3, tzinfo=UTC),
+        currency=currency,
     )
 
 

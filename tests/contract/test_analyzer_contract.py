@@ -11,7 +11,7 @@ from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.domain.analysis import SECTION_KEYS
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import AnalysisUnavailable
-from tests.builders import make_intake
+from tests.builders import CURRENCY, make_intake
 from tests.stubs.vertex_stub import VertexStub
 
 
@@ -36,7 +36,7 @@ def analyzer(request):
 def test_the_analysis_is_complete_and_names_the_customers_codes(analyzer):
     intake = make_intake()
     codes = extract_codes(intake)
-    analysis = analyzer.analyse(intake, codes)
+    analysis = analyzer.analyse(intake, codes, CURRENCY)
     assert analysis.check() is analysis
     assert tuple(s.key for s in analysis.sections) == SECTION_KEYS
     assert analysis.detected_codes == codes
@@ -50,6 +50,6 @@ def test_the_scripted_fake_fails_like_a_model_then_answers():
     fake = ScriptedAnalyzer(OfflineAnalyzer(), [AnalysisUnavailable("429")])
     intake = make_intake()
     with pytest.raises(AnalysisUnavailable):
-        fake.analyse(intake, ())
-    assert fake.analyse(intake, ()).check()
+        fake.analyse(intake, (), CURRENCY)
+    assert fake.analyse(intake, (), CURRENCY).check()
     assert len(fake.calls) == 2

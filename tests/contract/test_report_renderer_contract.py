@@ -8,7 +8,7 @@ import pytest
 from diagpro.adapters.memory.analysis import RecordingRenderer
 from diagpro.adapters.pdf import WeasyPrintRenderer
 from diagpro.domain.report import ReportDocument
-from tests.builders import T0, make_analysis, make_intake
+from tests.builders import CURRENCY, T0, make_analysis, make_intake
 
 
 @pytest.fixture(scope="module", params=["weasyprint", "recording"])
@@ -17,7 +17,9 @@ def renderer(request):
 
 
 def test_a_document_becomes_pdf_bytes(renderer):
-    document = ReportDocument("diag_1795694400000_" + "ab" * 12, make_intake(), make_analysis(), T0)
+    document = ReportDocument(
+        "diag_1795694400000_" + "ab" * 12, make_intake(), make_analysis(), T0, CURRENCY
+    )
     pdf = renderer.render(document)
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")

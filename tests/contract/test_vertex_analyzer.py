@@ -21,7 +21,7 @@ from diagpro.adapters.gemini.vertex import (
 )
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import AnalysisInvalid, AnalysisUnavailable
-from tests.builders import make_intake
+from tests.builders import CURRENCY, make_intake
 from tests.stubs import vertex_stub as vs
 
 PROJECT = "demo-proj"
@@ -69,7 +69,7 @@ def make_analyzer(client, waits: Waits | None = None, **options) -> VertexAnalyz
 
 
 def test_a_good_answer_gives_a_checked_analysis_with_model_and_tokens(vertex, stub):
-    analysis = make_analyzer(vertex).analyse(INTAKE, CODES)
+    analysis = make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
     assert analysis.check() is analysis
     assert analysis.model == vs.MODEL_VERSION
     assert (analysis.prompt_tokens, analysis.output_tokens) == (vs.PROMPT_TOKENS, vs.OUTPUT_TOKENS)
@@ -79,8 +79,8 @@ def test_a_good_answer_gives_a_checked_analysis_with_model_and_tokens(vertex, st
 
 
 def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex, stub):
-    make_analyzer(vertex).analyse(INTAKE, CODES)
-    prompt = build_prompt(INTAKE, CODES)
+    make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    prompt = build_prompt(INTAKE, CODES, CURRENCY)
     (request,) = stub.requests
     assert request.path == (
         f"/v1beta1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/"
@@ -122,7 +122,7 @@ def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex,
 def test_a_passing_failure_is_retried_and_the_second_answer_is_kept(vertex, stub, failure):
     stub.script(failure, vs.GOOD)
     waits = Waits()
-    analysis = make_analyzer(vertex, waits).analyse(INTAKE, CODES)
+    analysis = make_analyzer(vertex, waits).analyse(INTAKE, CODES, CURRENCY)
     assert analysis.check() is analysis
     assert len(stub.requests) == 2
     assert len(waits.delays) == 1
@@ -133,7 +133,7 @@ def test_backoff_grows_exponentially_with_full_jitter(vertex, stub):
     draws = iter([0.9, 0.6, 0.7])
     waits = Waits()
     analyzer = make_analyzer(vertex, waits, base_delay=1.0, rng=lambda: next(draws))
-    assert analyzer.analyse(INTAKE, CODES).check()
+    assert analyzer.analyse(INTAKE, CODES, CURRENCY).check()
     # Full jitter: a random fraction of the exponential cap (1, 2, 4 s).
     assert waits.delays == pytest.approx([0.9 * 1, 0.6 * 2, 0.7 * 4])
     assert waits.delays == sorted(waits.delays)
@@ -143,7 +143,7 @@ def test_backoff_grows_exponentially_with_full_jitter(vertex, stub):
 def test_full_jitter_spreads_the_delays_below_the_cap(vertex, stub):
     stub.script(vs.ERROR_503, vs.GOOD)
     waits = Waits()
-    make_analyzer(vertex, waits, rng=lambda: 0.25, base_delay=2.0).analyse(INTAKE, CODES)
+    make_analyzer(vertex, waits, rng=lambda: 0.25, base_delay=2.0).analyse(INTAKE, CODES, CURRENCY)
     assert waits.delays == [pytest.approx(0.5)]
 
 
@@ -154,7 +154,7 @@ def test_persistent_503_gives_up_within_the_budget(vertex, stub):
         vertex, waits, budget_seconds=10, base_delay=2.0, max_attempts=10, rng=lambda: 1.0
     )
     with pytest.raises(AnalysisUnavailable) as raised:
-        analyzer.analyse(INTAKE, CODES)
+        analyzer.analyse(INTAKE, CODES, CURRENCY)
     # Waits of 2 and 4 s fit; a third of 8 s would end past the 10 s budget.
     assert waits.delays == [2.0, 4.0]
     assert waits.now <= 10
@@ -166,7 +166,7 @@ def test_persistent_503_gives_up_within_the_budget(vertex, stub):
 def test_attempts_are_capped(vertex, stub):
     stub.default = vs.ERROR_500
     with pytest.raises(AnalysisUnavailable, match="4 attempt"):
-        make_analyzer(vertex, max_attempts=4).analyse(INTAKE, CODES)
+        make_analyzer(vertex, max_attempts=4).analyse(INTAKE, CODES, CURRENCY)
     assert len(stub.requests) == 4
 
 
@@ -177,7 +177,7 @@ def test_a_slow_answer_times_out_and_is_retried(stub):
     try:
         analyzer = VertexAnalyzer(client, timeout_seconds=0.3, sleep=lambda _: None)
         started = time.monotonic()
-        assert analyzer.analyse(INTAKE, CODES).check()
+        assert analyzer.analyse(INTAKE, CODES, CURRENCY).check()
         assert time.monotonic() - started < stub.slow_seconds
     finally:
         client.close()
@@ -191,7 +191,7 @@ def test_a_refused_connection_is_retried_then_unavailable():
     client = vertex_client(PROJECT, LOCATION, base_url=f"http://127.0.0.1:{port}")
     try:
         with pytest.raises(AnalysisUnavailable, match="connection failed"):
-            make_analyzer(client, max_attempts=2).analyse(INTAKE, CODES)
+            make_analyzer(client, max_attempts=2).analyse(INTAKE, CODES, CURRENCY)
     finally:
         client.close()
 
@@ -201,7 +201,7 @@ def test_persistent_bad_output_is_invalid_and_never_quotes_the_model(vertex, stu
     stub.script(vs.BROKEN_JSON)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AnalysisInvalid) as raised:
-        make_analyzer(vertex, max_attempts=3).analyse(INTAKE, CODES)
+        make_analyzer(vertex, max_attempts=3).analyse(INTAKE, CODES, CURRENCY)
     assert len(stub.requests) == 3
     printed = "".join(traceback.format_exception(raised.value))
     assert "confidence_pct" in raised.value.message
@@ -217,7 +217,7 @@ def test_model_not_found_is_not_retried_and_names_the_setting(vertex, stub):
     stub.script(vs.ERROR_404)
     waits = Waits()
     with pytest.raises(AnalysisUnavailable) as raised:
-        make_analyzer(vertex, waits).analyse(INTAKE, CODES)
+        make_analyzer(vertex, waits).analyse(INTAKE, CODES, CURRENCY)
     message = raised.value.message
     assert "VAI_MODEL" in message
     assert DEFAULT_MODEL in message
@@ -230,5 +230,5 @@ def test_model_not_found_is_not_retried_and_names_the_setting(vertex, stub):
 def test_permission_denied_is_not_retried_and_names_the_role(vertex, stub):
     stub.script(vs.ERROR_403)
     with pytest.raises(AnalysisUnavailable, match=r"roles/aiplatform\.user"):
-        make_analyzer(vertex).analyse(INTAKE, CODES)
+        make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
     assert len(stub.requests) == 1

@@ -18,10 +18,10 @@ from diagpro.entrypoints.worker import run_worker
 
 
 class HangingAnalyzer:
-    def analyse(self, intake, codes):
+    def analyse(self, intake, codes, currency):
         print("analysing", flush=True)
         time.sleep(600)  # the test kills us long before this returns
-        return OfflineAnalyzer().analyse(intake, codes)
+        return OfflineAnalyzer().analyse(intake, codes, currency)
 
 
 def main() -> int:

@@ -26,12 +26,14 @@ from typing import Any
 import pytest
 
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+from diagpro.adapters.offline_analyzer.pricing import PRICE_DATA_CURRENCY
 from diagpro.adapters.pdf import WeasyPrintRenderer
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_KEYS, Analysis, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
 from diagpro.domain.intake import Intake, validate_intake
 from diagpro.domain.payment import format_money
 from diagpro.domain.report import ReportDocument
+from tests.builders import CURRENCY
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
@@ -50,7 +52,7 @@ class Golden:
 def _load(path: Path) -> Golden:
     raw = json.loads(path.read_text("utf-8"))
     intake = validate_intake(raw["payload"])
-    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake))
+    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), CURRENCY)
     return Golden(path.stem, raw["payload"], raw["expect"], intake, analysis)
 
 
@@ -71,7 +73,7 @@ def _display(code: DetectedCode) -> str:
 
 
 def _cents(cents: int) -> str:
-    return format_money(cents, "usd")
+    return format_money(cents, PRICE_DATA_CURRENCY)  # the offline analyzer's amounts
 
 
 def test_there_are_enough_cases_across_the_categories() -> None:
@@ -232,7 +234,7 @@ def test_no_links_and_no_invented_part_numbers(golden: Golden) -> None:
 
 
 def test_the_analysis_is_deterministic(golden: Golden) -> None:
-    again = OfflineAnalyzer().analyse(golden.intake, extract_codes(golden.intake))
+    again = OfflineAnalyzer().analyse(golden.intake, extract_codes(golden.intake), CURRENCY)
     assert again == golden.analysis
     assert _load(CASES_DIR / f"{golden.name}.json").analysis == golden.analysis
 
@@ -258,6 +260,7 @@ def pdf_texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             intake=case.intake,
             analysis=case.analysis,
             generated_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+            currency=CURRENCY,
         )
         pdf = folder / f"{path.stem}.pdf"
         pdf.write_bytes(renderer.render(document))

@@ -15,7 +15,7 @@ from diagpro.adapters.gemini.schema import response_schema
 from diagpro.domain.analysis import SECTION_KEYS, SECTIONS, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
 from diagpro.domain.errors import AnalysisInvalid
-from tests.builders import make_intake
+from tests.builders import CURRENCY, make_intake
 
 CODES = extract_codes(make_intake())  # P0301, P0171, ERR-42
 MODEL = "gemini-2.5-flash"
@@ -219,7 +219,9 @@ def answer(**changes):
 
 def parse(data_or_text, codes=CODES):
     text = data_or_text if isinstance(data_or_text, str) else json.dumps(data_or_text)
-    return parse_analysis(text, codes, model=MODEL, prompt_tokens=2345, output_tokens=3456)
+    return parse_analysis(
+        text, codes, currency=CURRENCY, model=MODEL, prompt_tokens=2345, output_tokens=3456
+    )
 
 
 # --- A valid answer -------------------------------------------------------------------------

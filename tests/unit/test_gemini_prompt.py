@@ -21,13 +21,13 @@ from diagpro.domain.analysis import SECTIONS
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.equipment import CATEGORIES, CATEGORY_BY_KEY, DETAIL_LABELS
 from diagpro.domain.intake import PAYLOAD_KEYS, validate_intake
-from tests.builders import make_intake
+from tests.builders import CURRENCY, make_intake
 
 ANY_MARK = re.compile(r"<\s*/?\s*customer_data\s*>", re.IGNORECASE)
 
 
 def prompt_for(intake):
-    return build_prompt(intake, extract_codes(intake))
+    return build_prompt(intake, extract_codes(intake), CURRENCY)
 
 
 def data_of(prompt):
@@ -201,7 +201,7 @@ def test_no_codes_means_empty_families():
 
 def test_the_codes_given_are_the_ones_listed_not_a_rescan():
     intake = make_intake()
-    prompt = build_prompt(intake, ())
+    prompt = build_prompt(intake, (), CURRENCY)
     assert all(found == [] for found in data_of(prompt)["detected_codes"].values())
 
 

@@ -18,6 +18,7 @@ from diagpro.domain.equipment import CATEGORIES
 from diagpro.domain.intake import Intake, validate_intake
 from diagpro.domain.payment import format_money
 from diagpro.domain.ports import Analyzer
+from tests.builders import CURRENCY
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _intake(payload: dict[str, object]) -> Intake:
 
 def _analyse(payload: dict[str, object]) -> tuple[Intake, Analysis]:
     intake = _intake(payload)
-    return intake, OfflineAnalyzer().analyse(intake, extract_codes(intake))
+    return intake, OfflineAnalyzer().analyse(intake, extract_codes(intake), CURRENCY)
 
 
 def _text(analysis: Analysis, key: str | None = None) -> str:
@@ -308,7 +309,7 @@ def test_the_shop_quote_is_compared_in_money_format(case: tuple[Case, Intake, An
     if intake.shop_quote_cents is None:
         assert "No shop quote was given" in costs
     else:
-        quote = format_money(intake.shop_quote_cents, "usd")
+        quote = format_money(intake.shop_quote_cents, CURRENCY)
         assert f"Your shop quote of {quote}" in costs
         assert quote in _text(analysis, "negotiation_tactics")
 
@@ -329,7 +330,7 @@ def test_sources_are_named_not_linked(case: tuple[Case, Intake, Analysis]) -> No
 
 def test_the_same_input_gives_the_same_analysis(case: tuple[Case, Intake, Analysis]) -> None:
     spec, intake, analysis = case
-    again = OfflineAnalyzer().analyse(intake, extract_codes(intake))
+    again = OfflineAnalyzer().analyse(intake, extract_codes(intake), CURRENCY)
     assert again == analysis
     assert _analyse(spec.payload)[1] == analysis
 

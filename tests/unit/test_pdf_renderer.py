@@ -382,6 +382,7 @@ def test_stop_urgency_and_safety_flags_lead_the_report(
         builders.make_hvac_intake(),
         builders.make_hvac_analysis(),
         datetime(2026, 11, 26, 14, 3, tzinfo=UTC),
+        builders.CURRENCY,
     )
     _, _, text = pdf_facts(renderer.render(document), tmp_path)
     glance = page_texts(text)[1]
@@ -503,7 +504,11 @@ _DECOY_RENDER = textwrap.dedent(
     from tests import builders
 
     document = ReportDocument(
-        sys.argv[2], builders.make_intake(), builders.make_analysis(), builders.T0
+        sys.argv[2],
+        builders.make_intake(),
+        builders.make_analysis(),
+        builders.T0,
+        builders.CURRENCY,
     )
     with open(sys.argv[1], "wb") as out:
         out.write(WeasyPrintRenderer().render(document))

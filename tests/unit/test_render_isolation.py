@@ -24,7 +24,7 @@ from diagpro.config import ConfigError, load_settings
 from diagpro.container import Container
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.report import ReportDocument
-from tests.builders import T0, make_analysis, make_intake, new_submission_id
+from tests.builders import CURRENCY, T0, make_analysis, make_intake, new_submission_id
 from tests.unit import render_traps
 from tests.unit.render_traps import fast_traps
 
@@ -34,7 +34,9 @@ MEMORY_MB = 768
 
 
 def document(submission_id: str | None = None) -> ReportDocument:
-    return ReportDocument(submission_id or new_submission_id(), make_intake(), make_analysis(), T0)
+    return ReportDocument(
+        submission_id or new_submission_id(), make_intake(), make_analysis(), T0, CURRENCY
+    )
 
 
 def running(pid: int) -> bool:
@@ -232,10 +234,10 @@ def test_a_forgotten_renderer_stops_its_child_when_collected():
 PARENT = f"""
 from diagpro.adapters.pdf.isolation import IsolatedRenderer
 from diagpro.domain.report import ReportDocument
-from tests.builders import T0, make_analysis, make_intake
+from tests.builders import CURRENCY, T0, make_analysis, make_intake
 
 def document(submission_id="diag_parent"):
-    return ReportDocument(submission_id, make_intake(), make_analysis(), T0)
+    return ReportDocument(submission_id, make_intake(), make_analysis(), T0, CURRENCY)
 
 idle = IsolatedRenderer(renderer_factory="tests.unit.render_traps:fast_traps")
 busy = IsolatedRenderer(renderer_factory="tests.unit.render_traps:fast_traps")

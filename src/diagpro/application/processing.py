@@ -130,14 +130,16 @@ class ProcessJobs:
         if analysis is None:
             self._progress(sid, "analysing", "")
             codes = extract_codes(submission.intake)
-            analysis = self._analyzer.analyse(submission.intake, codes).check()
+            analysis = self._analyzer.analyse(submission.intake, codes, submission.currency).check()
             self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
             self._progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
         path = report_path(sid)
         if not self._reports.exists(sid):
             self._progress(sid, "rendering", "")
             pdf = self._renderer.render(
-                ReportDocument(sid, submission.intake, analysis, self._clock.now())
+                ReportDocument(
+                    sid, submission.intake, analysis, self._clock.now(), submission.currency
+                )
             )
             path = self._reports.save(sid, pdf)
             self._progress(sid, "stored", f"{len(pdf):,} bytes")

@@ -104,6 +104,10 @@ class Analysis:
     costs: tuple[CostEstimate, ...] = ()
     shop_questions: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    # ISO 4217 code of the amounts above (costs, shop tests), when the analyzer wrote them in a
+    # currency other than the submission's (the offline price data is in US dollars); empty means
+    # the submission's currency.
+    currency: str = ""
 
     def _structure_problems(self) -> list[str]:
         problems: list[str] = []

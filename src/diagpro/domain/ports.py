@@ -130,9 +130,11 @@ class JobQueue(Protocol):
 
 @runtime_checkable
 class Analyzer(Protocol):
-    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
-        """Write the 15-section analysis. Raises AnalysisUnavailable (worth retrying) or
-        AnalysisInvalid (the answer had the wrong shape; also retried, never printed)."""
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
+        """Write the 15-section analysis, its amounts in ``currency`` (the submission's, which
+        the shop quote is in) where the analyzer can, else in the one ``Analysis.currency``
+        names. Raises AnalysisUnavailable (worth retrying) or AnalysisInvalid (the answer had the
+        wrong shape; also retried, never printed)."""
         ...
 
 

@@ -20,6 +20,9 @@ class ReportDocument:
     intake: Intake
     analysis: Analysis
     generated_at: datetime
+    # What the submission was priced in (ISO 4217, lower case): the customer's shop quote is in
+    # it, and so are the analysis' amounts unless the analysis names its own currency.
+    currency: str
 
 
 @dataclass(frozen=True)

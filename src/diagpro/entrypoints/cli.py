@@ -41,7 +41,7 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--previous-repairs", "previousRepairs", "repairs already done"),
     ("--modifications", "modifications", "modifications"),
     ("--troubleshooting", "troubleshootingSteps", "what you have already tried"),
-    ("--shop-quote", "shopQuoteAmount", "what a shop quoted, in dollars"),
+    ("--shop-quote", "shopQuoteAmount", "what a shop quoted, in DIAGPRO_CURRENCY"),
     ("--shop-recommendation", "shopRecommendation", "what the shop recommended"),
     ("--name", "fullName", "your name"),
     ("--email", "email", "where the receipt would go"),

@@ -267,6 +267,7 @@ def parse_analysis(
     text: str,
     codes: tuple[DetectedCode, ...],
     *,
+    currency: str,
     model: str,
     prompt_tokens: int,
     output_tokens: int,
@@ -275,6 +276,7 @@ def parse_analysis(
 
     ``codes`` are the ones extracted from the customer's text, never the model's: a report must
     not list a code the customer did not give. A ```json fence around the answer is tolerated.
+    ``currency`` is the one the prompt asked the amounts in.
     """
     answer = _decode(text)
     data_needed = _items(answer.data_needed, s.ITEM_TEXT, s.MAX_DATA_NEEDED)
@@ -303,6 +305,7 @@ def parse_analysis(
         costs=_costs(answer),
         shop_questions=questions,
         next_steps=_next_steps(answer),
+        currency=currency,
     )
     # Everything check() tests was tested above with reasons free of model text; this is the
     # domain's own guarantee, kept as the last word. Its messages quote text with repr(); strip

@@ -35,7 +35,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from diagpro.adapters.gemini.output import parse_analysis
-from diagpro.adapters.gemini.prompt import build_prompt
+from diagpro.adapters.gemini.prompt import Prompt, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.codes import DetectedCode
@@ -168,8 +168,8 @@ class VertexAnalyzer:
 
     # --- the port ------------------------------------------------------------------------------
 
-    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
-        prompt = build_prompt(intake, codes)
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
+        prompt = build_prompt(intake, codes, currency)
         start = self._clock()
         attempt = 0
         while True:
@@ -177,7 +177,7 @@ class VertexAnalyzer:
             remaining = self.budget_seconds - (self._clock() - start)
             timeout = min(self.timeout_seconds, max(remaining, MIN_ATTEMPT_SECONDS))
             try:
-                return self._attempt(prompt.system_instruction, prompt.user_text, codes, timeout)
+                return self._attempt(prompt, codes, currency, timeout)
             except _Retryable as failure:
                 last = failure
             delay = self._rng() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
@@ -212,16 +212,16 @@ class VertexAnalyzer:
 
     def _attempt(
         self,
-        system_instruction: str,
-        user_text: str,
+        prompt: Prompt,
         codes: tuple[DetectedCode, ...],
+        currency: str,
         timeout: float,
     ) -> Analysis:
         try:
             response = self.client.models.generate_content(
                 model=self.model,
-                contents=user_text,
-                config=self._config(system_instruction, timeout),
+                contents=prompt.user_text,
+                config=self._config(prompt.system_instruction, timeout),
             )
         except genai_errors.APIError as exc:
             self._api_error(exc)
@@ -249,6 +249,7 @@ class VertexAnalyzer:
             return parse_analysis(
                 text,
                 codes,
+                currency=currency,
                 model=response.model_version or self.model,
                 prompt_tokens=prompt_tokens,
                 output_tokens=output_tokens,

@@ -33,13 +33,13 @@ class ScriptedAnalyzer:
         with self._lock:
             self._failures.clear()
 
-    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
         with self._lock:
             self.calls.append(intake)
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
             raise failure
-        return self._inner.analyse(intake, codes)
+        return self._inner.analyse(intake, codes, currency)
 
 
 class RecordingRenderer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from diagpro.adapters.offline_analyzer.context import Context
 from diagpro.adapters.offline_analyzer.facts import build_facts
 from diagpro.adapters.offline_analyzer.knowledge import knowledge
+from diagpro.adapters.offline_analyzer.pricing import PRICE_DATA_CURRENCY
 from diagpro.adapters.offline_analyzer.rules import analyse_findings
 from diagpro.adapters.offline_analyzer.writer import write_sections
 from diagpro.domain.analysis import SECTION_KEYS, Analysis
@@ -22,11 +23,14 @@ MODEL_NAME = f"diagpro-offline-{VERSION}"
 
 
 class OfflineAnalyzer:
-    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...]) -> Analysis:
+    def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
+        """Amounts come from the built-in price data, in US dollars whatever ``currency`` the
+        submission was priced in; the analysis says so (``Analysis.currency``), and a shop quote
+        in another currency is reported but not compared with them."""
         kb = knowledge()
         profile = kb.profiles[intake.equipment_type]
         findings = analyse_findings(kb, profile, intake, codes)
-        context = Context(intake, profile, findings, kb, VERSION)
+        context = Context(intake, profile, findings, kb, VERSION, currency)
         facts = build_facts(context)
         return Analysis(
             most_likely_cause=findings.ranked[0].cause.name,
@@ -45,4 +49,5 @@ class OfflineAnalyzer:
             costs=facts.costs,
             shop_questions=facts.questions,
             next_steps=facts.next_steps,
+            currency=PRICE_DATA_CURRENCY,
         ).check()

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from diagpro.adapters.offline_analyzer.knowledge import Cause, KnowledgeBase, Profile
-from diagpro.adapters.offline_analyzer.pricing import SECOND_OPINION_RATIO, fair_range
+from diagpro.adapters.offline_analyzer.pricing import (
+    PRICE_DATA_CURRENCY,
+    SECOND_OPINION_RATIO,
+    fair_range,
+)
 from diagpro.adapters.offline_analyzer.rules import Findings, RankedCause, find
 from diagpro.adapters.offline_analyzer.wording import lower_first
 from diagpro.domain.intake import Intake
+from diagpro.domain.payment import format_money
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,21 @@ class Context:
     findings: Findings
     kb: KnowledgeBase
     version: str
+    currency: str  # the submission's, which the shop quote is in
+
+    @property
+    def quote_text(self) -> str:
+        """The customer's shop quote as text, in the currency they gave it in ("" if none)."""
+        cents = self.intake.shop_quote_cents
+        return "" if cents is None else format_money(cents, self.currency)
+
+    @property
+    def comparable_quote_cents(self) -> int | None:
+        """The shop quote when it can be set against the price data: given, and in US dollars
+        like the data. A quote in another currency is never compared as if it were dollars."""
+        if self.currency != PRICE_DATA_CURRENCY:
+            return None
+        return self.intake.shop_quote_cents
 
     @property
     def name(self) -> str:
@@ -72,8 +92,9 @@ def quoted_work(ctx: Context) -> tuple[str, tuple[int, int]]:
 
 
 def quote_position(ctx: Context) -> str | None:
-    """Where the shop quote sits against the fair range: below, within, above or far_above."""
-    cents = ctx.intake.shop_quote_cents
+    """Where the shop quote sits against the fair range: below, within, above or far_above; None
+    when there is no quote, or none in the price data's currency."""
+    cents = ctx.comparable_quote_cents
     if cents is None:
         return None
     _, (low, high) = quoted_work(ctx)

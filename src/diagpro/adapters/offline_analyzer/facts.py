@@ -21,7 +21,6 @@ from diagpro.adapters.offline_analyzer.rules import Evidence
 from diagpro.adapters.offline_analyzer.rules import RankedCause as Scored
 from diagpro.adapters.offline_analyzer.wording import capitalise, join_words, lower_first
 from diagpro.domain.analysis import CostEstimate, RankedCause, ShopTest, Urgency
-from diagpro.domain.payment import format_money
 
 # Shop questions per report: the original asked for "5 technical questions".
 QUESTIONS = 5
@@ -214,11 +213,10 @@ def _approval_step(ctx: Context) -> str:
     test = lower_first(top.tests[0].name)
     top_fair = money_range(*fair_range(top, ctx.profile))
     position = quote_position(ctx)
-    cents = ctx.intake.shop_quote_cents
-    if position is None or cents is None:
+    if position is None:
         return f"Approve the repair only after the {test} confirms it; a fair total is {top_fair}."
     label, (low, high) = quoted_work(ctx)
-    quote, fair = format_money(cents, "usd"), money_range(low, high)
+    quote, fair = ctx.quote_text, money_range(low, high)
     repairs = shop_repairs(ctx)
     if repairs and all(rank != 1 for _, rank in repairs):
         step = (

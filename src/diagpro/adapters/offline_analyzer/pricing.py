@@ -1,7 +1,8 @@
 """Fair prices: parts plus labor at the category's rates, tests by the hour, to the nearest $5.
 
-All amounts here are whole US dollars; they become text only through ``money`` (which calls the
-domain's ``format_money``) and cents only when they leave for the domain's structured fields.
+All amounts here are whole US dollars (``PRICE_DATA_CURRENCY``); they become text only through
+``money`` and ``money_cents`` (which call the domain's ``format_money``) and cents only when they
+leave for the domain's structured fields.
 """
 
 from __future__ import annotations
@@ -9,12 +10,21 @@ from __future__ import annotations
 from diagpro.adapters.offline_analyzer.knowledge import Cause, Procedure, Profile
 from diagpro.domain.payment import format_money
 
+# The knowledge base's prices (parts_usd, labor_usd, diag_fee_usd) are US dollars whatever the
+# submission was priced in; every amount this analyzer writes is in this currency, and says so.
+PRICE_DATA_CURRENCY = "usd"
+
 # A quote this far above the fair range's top is worth a second opinion, not just a question.
 SECOND_OPINION_RATIO = 1.25
 
 
 def money(dollars: float) -> str:
-    return format_money(round(dollars * 100), "usd")
+    return format_money(round(dollars * 100), PRICE_DATA_CURRENCY)
+
+
+def money_cents(cents: int) -> str:
+    """Price-data cents (a cost estimate's, a shop test's) as text."""
+    return format_money(cents, PRICE_DATA_CURRENCY)
 
 
 def money_range(low: float, high: float) -> str:

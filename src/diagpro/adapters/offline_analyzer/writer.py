@@ -4,7 +4,8 @@ Each section names the customer's equipment and reuses their codes, symptoms, hi
 so the report reads as theirs even though the wording comes from templates. Numbers (percentages,
 prices, test costs) come from ``Facts`` so the prose says what the tables say; each sentence is
 written for one section only, so the report does not repeat itself. Money only becomes text
-through ``pricing.money``.
+through ``pricing.money`` and ``pricing.money_cents`` (the price data, in US dollars) and
+``Context.quote_text`` (the customer's quote, in the currency they were priced in).
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from diagpro.adapters.offline_analyzer.context import (
 )
 from diagpro.adapters.offline_analyzer.facts import Facts
 from diagpro.adapters.offline_analyzer.pricing import (
+    PRICE_DATA_CURRENCY,
     SECOND_OPINION_RATIO,
     hours_text,
     money,
+    money_cents,
     money_range,
     walk_away,
 )
 from diagpro.adapters.offline_analyzer.wording import capitalise, clip, lower_first
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_TITLES, Section, Urgency
 from diagpro.domain.codes import CodeFamily
-from diagpro.domain.payment import format_money
 
 # Codes a scan tool reads (and can record freeze-frame data for); the rest need a maker's table.
 _READABLE = frozenset({CodeFamily.OBD2, CodeFamily.J1939})
@@ -51,20 +53,16 @@ _HOW_OFTEN = {
 Writer = Callable[[Context, Facts], tuple[str, list[str]]]
 
 
-def _cents(cents: int) -> str:
-    return format_money(cents, "usd")
-
-
 def _codes_list(ctx: Context) -> str:
     return ", ".join(d.display for d in ctx.findings.codes)
 
 
 def quote_verdict(ctx: Context) -> str | None:
-    position, cents = quote_position(ctx), ctx.intake.shop_quote_cents
+    position, cents = quote_position(ctx), ctx.comparable_quote_cents
     if position is None or cents is None:
         return None
     label, (low, high) = quoted_work(ctx)
-    quote = _cents(cents)
+    quote = ctx.quote_text
     basis = f"the fair range for {label} ({money_range(low, high)})"
     if position == "below":
         return (
@@ -76,7 +74,7 @@ def quote_verdict(ctx: Context) -> str | None:
             f"Your shop quote of {quote} is within {basis}: fair, provided a test confirms "
             "the diagnosis."
         )
-    over = _cents(cents - high * 100)
+    over = money_cents(cents - high * 100)
     if position == "above":
         return (
             f"Your shop quote of {quote} is {over} above {basis}: ask for parts and labor "
@@ -154,7 +152,7 @@ def verification(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
     )
     points = [
         f"{t.name}: {t.how}. Expected: {t.expected}. If billed on its own: about "
-        f"{_cents(t.cost_cents_low)} to {_cents(t.cost_cents_high)}."
+        f"{money_cents(t.cost_cents_low)} to {money_cents(t.cost_cents_high)}."
         for t in facts.tests
     ]
     readable = [d.code.code for d in ctx.findings.codes if d.code.family in _READABLE]
@@ -210,7 +208,7 @@ def scripting(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
         points.append(f'Ruling out: "How did you rule out {other}?"')
     if i.shop_quote_cents is not None:
         points.append(
-            f'On the price: "The estimate is {_cents(i.shop_quote_cents)}. Could you break it '
+            f'On the price: "The estimate is {ctx.quote_text}. Could you break it '
             'into parts and labor hours, and tell me which labor guide time you used?"'
         )
     points += [
@@ -234,11 +232,22 @@ def costs(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
         "dealer)."
     )
     verdict = quote_verdict(ctx)
-    summary += f" {verdict}" if verdict else " No shop quote was given; use these to judge one."
+    if verdict:
+        summary += f" {verdict}"
+    elif ctx.intake.shop_quote_cents is not None:
+        # Dollar ranges set against a quote in another currency would mislead either way.
+        summary += (
+            f" Your shop quote of {ctx.quote_text} is not compared with these ranges: they are "
+            f"{PRICE_DATA_CURRENCY.upper()} figures from the built-in price data, so convert them "
+            "at today's rate, and allow for local labor rates, before judging the quote."
+        )
+    else:
+        summary += " No shop quote was given; use these to judge one."
     points = [
-        f"{c.repair}: parts {_cents(c.parts_cents_low)} to {_cents(c.parts_cents_high)}, labor "
+        f"{c.repair}: parts {money_cents(c.parts_cents_low)} to "
+        f"{money_cents(c.parts_cents_high)}, labor "
         f"{hours_text((c.labour_hours_low, c.labour_hours_high))}, total about "
-        f"{_cents(c.total_cents_low)} to {_cents(c.total_cents_high)}. {c.note}"
+        f"{money_cents(c.total_cents_low)} to {money_cents(c.total_cents_high)}. {c.note}"
         for c in facts.costs
     ]
     if not facts.costs:
@@ -275,11 +284,11 @@ def ripoff(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
                 f"The shop's recommendation concerns {name}, which none of your evidence points "
                 "to: ask for the test result that supports it."
             )
-    cents = ctx.intake.shop_quote_cents
+    cents = ctx.comparable_quote_cents
     label, (_, high) = quoted_work(ctx)
     if cents is not None and cents > high * 100 * SECOND_OPINION_RATIO:
         points.append(
-            f"Price check: {_cents(cents)} is well above the top of the fair range for {label} "
+            f"Price check: {ctx.quote_text} is well above the top of the fair range for {label} "
             f"({money(high)})."
         )
     points.append(
@@ -308,7 +317,7 @@ def authorization(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
         top = facts.costs[0]
         points.append(
             f"Approve once a test confirms it: {lower_first(top.repair)}, at "
-            f"{_cents(top.total_cents_low)} to {_cents(top.total_cents_high)}."
+            f"{money_cents(top.total_cents_low)} to {money_cents(top.total_cents_high)}."
         )
     if ctx.alternatives:
         names = "; ".join(lower_first(r.cause.name) for r in ctx.alternatives)
@@ -374,9 +383,9 @@ def negotiation(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
         f"How to keep the price of fixing your {ctx.name} fair without souring the relationship."
     )
     points: list[str] = []
-    cents, position = ctx.intake.shop_quote_cents, quote_position(ctx)
-    if cents is not None and position is not None:
-        quote = _cents(cents)
+    position = quote_position(ctx)
+    if position is not None:
+        quote = ctx.quote_text
         points.append(
             {
                 "below": f"Your quote of {quote} is low: get in writing what it includes before "
@@ -393,8 +402,8 @@ def negotiation(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
         top = facts.costs[0]
         points += [
             "Price comparison: get a second written quote for the same repair "
-            f"({lower_first(top.repair)}); a fair total is {_cents(top.total_cents_low)} to "
-            f"{_cents(top.total_cents_high)}.",
+            f"({lower_first(top.repair)}); a fair total is {money_cents(top.total_cents_low)} to "
+            f"{money_cents(top.total_cents_high)}.",
             "Labor justification: ask which labor guide time they used; "
             f"{hours_text((top.labour_hours_low, top.labour_hours_high))} is typical for this "
             "job.",

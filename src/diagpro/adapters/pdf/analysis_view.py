@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from diagpro.adapters.pdf.intake_view import CURRENCY
 from diagpro.adapters.pdf.limits import (
     CAUSE_LIMIT,
     CELL_LIMIT,
@@ -116,16 +115,16 @@ def _lead(point: str) -> _Lead:
     return _Lead("", point)
 
 
-def money(cents: int) -> str:
+def money(cents: int, currency: str) -> str:
     """format_money, with a no-break space so an amount never wraps away from its currency."""
-    return format_money(cents, CURRENCY).replace(" ", "\u00a0")
+    return format_money(cents, currency).replace(" ", "\u00a0")
 
 
-def money_lines(low: int, high: int) -> tuple[str, ...]:
+def money_lines(low: int, high: int, currency: str) -> tuple[str, ...]:
     """A range as lines for a narrow cell: ('$65.00 USD', 'to $720.00 USD'), or one line."""
     if low == high:
-        return (money(low),)
-    return (money(low), f"to {money(high)}")
+        return (money(low, currency),)
+    return (money(low, currency), f"to {money(high, currency)}")
 
 
 def _hours(value: float) -> str:
@@ -163,16 +162,16 @@ def _cause_rows(causes: tuple[RankedCause, ...]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _test_rows(tests: tuple[ShopTest, ...]) -> tuple[dict[str, Any], ...]:
+def _test_rows(tests: tuple[ShopTest, ...], currency: str) -> tuple[dict[str, Any], ...]:
     rows = []
     for test in tests[:MAX_TEST_ROWS]:
         low, high = test.cost_cents_low, max(test.cost_cents_low, test.cost_cents_high)
         if high <= 0:
             cost: tuple[str, ...] = ("—",)
         elif low <= 0:
-            cost = (f"up to {money(high)}",)
+            cost = (f"up to {money(high, currency)}",)
         else:
-            cost = money_lines(low, high)
+            cost = money_lines(low, high, currency)
         rows.append(
             {
                 "name": clip(test.name, NAME_LIMIT),
@@ -184,14 +183,14 @@ def _test_rows(tests: tuple[ShopTest, ...]) -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
-def _cost_rows(costs: tuple[CostEstimate, ...]) -> tuple[dict[str, Any], ...]:
+def _cost_rows(costs: tuple[CostEstimate, ...], currency: str) -> tuple[dict[str, Any], ...]:
     return tuple(
         {
             "repair": clip(c.repair, NAME_LIMIT),
             "note": clip(c.note, NOTE_LIMIT),
-            "parts": money_lines(c.parts_cents_low, c.parts_cents_high),
+            "parts": money_lines(c.parts_cents_low, c.parts_cents_high, currency),
             "labour": _hours_range(c.labour_hours_low, c.labour_hours_high),
-            "total": money_lines(c.total_cents_low, c.total_cents_high),
+            "total": money_lines(c.total_cents_low, c.total_cents_high, currency),
         }
         for c in costs[:MAX_COST_ROWS]
     )
@@ -284,17 +283,20 @@ def _glance_view(
     intake: Intake,
     ranked: tuple[dict[str, Any], ...],
     data_needed: tuple[str, ...],
+    currencies: tuple[str, str],
 ) -> dict[str, Any]:
+    amounts, quote_currency = currencies
     all_flags = tuple(f for f in analysis.safety_flags if f.strip())
     flags, data, steps = _fit_glance(all_flags, data_needed, _next_steps(analysis))
     cost = None
     if analysis.cost_range_cents is not None:
         low, high = analysis.cost_range_cents
         cost = {
-            "range": money_lines(low, high),
+            "range": money_lines(low, high, amounts),
             "repair": clip(analysis.costs[0].repair, GLANCE_REPAIR_LIMIT),
         }
-    quote = money(intake.shop_quote_cents) if intake.shop_quote_cents is not None else ""
+    cents = intake.shop_quote_cents
+    quote = money(cents, quote_currency) if cents is not None else ""
     others = tuple(
         {"cause": clip(row["cause"], GLANCE_OTHER_LIMIT), "pct": row["pct"], "rank": row["rank"]}
         for row in ranked[1 : 1 + GLANCE_OTHER_CAUSES]
@@ -312,15 +314,19 @@ def _glance_view(
     }
 
 
-def analysis_view(analysis: Analysis, intake: Intake) -> dict[str, Any]:
+def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str, Any]:
+    """``currency`` is the submission's (the shop quote's); the analysis' own amounts are in the
+    currency it names, else in that one. Every amount prints with its currency code, so a quote
+    and an offline analysis' dollar ranges are never mistaken for one another."""
+    amounts = analysis.currency or currency
     confidence = _pct(analysis.confidence_pct)
     ranked = _cause_rows(analysis.ranked_causes)
     ranked_total = sum(_pct(c.likelihood_pct) for c in analysis.ranked_causes)
     structures: dict[str, Any] = {
         "differential": ranked[1:],
-        "tests": _test_rows(analysis.shop_tests),
+        "tests": _test_rows(analysis.shop_tests, amounts),
         "questions": _capped(analysis.shop_questions, MAX_QUESTIONS, ITEM_LIMIT),
-        "costs": _cost_rows(analysis.costs),
+        "costs": _cost_rows(analysis.costs, amounts),
         "ranked": ranked,
         "safety": _capped(analysis.safety_flags, MAX_SAFETY_FLAGS, ITEM_LIMIT),
         "steps": _capped(analysis.next_steps, MAX_NEXT_STEPS, NEXT_STEP_LIMIT),
@@ -370,7 +376,7 @@ def analysis_view(analysis: Analysis, intake: Intake) -> dict[str, Any]:
         "threshold": CONFIDENCE_THRESHOLD,
         "data_needed": data_needed,
         "urgency": URGENCY_VIEWS[Urgency(analysis.urgency)],
-        "glance": _glance_view(analysis, intake, ranked, data_needed),
+        "glance": _glance_view(analysis, intake, ranked, data_needed, (amounts, currency)),
         "other_causes_pct": 100 - ranked_total
         if ranked and len(analysis.ranked_causes) <= MAX_CAUSE_ROWS and ranked_total < 100
         else 0,

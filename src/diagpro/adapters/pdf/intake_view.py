@@ -19,8 +19,6 @@ from diagpro.domain.equipment import DETAIL_LABELS
 from diagpro.domain.intake import Intake
 from diagpro.domain.payment import format_money
 
-CURRENCY = "usd"  # the analysis' cents are US dollars (the price and the quotes are)
-
 _MONTHS = (
     "January",
     "February",
@@ -98,13 +96,14 @@ def _rows(*pairs: tuple[str, str]) -> tuple[_Row, ...]:
     return tuple(_Row(label, value) for label, value in pairs if value)
 
 
-def intake_view(intake: Intake) -> dict[str, Any]:
+def intake_view(intake: Intake, currency: str) -> dict[str, Any]:
+    """``currency``: the submission's, which the customer's shop quote is in."""
     category = intake.category
     details = dict(intake.details)
     ordered = [name for name in category.detail_fields if name in details]
     ordered += sorted(name for name in details if name not in category.detail_fields)
     quote = (
-        format_money(intake.shop_quote_cents, CURRENCY)
+        format_money(intake.shop_quote_cents, currency)
         if intake.shop_quote_cents is not None
         else ""
     )

@@ -50,6 +50,6 @@ def build_context(document: ReportDocument) -> dict[str, Any]:
         "report_date": report_date(document.generated_at),
         "equipment_name": clip(intake.equipment_name, COVER_NAME_LIMIT),
         "header_name": clip(intake.equipment_name, HEADER_NAME_LIMIT),
-        "intake": intake_view(intake),
-        "analysis": analysis_view(document.analysis, intake),
+        "intake": intake_view(intake, document.currency),
+        "analysis": analysis_view(document.analysis, intake, document.currency),
     }

@@ -95,7 +95,7 @@ def sqlite_store(container: Container, settings: Settings) -> Check:
     return Check("sqlite", True, "blocker", f"{settings.database_path} opens")
 
 
-def probe_document() -> Any:
+def probe_document(currency: str) -> Any:
     from diagpro.adapters.offline_analyzer import OfflineAnalyzer
     from diagpro.domain.codes import extract_codes
     from diagpro.domain.intake import validate_intake
@@ -113,8 +113,8 @@ def probe_document() -> Any:
         }
     )
     codes = extract_codes(intake)
-    analysis = OfflineAnalyzer().analyse(intake, codes)
-    return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC))
+    analysis = OfflineAnalyzer().analyse(intake, codes, currency)
+    return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC), currency)
 
 
 def pdf_rendering(container: Container, settings: Settings) -> Check:
@@ -124,7 +124,7 @@ def pdf_rendering(container: Container, settings: Settings) -> Check:
     renderer = container.renderer()
     started = time.monotonic()
     try:
-        pdf = renderer.render(probe_document())
+        pdf = renderer.render(probe_document(settings.currency))
     except (DomainError, OSError) as exc:
         return Check(
             "pdf rendering",

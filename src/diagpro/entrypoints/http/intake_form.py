@@ -42,7 +42,7 @@ FIELD_LABELS: dict[str, str] = {
     "previousRepairs": "Previous repairs",
     "modifications": "Modifications",
     "troubleshootingSteps": "What you have already tried",
-    "shopQuoteAmount": "Shop quote (USD)",
+    "shopQuoteAmount": "Shop quote",  # the form adds the price currency: "Shop quote (USD)"
     "shopRecommendation": "What the shop recommends",
     "fullName": "Your name",
     "email": "Email",
@@ -128,8 +128,11 @@ YES_NO_DETAILS = frozenset({"checkEngineLightOn", "absEquipped", "selfPropelled"
 _VERBS = ("is ", "has ", "must ", "may ", "contains ", "belongs ")
 
 
-def form_context(values: dict[str, str], problems: Iterable[FieldProblem]) -> dict[str, Any]:
-    """What form.html prints: the values typed, each problem beside its box, the choices."""
+def form_context(
+    values: dict[str, str], problems: Iterable[FieldProblem], currency: str
+) -> dict[str, Any]:
+    """What form.html prints: the values typed, each problem beside its box, the choices. The
+    shop quote is asked for in ``currency``, the one the report is priced in."""
     category = CATEGORY_BY_KEY.get(values.get("equipmentType", ""))
     errors = problems_by_input(problems, category)
     optional = [*OPTIONAL_HISTORY, *(name for name in values if "." in name)]
@@ -143,7 +146,7 @@ def form_context(values: dict[str, str], problems: Iterable[FieldProblem]) -> di
         "chosen": category,
         "categories": CATEGORIES,
         "blurbs": BLURBS,
-        "labels": FIELD_LABELS,
+        "labels": {**FIELD_LABELS, "shopQuoteAmount": f"Shop quote ({currency.upper()})"},
         "detail_labels": DETAIL_LABELS,
         "yes_no": YES_NO_DETAILS,
         "code_hints": CODE_HINTS,
@@ -274,13 +277,13 @@ def _rows(*rows: Row) -> tuple[Row, ...]:
     return tuple(row for row in rows if row.value)
 
 
-def summary(intake: Intake) -> tuple[Section, ...]:
-    """What was saved, in the customer's words and the form's order; empty rows left out."""
+def summary(intake: Intake, currency: str) -> tuple[Section, ...]:
+    """What was saved, in the customer's words and the form's order; empty rows left out. The
+    shop quote is shown in ``currency``, the one the submission was priced in."""
     category = intake.category
     details = dict(intake.details)
-    quote = (
-        format_money(intake.shop_quote_cents, "usd") if intake.shop_quote_cents is not None else ""
-    )
+    cents = intake.shop_quote_cents
+    quote = format_money(cents, currency) if cents is not None else ""
     sections = (
         Section(
             "Equipment",

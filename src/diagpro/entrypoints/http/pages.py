@@ -100,7 +100,7 @@ def _form_page(
     editing: str = "",
     status_code: int = 200,
 ) -> Template:
-    context = intake_form.form_context(values or {}, problems)
+    context = intake_form.form_context(values or {}, problems, settings.currency)
     context["price"] = format_money(settings.price_cents, settings.currency)
     context["editing"] = editing
     return Template(template_name="form.html", context=context, status_code=status_code)
@@ -159,7 +159,7 @@ def review_page(
         template_name="review.html",
         context={
             "sub": sub,
-            "sections": intake_form.summary(sub.intake),
+            "sections": intake_form.summary(sub.intake, sub.currency),
             "equipment_name": sub.intake.equipment_name,
             "price": format_money(sub.price_cents, sub.currency),
             "pending": sub.status == Status.PENDING,
