@@ -18,7 +18,7 @@ from diagpro.domain.codes import DetectedCode
 from diagpro.domain.intake import Intake
 
 # Bump whenever the data or the wording changes, so a stored report says which knowledge wrote it.
-VERSION = "1.1"
+VERSION = "1.2"  # 1.2: a quote in another currency than the price data is not compared
 MODEL_NAME = f"diagpro-offline-{VERSION}"
 
 
