@@ -4,7 +4,7 @@ missing or malformed setting named (the original found a wrong Stripe key throug
 import pytest
 from dependency_injector import providers
 
-from diagpro.config import ConfigError, load_settings
+from diagpro.config import ConfigError, load_settings, with_local_secrets
 from diagpro.container import Container
 
 STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
@@ -21,7 +21,7 @@ def settings(tmp_path, **env):
 
 def container_for(tmp_path, **env):
     container = Container()
-    container.settings.override(providers.Object(settings(tmp_path, **env)))
+    container.settings.override(providers.Object(with_local_secrets(settings(tmp_path, **env))))
     return container
 
 

@@ -195,14 +195,14 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     import uvicorn
     from dependency_injector import providers
 
-    from diagpro.config import load_settings
+    from diagpro.config import load_settings, with_local_secrets
     from diagpro.entrypoints.http.app import create_app
     from diagpro.entrypoints.http.observability import configure_json_logging
 
     env = dict(os.environ)
     # Links and the local checkout's webhook delivery must point at where we really listen.
     env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
-    settings = load_settings(env)
+    settings = with_local_secrets(load_settings(env))
     container.settings.override(providers.Object(settings))
     app = create_app(container)
     _say(f"diagpro is serving on http://{args.host}:{args.port}")

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from diagpro.config import ConfigError, Settings, load_settings
+from diagpro.config import ConfigError, Settings, load_settings, with_local_secrets
 from diagpro.container import Container
 from diagpro.entrypoints.doctor import local_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
@@ -77,7 +77,7 @@ def diagnose(
     """Load the configuration from ``env`` (the process environment by default) and check it."""
     env = os.environ if env is None else env
     try:
-        settings = load_settings(env)
+        settings = with_local_secrets(load_settings(env))
     except ConfigError as exc:
         checks = [
             Check(
