@@ -28,3 +28,11 @@ def _row(setting: Setting[object]) -> str:
     meaning = ("**test-only:** " if setting.test_only else "") + setting.doc
     cells = (f"`{setting.env}`", setting.kind.name, default, meaning)
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def with_settings_table(readme: str) -> str:
+    """``readme`` with the text between the settings markers replaced by a fresh table."""
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {BEGIN} ... {END} markers")
+    return readme[: start + len(BEGIN)] + "\n" + settings_table() + readme[end:]
