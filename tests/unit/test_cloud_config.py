@@ -107,3 +107,13 @@ def test_automatic_refund_names_a_value_it_cannot_read(tmp_path):
     assert "DIAGPRO_AUTO_REFUND='maybe' must be true or false" in problems(
         tmp_path, DIAGPRO_AUTO_REFUND="maybe"
     )
+
+
+def test_vertex_is_on_when_any_of_its_settings_is_given_with_the_declared_model(tmp_path):
+    assert not settings(tmp_path).cloud.vertex.enabled
+    vertex = settings(tmp_path, GCP_PROJECT="demo-proj", VAI_LOCATION="europe-west4").cloud.vertex
+    assert (vertex.enabled, vertex.model, vertex.location) == (
+        True,
+        "gemini-2.5-flash",
+        "europe-west4",
+    )
