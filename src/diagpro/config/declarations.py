@@ -70,12 +70,14 @@ PUBLIC_BASE_URL = _declare(
         "when unset)",
     )
 )
+# Stripe refuses charges under 0.50 USD (https://docs.stripe.com/currencies, minimum and maximum
+# charge amounts): a lower price would fail at checkout, after the customer described the problem.
 PRICE_CENTS = _declare(
     Setting(
         "DIAGPRO_PRICE_CENTS",
         kinds.WHOLE,
         "499",
-        "price of one report in the currency's smallest unit; Stripe charges at least 50",
+        "price of one report in the currency's smallest unit (cents), at least 50",
         minimum=50,
     )
 )
