@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from diagpro.config import kinds
 from diagpro.config.kinds import Kind
@@ -33,11 +33,12 @@ class Setting(Generic[T]):
     shown_default: str | None = None
 
 
-SETTINGS: list[Setting[object]] = []
+# Every declared setting, in the order the README's table lists them.
+SETTINGS: list[Setting[Any]] = []
 
 
 def _declare(setting: Setting[T]) -> Setting[T]:
-    SETTINGS.append(setting)  # type: ignore[arg-type]  # Setting is only read, never written
+    SETTINGS.append(setting)
     return setting
 
 

@@ -46,8 +46,9 @@ class Values:
         return _default(setting)
 
     def _check(self, setting: Setting[T], value: T) -> None:
-        if setting.minimum is not None and float(value) < setting.minimum:  # type: ignore[arg-type]
-            raise ValueError(f"must be at least {setting.minimum:g}")
+        low = setting.minimum
+        if low is not None and isinstance(value, int | float) and value < low:
+            raise ValueError(f"must be at least {low:g}")
         reason = setting.check(value) if setting.check else None
         if reason:
             raise ValueError(reason)
