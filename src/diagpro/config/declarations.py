@@ -174,8 +174,8 @@ AUTO_REFUND = _declare(
         kinds.SWITCH,
         "false",
         "`true`: a submission whose report cannot be made (retry budget spent) is refunded in "
-        "full at once and shows `refunded`; a refund that fails leaves it `failed`, the reason "
-        "saying an operator must refund it",
+        "full at once through Stripe (or the local checkout) and shows `refunded`; a refund that "
+        "fails leaves it `failed`, the reason saying an operator must refund it",
     )
 )
 RENDER_TIMEOUT_SECONDS = _declare(
