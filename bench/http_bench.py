@@ -63,7 +63,7 @@ def serve_diagpro(port: int) -> None:
 
     from dependency_injector import providers
 
-    from diagpro.config import load_settings
+    from diagpro.config import load_settings, with_local_secrets
     from diagpro.container import Container
     from diagpro.entrypoints.http.observability import configure_json_logging
 
@@ -71,7 +71,7 @@ def serve_diagpro(port: int) -> None:
     from diagpro.entrypoints.http.app import create_app
 
     container = Container()
-    container.settings.override(providers.Object(load_settings(os.environ)))
+    container.settings.override(providers.Object(with_local_secrets(load_settings(os.environ))))
     app = create_app(container, start_worker=False)  # analysis must not compete for the CPU
     configure_json_logging(logging.INFO)  # what `diagpro serve` logs (to a file, here)
     _uvicorn(app, port)
@@ -358,7 +358,7 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from diagpro.config import load_settings
+    from diagpro.config import load_settings, with_local_secrets
 
     servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="diagpro-bench-") as tmp:
@@ -370,7 +370,7 @@ def run(args: argparse.Namespace) -> None:
             "DIAGPRO_API_KEYS": API_KEY,
         }
         # Made here first, so this process and the server share the data folder's secrets.
-        settings = load_settings(diagpro_env)
+        settings = with_local_secrets(load_settings(diagpro_env))
         env = {**os.environ, **diagpro_env}
         try:
             servers.append(bare := start_server("bare", env, folder))

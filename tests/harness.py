@@ -17,7 +17,7 @@ from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.memory.refunds import RecordingRefunds
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.application.payments import EventReceipt
-from diagpro.config import load_settings
+from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Submission
@@ -49,7 +49,9 @@ class Harness:
         env: dict[str, str] | None = None,
     ) -> Harness:
         container = Container()
-        settings = load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **(env or {})})
+        settings = with_local_secrets(
+            load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **(env or {})})
+        )
         container.settings.override(providers.Object(settings))
         if memory:
             use_memory_adapters(container)

@@ -31,14 +31,16 @@ from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import ConfirmCheckout, Fulfil, HandlePaymentEvent
 from diagpro.application.processing import ProcessJobs, WorkerSettings
 from diagpro.application.status import DescribeSubmission, GetDownloadLinks, RequeueSubmission
-from diagpro.cloud_config import (
+from diagpro.config import (
     FirestoreSettings,
     PubSubSettings,
+    Settings,
     StorageSettings,
     StripeSettings,
     VertexSettings,
+    load_settings,
+    with_local_secrets,
 )
-from diagpro.config import Settings, load_settings
 from diagpro.domain.jobs import RetryPolicy
 from diagpro.domain.payment import Price
 
@@ -127,19 +129,17 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
 
 
 class Container(containers.DeclarativeContainer):
-    settings = providers.Singleton(load_settings)
+    # Secrets the environment does not give are made once in the data folder, here: reading the
+    # configuration itself never writes.
+    settings = providers.Singleton(with_local_secrets, providers.Callable(load_settings))
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(SecretIds)
     price = providers.Callable(_price, settings)
-    database = providers.Singleton(
-        Database, path=providers.Callable(lambda s: s.database_path, settings)
-    )
+    database = providers.Singleton(Database, path=settings.provided.database_path)
 
     # -- ports -> embedded defaults ------------------------------------------------------------
-    firestore = providers.Singleton(
-        _firestore_client, providers.Callable(lambda s: s.cloud.firestore, settings)
-    )
+    firestore = providers.Singleton(_firestore_client, settings.provided.cloud.firestore)
     store_backend = providers.Callable(
         lambda s: "firestore" if s.cloud.firestore.enabled else "sqlite", settings
     )
@@ -160,18 +160,15 @@ class Container(containers.DeclarativeContainer):
     )
     # With PUBSUB_TOPIC/PUBSUB_SUBSCRIPTION, new jobs are also announced through Pub/Sub; the
     # job state stays in the store above.
-    jobs = providers.Singleton(
-        _job_queue, stored_jobs, providers.Callable(lambda s: s.cloud.pubsub, settings)
-    )
+    jobs = providers.Singleton(_job_queue, stored_jobs, settings.provided.cloud.pubsub)
     local_reports = providers.Singleton(
         LocalReportFolder,
-        root=providers.Callable(lambda s: s.reports_dir, settings),
-        base_url=providers.Callable(lambda s: s.public_base_url, settings),
-        secret=providers.Callable(lambda s: s.link_secret.encode(), settings),
+        # The folder holds reports/{id}.pdf, the object path every report store uses.
+        root=settings.provided.data_dir,
+        base_url=settings.provided.public_base_url,
+        secret=settings.provided.link_secret.encode.call(),
     )
-    gcs_reports = providers.Singleton(
-        _gcs_reports, providers.Callable(lambda s: s.cloud.storage, settings)
-    )
+    gcs_reports = providers.Singleton(_gcs_reports, settings.provided.cloud.storage)
     reports = providers.Selector(
         providers.Callable(lambda s: "gcs" if s.cloud.storage.enabled else "local", settings),
         local=local_reports,
@@ -181,14 +178,12 @@ class Container(containers.DeclarativeContainer):
     local_checkout = providers.Singleton(
         LocalCheckout,
         book=checkout_book,
-        secret=providers.Callable(lambda s: s.local_webhook_secret, settings),
-        base_url=providers.Callable(lambda s: s.public_base_url, settings),
+        secret=settings.provided.local_webhook_secret,
+        base_url=settings.provided.public_base_url,
         clock=clock,
         ids=ids,
     )
-    stripe_gateway = providers.Singleton(
-        _stripe_gateway, providers.Callable(lambda s: s.cloud.stripe, settings)
-    )
+    stripe_gateway = providers.Singleton(_stripe_gateway, settings.provided.cloud.stripe)
     gateway = providers.Selector(
         providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
         local=local_checkout,
@@ -201,9 +196,7 @@ class Container(containers.DeclarativeContainer):
         local=local_checkout,
         stripe=providers.Singleton(_stripe_refunds, stripe_gateway),
     )
-    vertex_analyzer = providers.Singleton(
-        _vertex_analyzer, providers.Callable(lambda s: s.cloud.vertex, settings)
-    )
+    vertex_analyzer = providers.Singleton(_vertex_analyzer, settings.provided.cloud.vertex)
     analyzer = providers.Selector(
         providers.Callable(lambda s: "vertex" if s.cloud.vertex.enabled else "offline", settings),
         offline=providers.Singleton(OfflineAnalyzer),
@@ -213,8 +206,8 @@ class Container(containers.DeclarativeContainer):
     # the first render); tests override this with a fast fake.
     renderer = providers.Singleton(
         IsolatedRenderer,
-        timeout_seconds=providers.Callable(lambda s: s.render_timeout_seconds, settings),
-        memory_mb=providers.Callable(lambda s: s.render_memory_mb, settings),
+        timeout_seconds=settings.provided.render_timeout_seconds,
+        memory_mb=settings.provided.render_memory_mb,
     )
 
     # -- use cases -----------------------------------------------------------------------------
@@ -225,7 +218,7 @@ class Container(containers.DeclarativeContainer):
         gateway,
         clock,
         price,
-        providers.Callable(lambda s: s.public_base_url, settings),
+        settings.provided.public_base_url,
     )
     lookup_checkout = providers.Factory(LookupCheckoutSession, gateway)
     fulfil = providers.Factory(Fulfil, submissions, jobs, clock)

@@ -389,6 +389,7 @@ def test_the_container_puts_the_dispatch_queue_in_front_of_the_store(
     from dependency_injector import providers
 
     from diagpro.adapters.sqlite.jobs import SqliteJobQueue
+    from diagpro.config import with_local_secrets
     from diagpro.container import Container
 
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
@@ -400,7 +401,7 @@ def test_the_container_puts_the_dispatch_queue_in_front_of_the_store(
         GCP_PROJECT=project,
     )
     container = Container()
-    container.settings.override(providers.Object(settings))
+    container.settings.override(providers.Object(with_local_secrets(settings)))
     jobs = container.jobs()
     assert isinstance(jobs, PubSubDispatchQueue)
     assert isinstance(jobs.inner, SqliteJobQueue)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 
-from diagpro.config import load_settings
+from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container
 from diagpro.entrypoints.doctor import (
     Check,
@@ -42,7 +42,7 @@ class FakeRenderer:
 
 
 def checks_for(env: dict[str, str], *, real_render: bool = False) -> list[Check]:
-    settings = load_settings(env)
+    settings = with_local_secrets(load_settings(env))
     container = Container()
     container.settings.override(providers.Object(settings))
     if not real_render:
@@ -371,7 +371,7 @@ def test_secrets_never_appear_whole(
     text = output(checks)
 
     assert "sk_test_…1234" in text and "whsec_…9876" in text
-    settings = load_settings(env)
+    settings = with_local_secrets(load_settings(env))
     for secret in (SECRET_KEY, WEBHOOK_SECRET, api_key, settings.link_secret):
         assert secret not in text
     assert settings.local_webhook_secret not in text

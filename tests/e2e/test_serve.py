@@ -109,11 +109,11 @@ def test_serve_takes_up_jobs_a_previous_run_left_behind(serve, env):
     # A payment recorded while no server ran (or by a server that crashed before working it).
     from dependency_injector import providers
 
-    from diagpro.config import load_settings
+    from diagpro.config import load_settings, with_local_secrets
     from diagpro.container import Container
 
     container = Container()
-    container.settings.override(providers.Object(load_settings(env)))
+    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
     sid = container.save_submission()(INTAKE).id
     signed = container.gateway().pay(container.open_checkout()(sid).id)
     container.handle_payment_event()(signed.payload, signed.signature)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 
-from diagpro.config import load_settings
+from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container
 from diagpro.domain.jobs import JobState
 from diagpro.domain.submission import Status
@@ -24,7 +24,7 @@ LEASE = "2"
 def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
     env["DIAGPRO_JOB_LEASE_SECONDS"] = LEASE
     container = Container()
-    container.settings.override(providers.Object(load_settings(env)))
+    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
     sub = container.save_submission()(AUTOMOTIVE)
     session = container.open_checkout()(sub.id)
     signed = container.gateway().pay(session.id)

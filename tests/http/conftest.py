@@ -39,7 +39,7 @@ from diagpro.adapters.memory.analysis import RecordingRenderer, ScriptedAnalyzer
 from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
-from diagpro.config import Settings, load_settings
+from diagpro.config import Settings, load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
 from diagpro.domain.jobs import Job
 from diagpro.domain.payment import SignedEvent
@@ -207,7 +207,7 @@ def wire(container: Container, data_dir: Path, *, memory: bool, env: dict[str, s
     """(Re)wire a container from scratch: settings for ``data_dir``, fresh stores and fakes."""
     container.reset_override()
     container.reset_singletons()
-    settings = load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **env})
+    settings = with_local_secrets(load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **env}))
     container.settings.override(providers.Object(settings))
     if memory:
         use_memory_adapters(container)

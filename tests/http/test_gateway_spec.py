@@ -20,7 +20,7 @@ from litestar.params import FromPath
 from litestar.testing import TestClient
 from openapi_spec_validator import validate
 
-from diagpro.config import load_settings
+from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
 from diagpro.entrypoints import cli
 from diagpro.entrypoints.http.app import create_app
@@ -59,7 +59,7 @@ PUBLIC_AT_LEAST = {
 def app(tmp_path: Path) -> Litestar:
     container = Container()
     container.settings.override(
-        providers.Object(load_settings({"DIAGPRO_DATA_DIR": str(tmp_path)}))
+        providers.Object(with_local_secrets(load_settings({"DIAGPRO_DATA_DIR": str(tmp_path)})))
     )
     use_memory_adapters(container)
     return create_app(container, start_worker=False)

@@ -21,7 +21,7 @@ from litestar.testing import TestClient
 
 from diagpro.adapters.memory.analysis import RecordingRenderer
 from diagpro.adapters.memory.clock import FixedClock
-from diagpro.config import load_settings
+from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
 from diagpro.domain.equipment import CATEGORIES, DETAIL_LABELS
 from diagpro.domain.errors import RenderFailed
@@ -187,8 +187,10 @@ def _build(
     env: dict[str, str] | None = None,
 ) -> Site:
     container = Container()
-    settings = load_settings(
-        {"DIAGPRO_DATA_DIR": str(tmp_path), "DIAGPRO_JOB_MAX_ATTEMPTS": "1", **(env or {})}
+    settings = with_local_secrets(
+        load_settings(
+            {"DIAGPRO_DATA_DIR": str(tmp_path), "DIAGPRO_JOB_MAX_ATTEMPTS": "1", **(env or {})}
+        )
     )
     container.settings.override(providers.Object(settings))
     use_memory_adapters(container)

@@ -4,7 +4,7 @@ missing or malformed setting named (the original found a wrong Stripe key throug
 import pytest
 from dependency_injector import providers
 
-from diagpro.config import ConfigError, load_settings
+from diagpro.config import ConfigError, load_settings, with_local_secrets
 from diagpro.container import Container
 
 STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
@@ -21,7 +21,7 @@ def settings(tmp_path, **env):
 
 def container_for(tmp_path, **env):
     container = Container()
-    container.settings.override(providers.Object(settings(tmp_path, **env)))
+    container.settings.override(providers.Object(with_local_secrets(settings(tmp_path, **env))))
     return container
 
 
@@ -106,4 +106,14 @@ def test_automatic_refund_is_a_switch_off_by_default(tmp_path, raw, on):
 def test_automatic_refund_names_a_value_it_cannot_read(tmp_path):
     assert "DIAGPRO_AUTO_REFUND='maybe' must be true or false" in problems(
         tmp_path, DIAGPRO_AUTO_REFUND="maybe"
+    )
+
+
+def test_vertex_is_on_when_any_of_its_settings_is_given_with_the_declared_model(tmp_path):
+    assert not settings(tmp_path).cloud.vertex.enabled
+    vertex = settings(tmp_path, GCP_PROJECT="demo-proj", VAI_LOCATION="europe-west4").cloud.vertex
+    assert (vertex.enabled, vertex.model, vertex.location) == (
+        True,
+        "gemini-2.5-flash",
+        "europe-west4",
     )

@@ -20,7 +20,7 @@ import pytest
 from dependency_injector import providers
 
 from diagpro.adapters.pdf.isolation import DEFAULT_FACTORY, IsolatedRenderer, factory_path
-from diagpro.config import ConfigError, load_settings
+from diagpro.config import ConfigError, load_settings, with_local_secrets
 from diagpro.container import Container
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.report import ReportDocument
@@ -97,7 +97,7 @@ def test_the_container_wires_the_limits_from_the_environment(tmp_path):
         "DIAGPRO_RENDER_MEMORY_MB": "2048",
     }
     container = Container()
-    container.settings.override(providers.Object(load_settings(env)))
+    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
     renderer = container.renderer()
     assert isinstance(renderer, IsolatedRenderer)
     assert (renderer.timeout_seconds, renderer.memory_mb) == (12.5, 2048)

@@ -195,14 +195,14 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     import uvicorn
     from dependency_injector import providers
 
-    from diagpro.config import load_settings
+    from diagpro.config import load_settings, with_local_secrets
     from diagpro.entrypoints.http.app import create_app
     from diagpro.entrypoints.http.observability import configure_json_logging
 
     env = dict(os.environ)
     # Links and the local checkout's webhook delivery must point at where we really listen.
     env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
-    settings = load_settings(env)
+    settings = with_local_secrets(load_settings(env))
     container.settings.override(providers.Object(settings))
     app = create_app(container)
     _say(f"diagpro is serving on http://{args.host}:{args.port}")
@@ -234,6 +234,23 @@ def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
         _say(f"gateway config for {len(spec['paths'])} paths written to {args.output}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _settings(readme: str | None) -> int:
+    # Runs before any settings load: the table documents them, it needs none of them.
+    from diagpro.config.table import settings_table, with_settings_table
+
+    if readme is None:
+        sys.stdout.write(settings_table())
+        return 0
+    path = Path(readme)
+    try:
+        path.write_text(with_settings_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _say(f"settings table in {path} rewritten")
     return 0
 
 
@@ -292,6 +309,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
+
+    settings = commands.add_parser(
+        "settings", help="print every setting as the README's markdown table (no settings needed)"
+    )
+    settings.add_argument(
+        "--readme", metavar="FILE", help="rewrite the table between the settings markers of FILE"
+    )
+    settings.set_defaults(run=None)
     return parser
 
 
@@ -305,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from diagpro.entrypoints.doctor import main as doctor
 
         return doctor(as_json=args.json)
+    if args.command == "settings":
+        return _settings(args.readme)
     try:
         container = Container()
         container.settings()

@@ -3,7 +3,6 @@ with the same identity and settings."""
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 import uuid
@@ -210,7 +209,7 @@ def firestore_probe(container: Container, settings: Settings, timeout: float) ->
         )
     except (api_exceptions.GoogleAPIError, google.auth.exceptions.GoogleAuthError) as exc:
         reason = type(exc).__name__
-        host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        host = fs.emulator_host
         target = f"the emulator at {host}" if host else "firestore.googleapis.com"
         return Check(
             "firestore",

@@ -38,7 +38,7 @@ def adapters_in_use(settings: Settings) -> Check:
             "reports",
             f"Cloud Storage (gs://{cloud.storage.bucket})"
             if cloud.storage.enabled
-            else f"local folder (embedded default, {settings.reports_dir})",
+            else f"local folder (embedded default, {settings.data_dir / 'reports'})",
         ),
         (
             "analyzer",

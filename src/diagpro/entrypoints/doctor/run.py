@@ -7,7 +7,9 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from diagpro.config import ConfigError, Settings, load_settings
+from diagpro.config import ConfigError, Settings, load_settings, with_local_secrets
+from diagpro.config.declarations import PUBLIC_BASE_URL
+from diagpro.config.values import Values
 from diagpro.container import Container
 from diagpro.entrypoints.doctor import local_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
@@ -77,7 +79,7 @@ def diagnose(
     """Load the configuration from ``env`` (the process environment by default) and check it."""
     env = os.environ if env is None else env
     try:
-        settings = load_settings(env)
+        settings = with_local_secrets(load_settings(env))
     except ConfigError as exc:
         checks = [
             Check(
@@ -91,7 +93,8 @@ def diagnose(
         key = env.get("STRIPE_SECRET_KEY", "").strip()
         secret = env.get("STRIPE_WEBHOOK_SECRET", "").strip()
         if key or secret:
-            base = env.get("DIAGPRO_PUBLIC_BASE_URL", "").strip() or "http://127.0.0.1:8000"
+            # As declared; the default when it is unset or is itself one of the problems.
+            base = Values(env)[PUBLIC_BASE_URL]
             checks += stripe_key_checks(key, secret, base)
         return scrub(checks, [key, secret, *env.get("DIAGPRO_API_KEYS", "").split(",")])
     from dependency_injector import providers

@@ -1,0 +1,364 @@
+"""Every setting diagpro reads, declared once: its variable, kind, default, meaning, and whether
+it exists for tests only. Loading, validation and the README's configuration table are all
+derived from this table (``python -m diagpro.config`` prints the table).
+
+A default is written as the text an operator would set, and is read by the same parser as a
+value given in the environment, so a default can never be something the parser would refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from diagpro.config import kinds
+from diagpro.config.kinds import Kind
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    env: str
+    kind: Kind[T]
+    default: str
+    doc: str
+    test_only: bool = False
+    minimum: float | None = None
+    # A rule beyond the kind's, for a value the operator gave: returns what is wrong, or None.
+    check: Callable[[T], str | None] | None = None
+    # How the table states a default that is made rather than fixed (secrets, cloud switches).
+    shown_default: str | None = None
+
+
+# Every declared setting, in the order the README's table lists them.
+SETTINGS: list[Setting[Any]] = []
+
+
+def _declare(setting: Setting[T]) -> Setting[T]:
+    SETTINGS.append(setting)
+    return setting
+
+
+_MADE_ONCE = "made once, kept in `secrets.json` in the data folder (0600)"
+
+# -- the service ---------------------------------------------------------------------------------
+
+ENVIRONMENT = _declare(
+    Setting(
+        "DIAGPRO_ENVIRONMENT",
+        kinds.choice("development", "production"),
+        "development",
+        "`production` refuses every test-only switch below",
+    )
+)
+DATA_DIR = _declare(
+    Setting(
+        "DIAGPRO_DATA_DIR",
+        kinds.FOLDER,
+        "var",
+        "SQLite database, local reports (`reports/{id}.pdf`) and the generated local secrets",
+    )
+)
+PUBLIC_BASE_URL = _declare(
+    Setting(
+        "DIAGPRO_PUBLIC_BASE_URL",
+        kinds.URL,
+        "http://127.0.0.1:8000",
+        "base of checkout, success and download links (`diagpro serve` uses its own address "
+        "when unset)",
+    )
+)
+# Stripe refuses charges under 0.50 USD (https://docs.stripe.com/currencies, minimum and maximum
+# charge amounts): a lower price would fail at checkout, after the customer described the problem.
+PRICE_CENTS = _declare(
+    Setting(
+        "DIAGPRO_PRICE_CENTS",
+        kinds.WHOLE,
+        "499",
+        "price of one report in the currency's smallest unit (cents), at least 50",
+        minimum=50,
+    )
+)
+CURRENCY = _declare(Setting("DIAGPRO_CURRENCY", kinds.CURRENCY, "usd", "currency of the price"))
+API_KEYS = _declare(
+    Setting(
+        "DIAGPRO_API_KEYS",
+        kinds.KEYS,
+        "",
+        "keys accepted in the `x-api-key` header, 16+ characters each",
+        shown_default="one " + _MADE_ONCE,
+    )
+)
+SUBMISSIONS_PER_MINUTE = _declare(
+    Setting(
+        "DIAGPRO_SUBMISSIONS_PER_MINUTE",
+        kinds.WHOLE,
+        "20",
+        "submissions one client may create per minute (429 past it)",
+        minimum=1,
+    )
+)
+TRUSTED_PROXIES = _declare(
+    Setting(
+        "DIAGPRO_TRUSTED_PROXIES",
+        kinds.WHOLE,
+        "0",
+        "proxies in front that append to `X-Forwarded-For` (Cloud Run: 1, plus API Gateway: "
+        "2), so rate limits key on the customer",
+        minimum=0,
+    )
+)
+LOCAL_WEBHOOK_SECRET = _declare(
+    Setting(
+        "DIAGPRO_LOCAL_WEBHOOK_SECRET",
+        kinds.SECRET,
+        "",
+        "signs the local checkout's payment events (Stripe's scheme)",
+        shown_default=_MADE_ONCE,
+    )
+)
+LINK_SECRET = _declare(
+    Setting(
+        "DIAGPRO_LINK_SECRET",
+        kinds.SECRET,
+        "",
+        "signs the local report folder's download links",
+        shown_default=_MADE_ONCE,
+    )
+)
+
+# -- jobs and rendering --------------------------------------------------------------------------
+
+JOB_MAX_ATTEMPTS = _declare(
+    Setting(
+        "DIAGPRO_JOB_MAX_ATTEMPTS",
+        kinds.WHOLE,
+        "5",
+        "attempts before a submission is marked failed",
+        minimum=1,
+    )
+)
+RETRY_BASE_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_RETRY_BASE_SECONDS",
+        kinds.NUMBER,
+        "2",
+        "first backoff; doubles per attempt (capped at 2 min)",
+        minimum=0,
+    )
+)
+JOB_BUDGET_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_JOB_BUDGET_SECONDS",
+        kinds.NUMBER,
+        "1200",
+        "total time from payment before giving up",
+        minimum=1,
+    )
+)
+JOB_LEASE_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_JOB_LEASE_SECONDS",
+        kinds.NUMBER,
+        "300",
+        "how long a worker holds a job before another may take it",
+        minimum=1,
+    )
+)
+AUTO_REFUND = _declare(
+    Setting(
+        "DIAGPRO_AUTO_REFUND",
+        kinds.SWITCH,
+        "false",
+        "`true`: a submission whose report cannot be made (retry budget spent) is refunded in "
+        "full at once through Stripe (or the local checkout) and shows `refunded`; a refund that "
+        "fails leaves it `failed`, the reason saying an operator must refund it",
+    )
+)
+RENDER_TIMEOUT_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_RENDER_TIMEOUT_SECONDS",
+        kinds.NUMBER,
+        "30",
+        "wall-clock limit on one PDF render (the render process is killed past it)",
+        minimum=1,
+    )
+)
+RENDER_MEMORY_MB = _declare(
+    Setting(
+        "DIAGPRO_RENDER_MEMORY_MB",
+        kinds.WHOLE,
+        "1536",
+        # A warm render child peaks at 350-500 MB of address space; 768 leaves it room.
+        "address-space limit of the render process, in MiB",
+        minimum=768,
+    )
+)
+
+# -- cloud adapters: each replaces its embedded default when its settings are given -----------
+
+STRIPE_SECRET_KEY = _declare(
+    Setting(
+        "STRIPE_SECRET_KEY",
+        kinds.SECRET,
+        "",
+        "Stripe secret (`sk_…`) or restricted (`rk_…`) key: payments go through Stripe "
+        "Checkout instead of the local checkout",
+    )
+)
+STRIPE_WEBHOOK_SECRET = _declare(
+    Setting(
+        "STRIPE_WEBHOOK_SECRET",
+        kinds.SECRET,
+        "",
+        "the Stripe webhook endpoint's signing secret (`whsec_…`); needed with the key",
+    )
+)
+GCP_PROJECT = _declare(
+    Setting(
+        "GCP_PROJECT",
+        kinds.TEXT,
+        "",
+        "Google Cloud project of Vertex AI, Cloud Storage, Firestore and Pub/Sub",
+    )
+)
+
+
+def _general_availability(model: str) -> str | None:
+    # Experimental models change or vanish without notice; a paid report needs a stable one.
+    return "is an experimental model: use a GA model" if "-exp" in model else None
+
+
+VAI_MODEL = _declare(
+    Setting(
+        "VAI_MODEL",
+        kinds.TEXT,
+        "gemini-2.5-flash",
+        "Gemini model on Vertex AI; this, `VAI_LOCATION` or `DIAGPRO_VERTEX_BASE_URL` replaces "
+        "the offline analyzer",
+        check=_general_availability,
+    )
+)
+VAI_LOCATION = _declare(Setting("VAI_LOCATION", kinds.TEXT, "global", "Vertex AI location"))
+REPORT_BUCKET = _declare(
+    Setting(
+        "REPORT_BUCKET",
+        kinds.TEXT,
+        "",
+        "Cloud Storage bucket for reports, instead of the local folder",
+    )
+)
+REPORT_SIGNER_EMAIL = _declare(
+    Setting(
+        "REPORT_SIGNER_EMAIL",
+        kinds.TEXT,
+        "",
+        "service account that signs download links through IAM signBlob (Cloud Run)",
+    )
+)
+REPORT_SIGNING_KEY_FILE = _declare(
+    Setting(
+        "REPORT_SIGNING_KEY_FILE",
+        kinds.TEXT,
+        "",
+        "path of a service-account JSON key that signs download links, where one is deployed",
+    )
+)
+STORE = _declare(
+    Setting(
+        "DIAGPRO_STORE",
+        kinds.choice("sqlite", "firestore"),
+        "sqlite",
+        "where submissions, payment events and jobs are kept (all three move together)",
+    )
+)
+FIRESTORE_DATABASE = _declare(
+    Setting("FIRESTORE_DATABASE", kinds.TEXT, "(default)", "Firestore database id")
+)
+
+# Pub/Sub's resource name rule: 3-255 characters from this set, starting with a letter, and not
+# starting with "goog".
+_PUBSUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}")
+
+
+def _pubsub_name(name: str) -> str | None:
+    if _PUBSUB_NAME.fullmatch(name) and not name.startswith("goog"):
+        return None
+    return (
+        "must be a short Pub/Sub name (3-255 characters, starting with a letter, not with "
+        "goog), not a projects/… path"
+    )
+
+
+PUBSUB_TOPIC = _declare(
+    Setting(
+        "PUBSUB_TOPIC",
+        kinds.TEXT,
+        "",
+        "Pub/Sub topic HTTP instances announce new jobs on (with `PUBSUB_SUBSCRIPTION`)",
+        check=_pubsub_name,
+    )
+)
+PUBSUB_SUBSCRIPTION = _declare(
+    Setting(
+        "PUBSUB_SUBSCRIPTION",
+        kinds.TEXT,
+        "",
+        "Pub/Sub subscription workers pull new jobs from (with `PUBSUB_TOPIC`)",
+        check=_pubsub_name,
+    )
+)
+
+# -- test-only switches: refused when DIAGPRO_ENVIRONMENT=production ----------------------------
+
+STRIPE_API_BASE = _declare(
+    Setting(
+        "DIAGPRO_STRIPE_API_BASE",
+        kinds.URL,
+        "",
+        "Stripe API calls go to this local stub instead of api.stripe.com",
+        test_only=True,
+    )
+)
+VERTEX_BASE_URL = _declare(
+    Setting(
+        "DIAGPRO_VERTEX_BASE_URL",
+        kinds.URL,
+        "",
+        "Vertex AI calls go to this local stub, carrying the placeholder bearer `stub-token` "
+        "(`STUB_TOKEN`) instead of Google credentials",
+        test_only=True,
+    )
+)
+# Google's client libraries read these themselves; they are declared so that they are
+# documented and refused in production, where an emulator would silently lose the data.
+FIRESTORE_EMULATOR_HOST = _declare(
+    Setting(
+        "FIRESTORE_EMULATOR_HOST",
+        kinds.TEXT,
+        "",
+        "Firestore calls go to this emulator (`host:port`)",
+        test_only=True,
+    )
+)
+PUBSUB_EMULATOR_HOST = _declare(
+    Setting(
+        "PUBSUB_EMULATOR_HOST",
+        kinds.TEXT,
+        "",
+        "Pub/Sub calls go to this emulator (`host:port`)",
+        test_only=True,
+    )
+)
+STORAGE_EMULATOR_HOST = _declare(
+    Setting(
+        "STORAGE_EMULATOR_HOST",
+        kinds.TEXT,
+        "",
+        "Cloud Storage calls go to this emulator (`http://host:port`)",
+        test_only=True,
+    )
+)

@@ -1,0 +1,112 @@
+"""What the rest of diagpro reads: the settings, grouped by the adapter they choose.
+
+The values come from ``load_settings``; defaults and meanings live in ``declarations.py`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    secret_key: str
+    webhook_secret: str
+    api_base: str  # test-only: a local stub of Stripe's API
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret_key)
+
+
+@dataclass(frozen=True)
+class VertexSettings:
+    project: str
+    location: str
+    model: str  # empty while the offline analyzer is in use
+    base_url: str  # test-only: a local stub of Vertex AI
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    project: str
+    bucket: str
+    signing_key_file: str  # a service-account JSON key, where one is deployed
+    signer_email: str  # otherwise sign through IAM signBlob as this account (Cloud Run)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bucket)
+
+
+@dataclass(frozen=True)
+class FirestoreSettings:
+    project: str  # empty while SQLite is the store
+    database: str
+    emulator_host: str  # test-only: read by google-cloud-firestore itself, shown by the doctor
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.project)
+
+
+@dataclass(frozen=True)
+class PubSubSettings:
+    project: str
+    topic: str  # HTTP instances publish new jobs here
+    subscription: str  # workers pull them from here
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.topic and self.subscription)
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    stripe: StripeSettings
+    vertex: VertexSettings
+    storage: StorageSettings
+    firestore: FirestoreSettings
+    pubsub: PubSubSettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str  # development or production
+    data_dir: Path
+    public_base_url: str
+    price_cents: int
+    currency: str
+    # The three secrets below are empty when the environment does not give them, until
+    # ``with_local_secrets`` fills them from the data folder.
+    local_webhook_secret: str
+    link_secret: str
+    api_keys: tuple[str, ...]
+    api_key_source: str  # "DIAGPRO_API_KEYS" or the file the generated key is kept in
+    job_max_attempts: int
+    job_lease_seconds: float
+    retry_base_seconds: float
+    job_budget_seconds: float
+    submissions_per_minute: int
+    # X-Forwarded-For entries appended by proxies we trust (Cloud Run: 1; plus API Gateway: 2).
+    trusted_proxies: int
+    # The PDF is rendered in a child process killed after this long, with this much address
+    # space, so a hostile description cannot hang or exhaust the worker.
+    render_timeout_seconds: float
+    render_memory_mb: int
+    # Refund a paid submission automatically when its report cannot be made.
+    auto_refund: bool
+    cloud: CloudSettings
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "diagpro.sqlite3"
+
+    @property
+    def has_every_secret(self) -> bool:
+        return bool(self.local_webhook_secret and self.link_secret and self.api_keys)
