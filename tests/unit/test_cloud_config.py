@@ -2,10 +2,9 @@
 missing or malformed setting named (the original found a wrong Stripe key through customers)."""
 
 import pytest
-from dependency_injector import providers
 
 from diagpro.config import ConfigError, load_settings
-from diagpro.container import Container
+from tests.harness import container_for_tests
 
 STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
 VERTEX = {
@@ -20,9 +19,7 @@ def settings(tmp_path, **env):
 
 
 def container_for(tmp_path, **env):
-    container = Container()
-    container.settings.override(providers.Object(settings(tmp_path, **env)))
-    return container
+    return container_for_tests(tmp_path, memory=False, env=env)
 
 
 def problems(tmp_path, **env):

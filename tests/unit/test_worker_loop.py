@@ -2,15 +2,15 @@
 
 import threading
 
-from diagpro.adapters.memory.clock import FixedClock
 from diagpro.entrypoints.worker import run_worker
+from tests.doubles import FixedClock
 
 
 class StepsThat:
     def __init__(self, *outcomes):
         self.outcomes = list(outcomes)
 
-    def run_once(self):
+    def __call__(self):
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if isinstance(outcome, Exception):
             raise outcome

@@ -95,14 +95,13 @@ def _diagnose(container: Container, args: argparse.Namespace) -> int:
     price = format_money(session.amount_total, session.currency)
     _say(f"checkout    {session.id} opened for {price}")
 
-    gateway = container.gateway()
-    pay = getattr(gateway, "pay", None)
-    if pay is None:
+    self_checkout = container.self_checkout()
+    if self_checkout is None:
         raise UserError(
             "diagnose pays on the local checkout; this configuration uses a real gateway"
         )
-    signed = pay(session.id)
-    receipt = container.handle_payment_event()(signed.payload, signed.signature)
+    signed = self_checkout.pay(session.id)
+    receipt = container.receive_payment_event()(signed.payload, signed.signature)
     _say(f"payment     {receipt.event_id} verified: {receipt.outcome}; job queued")
 
     def progress(submission_id: str, stage: str, detail: str) -> None:
@@ -141,8 +140,8 @@ def _report_outcome(container: Container, sid: str, output: str | None) -> int:
 
 def _local_file(container: Container, sid: str) -> Path | None:
     """Where the report sits on this machine, when the report store is a local folder."""
-    file_path = getattr(container.reports(), "file_path", None)
-    return file_path(sid) if file_path is not None else None
+    report_files = container.report_files()
+    return report_files.file_path(sid) if report_files is not None else None
 
 
 def _status(container: Container, args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ def run_worker(
     worked = 0
     while not stop.is_set() and not done():
         try:
-            claimed = process.run_once()
+            claimed = process()
         except Exception:  # e.g. the database was unreachable: keep the worker alive, back off
             log.exception("worker step failed; trying again in %.1f s", idle_poll)
             stop.wait(idle_poll)

@@ -95,8 +95,7 @@ def sqlite_store(container: Container, settings: Settings) -> Check:
     return Check("sqlite", True, "blocker", f"{settings.database_path} opens")
 
 
-def probe_document() -> Any:
-    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+def probe_document(container: Container) -> Any:
     from diagpro.domain.codes import extract_codes
     from diagpro.domain.intake import validate_intake
     from diagpro.domain.report import ReportDocument
@@ -113,7 +112,7 @@ def probe_document() -> Any:
         }
     )
     codes = extract_codes(intake)
-    analysis = OfflineAnalyzer().analyse(intake, codes)
+    analysis = container.offline_analyzer().analyse(intake, codes)
     return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC))
 
 
@@ -124,7 +123,7 @@ def pdf_rendering(container: Container, settings: Settings) -> Check:
     renderer = container.renderer()
     started = time.monotonic()
     try:
-        pdf = renderer.render(probe_document())
+        pdf = renderer.render(probe_document(container))
     except (DomainError, OSError) as exc:
         return Check(
             "pdf rendering",
