@@ -34,6 +34,9 @@ def test_nothing_configured_means_the_embedded_defaults(tmp_path):
     assert type(container.analyzer()).__name__ == "OfflineAnalyzer"
     assert type(container.reports()).__name__ == "LocalReportFolder"
     assert type(container.refunds()).__name__ == "LocalCheckout"
+    # What only the embedded defaults offer: the local checkout's buttons, the report folder.
+    assert container.self_checkout() is container.gateway()
+    assert container.report_files() is container.reports()
     assert container.settings().auto_refund is False
     assert container.worker_settings().auto_refund is False
 
@@ -52,6 +55,9 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
     assert type(container.refunds()).__name__ == "StripeRefunds"
     assert type(container.analyzer()).__name__ == "VertexAnalyzer"
     assert type(container.reports()).__name__ == "GcsReportStore"
+    # Stripe has its own checkout page and the bucket its own links: nothing local to offer.
+    assert container.self_checkout() is None
+    assert container.report_files() is None
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from typing import Any
 
 from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.domain.errors import StoreUnavailable
 from diagpro.entrypoints.doctor.findings import Check
 
 
@@ -84,7 +85,7 @@ def sqlite_store(container: Container, settings: Settings) -> Check:
     try:
         with container.database().connect() as conn:
             conn.execute("PRAGMA quick_check").fetchone()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, StoreUnavailable) as exc:
         return Check(
             "sqlite",
             False,
