@@ -573,7 +573,7 @@ def test_concurrent_fulfilments_of_one_payment_make_one_job(firestore_client: An
     def deliver() -> None:
         try:
             barrier.wait(timeout=10)
-            changed.append(fulfil(submission.id, payment))
+            changed.append(fulfil(submission.id, payment).changed)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
