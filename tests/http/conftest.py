@@ -208,15 +208,21 @@ SHARED_ENV = {
 
 @dataclass
 class Wiring:
+    container: Container
     clock: FixedClock
     analyzer: ScriptedAnalyzer
     renderer: RecordingRenderer
 
 
-def wire(container: Container, data_dir: Path, *, memory: bool, env: dict[str, str]) -> Wiring:
-    """(Re)wire a container from scratch: settings for ``data_dir``, fresh stores and fakes."""
-    container_for_tests(data_dir, memory=memory, env=env, container=container)
-    wiring = Wiring(FixedClock(), ScriptedAnalyzer(OfflineAnalyzer()), RecordingRenderer())
+def wire(
+    container: Container | None, data_dir: Path, *, memory: bool, env: dict[str, str]
+) -> Wiring:
+    """Wire a new container (``None``) or rewire one from scratch: settings for ``data_dir``,
+    fresh stores and fakes."""
+    container = container_for_tests(data_dir, memory=memory, env=env, container=container)
+    wiring = Wiring(
+        container, FixedClock(), ScriptedAnalyzer(OfflineAnalyzer()), RecordingRenderer()
+    )
     container.clock.override(providers.Object(wiring.clock))
     container.ids.override(providers.Object(CountingIds()))
     container.analyzer.override(providers.Object(wiring.analyzer))
@@ -240,8 +246,9 @@ def _shared_apps(
     """One app per storage variant for the whole session: building one costs ~50 ms."""
     apps: dict[bool, tuple[Container, Litestar, TestClient[Litestar]]] = {}
     for memory in (True, False):
-        container = Container()
-        wire(container, tmp_path_factory.mktemp("shared"), memory=memory, env=SHARED_ENV)
+        container = wire(
+            None, tmp_path_factory.mktemp("shared"), memory=memory, env=SHARED_ENV
+        ).container
         app = create_app(container, start_worker=False)
         client = TestClient(app)
         client.__enter__()
@@ -271,8 +278,8 @@ def make_api(
         count += 1
         data_dir = tmp_path / f"app{count}"
         if fresh or any(key in (env or {}) for key in BUILD_TIME_SETTINGS):
-            container = Container()
-            wiring = wire(container, data_dir, memory=memory, env=env or {})
+            wiring = wire(None, data_dir, memory=memory, env=env or {})
+            container = wiring.container
             app = create_app(container, start_worker=False)
             client = TestClient(app)
             client.__enter__()
