@@ -51,3 +51,18 @@ def test_an_api_request_answers_503_while_the_store_is_down(api: Api) -> None:
     refused = api.post("/analysisStatus", {"submissionId": sid})
     assert_error(refused, 503, "STORE_UNAVAILABLE")
     assert refused.headers["retry-after"] == "5"
+
+
+def test_a_page_says_we_are_briefly_unavailable(api: Api) -> None:
+    sid = api.save()
+
+    class DownSubmissions:
+        def get(self, submission_id: str) -> None:
+            raise StoreUnavailable("The embedded database did not answer: disk I/O error")
+
+    api.container.submissions.override(providers.Object(DownSubmissions()))
+    page = api.get(f"/review/{sid}")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "briefly unavailable" in page.text
+    assert "disk I/O" not in page.text  # the operator's detail stays in the log

@@ -27,6 +27,7 @@ from diagpro.domain.errors import (
     PaymentProviderError,
     RenderFailed,
     ReportStorageError,
+    StoreUnavailable,
     SubmissionNotFound,
 )
 from diagpro.domain.jobs import Job, RetryPolicy
@@ -46,7 +47,13 @@ log = logging.getLogger("diagpro.processing")
 
 # Failures worth another attempt. Anything else is a bug: also retried (the customer paid),
 # but logged with its traceback.
-_EXPECTED = (AnalysisUnavailable, AnalysisInvalid, RenderFailed, ReportStorageError)
+_EXPECTED = (
+    AnalysisUnavailable,
+    AnalysisInvalid,
+    RenderFailed,
+    ReportStorageError,
+    StoreUnavailable,
+)
 
 Progress = Callable[[str, str, str], None]  # (submission id, stage, detail)
 

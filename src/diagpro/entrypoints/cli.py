@@ -1,7 +1,8 @@
 """``diagpro``: run the whole lifecycle from a terminal, and ask where a submission is.
 
 User mistakes (bad intake, unknown id, unreadable file) print one line and exit 2; a report that
-could not be made exits 1; nothing a user types produces a traceback.
+could not be made, or a store that did not answer, exits 1; nothing a user types produces a
+traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from diagpro.config import ConfigError
 from diagpro.container import Container
-from diagpro.domain.errors import DomainError, IntakeInvalid
+from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.worker import run_worker
@@ -313,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:  # not the user's mistake: an outage, worth trying again
+        print(f"error: {exc}; try again in a moment", file=sys.stderr)
+        return 1
     except (DomainError, ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
