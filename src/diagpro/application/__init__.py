@@ -10,8 +10,8 @@ one record), and the steps are ordered so that a crash between two of them is re
 the use case again, which the outside world does anyway:
 
 - ``Fulfil``: 1. mark the submission paid; 2. queue its job. Crash between: the submission is
-  paid without a job. Stripe redelivers the event (or the success page polls); step 1 is then a
-  no-op and step 2 queues the job.
+  paid without a job. Stripe redelivers the event (the webhook answered no 2xx); step 1 is then
+  a no-op and step 2 queues the job. ``/reports/ensure`` and ``diagpro requeue`` queue it too.
 - ``HandlePaymentEvent``: 1. apply the event (for a payment: ``Fulfil``'s steps; otherwise one
   write on the submission); 2. record the event and its outcome. Crash between: the event is
   applied but not recorded; Stripe redelivers it (it does until it gets a 2xx) and applying it

@@ -72,8 +72,8 @@ class Fulfil:
             self._submissions, submission_id, lambda s: s.mark_paid(payment, now)
         )
         # step 2 of 2: queue the work, whenever the submission is paid and nothing has started.
-        # A crash between the steps leaves it paid without a job; the redelivered event (or
-        # the success page) runs this again, step 1 is a no-op and step 2 queues the job.
+        # A crash between the steps leaves it paid without a job; the redelivered event runs
+        # this again (step 1 is then a no-op, step 2 queues the job), as does /reports/ensure.
         if stored.status == Status.PAID:
             self._jobs.enqueue(submission_id, now)
         return Fulfilment(stored, changed)
