@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,7 +51,9 @@ INTAKE = {
     "shopQuoteAmount": "1250.00",
     "shopRecommendation": "replace all six coils and injectors",
 }
-FAKE = "diagpro.adapters.memory.analysis:RecordingRenderer"
+# The bare round trip uses the tests' fake renderer; the child gets this sys.path, so it finds it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+FAKE = "tests.doubles:RecordingRenderer"
 
 
 def make_document() -> ReportDocument:

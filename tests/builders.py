@@ -33,7 +33,7 @@ from diagpro.domain.analysis import (
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.ids import format_submission_id
 from diagpro.domain.intake import Intake
-from diagpro.domain.payment import EventKind, PaymentEvent
+from diagpro.domain.payment import EventKind, PaymentEvent, PaymentStatus
 from diagpro.domain.submission import OpenCheckout, Payment, Status, Submission
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # FixedClock's default start
@@ -424,7 +424,7 @@ def make_event(**overrides: Any) -> PaymentEvent:
         type=EventKind.COMPLETED.value,
         submission_id="",
         checkout_session_id=new_token("cs"),
-        payment_status="paid",
+        payment_status=PaymentStatus.PAID,
         amount_total=PRICE_CENTS,
         currency=CURRENCY,
         created=T0 + timedelta(minutes=5),

@@ -1,26 +1,35 @@
-"""A container wired for tests: in-memory fakes (or the embedded SQLite defaults), a clock the
-test moves, predictable ids, an analyzer that fails on command, and a fast renderer.
+"""The one way tests wire a container, and the customer's and Stripe's actions on it.
 
-    h = Harness.memory(tmp_path)
-    sub = h.save(payload); h.pay(sub.id); h.work(); h.status(sub.id)
+``container_for_tests`` loads settings for a data folder (plus any environment) and, unless told
+otherwise, puts every store on its in-memory fake; every test helper that needs a container
+(the HTTP apps, the end-to-end runs, the config tests) starts from it. ``Harness`` adds a clock
+the test moves, predictable ids, an analyzer that fails on command, and a fast renderer:
+
+    h = Harness.build(tmp_path)
+    sub = h.save(payload); h.deliver(h.checkout_and_pay(sub.id)); h.work()
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dependency_injector import providers
 
-from diagpro.adapters.memory.analysis import RecordingRenderer, ScriptedAnalyzer
-from diagpro.adapters.memory.clock import CountingIds, FixedClock
-from diagpro.adapters.memory.refunds import RecordingRefunds
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.application.payments import EventReceipt
 from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Submission
+from tests.doubles import (
+    CountingIds,
+    FixedClock,
+    RecordingRefunds,
+    RecordingRenderer,
+    ScriptedAnalyzer,
+)
 
 AUTOMOTIVE = {
     "equipmentType": "automotive",
@@ -31,6 +40,31 @@ AUTOMOTIVE = {
     "problemDescription": "Rough idle and shaking at stops, worse when cold",
     "email": "owner@example.com",
 }
+
+
+def container_for_tests(
+    data_dir: Path | str | None = None,
+    *,
+    memory: bool = True,
+    env: Mapping[str, str] | None = None,
+    container: Container | None = None,
+) -> Container:
+    """A container on settings loaded from ``env`` (with ``DIAGPRO_DATA_DIR=data_dir`` when
+    given), every store on its in-memory fake unless ``memory=False`` (then the embedded SQLite
+    and local-folder defaults, or whatever cloud adapters ``env`` configures). Given an existing
+    ``container``, it is rewired from scratch: overrides and singletons reset."""
+    if container is None:
+        container = Container()
+    else:
+        container.reset_override()
+        container.reset_singletons()
+    values = dict(env or {})
+    if data_dir is not None:
+        values["DIAGPRO_DATA_DIR"] = str(data_dir)
+    container.settings.override(providers.Object(with_local_secrets(load_settings(values))))
+    if memory:
+        use_memory_adapters(container)
+    return container
 
 
 @dataclass
@@ -48,13 +82,7 @@ class Harness:
         real_renderer: bool = False,
         env: dict[str, str] | None = None,
     ) -> Harness:
-        container = Container()
-        settings = with_local_secrets(
-            load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **(env or {})})
-        )
-        container.settings.override(providers.Object(settings))
-        if memory:
-            use_memory_adapters(container)
+        container = container_for_tests(data_dir, memory=memory, env=env)
         clock = FixedClock()
         analyzer = ScriptedAnalyzer(OfflineAnalyzer())
         container.clock.override(providers.Object(clock))
@@ -70,16 +98,18 @@ class Harness:
 
     def checkout_and_pay(self, submission_id: str) -> SignedEvent:
         session = self.container.open_checkout()(submission_id)
-        return self.container.gateway().pay(session.id)
+        self_checkout = self.container.self_checkout()
+        assert self_checkout is not None, "paying needs the local checkout (no Stripe key)"
+        return self_checkout.pay(session.id)
 
     def deliver(self, event: SignedEvent) -> EventReceipt:
-        return self.container.handle_payment_event()(event.payload, event.signature)
+        return self.container.receive_payment_event()(event.payload, event.signature)
 
     def work(self, max_jobs: int = 50) -> int:
         """Run the worker until nothing is due now (the test moves the clock for backoff)."""
         process = self.container.process_jobs()
         worked = 0
-        while worked < max_jobs and process.run_once() is not None:
+        while worked < max_jobs and process() is not None:
             worked += 1
         return worked
 

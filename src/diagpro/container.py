@@ -1,8 +1,10 @@
 """The composition root: the only place that knows which adapter serves which port.
 
 Embedded defaults (SQLite, a local report folder, the local checkout, the offline analyzer) are
-wired here; tests swap any part with ``container.<port>.override(...)`` or take every in-memory
-fake at once with ``use_memory_adapters``. Cloud adapters join here when their settings are set.
+wired here, with the capabilities only they have (``self_checkout``, ``report_files``: None when
+a cloud adapter replaces them). Tests swap any part with ``container.<port>.override(...)`` or
+take every in-memory fake at once with ``use_memory_adapters``. Cloud adapters join here when
+their settings are set.
 """
 
 from __future__ import annotations
@@ -26,11 +28,21 @@ from diagpro.adapters.sqlite.events import SqliteProcessedEvents
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
 from diagpro.adapters.system import SecretIds, SystemClock
-from diagpro.application.checkout import LookupCheckoutSession, OpenCheckoutSession
+from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.intake import SaveSubmission
-from diagpro.application.payments import ConfirmCheckout, Fulfil, HandlePaymentEvent
+from diagpro.application.payments import (
+    FollowCheckout,
+    Fulfil,
+    HandlePaymentEvent,
+    ReceivePaymentEvent,
+)
 from diagpro.application.processing import ProcessJobs, WorkerSettings
-from diagpro.application.status import DescribeSubmission, GetDownloadLinks, RequeueSubmission
+from diagpro.application.status import (
+    DescribeSubmission,
+    EnsureReport,
+    GetDownloadLinks,
+    RequeueSubmission,
+)
 from diagpro.config import (
     FirestoreSettings,
     PubSubSettings,
@@ -82,6 +94,21 @@ def _gcs_reports(storage_settings: StorageSettings) -> Any:
         ),
         service_account_email=storage_settings.signer_email or None,
     )
+
+
+def _report_link_signing(storage_settings: StorageSettings) -> Any:
+    """How Cloud Storage links are signed: the key file when given, else IAM signBlob."""
+    from google.oauth2 import service_account
+
+    from diagpro.adapters.gcs import IamSignBlobSigning, KeyFileSigning
+
+    if storage_settings.signing_key_file:
+        return KeyFileSigning(
+            service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                storage_settings.signing_key_file
+            )
+        )
+    return IamSignBlobSigning(storage_settings.signer_email)
 
 
 def _firestore_adapter(name: str, *args: Any) -> Any:
@@ -174,6 +201,13 @@ class Container(containers.DeclarativeContainer):
         local=local_reports,
         gcs=gcs_reports,
     )
+    # What only the embedded local folder offers (/files/reports/...): None on Cloud Storage.
+    report_files = providers.Selector(
+        providers.Callable(lambda s: "gcs" if s.cloud.storage.enabled else "local", settings),
+        local=local_reports,
+        gcs=providers.Object(None),
+    )
+    report_link_signing = providers.Singleton(_report_link_signing, settings.provided.cloud.storage)
     checkout_book = providers.Singleton(SqliteCheckoutBook, database)
     local_checkout = providers.Singleton(
         LocalCheckout,
@@ -189,6 +223,12 @@ class Container(containers.DeclarativeContainer):
         local=local_checkout,
         stripe=stripe_gateway,
     )
+    # What only the local checkout offers (its own Pay and Cancel buttons): None with Stripe.
+    self_checkout = providers.Selector(
+        providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
+        local=local_checkout,
+        stripe=providers.Object(None),
+    )
     # Automatic refunds after a permanent failure (DIAGPRO_AUTO_REFUND): through whichever
     # checkout took the money.
     refunds = providers.Selector(
@@ -197,9 +237,10 @@ class Container(containers.DeclarativeContainer):
         stripe=providers.Singleton(_stripe_refunds, stripe_gateway),
     )
     vertex_analyzer = providers.Singleton(_vertex_analyzer, settings.provided.cloud.vertex)
+    offline_analyzer = providers.Singleton(OfflineAnalyzer)
     analyzer = providers.Selector(
         providers.Callable(lambda s: "vertex" if s.cloud.vertex.enabled else "offline", settings),
-        offline=providers.Singleton(OfflineAnalyzer),
+        offline=offline_analyzer,
         vertex=vertex_analyzer,
     )
     # WeasyPrint runs in a child process with a wall-clock and memory limit (started lazily, on
@@ -220,12 +261,12 @@ class Container(containers.DeclarativeContainer):
         price,
         settings.provided.public_base_url,
     )
-    lookup_checkout = providers.Factory(LookupCheckoutSession, gateway)
     fulfil = providers.Factory(Fulfil, submissions, jobs, clock)
     handle_payment_event = providers.Factory(
-        HandlePaymentEvent, gateway, processed_events, submissions, fulfil, clock, price
+        HandlePaymentEvent, processed_events, submissions, fulfil, clock
     )
-    confirm_checkout = providers.Factory(ConfirmCheckout, gateway, submissions, fulfil, clock)
+    receive_payment_event = providers.Factory(ReceivePaymentEvent, gateway, handle_payment_event)
+    follow_checkout = providers.Factory(FollowCheckout, gateway, submissions, fulfil, clock)
     worker_settings = providers.Singleton(_worker_settings, settings, ids)
     process_jobs = providers.Factory(
         ProcessJobs,
@@ -241,6 +282,7 @@ class Container(containers.DeclarativeContainer):
     describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
     download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock)
+    ensure_report = providers.Factory(EnsureReport, submissions, reports, requeue)
 
 
 def use_memory_adapters(container: Container) -> Container:
@@ -254,5 +296,6 @@ def use_memory_adapters(container: Container) -> Container:
             MemoryReportStore, settings.public_base_url, settings.link_secret.encode()
         )
     )
+    container.report_files.override(providers.Object(None))  # nothing on disk to serve
     container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
     return container

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
-from diagpro.adapters.memory.analysis import ScriptedAnalyzer
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.domain.analysis import SECTION_KEYS
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import AnalysisUnavailable
 from tests.builders import CURRENCY, make_intake
+from tests.doubles import ScriptedAnalyzer
 from tests.stubs.vertex_stub import VertexStub
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from diagpro.adapters.firestore import FirestoreJobQueue, FirestoreSubmissionStore
-from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
@@ -28,6 +27,7 @@ from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import JobQueue
 from diagpro.domain.submission import Status
 from tests.builders import make_event, make_submission, payment_for
+from tests.doubles import CountingIds, FixedClock
 
 LEASE = 30.0
 THREADS = 8
@@ -573,7 +573,7 @@ def test_concurrent_fulfilments_of_one_payment_make_one_job(firestore_client: An
     def deliver() -> None:
         try:
             barrier.wait(timeout=10)
-            changed.append(fulfil(submission.id, payment))
+            changed.append(fulfil(submission.id, payment).changed)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

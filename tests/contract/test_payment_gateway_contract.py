@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 
 from diagpro.adapters.local_checkout import LocalCheckout, MemoryCheckoutBook
-from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
@@ -20,6 +19,7 @@ from diagpro.adapters.stripe_gateway import StripeGateway
 from diagpro.domain.errors import CheckoutNotFound, PaymentEventInvalid
 from diagpro.domain.payment import CheckoutRequest, EventKind, Price
 from tests.builders import new_submission_id
+from tests.doubles import CountingIds, FixedClock
 from tests.stubs.stripe_stub import StripeStub
 
 SECRET = "whsec_contract"

@@ -20,8 +20,6 @@ from typing import Any
 
 import pytest
 
-from diagpro.adapters.memory.analysis import RecordingRenderer, ScriptedAnalyzer
-from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
@@ -34,7 +32,9 @@ from diagpro.domain.ports import JobQueue
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.worker import run_worker
 from tests.builders import make_event, make_submission, payment_for
+from tests.doubles import CountingIds, FixedClock, RecordingRenderer, ScriptedAnalyzer
 from tests.emulators import firestore_project
+from tests.harness import container_for_tests
 
 LEASE = 30.0
 
@@ -386,22 +386,17 @@ def test_the_container_puts_the_dispatch_queue_in_front_of_the_store(
 ) -> None:
     """``diagpro worker`` and the HTTP worker take ``container.jobs()``: with PUBSUB_* set that is
     the dispatch queue over the store's queue, and jobs announced through it are worked."""
-    from dependency_injector import providers
 
     from diagpro.adapters.sqlite.jobs import SqliteJobQueue
-    from diagpro.config import with_local_secrets
-    from diagpro.container import Container
 
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
     project = firestore_project()
-    settings = _settings(
-        tmp_path,
-        PUBSUB_TOPIC="diagpro-jobs",
-        PUBSUB_SUBSCRIPTION="diagpro-workers",
-        GCP_PROJECT=project,
-    )
-    container = Container()
-    container.settings.override(providers.Object(with_local_secrets(settings)))
+    env = {
+        "PUBSUB_TOPIC": "diagpro-jobs",
+        "PUBSUB_SUBSCRIPTION": "diagpro-workers",
+        "GCP_PROJECT": project,
+    }
+    container = container_for_tests(tmp_path, memory=False, env=env)
     jobs = container.jobs()
     assert isinstance(jobs, PubSubDispatchQueue)
     assert isinstance(jobs.inner, SqliteJobQueue)

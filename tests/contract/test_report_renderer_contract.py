@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from diagpro.adapters.memory.analysis import RecordingRenderer
 from diagpro.adapters.pdf import WeasyPrintRenderer
 from diagpro.domain.report import ReportDocument
 from tests.builders import CURRENCY, T0, make_analysis, make_intake
+from tests.doubles import RecordingRenderer
 
 
 @pytest.fixture(scope="module", params=["weasyprint", "recording"])

@@ -33,11 +33,11 @@ from google.oauth2 import service_account
 
 from diagpro.adapters.gcs import GcsReportStore
 from diagpro.adapters.local_files import LocalReportFolder
-from diagpro.adapters.memory.clock import FixedClock
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.signed_links import report_id_from_path, sign_link, verify_link
 from diagpro.domain.errors import ReportMissing, ReportStorageError
 from diagpro.domain.ports import ReportStore
+from tests.doubles import FixedClock
 from tests.signing import service_account_info, signing_key
 
 BASE_URL = "https://reports.example"

@@ -15,7 +15,6 @@ import pytest
 from dependency_injector import providers
 
 from diagpro.config import load_settings, with_local_secrets
-from diagpro.container import Container
 from diagpro.entrypoints.doctor import (
     Check,
     diagnose,
@@ -28,6 +27,7 @@ from diagpro.entrypoints.doctor import (
 )
 from tests.e2e.conftest import run
 from tests.emulators import firestore_project
+from tests.harness import container_for_tests
 from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import ERROR_404, VertexStub
@@ -42,9 +42,8 @@ class FakeRenderer:
 
 
 def checks_for(env: dict[str, str], *, real_render: bool = False) -> list[Check]:
-    settings = with_local_secrets(load_settings(env))
-    container = Container()
-    container.settings.override(providers.Object(settings))
+    container = container_for_tests(memory=False, env=env)
+    settings = container.settings()
     if not real_render:
         container.renderer.override(providers.Object(FakeRenderer()))
     return run_checks(settings, container, timeout=3)

@@ -107,16 +107,14 @@ def test_serve_runs_the_paid_flow_stops_cleanly_and_restarts_with_its_data(serve
 
 def test_serve_takes_up_jobs_a_previous_run_left_behind(serve, env):
     # A payment recorded while no server ran (or by a server that crashed before working it).
-    from dependency_injector import providers
+    from tests.harness import container_for_tests
 
-    from diagpro.config import load_settings, with_local_secrets
-    from diagpro.container import Container
-
-    container = Container()
-    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
+    container = container_for_tests(memory=False, env=env)
     sid = container.save_submission()(INTAKE).id
-    signed = container.gateway().pay(container.open_checkout()(sid).id)
-    container.handle_payment_event()(signed.payload, signed.signature)
+    self_checkout = container.self_checkout()
+    assert self_checkout is not None
+    signed = self_checkout.pay(container.open_checkout()(sid).id)
+    container.receive_payment_event()(signed.payload, signed.signature)
     assert container.describe()(sid).submission.status.value == "paid"
 
     server = serve()

@@ -7,14 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from dependency_injector import providers
 
-from diagpro.config import load_settings, with_local_secrets
-from diagpro.container import Container
 from diagpro.domain.jobs import JobState
 from diagpro.domain.submission import Status
 from tests.e2e.conftest import pdf_pages, run
-from tests.harness import AUTOMOTIVE
+from tests.harness import AUTOMOTIVE, container_for_tests
 
 pytestmark = pytest.mark.process
 
@@ -23,12 +20,13 @@ LEASE = "2"
 
 def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
     env["DIAGPRO_JOB_LEASE_SECONDS"] = LEASE
-    container = Container()
-    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
+    container = container_for_tests(memory=False, env=env)
     sub = container.save_submission()(AUTOMOTIVE)
     session = container.open_checkout()(sub.id)
-    signed = container.gateway().pay(session.id)
-    container.handle_payment_event()(signed.payload, signed.signature)
+    self_checkout = container.self_checkout()
+    assert self_checkout is not None
+    signed = self_checkout.pay(session.id)
+    container.receive_payment_event()(signed.payload, signed.signature)
     sub_paid = container.submissions().get(sub.id)
 
     with subprocess.Popen(

@@ -35,16 +35,16 @@ from dependency_injector import providers
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from diagpro.adapters.memory.analysis import RecordingRenderer, ScriptedAnalyzer
-from diagpro.adapters.memory.clock import CountingIds, FixedClock
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
-from diagpro.config import Settings, load_settings, with_local_secrets
-from diagpro.container import Container, use_memory_adapters
+from diagpro.config import Settings
+from diagpro.container import Container
 from diagpro.domain.jobs import Job
-from diagpro.domain.payment import SignedEvent
+from diagpro.domain.payment import CheckoutStatus, PaymentStatus, SignedEvent
 from diagpro.entrypoints.http import local
 from diagpro.entrypoints.http.app import create_app
+from tests.doubles import CountingIds, FixedClock, RecordingRenderer, ScriptedAnalyzer
+from tests.harness import container_for_tests
 
 _event_serial = itertools.count(1)
 PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
@@ -136,10 +136,20 @@ class Api:
         ``session_changes`` override session fields (amount_total, currency, payment_status)."""
         session = self.container.gateway().retrieve_checkout(session_id)
         if event_type in PAID_EVENTS:
-            session = replace(session, status="complete", payment_status="paid")
+            session = replace(
+                session, status=CheckoutStatus.COMPLETE, payment_status=PaymentStatus.PAID
+            )
         elif event_type == "checkout.session.expired":
-            session = replace(session, status="expired", payment_status="unpaid")
+            session = replace(
+                session, status=CheckoutStatus.EXPIRED, payment_status=PaymentStatus.UNPAID
+            )
         session = replace(session, **session_changes)
+        # Changes may name a status by its Stripe string ("unpaid"): the domain's enum either way.
+        session = replace(
+            session,
+            status=CheckoutStatus(session.status),
+            payment_status=PaymentStatus(session.payment_status),
+        )
         payload = build_event(
             event_id or f"evt_test_{next(_event_serial)}",
             event_type,
@@ -171,7 +181,7 @@ class Api:
         """Run the worker until nothing is due now (the test moves the clock for backoff)."""
         process = self.container.process_jobs()
         worked = 0
-        while worked < max_jobs and process.run_once() is not None:
+        while worked < max_jobs and process() is not None:
             worked += 1
         return worked
 
@@ -198,20 +208,21 @@ SHARED_ENV = {
 
 @dataclass
 class Wiring:
+    container: Container
     clock: FixedClock
     analyzer: ScriptedAnalyzer
     renderer: RecordingRenderer
 
 
-def wire(container: Container, data_dir: Path, *, memory: bool, env: dict[str, str]) -> Wiring:
-    """(Re)wire a container from scratch: settings for ``data_dir``, fresh stores and fakes."""
-    container.reset_override()
-    container.reset_singletons()
-    settings = with_local_secrets(load_settings({"DIAGPRO_DATA_DIR": str(data_dir), **env}))
-    container.settings.override(providers.Object(settings))
-    if memory:
-        use_memory_adapters(container)
-    wiring = Wiring(FixedClock(), ScriptedAnalyzer(OfflineAnalyzer()), RecordingRenderer())
+def wire(
+    container: Container | None, data_dir: Path, *, memory: bool, env: dict[str, str]
+) -> Wiring:
+    """Wire a new container (``None``) or rewire one from scratch: settings for ``data_dir``,
+    fresh stores and fakes."""
+    container = container_for_tests(data_dir, memory=memory, env=env, container=container)
+    wiring = Wiring(
+        container, FixedClock(), ScriptedAnalyzer(OfflineAnalyzer()), RecordingRenderer()
+    )
     container.clock.override(providers.Object(wiring.clock))
     container.ids.override(providers.Object(CountingIds()))
     container.analyzer.override(providers.Object(wiring.analyzer))
@@ -235,8 +246,9 @@ def _shared_apps(
     """One app per storage variant for the whole session: building one costs ~50 ms."""
     apps: dict[bool, tuple[Container, Litestar, TestClient[Litestar]]] = {}
     for memory in (True, False):
-        container = Container()
-        wire(container, tmp_path_factory.mktemp("shared"), memory=memory, env=SHARED_ENV)
+        container = wire(
+            None, tmp_path_factory.mktemp("shared"), memory=memory, env=SHARED_ENV
+        ).container
         app = create_app(container, start_worker=False)
         client = TestClient(app)
         client.__enter__()
@@ -266,8 +278,8 @@ def make_api(
         count += 1
         data_dir = tmp_path / f"app{count}"
         if fresh or any(key in (env or {}) for key in BUILD_TIME_SETTINGS):
-            container = Container()
-            wiring = wire(container, data_dir, memory=memory, env=env or {})
+            wiring = wire(None, data_dir, memory=memory, env=env or {})
+            container = wiring.container
             app = create_app(container, start_worker=False)
             client = TestClient(app)
             client.__enter__()

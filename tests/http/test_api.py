@@ -276,7 +276,7 @@ def test_the_success_page_lookup_fulfils_a_paid_session(api: Api) -> None:
     """Stripe's guidance: fulfil from the redirect too, in case the webhook is late or lost."""
     sid = api.save()
     session_id = api.checkout(sid)["sessionId"]
-    api.container.gateway().pay(session_id)  # paid at the provider; the webhook never arrives
+    api.container.self_checkout().pay(session_id)  # paid at the provider; the webhook never arrives
     for _ in range(3):  # the success page polls
         body = api.get("/checkout/session", params={"id": session_id}).json()
         assert body["status"] == "complete"

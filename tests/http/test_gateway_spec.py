@@ -13,19 +13,17 @@ from typing import Any
 
 import pytest
 import yaml
-from dependency_injector import providers
 from litestar import Litestar, Router, get, post, websocket
 from litestar.connection import WebSocket
 from litestar.params import FromPath
 from litestar.testing import TestClient
 from openapi_spec_validator import validate
 
-from diagpro.config import load_settings, with_local_secrets
-from diagpro.container import Container, use_memory_adapters
 from diagpro.entrypoints import cli
 from diagpro.entrypoints.http.app import create_app
 from diagpro.entrypoints.http.auth import api_key_guard
 from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
+from tests.harness import container_for_tests
 
 BACKEND = "https://diagpro-xyz.a.run.app"
 KEY = {"api_key": []}
@@ -57,11 +55,7 @@ PUBLIC_AT_LEAST = {
 
 @pytest.fixture
 def app(tmp_path: Path) -> Litestar:
-    container = Container()
-    container.settings.override(
-        providers.Object(with_local_secrets(load_settings({"DIAGPRO_DATA_DIR": str(tmp_path)})))
-    )
-    use_memory_adapters(container)
+    container = container_for_tests(tmp_path)
     return create_app(container, start_worker=False)
 
 

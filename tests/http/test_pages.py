@@ -19,10 +19,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import TestClient
 
-from diagpro.adapters.memory.analysis import RecordingRenderer
-from diagpro.adapters.memory.clock import FixedClock
-from diagpro.config import load_settings, with_local_secrets
-from diagpro.container import Container, use_memory_adapters
+from diagpro.container import Container
 from diagpro.domain.equipment import CATEGORIES, DETAIL_LABELS
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.intake import CHOICES, PAYLOAD_KEYS
@@ -31,6 +28,8 @@ from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.http import local, order_progress, pages
 from diagpro.entrypoints.http.app import create_app
 from diagpro.entrypoints.http.intake_form import CHOICE_LABELS
+from tests.doubles import FixedClock, RecordingRenderer
+from tests.harness import container_for_tests
 
 UNKNOWN_ID = "diag_1764115200000_" + "0" * 24
 
@@ -174,7 +173,7 @@ class Site:
             assert response.status_code == 200, response.text
 
     def work(self) -> None:
-        self.container.process_jobs().run_once()
+        self.container.process_jobs()()
 
     def submission(self, sid: str) -> Submission:
         return self.container.submissions().get(sid)
@@ -186,14 +185,7 @@ def _build(
     clock: FixedClock | None = None,
     env: dict[str, str] | None = None,
 ) -> Site:
-    container = Container()
-    settings = with_local_secrets(
-        load_settings(
-            {"DIAGPRO_DATA_DIR": str(tmp_path), "DIAGPRO_JOB_MAX_ATTEMPTS": "1", **(env or {})}
-        )
-    )
-    container.settings.override(providers.Object(settings))
-    use_memory_adapters(container)
+    container = container_for_tests(tmp_path, env={"DIAGPRO_JOB_MAX_ATTEMPTS": "1", **(env or {})})
     renderer = RecordingRenderer()
     container.renderer.override(providers.Object(renderer))
     if clock is not None:

@@ -174,7 +174,7 @@ def test_the_same_event_ten_times_at_once_through_the_use_case(sqlite_api: Api) 
     api = sqlite_api
     sid, session_id = open_checkout(api)
     event = api.event(session_id)
-    handle = api.container.handle_payment_event
+    handle = api.container.receive_payment_event
     receipts = at_once(10, lambda _: handle()(event.payload, event.signature))
     assert [r.duplicate for r in receipts].count(False) == 1
     assert len(api.jobs(sid)) == 1
@@ -185,7 +185,7 @@ def test_the_webhook_racing_the_success_page_makes_one_job(sqlite_api: Api) -> N
     """Stripe's normal case: the redirect and the webhook arrive together."""
     api = sqlite_api
     sid, session_id = open_checkout(api)
-    event = api.container.gateway().pay(session_id)  # paid at the provider
+    event = api.container.self_checkout().pay(session_id)  # paid at the provider
 
     def one(i: int) -> int:
         if i % 2:

@@ -15,10 +15,10 @@ import signal
 import time
 from pathlib import Path
 
-from diagpro.adapters.memory.analysis import RecordingRenderer
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.ports import ReportRenderer
 from diagpro.domain.report import ReportDocument
+from tests.doubles import RecordingRenderer
 
 HANG = "trap-hang"  # sleeps for ten minutes
 HOG = "trap-hog"  # allocates until the address-space limit says no

@@ -2,10 +2,9 @@
 missing or malformed setting named (the original found a wrong Stripe key through customers)."""
 
 import pytest
-from dependency_injector import providers
 
-from diagpro.config import ConfigError, load_settings, with_local_secrets
-from diagpro.container import Container
+from diagpro.config import ConfigError, load_settings
+from tests.harness import container_for_tests
 
 STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
 VERTEX = {
@@ -20,9 +19,7 @@ def settings(tmp_path, **env):
 
 
 def container_for(tmp_path, **env):
-    container = Container()
-    container.settings.override(providers.Object(with_local_secrets(settings(tmp_path, **env))))
-    return container
+    return container_for_tests(tmp_path, memory=False, env=env)
 
 
 def problems(tmp_path, **env):
@@ -37,6 +34,9 @@ def test_nothing_configured_means_the_embedded_defaults(tmp_path):
     assert type(container.analyzer()).__name__ == "OfflineAnalyzer"
     assert type(container.reports()).__name__ == "LocalReportFolder"
     assert type(container.refunds()).__name__ == "LocalCheckout"
+    # What only the embedded defaults offer: the local checkout's buttons, the report folder.
+    assert container.self_checkout() is container.gateway()
+    assert container.report_files() is container.reports()
     assert container.settings().auto_refund is False
     assert container.worker_settings().auto_refund is False
 
@@ -55,6 +55,9 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
     assert type(container.refunds()).__name__ == "StripeRefunds"
     assert type(container.analyzer()).__name__ == "VertexAnalyzer"
     assert type(container.reports()).__name__ == "GcsReportStore"
+    # Stripe has its own checkout page and the bucket its own links: nothing local to offer.
+    assert container.self_checkout() is None
+    assert container.report_files() is None
 
 
 @pytest.mark.parametrize(

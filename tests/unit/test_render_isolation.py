@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-from dependency_injector import providers
 
 from diagpro.adapters.pdf.isolation import DEFAULT_FACTORY, IsolatedRenderer, factory_path
-from diagpro.config import ConfigError, load_settings, with_local_secrets
-from diagpro.container import Container
+from diagpro.config import ConfigError, load_settings
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.report import ReportDocument
 from tests.builders import CURRENCY, T0, make_analysis, make_intake, new_submission_id
+from tests.harness import container_for_tests
 from tests.unit import render_traps
 from tests.unit.render_traps import fast_traps
 
@@ -91,13 +90,8 @@ def test_nothing_starts_until_the_first_render(tmp_path):
 
 
 def test_the_container_wires_the_limits_from_the_environment(tmp_path):
-    env = {
-        "DIAGPRO_DATA_DIR": str(tmp_path),
-        "DIAGPRO_RENDER_TIMEOUT_SECONDS": "12.5",
-        "DIAGPRO_RENDER_MEMORY_MB": "2048",
-    }
-    container = Container()
-    container.settings.override(providers.Object(with_local_secrets(load_settings(env))))
+    env = {"DIAGPRO_RENDER_TIMEOUT_SECONDS": "12.5", "DIAGPRO_RENDER_MEMORY_MB": "2048"}
+    container = container_for_tests(tmp_path, memory=False, env=env)
     renderer = container.renderer()
     assert isinstance(renderer, IsolatedRenderer)
     assert (renderer.timeout_seconds, renderer.memory_mb) == (12.5, 2048)

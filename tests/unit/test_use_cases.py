@@ -60,7 +60,7 @@ def test_checkout_is_reused_while_open_and_only_from_pending(h):
     first = h.container.open_checkout()(sub.id)
     assert h.container.open_checkout()(sub.id).id == first.id
     assert first.amount_total == 499 and first.currency == "usd"
-    h.deliver(h.container.gateway().pay(first.id))
+    h.deliver(h.container.self_checkout().pay(first.id))
     with pytest.raises(IllegalTransition):
         h.container.open_checkout()(sub.id)
 
@@ -68,7 +68,7 @@ def test_checkout_is_reused_while_open_and_only_from_pending(h):
 def test_an_expired_checkout_leaves_the_submission_payable_again(h):
     sub = h.save()
     first = h.container.open_checkout()(sub.id)
-    receipt = h.deliver(h.container.gateway().cancel(first.id))
+    receipt = h.deliver(h.container.self_checkout().cancel(first.id))
     assert receipt.outcome == Outcome.CHECKOUT_CLOSED
     assert h.submission(sub.id).status == Status.PENDING
     second = h.container.open_checkout()(sub.id)
@@ -114,7 +114,7 @@ def test_the_success_page_and_the_webhook_fulfil_once(h):
     sub = h.save()
     event = h.checkout_and_pay(sub.id)
     session_id = json.loads(event.payload)["data"]["object"]["id"]
-    assert h.container.confirm_checkout()(session_id).status == Status.PAID
+    assert h.container.follow_checkout()(session_id).submission.status == Status.PAID
     assert h.deliver(event).outcome == Outcome.ALREADY_PAID
     assert len(h.container.jobs().jobs_for(sub.id)) == 1
 
@@ -176,9 +176,9 @@ def test_unknown_submissions_and_other_events_are_recorded_not_refused(h):
 def test_a_bad_signature_is_refused(h):
     event = h.checkout_and_pay(h.save().id)
     with pytest.raises(PaymentEventInvalid):
-        h.container.handle_payment_event()(event.payload + b" ", event.signature)
+        h.container.receive_payment_event()(event.payload + b" ", event.signature)
     with pytest.raises(PaymentEventInvalid):
-        h.container.handle_payment_event()(event.payload, "")
+        h.container.receive_payment_event()(event.payload, "")
 
 
 def test_a_refund_marks_the_submission_refunded(h):

@@ -19,7 +19,14 @@ from diagpro.adapters.stripe_events import (
     verify_stripe_event,
 )
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
-from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
+from diagpro.domain.payment import (
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutStatus,
+    PaymentEvent,
+    PaymentStatus,
+    SignedEvent,
+)
 from diagpro.domain.ports import Clock, IdSource
 from diagpro.domain.submission import Payment
 
@@ -76,8 +83,8 @@ class LocalCheckout:
                 id=session_id,
                 url=f"{self._base_url}/checkout/local/{session_id}",
                 submission_id=request.submission_id,
-                status="open",
-                payment_status="unpaid",
+                status=CheckoutStatus.OPEN,
+                payment_status=PaymentStatus.UNPAID,
                 amount_total=request.price.cents,
                 currency=request.price.currency,
                 customer_email=request.customer_email,
@@ -95,8 +102,8 @@ class LocalCheckout:
 
     def expire_checkout(self, session_id: str) -> None:
         session = self.retrieve_checkout(session_id)
-        if session.status == "open":
-            self._book.put(replace(session, status="expired"))
+        if session.status == CheckoutStatus.OPEN:
+            self._book.put(replace(session, status=CheckoutStatus.EXPIRED))
 
     def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
         return verify_stripe_event(payload, signature, self._secret)
@@ -110,22 +117,22 @@ class LocalCheckout:
             raise PaymentProviderError(
                 f"Could not refund: no local checkout session {payment.checkout_session_id!r}"
             )
-        if session.payment_status not in ("paid", "refunded"):
+        if session.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
             raise PaymentProviderError(
                 f"Checkout session {session.id} has no payment to refund "
                 f"(payment_status {session.payment_status!r})"
             )
-        if session.payment_status == "paid":
-            self._book.put(replace(session, payment_status="refunded"))
+        if session.payment_status == PaymentStatus.PAID:
+            self._book.put(replace(session, payment_status=PaymentStatus.REFUNDED))
         return "re_local_" + session.id.removeprefix("cs_local_")
 
     # -- what the customer does on the local checkout page ---------------------------------------
     def pay(self, session_id: str) -> SignedEvent:
         """The customer pays: the session completes and a signed completion event is emitted."""
         session = self.retrieve_checkout(session_id)
-        if session.status != "open":
+        if session.status != CheckoutStatus.OPEN:
             raise PaymentProviderError(f"Checkout session {session_id} is {session.status}")
-        paid = replace(session, status="complete", payment_status="paid")
+        paid = replace(session, status=CheckoutStatus.COMPLETE, payment_status=PaymentStatus.PAID)
         self._book.put(paid)
         return self._event("checkout.session.completed", paid)
 
@@ -141,6 +148,6 @@ class LocalCheckout:
         return sign_event(payload, self._secret)
 
     def _current(self, session: CheckoutSession) -> CheckoutSession:
-        if session.status == "open" and self._clock.now() >= session.expires_at:
-            return replace(session, status="expired")
+        if session.status == CheckoutStatus.OPEN and self._clock.now() >= session.expires_at:
+            return replace(session, status=CheckoutStatus.EXPIRED)
         return session

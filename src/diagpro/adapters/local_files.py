@@ -17,9 +17,14 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from diagpro.adapters.signed_links import is_safe_report_id, report_links
-from diagpro.domain.errors import ReportMissing, ReportStorageError
-from diagpro.domain.report import DownloadLinks, report_path
+from diagpro.adapters.signed_links import (
+    is_safe_report_id,
+    report_id_from_path,
+    report_links,
+    verify_link,
+)
+from diagpro.domain.errors import LinkInvalid, ReportMissing, ReportStorageError
+from diagpro.domain.report import DownloadLinks, ReportFile, report_path
 
 # errno values meaning "this file system cannot make hard links" (not "the link exists").
 _NO_HARD_LINKS = frozenset(
@@ -92,6 +97,17 @@ class LocalReportFolder:
         if not self.exists(submission_id):
             raise ReportMissing(submission_id)
         return report_links(self._base_url, self._secret, submission_id, ttl_seconds, now)
+
+    # -- ReportFiles: what /files/reports/... serves -------------------------------------------
+    def read_linked(
+        self, path: str, disposition: str, expires: str, signature: str, now: datetime
+    ) -> ReportFile:
+        if not verify_link(path, disposition, expires, signature, self._secret, now):
+            raise LinkInvalid()
+        submission_id = report_id_from_path(path)
+        if submission_id is None:  # signed, yet not a report's path: nothing we ever stored
+            raise ReportMissing(path)
+        return ReportFile(submission_id, self.read(submission_id))
 
 
 def _publish(temp: Path, final: Path) -> None:

@@ -6,9 +6,10 @@ A link looks like::
 
 The signature is HMAC-SHA256 (keyed with the report secret) over the report's store path
 (``reports/{id}.pdf``: the URL path after ``/files/``), the disposition and the expiry epoch
-seconds. Both report stores build links with :func:`report_links`; the HTTP server that serves
-``/files/...`` passes the path after ``/files/`` and the three query values to
-:func:`verify_link`, and maps the path back to an id with :func:`report_id_from_path`.
+seconds. Both report stores build links with :func:`report_links`; the local report folder,
+asked for a file by the HTTP route that serves ``/files/...`` (the ReportFiles port), passes the
+path after ``/files/`` and the three query values to :func:`verify_link`, and maps the path back
+to an id with :func:`report_id_from_path`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,13 @@ from typing import Any
 import stripe
 
 from diagpro.domain.errors import PaymentEventInvalid
-from diagpro.domain.payment import CheckoutSession, EventKind, PaymentEvent, SignedEvent
+from diagpro.domain.payment import (
+    CheckoutSession,
+    EventKind,
+    PaymentEvent,
+    PaymentStatus,
+    SignedEvent,
+)
 
 stripe.enable_telemetry = False
 
@@ -63,13 +69,15 @@ def _translate(event: Any) -> PaymentEvent:
     submission_id = str(metadata.get("submissionId") or obj.get("client_reference_id") or "")
     is_session = str(obj.get("object", "")) == "checkout.session"
     amount = obj.get("amount_total") if is_session else obj.get("amount_refunded")
+    raw_status = obj.get("payment_status")
     return PaymentEvent(
         id=event_id,
         kind=kind,
         type=event_type,
         submission_id=submission_id,
         checkout_session_id=str(obj.get("id", "")) if is_session else "",
-        payment_status=str(obj.get("payment_status") or ""),
+        # A ValueError here (a status Stripe does not document) refuses the event as malformed.
+        payment_status=PaymentStatus(raw_status) if is_session and raw_status else None,
         amount_total=int(amount or 0),
         currency=str(obj.get("currency") or ""),
         created=created,
@@ -89,8 +97,8 @@ def session_object(session: CheckoutSession) -> dict[str, Any]:
         "expires_at": int(session.expires_at.timestamp()),
         "metadata": {"submissionId": session.submission_id},
         "mode": "payment",
-        "payment_status": session.payment_status,
-        "status": session.status,
+        "payment_status": session.payment_status.value,
+        "status": session.status.value,
         "url": session.url,
     }
 

@@ -20,7 +20,13 @@ from stripe import StripeClient
 
 from diagpro.adapters.stripe_events import verify_stripe_event
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
-from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent
+from diagpro.domain.payment import (
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutStatus,
+    PaymentEvent,
+    PaymentStatus,
+)
 from diagpro.domain.submission import Payment
 
 stripe.enable_telemetry = False
@@ -107,7 +113,7 @@ class StripeGateway:
             if _is_missing(exc):
                 raise CheckoutNotFound(session_id) from exc
             # Stripe answers 400 for a session that is no longer open: nothing left to close.
-            if self.retrieve_checkout(session_id).status != "open":
+            if self.retrieve_checkout(session_id).status != CheckoutStatus.OPEN:
                 return
             raise self._provider_error(f"expire checkout session {session_id}", exc) from exc
         except stripe.StripeError as exc:
@@ -161,8 +167,8 @@ class StripeGateway:
                 submission_id=str(
                     metadata.get("submissionId") or data.get("client_reference_id") or ""
                 ),
-                status=str(data.get("status") or ""),
-                payment_status=str(data.get("payment_status") or ""),
+                status=CheckoutStatus(str(data.get("status"))),
+                payment_status=PaymentStatus(str(data.get("payment_status"))),
                 amount_total=int(data.get("amount_total") or 0),
                 currency=str(data.get("currency") or ""),
                 customer_email=str(data.get("customer_email") or details.get("email") or ""),

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import CheckoutNotFound, IllegalTransition
-from diagpro.domain.payment import CheckoutRequest, CheckoutSession, Price
+from diagpro.domain.payment import CheckoutRequest, CheckoutSession, CheckoutStatus, Price
 from diagpro.domain.ports import Clock, PaymentGateway, SubmissionStore
 from diagpro.domain.submission import OpenCheckout, Status, Submission
 
@@ -37,6 +37,7 @@ class OpenCheckoutSession:
         if reused is not None:
             return reused
         now = self._clock.now()
+        # step 1 of 2: open the session at the provider (idempotent on the submission's key).
         session = self._gateway.open_checkout(
             CheckoutRequest(
                 submission_id=submission.id,
@@ -56,6 +57,8 @@ class OpenCheckoutSession:
                 return None  # a concurrent double-click already recorded this same session
             return current.checkout_opened(opened, now)
 
+        # step 2 of 2: note it on the submission. A crash before this means the next click opens
+        # with the same idempotency key and gets the same session back.
         change_submission(self._submissions, submission.id, record)
         return session
 
@@ -66,14 +69,4 @@ class OpenCheckoutSession:
             session = self._gateway.retrieve_checkout(submission.checkout.session_id)
         except CheckoutNotFound:
             return None
-        return session if session.status == "open" else None
-
-
-class LookupCheckoutSession:
-    """What the success page needs to know about a session (and which submission it pays)."""
-
-    def __init__(self, gateway: PaymentGateway) -> None:
-        self._gateway = gateway
-
-    def __call__(self, session_id: str) -> CheckoutSession:
-        return self._gateway.retrieve_checkout(session_id)
+        return session if session.status == CheckoutStatus.OPEN else None

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import IllegalTransition, SubmissionNotFound
-from diagpro.domain.payment import EventKind, PaymentEvent, Price, format_money
+from diagpro.domain.payment import (
+    CheckoutSession,
+    EventKind,
+    PaymentEvent,
+    PaymentStatus,
+    Price,
+    format_money,
+)
 from diagpro.domain.ports import Clock, JobQueue, PaymentGateway, ProcessedEvents, SubmissionStore
 from diagpro.domain.submission import Payment, Status, Submission
 
@@ -44,6 +51,12 @@ class EventReceipt:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Fulfilment:
+    submission: Submission  # as stored after fulfilment
+    changed: bool  # True when this call marked it paid
+
+
 class Fulfil:
     """Mark a submission paid and queue its analysis. Idempotent and race-safe."""
 
@@ -52,51 +65,44 @@ class Fulfil:
         self._jobs = jobs
         self._clock = clock
 
-    def __call__(self, submission_id: str, payment: Payment) -> bool:
-        """True when this call marked the submission paid."""
-        return self.paid(submission_id, payment)[1]
-
-    def paid(self, submission_id: str, payment: Payment) -> tuple[Submission, bool]:
-        """The submission as stored after fulfilment, and whether this call changed it."""
+    def __call__(self, submission_id: str, payment: Payment) -> Fulfilment:
         now = self._clock.now()
+        # step 1 of 2: mark paid (one compare-and-set on the submission store).
         stored, changed = change_submission(
             self._submissions, submission_id, lambda s: s.mark_paid(payment, now)
         )
-        # Queue whenever the submission is paid and nothing has started: this also repairs a
-        # crash between "marked paid" and "job queued" when Stripe redelivers the event.
+        # step 2 of 2: queue the work, whenever the submission is paid and nothing has started.
+        # A crash between the steps leaves it paid without a job; the redelivered event runs
+        # this again (step 1 is then a no-op, step 2 queues the job), as does /reports/ensure.
         if stored.status == Status.PAID:
             self._jobs.enqueue(submission_id, now)
-        return stored, changed
+        return Fulfilment(stored, changed)
 
 
 class HandlePaymentEvent:
+    """Apply a verified payment event once, and remember what it did."""
+
     def __init__(
         self,
-        gateway: PaymentGateway,
         events: ProcessedEvents,
         submissions: SubmissionStore,
         fulfil: Fulfil,
         clock: Clock,
-        price: Price,
     ) -> None:
-        self._gateway = gateway
         self._events = events
         self._submissions = submissions
         self._fulfil = fulfil
         self._clock = clock
-        self._price = price
 
-    def __call__(self, payload: bytes, signature: str) -> EventReceipt:
-        """Verify (PaymentEventInvalid on a bad signature) and handle a raw payment event."""
-        return self.handle(self._gateway.verify_event(payload, signature))
-
-    def handle(self, event: PaymentEvent) -> EventReceipt:
+    def __call__(self, event: PaymentEvent) -> EventReceipt:
         seen = self._events.outcome(event.id)
         if seen is not None:
             return EventReceipt(event.id, event.submission_id, seen, duplicate=True)
-        # Handle first, record after: a crash in between means Stripe redelivers and the
-        # idempotent handling runs again, instead of the event being "seen" but never applied.
+        # step 1 of 2: apply the event (its own steps: a write on the submission, maybe a job).
         outcome = self._apply(event)
+        # step 2 of 2: record it (one write on the processed-events store). Handle first, record
+        # after: a crash in between means Stripe redelivers and the idempotent handling runs
+        # again, instead of the event being "seen" but never applied.
         first = self._events.record(event, outcome, self._clock.now())
         return EventReceipt(event.id, event.submission_id, outcome, duplicate=not first)
 
@@ -159,7 +165,7 @@ class HandlePaymentEvent:
             currency=event.currency.lower(),
             paid_at=event.created,
         )
-        stored, _ = self._fulfil.paid(submission.id, payment)
+        stored = self._fulfil(submission.id, payment).submission
         # Judge by what is stored, not by who won the race: under concurrent duplicates the
         # delivery that loses still carries the event that paid.
         paid_by = stored.payment
@@ -168,8 +174,29 @@ class HandlePaymentEvent:
         )
 
 
-class ConfirmCheckout:
-    """The success page's path to fulfilment: ask the gateway, fulfil if the session is paid."""
+class ReceivePaymentEvent:
+    """The webhook's door: check the signature over the raw bytes, then handle the event."""
+
+    def __init__(self, gateway: PaymentGateway, handle: HandlePaymentEvent) -> None:
+        self._gateway = gateway
+        self._handle = handle
+
+    def __call__(self, payload: bytes, signature: str) -> EventReceipt:
+        """Raises PaymentEventInvalid on a bad signature or a malformed event."""
+        return self._handle(self._gateway.verify_event(payload, signature))
+
+
+@dataclass(frozen=True)
+class FollowedCheckout:
+    session: CheckoutSession
+    # As stored after any fulfilment this call made; None when the session is not paid (then
+    # the submission is not looked up at all).
+    submission: Submission | None
+
+
+class FollowCheckout:
+    """The success page's path to fulfilment: ask the gateway once, fulfil if the session is
+    paid with the submission's price and the webhook has not done it yet."""
 
     def __init__(
         self, gateway: PaymentGateway, submissions: SubmissionStore, fulfil: Fulfil, clock: Clock
@@ -179,21 +206,28 @@ class ConfirmCheckout:
         self._fulfil = fulfil
         self._clock = clock
 
-    def __call__(self, session_id: str) -> Submission:
+    def __call__(self, session_id: str) -> FollowedCheckout:
+        """Raises CheckoutNotFound, SubmissionNotFound, PaymentProviderError."""
         session = self._gateway.retrieve_checkout(session_id)
+        if session.payment_status != PaymentStatus.PAID:
+            return FollowedCheckout(session, None)
         submission = self._submissions.get(session.submission_id)
-        expected = Price(submission.price_cents, submission.currency)
-        if (
-            session.payment_status == "paid"
-            and session.amount_total == expected.cents
-            and session.currency.lower() == expected.currency
-        ):
-            payment = Payment(
-                event_id=f"session:{session.id}",
-                checkout_session_id=session.id,
-                amount_cents=session.amount_total,
-                currency=session.currency.lower(),
-                paid_at=self._clock.now(),
-            )
-            return self._fulfil.paid(submission.id, payment)[0]
-        return submission
+        if submission.status != Status.PENDING or not _pays_for(session, submission):
+            # A wrong amount is left to the webhook, which records the problem for an operator.
+            return FollowedCheckout(session, submission)
+        payment = Payment(
+            event_id=f"session:{session.id}",
+            checkout_session_id=session.id,
+            amount_cents=session.amount_total,
+            currency=session.currency.lower(),
+            paid_at=self._clock.now(),
+        )
+        return FollowedCheckout(session, self._fulfil(submission.id, payment).submission)
+
+
+def _pays_for(session: CheckoutSession, submission: Submission) -> bool:
+    return (
+        session.payment_status == PaymentStatus.PAID
+        and session.amount_total == submission.price_cents
+        and session.currency.lower() == submission.currency
+    )

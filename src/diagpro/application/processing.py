@@ -27,6 +27,7 @@ from diagpro.domain.errors import (
     PaymentProviderError,
     RenderFailed,
     ReportStorageError,
+    StoreUnavailable,
     SubmissionNotFound,
 )
 from diagpro.domain.jobs import Job, RetryPolicy
@@ -46,7 +47,13 @@ log = logging.getLogger("diagpro.processing")
 
 # Failures worth another attempt. Anything else is a bug: also retried (the customer paid),
 # but logged with its traceback.
-_EXPECTED = (AnalysisUnavailable, AnalysisInvalid, RenderFailed, ReportStorageError)
+_EXPECTED = (
+    AnalysisUnavailable,
+    AnalysisInvalid,
+    RenderFailed,
+    ReportStorageError,
+    StoreUnavailable,
+)
 
 Progress = Callable[[str, str, str], None]  # (submission id, stage, detail)
 
@@ -86,8 +93,9 @@ class ProcessJobs:
         self._progress = progress
         self._refunds = refunds
 
-    def run_once(self) -> Job | None:
-        """Claim one due job and work it to its end (done, retry later, or failed)."""
+    def __call__(self) -> Job | None:
+        """Claim one due job and work it to its end (done, retry later, or failed); None when
+        nothing is due."""
         s = self._settings
         job = self._jobs.claim(s.worker_id, self._clock.now(), s.lease_seconds)
         if job is None:
@@ -125,8 +133,10 @@ class ProcessJobs:
 
     def _produce(self, submission: Submission) -> None:
         sid = submission.id
+        # step 1 of 4: mark processing (a write on the submission).
         submission = self._change(sid, lambda s: s.start_processing(self._clock.now()))
         analysis = submission.analysis
+        # step 2 of 4: keep the analysis on the submission (skipped when a past attempt did).
         if analysis is None:
             self._progress(sid, "analysing", "")
             codes = extract_codes(submission.intake)
@@ -134,6 +144,7 @@ class ProcessJobs:
             self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
             self._progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
         path = report_path(sid)
+        # step 3 of 4: store the PDF (a write on the report store, skipped when already there).
         if not self._reports.exists(sid):
             self._progress(sid, "rendering", "")
             pdf = self._renderer.render(
@@ -143,6 +154,9 @@ class ProcessJobs:
             )
             path = self._reports.save(sid, pdf)
             self._progress(sid, "stored", f"{len(pdf):,} bytes")
+        # step 4 of 4: mark ready (a write on the submission). The job is completed after this
+        # returns; a crash before that leaves a lease that runs out, and the next claim finds
+        # the submission ready and completes the job.
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
 
@@ -156,6 +170,7 @@ class ProcessJobs:
         final = f"Gave up after {job.attempts} attempts: {reason}"
         log.error("submission %s failed: %s", job.submission_id, final)
         failed: Submission | None = None
+        # step 1 of 3: mark failed (a write on the submission).
         try:
             failed, changed = change_submission(
                 self._submissions, job.submission_id, lambda s: s.mark_failed(final, now)
@@ -164,8 +179,13 @@ class ProcessJobs:
                 failed = None  # failed already, by someone else: their refund to make
         except IllegalTransition as exc:
             log.info("submission %s not marked failed: %s", job.submission_id, exc)
+        # step 2 of 3: bury the job (a write on the queue). A crash before it leaves a lease that
+        # runs out; the next claim finds the submission failed and completes the job.
         self._jobs.bury(job, final)
         self._progress(job.submission_id, "failed", final)
+        # step 3 of 3: refund (the provider, then a write on the submission). A crash before the
+        # refund is recorded leaves a failed submission for an operator; the refund is
+        # idempotent on the payment, so refunding it again never pays out twice.
         if failed is not None and self._settings.auto_refund:
             self._refund(failed)
 

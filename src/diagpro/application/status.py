@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from diagpro.application.transitions import change_submission
-from diagpro.domain.errors import IllegalTransition, ReportNotReady
+from diagpro.domain.errors import IllegalTransition, NotPaid, ReportMissing, ReportNotReady
 from diagpro.domain.jobs import JobState
 from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
 from diagpro.domain.report import DownloadLinks
@@ -119,6 +119,36 @@ class RequeueSubmission:
                 return None
             raise IllegalTransition(sub.id, sub.status.value, "re-queued")
 
+        # step 1 of 2: back to the queue's side of the lifecycle (a write on the submission).
         stored, _ = change_submission(self._submissions, submission_id, requeue)
+        # step 2 of 2: queue a job. A crash between the steps leaves it paid without a job;
+        # asking again (requeue, /reports/ensure) repeats step 2, as step 1 is then a no-op.
         self._jobs.enqueue(stored.id, now)
         return stored
+
+
+class EnsureReport:
+    """A client makes sure a paid submission gets its report: a failed or stuck one is queued
+    again (RequeueSubmission's rules); a ready one is left alone; an unpaid one is refused,
+    because the analysis is paid work."""
+
+    def __init__(
+        self, submissions: SubmissionStore, reports: ReportStore, requeue: RequeueSubmission
+    ) -> None:
+        self._submissions = submissions
+        self._reports = reports
+        self._requeue = requeue
+
+    def __call__(self, submission_id: str) -> bool:
+        """True when work was queued (or already is); False when the report is ready.
+        Raises NotPaid for a pending submission, ReportMissing when a ready report's file is
+        gone, IllegalTransition for a refunded one."""
+        sub = self._submissions.get(submission_id)
+        if sub.status == Status.READY:
+            if not self._reports.exists(sub.id):
+                raise ReportMissing(sub.id)
+            return False
+        if sub.status == Status.PENDING:
+            raise NotPaid(sub.id)
+        self._requeue(sub.id)
+        return True

@@ -132,3 +132,30 @@ class LeaseLost(DomainError):
     """A worker tried to finish a job another worker has since taken over."""
 
     code = "LEASE_LOST"
+
+
+class NotPaid(DomainError):
+    """Paid work (the analysis, the report) asked for a submission nobody has paid for."""
+
+    code = "NOT_PAID"
+
+    def __init__(self, submission_id: str) -> None:
+        self.submission_id = submission_id
+        self.status = "pending"
+        super().__init__("This submission has not been paid for")
+
+
+class LinkInvalid(DomainError):
+    """A report link whose signature does not match, or whose time is up."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self) -> None:
+        super().__init__("This download link is invalid or has expired")
+
+
+class StoreUnavailable(DomainError):
+    """A store (the database, Firestore, the queue) did not answer this time: an outage or a
+    lock held too long, not a refusal. Worth retrying later; nothing was half-written."""
+
+    code = "STORE_UNAVAILABLE"

@@ -27,13 +27,35 @@ def format_money(cents: int, currency: str) -> str:
     return f"{sign}{symbol}{whole:,}.{part:02d} {currency.upper()}"
 
 
+class CheckoutStatus(StrEnum):
+    """A checkout session's own state, with Stripe's values
+    (https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-status)."""
+
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+class PaymentStatus(StrEnum):
+    """Whether a checkout session's money arrived, with Stripe's values
+    (https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-payment_status).
+    """
+
+    PAID = "paid"
+    UNPAID = "unpaid"
+    NO_PAYMENT_REQUIRED = "no_payment_required"
+    # Not a Stripe value: the local checkout marks a session it refunded (Stripe keeps "paid" on
+    # the session and records the refund on the charge).
+    REFUNDED = "refunded"
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str
     submission_id: str
-    status: str  # open | complete | expired
-    payment_status: str  # paid | unpaid | no_payment_required
+    status: CheckoutStatus
+    payment_status: PaymentStatus
     amount_total: int
     currency: str
     customer_email: str
@@ -70,7 +92,7 @@ class PaymentEvent:
     type: str  # the provider's own type string, kept for the record
     submission_id: str
     checkout_session_id: str
-    payment_status: str
+    payment_status: PaymentStatus | None  # None when the event is not about a checkout session
     amount_total: int
     currency: str
     created: datetime
@@ -78,7 +100,7 @@ class PaymentEvent:
     @property
     def fulfils(self) -> bool:
         return self.kind == EventKind.ASYNC_SUCCEEDED or (
-            self.kind == EventKind.COMPLETED and self.payment_status == "paid"
+            self.kind == EventKind.COMPLETED and self.payment_status == PaymentStatus.PAID
         )
 
 

@@ -8,14 +8,15 @@ implementation may raise; anything else escaping an adapter is a bug in that ada
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.codes import DetectedCode
 from diagpro.domain.intake import Intake
 from diagpro.domain.jobs import Job
-from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent
-from diagpro.domain.report import DownloadLinks, ReportDocument
+from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
+from diagpro.domain.report import DownloadLinks, ReportDocument, ReportFile
 from diagpro.domain.submission import Payment, Submission
 
 
@@ -39,6 +40,8 @@ class IdSource(Protocol):
 
 @runtime_checkable
 class SubmissionStore(Protocol):
+    """Every method may raise StoreUnavailable when the store does not answer (outage, lock)."""
+
     def add(self, submission: Submission) -> None:
         """Store a new submission. Raises SubmissionExists if the id is taken."""
         ...
@@ -85,6 +88,8 @@ class Refunds(Protocol):
 
 @runtime_checkable
 class ProcessedEvents(Protocol):
+    """Every method may raise StoreUnavailable when the store does not answer (outage, lock)."""
+
     def record(self, event: PaymentEvent, outcome: str, at: datetime) -> bool:
         """Remember a handled event. True the first time, False if it was already recorded
         (the first outcome is kept). Safe under concurrent calls with the same event."""
@@ -97,6 +102,9 @@ class ProcessedEvents(Protocol):
 
 @runtime_checkable
 class JobQueue(Protocol):
+    """Every method may raise StoreUnavailable when the store (or the dispatch in front of it)
+    does not answer."""
+
     def enqueue(self, submission_id: str, now: datetime) -> Job:
         """Queue work for a submission. While a job for it is queued or leased, returns that
         job instead of adding another (so duplicate payment events make one job)."""
@@ -162,4 +170,46 @@ class ReportStore(Protocol):
     def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:
         """Fresh signed links (download and inline view) valid for ``ttl_seconds``.
         Raises ReportMissing."""
+        ...
+
+
+# -- capabilities only the embedded defaults have ---------------------------------------------
+# The container hands these out when the embedded default is wired and None when a cloud adapter
+# (Stripe, Cloud Storage) replaces it: Stripe has its own checkout page, a bucket its own links.
+
+
+@runtime_checkable
+class SelfCheckout(Protocol):
+    """The checkout we host ourselves when no Stripe key is set: its page shows a session, and
+    the customer's Pay or Cancel produces the signed event Stripe would have sent."""
+
+    def retrieve_checkout(self, session_id: str) -> CheckoutSession:
+        """Raises CheckoutNotFound."""
+        ...
+
+    def pay(self, session_id: str) -> SignedEvent:
+        """The customer pays: the session completes. Raises CheckoutNotFound, or
+        PaymentProviderError when the session is no longer open."""
+        ...
+
+    def cancel(self, session_id: str) -> SignedEvent:
+        """The customer gives up: the session expires. Raises CheckoutNotFound."""
+        ...
+
+
+@runtime_checkable
+class ReportFiles(Protocol):
+    """Reports kept as files on this machine, handed out behind signed links."""
+
+    def read_linked(
+        self, path: str, disposition: str, expires: str, signature: str, now: datetime
+    ) -> ReportFile:
+        """The report a signed link names (``path`` is the URL path after ``/files/``, the
+        other values are the link's query values as sent). Raises LinkInvalid for a link we did
+        not sign or whose time is up, ReportMissing when no such report is stored."""
+        ...
+
+    def file_path(self, submission_id: str) -> Path:
+        """Where the report is (or would be) on this machine's disk. Raises ReportMissing for an
+        id that can never name a report."""
         ...

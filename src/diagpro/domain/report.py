@@ -31,3 +31,11 @@ class DownloadLinks:
     download_url: str  # Content-Disposition: attachment
     view_url: str  # Content-Disposition: inline
     expires_in_seconds: int
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A stored report as a signed link hands it out."""
+
+    submission_id: str
+    pdf: bytes

@@ -1,7 +1,8 @@
 """``diagpro``: run the whole lifecycle from a terminal, and ask where a submission is.
 
 User mistakes (bad intake, unknown id, unreadable file) print one line and exit 2; a report that
-could not be made exits 1; nothing a user types produces a traceback.
+could not be made, or a store that did not answer, exits 1; nothing a user types produces a
+traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from diagpro.config import ConfigError
 from diagpro.container import Container
-from diagpro.domain.errors import DomainError, IntakeInvalid
+from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.worker import run_worker
@@ -95,14 +96,13 @@ def _diagnose(container: Container, args: argparse.Namespace) -> int:
     price = format_money(session.amount_total, session.currency)
     _say(f"checkout    {session.id} opened for {price}")
 
-    gateway = container.gateway()
-    pay = getattr(gateway, "pay", None)
-    if pay is None:
+    self_checkout = container.self_checkout()
+    if self_checkout is None:
         raise UserError(
             "diagnose pays on the local checkout; this configuration uses a real gateway"
         )
-    signed = pay(session.id)
-    receipt = container.handle_payment_event()(signed.payload, signed.signature)
+    signed = self_checkout.pay(session.id)
+    receipt = container.receive_payment_event()(signed.payload, signed.signature)
     _say(f"payment     {receipt.event_id} verified: {receipt.outcome}; job queued")
 
     def progress(submission_id: str, stage: str, detail: str) -> None:
@@ -141,8 +141,8 @@ def _report_outcome(container: Container, sid: str, output: str | None) -> int:
 
 def _local_file(container: Container, sid: str) -> Path | None:
     """Where the report sits on this machine, when the report store is a local folder."""
-    file_path = getattr(container.reports(), "file_path", None)
-    return file_path(sid) if file_path is not None else None
+    report_files = container.report_files()
+    return report_files.file_path(sid) if report_files is not None else None
 
 
 def _status(container: Container, args: argparse.Namespace) -> int:
@@ -341,6 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:  # not the user's mistake: an outage, worth trying again
+        print(f"error: {exc}; try again in a moment", file=sys.stderr)
+        return 1
     except (DomainError, ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 from diagpro.application.processing import ProcessJobs
+from diagpro.domain.errors import StoreUnavailable
 from diagpro.domain.ports import Clock, JobQueue
 
 log = logging.getLogger("diagpro.worker")
@@ -31,8 +32,12 @@ def run_worker(
     worked = 0
     while not stop.is_set() and not done():
         try:
-            claimed = process.run_once()
-        except Exception:  # e.g. the database was unreachable: keep the worker alive, back off
+            claimed = process()
+        except StoreUnavailable as exc:  # an outage, declared by the ports: back off and retry
+            log.warning("a store did not answer (%s); trying again in %.1f s", exc, idle_poll)
+            stop.wait(idle_poll)
+            continue
+        except Exception:  # a bug must not stop the worker: log it whole, back off
             log.exception("worker step failed; trying again in %.1f s", idle_poll)
             stop.wait(idle_poll)
             continue

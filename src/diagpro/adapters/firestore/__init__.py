@@ -12,7 +12,8 @@ Indexes needed in production (the emulator needs none): one composite index on `
 automatic single-field indexes. Operators querying submissions by ``status`` ordered by
 ``updatedAt`` would add ``diagnosticSubmissions: status ASC, updatedAt DESC``.
 
-Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``.
+Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``, a
+``StoreUnavailable``: the error the store ports declare.
 """
 
 from diagpro.adapters.firestore._edge import FirestoreUnavailable

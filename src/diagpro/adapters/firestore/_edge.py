@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as api_exceptions
 from google.cloud import firestore
 
+from diagpro.domain.errors import StoreUnavailable
+
 T = TypeVar("T")
 
 # Our own retry loop around each transaction (the SDK's only retries an Aborted *commit*; the
@@ -27,8 +29,10 @@ BACKOFF_BASE = 0.02
 BACKOFF_MAX = 0.5
 
 
-class FirestoreUnavailable(RuntimeError):
-    """Firestore did not answer, refused the request, or stayed contended past our retries."""
+class FirestoreUnavailable(StoreUnavailable):
+    """Firestore did not answer, refused the request, or stayed contended past our retries.
+
+    A StoreUnavailable, the error the store ports declare, so callers never see the SDK."""
 
 
 @contextlib.contextmanager

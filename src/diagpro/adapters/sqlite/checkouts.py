@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from diagpro.adapters.sqlite.db import Database
-from diagpro.domain.payment import CheckoutSession
+from diagpro.domain.payment import CheckoutSession, CheckoutStatus, PaymentStatus
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS local_checkout_sessions (
@@ -59,8 +59,8 @@ class SqliteCheckoutBook:
                     idempotency_key or None,
                     session.url,
                     session.submission_id,
-                    session.status,
-                    session.payment_status,
+                    session.status.value,
+                    session.payment_status.value,
                     session.amount_total,
                     session.currency,
                     session.customer_email,
@@ -75,8 +75,8 @@ def _session(row: object) -> CheckoutSession:
         id=r["id"],
         url=r["url"],
         submission_id=r["submission_id"],
-        status=r["status"],
-        payment_status=r["payment_status"],
+        status=CheckoutStatus(r["status"]),
+        payment_status=PaymentStatus(r["payment_status"]),
         amount_total=r["amount_total"],
         currency=r["currency"],
         customer_email=r["customer_email"],

@@ -222,20 +222,7 @@ def firestore_probe(container: Container, settings: Settings, timeout: float) ->
     return Check("firestore", True, "blocker", f"wrote, read and deleted a probe in {where}")
 
 
-def _signing(settings: Settings) -> Any:
-    from google.oauth2 import service_account
-
-    from diagpro.adapters.gcs import IamSignBlobSigning, KeyFileSigning
-
-    storage = settings.cloud.storage
-    if storage.signing_key_file:
-        return KeyFileSigning(
-            service_account.Credentials.from_service_account_file(storage.signing_key_file)  # type: ignore[no-untyped-call]
-        )
-    return IamSignBlobSigning(storage.signer_email)
-
-
-def bucket_probe(settings: Settings, timeout: float) -> list[Check]:
+def bucket_probe(container: Container, settings: Settings, timeout: float) -> list[Check]:
     import google.auth.exceptions
     import requests
     from google.api_core import exceptions as api_exceptions
@@ -309,7 +296,7 @@ def bucket_probe(settings: Settings, timeout: float) -> list[Check]:
             + ("" if body == b"diagpro doctor probe" else " (but the bytes differ)"),
         )
     ]
-    checks.append(_signed_url(settings, client, blob, timeout))
+    checks.append(_signed_url(container, settings, client, blob, timeout))
     try:
         blob.delete(timeout=timeout, retry=None)
     except failures as exc:
@@ -325,7 +312,9 @@ def bucket_probe(settings: Settings, timeout: float) -> list[Check]:
     return checks
 
 
-def _signed_url(settings: Settings, client: Any, blob: Any, timeout: float) -> Check:
+def _signed_url(
+    container: Container, settings: Settings, client: Any, blob: Any, timeout: float
+) -> Check:
     storage = settings.cloud.storage
     signer = storage.signer_email or "the key in REPORT_SIGNING_KEY_FILE"
     fix = (
@@ -335,7 +324,7 @@ def _signed_url(settings: Settings, client: Any, blob: Any, timeout: float) -> C
         else "check REPORT_SIGNING_KEY_FILE is a service-account JSON key with a private key"
     )
     try:
-        signing = _signing(settings)
+        signing = container.report_link_signing()
         url = blob.generate_signed_url(
             version="v4",
             expiration=timedelta(minutes=15),

@@ -10,6 +10,7 @@ from typing import Any
 
 from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.domain.errors import StoreUnavailable
 from diagpro.entrypoints.doctor.findings import Check
 
 
@@ -84,7 +85,7 @@ def sqlite_store(container: Container, settings: Settings) -> Check:
     try:
         with container.database().connect() as conn:
             conn.execute("PRAGMA quick_check").fetchone()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, StoreUnavailable) as exc:
         return Check(
             "sqlite",
             False,
@@ -95,8 +96,7 @@ def sqlite_store(container: Container, settings: Settings) -> Check:
     return Check("sqlite", True, "blocker", f"{settings.database_path} opens")
 
 
-def probe_document(currency: str) -> Any:
-    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+def probe_document(container: Container, currency: str) -> Any:
     from diagpro.domain.codes import extract_codes
     from diagpro.domain.intake import validate_intake
     from diagpro.domain.report import ReportDocument
@@ -113,7 +113,7 @@ def probe_document(currency: str) -> Any:
         }
     )
     codes = extract_codes(intake)
-    analysis = OfflineAnalyzer().analyse(intake, codes, currency)
+    analysis = container.offline_analyzer().analyse(intake, codes, currency)
     return ReportDocument("doctor-probe", intake, analysis, datetime.now(UTC), currency)
 
 
@@ -124,7 +124,7 @@ def pdf_rendering(container: Container, settings: Settings) -> Check:
     renderer = container.renderer()
     started = time.monotonic()
     try:
-        pdf = renderer.render(probe_document(settings.currency))
+        pdf = renderer.render(probe_document(container, settings.currency))
     except (DomainError, OSError) as exc:
         return Check(
             "pdf rendering",

@@ -55,7 +55,7 @@ def run_checks(
     if cloud.firestore.enabled:
         checks += guarded("firestore", lambda: firestore_probe(container, settings, timeout))
     if cloud.storage.enabled:
-        checks += guarded("bucket", lambda: bucket_probe(settings, timeout))
+        checks += guarded("bucket", lambda: bucket_probe(container, settings, timeout))
     if cloud.pubsub.enabled:
         checks += guarded("pub/sub", lambda: pubsub_probe(settings, timeout))
     if cloud.vertex.enabled:

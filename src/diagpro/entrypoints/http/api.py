@@ -16,13 +16,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
 
-from diagpro.application.checkout import LookupCheckoutSession, OpenCheckoutSession
+from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.intake import SaveSubmission
-from diagpro.application.payments import ConfirmCheckout
+from diagpro.application.payments import FollowCheckout
 from diagpro.application.status import (
     DescribeSubmission,
+    EnsureReport,
     GetDownloadLinks,
-    RequeueSubmission,
     StatusView,
 )
 from diagpro.domain.errors import SubmissionNotFound
@@ -111,16 +111,13 @@ def create_checkout_session(
 @get("/checkout/session", sync_to_thread=True)
 def checkout_session(
     id: FromQuery[str | None],
-    lookup_checkout: NamedDependency[LookupCheckoutSession],
-    confirm_checkout: NamedDependency[ConfirmCheckout],
+    follow_checkout: NamedDependency[FollowCheckout],
 ) -> dict[str, Any]:
     """What the success page shows; a paid session is fulfilled here too (Stripe's guidance)."""
     session_id = (id or "").strip()
     if not session_id.startswith("cs_"):
         raise ApiError(400, "BAD_SESSION_ID", "id must be a checkout session id (cs_...)")
-    session = lookup_checkout(session_id)
-    if session.payment_status == "paid":
-        confirm_checkout(session.id)
+    session = follow_checkout(session_id).session
     return {
         "id": session.id,
         "status": session.status,
@@ -148,27 +145,12 @@ def analysis_status_get(
 
 @post("/analyzeDiagnostic", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
 def analyze_diagnostic(
-    data: JSONBody[SubmissionRef],
-    describe: NamedDependency[DescribeSubmission],
-    requeue: NamedDependency[RequeueSubmission],
+    data: JSONBody[SubmissionRef], ensure_report: NamedDependency[EnsureReport]
 ) -> Response[dict[str, Any]]:
     """Queue the analysis again, for a paid submission only (the original ran it unpaid)."""
-    sid = submission_id_from(data.submissionId)
-    if _ensure_report(sid, describe, requeue):
+    if ensure_report(submission_id_from(data.submissionId)):
         return Response({"status": "processing", "message": "Analysis queued"}, status_code=202)
     return Response({"status": "ready", "message": "Already processed"}, status_code=200)
-
-
-def _ensure_report(sid: str, describe: DescribeSubmission, requeue: RequeueSubmission) -> bool:
-    """True when work was queued (or already is); False when the report is ready. Pending
-    submissions are refused: analysis is paid work."""
-    status = describe(sid).submission.status
-    if status == Status.READY:
-        return False
-    if status == Status.PENDING:
-        raise ApiError(409, "NOT_PAID", "This submission has not been paid for", status="pending")
-    requeue(sid)
-    return True
 
 
 @post("/getDownloadUrl", status_code=HTTP_200_OK, sync_to_thread=True)
@@ -210,13 +192,11 @@ def reports_status(
 
 @post("/reports/ensure", status_code=HTTP_200_OK, sync_to_thread=True)
 def reports_ensure(
-    data: JSONBody[SubmissionRef],
-    describe: NamedDependency[DescribeSubmission],
-    requeue: NamedDependency[RequeueSubmission],
+    data: JSONBody[SubmissionRef], ensure_report: NamedDependency[EnsureReport]
 ) -> Response[dict[str, Any]]:
     """Make sure a paid submission gets its report: re-queue a failed one."""
     sid = submission_id_from(data.submissionId)
-    if _ensure_report(sid, describe, requeue):
+    if ensure_report(sid):
         return Response({"status": "processing", "submissionId": sid}, status_code=202)
     return Response({"status": "ready", "submissionId": sid}, status_code=200)
 

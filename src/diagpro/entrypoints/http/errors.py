@@ -14,12 +14,14 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_502_BAD_GATEWAY,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from diagpro.domain import errors as domain
@@ -30,6 +32,7 @@ log = logging.getLogger("diagpro.http")
 _STATUS: dict[type[domain.DomainError], int] = {
     domain.IntakeInvalid: HTTP_400_BAD_REQUEST,
     domain.PaymentEventInvalid: HTTP_400_BAD_REQUEST,
+    domain.LinkInvalid: HTTP_403_FORBIDDEN,
     domain.SubmissionNotFound: HTTP_404_NOT_FOUND,
     domain.CheckoutNotFound: HTTP_404_NOT_FOUND,
     domain.ReportMissing: HTTP_404_NOT_FOUND,
@@ -37,7 +40,14 @@ _STATUS: dict[type[domain.DomainError], int] = {
     domain.ReportNotReady: HTTP_409_CONFLICT,
     domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     domain.PaymentProviderError: HTTP_502_BAD_GATEWAY,
+    domain.NotPaid: HTTP_409_CONFLICT,
+    # A store outage is ours and passing: 503 tells clients to come back, and makes Stripe
+    # redeliver a webhook it could not hand over (https://docs.stripe.com/webhooks#retries).
+    domain.StoreUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
+
+# Seconds a client should wait after a 503 before trying again (RFC 9110, section 10.2.3).
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -93,11 +103,14 @@ def on_domain_error(
         details = [{"field": p.field, "message": p.problem} for p in exc.problems]
         message = "Validation failed"
     extra: dict[str, Any] = {}
-    if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition):
+    if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition | domain.NotPaid):
         extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
     if status >= 500:
         log.error("upstream failure: %s", exc.message)
-    return identified(request, envelope(status, exc.code, message, details, **extra))
+    response = envelope(status, exc.code, message, details, **extra)
+    if isinstance(exc, domain.StoreUnavailable):
+        response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return identified(request, response)
 
 
 def on_validation(

@@ -9,26 +9,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from typing import Any
 
 import anyio.to_thread
 import httpx
 from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from diagpro.adapters.local_checkout import LocalCheckout
-from diagpro.adapters.local_files import LocalReportFolder
-from diagpro.adapters.signed_links import report_id_from_path, verify_link
 from diagpro.config import Settings
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
-from diagpro.domain.payment import SignedEvent, format_money
-from diagpro.domain.ports import Clock, ReportStore
+from diagpro.domain.payment import PaymentStatus, SignedEvent, format_money
+from diagpro.domain.ports import Clock, ReportFiles, SelfCheckout
 from diagpro.entrypoints.http.errors import ApiError
 
 log = logging.getLogger("diagpro.local_checkout")
@@ -59,15 +56,17 @@ async def deliver_to_webhook(event: SignedEvent, base_url: str) -> None:
     log.error("local payment event not delivered to %s; the success page will fulfil it", url)
 
 
-def _local_checkout(gateway: object) -> LocalCheckout:
-    if not isinstance(gateway, LocalCheckout):
+def _local_checkout(self_checkout: SelfCheckout | None) -> SelfCheckout:
+    if self_checkout is None:
         raise NotFoundException("The local checkout is off: payments go through Stripe")
-    return gateway
+    return self_checkout
 
 
 @get("/checkout/local/{session_id:str}", sync_to_thread=True, include_in_schema=False)
-def local_checkout_page(session_id: FromPath[str], gateway: NamedDependency[Any]) -> Template:
-    checkout = _local_checkout(gateway)
+def local_checkout_page(
+    session_id: FromPath[str], self_checkout: NamedDependency[SelfCheckout | None]
+) -> Template:
+    checkout = _local_checkout(self_checkout)
     try:
         session = checkout.retrieve_checkout(session_id)
     except CheckoutNotFound as exc:
@@ -88,14 +87,16 @@ def local_checkout_page(session_id: FromPath[str], gateway: NamedDependency[Any]
     status_code=HTTP_303_SEE_OTHER,
 )
 def local_checkout_pay(
-    session_id: FromPath[str], gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+    session_id: FromPath[str],
+    self_checkout: NamedDependency[SelfCheckout | None],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
-    checkout = _local_checkout(gateway)
+    checkout = _local_checkout(self_checkout)
     try:
         event = checkout.pay(session_id)
     except PaymentProviderError as exc:
         session = checkout.retrieve_checkout(session_id)
-        if session.payment_status == "paid":
+        if session.payment_status == PaymentStatus.PAID:
             # A second click on Pay (or Back, then Pay): paid already, so go where the first
             # click went; the first click's event is the one that fulfils.
             return Redirect(f"/success?session_id={session_id}", status_code=HTTP_303_SEE_OTHER)
@@ -119,9 +120,11 @@ def local_checkout_pay(
     status_code=HTTP_303_SEE_OTHER,
 )
 def local_checkout_cancel(
-    session_id: FromPath[str], gateway: NamedDependency[Any], settings: NamedDependency[Settings]
+    session_id: FromPath[str],
+    self_checkout: NamedDependency[SelfCheckout | None],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
-    checkout = _local_checkout(gateway)
+    checkout = _local_checkout(self_checkout)
     session = checkout.retrieve_checkout(session_id)
     event = checkout.cancel(session_id)
     return Redirect(
@@ -134,30 +137,26 @@ def local_checkout_cancel(
 @get("/files/reports/{name:str}", include_in_schema=False)
 async def local_report_file(
     name: FromPath[str],
-    reports: NamedDependency[ReportStore],
-    settings: NamedDependency[Settings],
+    report_files: NamedDependency[ReportFiles | None],
     clock: NamedDependency[Clock],
     disposition: FromQuery[str] = "",
     expires: FromQuery[str] = "",
     signature: FromQuery[str] = "",
 ) -> Response[bytes]:
     """A report behind a valid, unexpired signed link; 403 otherwise, never a listing."""
-    if not isinstance(reports, LocalReportFolder):
+    if report_files is None:
         raise NotFoundException("Reports are served by the storage bucket's signed links")
-    path = f"reports/{name}"
-    if not verify_link(
-        path, disposition, expires, signature, settings.link_secret.encode(), clock.now()
-    ):
-        raise PermissionDeniedException("This download link is invalid or has expired")
-    submission_id = report_id_from_path(path)
-    if submission_id is None:
-        raise NotFoundException("No such report")
-    pdf = await anyio.to_thread.run_sync(reports.read, submission_id)
+    read = functools.partial(
+        report_files.read_linked, f"reports/{name}", disposition, expires, signature, clock.now()
+    )
+    report = await anyio.to_thread.run_sync(read)
     return Response(
-        pdf,
+        report.pdf,
         media_type="application/pdf",
         headers={
-            "content-disposition": f'{disposition}; filename="diagpro-{submission_id}.pdf"',
+            "content-disposition": (
+                f'{disposition}; filename="diagpro-{report.submission_id}.pdf"'
+            ),
             "cache-control": "private, no-store",
             "x-content-type-options": "nosniff",
         },

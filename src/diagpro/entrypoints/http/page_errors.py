@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
 from diagpro.domain import errors as domain
+from diagpro.entrypoints.http.errors import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("diagpro.pages")
 
@@ -60,6 +61,16 @@ def _on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Temp
             "Our payment provider did not answer. Nothing was charged: go back and try again "
             "in a minute.",
         )
+    if isinstance(exc, domain.StoreUnavailable):
+        log.error("store unavailable on a page: %s", exc.message)
+        page = error_page(
+            503,
+            "We are briefly unavailable",
+            "Our records did not answer just now. Nothing was lost: please reload this page in "
+            "a moment.",
+        )
+        page.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        return page
     return error_page(409, "That cannot be done now", exc.message)
 
 

@@ -26,9 +26,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import Middleware
 
-from diagpro.application.checkout import LookupCheckoutSession, OpenCheckoutSession
+from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.intake import SaveSubmission
-from diagpro.application.payments import ConfirmCheckout
+from diagpro.application.payments import FollowCheckout
 from diagpro.application.status import (
     DescribeSubmission,
     GetDownloadLinks,
@@ -40,7 +40,7 @@ from diagpro.domain import errors as domain
 from diagpro.domain.errors import FieldProblem, IllegalTransition, IntakeInvalid
 from diagpro.domain.ids import is_submission_id
 from diagpro.domain.intake import validate_intake
-from diagpro.domain.payment import CheckoutSession, format_money
+from diagpro.domain.payment import format_money
 from diagpro.domain.ports import Clock
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.http import intake_form
@@ -204,44 +204,35 @@ def cancel_page(
 def _order_view(
     session_id: str,
     submission_id: str,
-    lookup_checkout: LookupCheckoutSession,
-    confirm_checkout: ConfirmCheckout,
+    follow_checkout: FollowCheckout,
     describe: DescribeSubmission,
 ) -> StatusView:
-    """The order a success URL names, fulfilled here if its session is paid and the webhook has
-    not done it yet (Stripe's guidance: the success page fulfils too)."""
-    session: CheckoutSession | None = None
+    """The order a success URL names, fulfilled on the way if its session is paid and the
+    webhook has not done it yet (Stripe's guidance: the success page fulfils too). One look at
+    the checkout session per poll."""
     if session_id:
         if not session_id.startswith("cs_"):
             raise domain.CheckoutNotFound(session_id)
-        session = lookup_checkout(session_id)
-        view = describe(session.submission_id)
-    else:
-        view = describe(_submission_id(submission_id))
-        sub = view.submission
-        if sub.status == Status.PENDING and sub.checkout is not None:
-            with contextlib.suppress(domain.CheckoutNotFound):
-                session = lookup_checkout(sub.checkout.session_id)
-    if (
-        session is not None
-        and session.payment_status == "paid"
-        and view.submission.status == Status.PENDING
-    ):
-        confirm_checkout(session.id)
-        view = describe(view.submission.id)
+        return describe(follow_checkout(session_id).session.submission_id)
+    view = describe(_submission_id(submission_id))
+    sub = view.submission
+    if sub.status == Status.PENDING and sub.checkout is not None:
+        with contextlib.suppress(domain.CheckoutNotFound):
+            followed = follow_checkout(sub.checkout.session_id)
+            if followed.submission is not None and followed.submission.status != sub.status:
+                view = describe(sub.id)
     return view
 
 
 @get("/success", sync_to_thread=True)
 def success_page(
-    lookup_checkout: NamedDependency[LookupCheckoutSession],
-    confirm_checkout: NamedDependency[ConfirmCheckout],
+    follow_checkout: NamedDependency[FollowCheckout],
     describe: NamedDependency[DescribeSubmission],
     clock: NamedDependency[Clock],
     session_id: FromQuery[str] = "",
     submission_id: FromQuery[str] = "",
 ) -> Template:
-    view = _order_view(session_id, submission_id, lookup_checkout, confirm_checkout, describe)
+    view = _order_view(session_id, submission_id, follow_checkout, describe)
     progress = progress_of(view, clock.now())
     sid = progress.submission_id
     key = {"session_id": session_id} if session_id else {"submission_id": sid}
@@ -267,15 +258,14 @@ def success_page(
     exception_handlers=EXCEPTION_HANDLERS,  # a JSON endpoint: the API's error envelope
 )
 def success_status(
-    lookup_checkout: NamedDependency[LookupCheckoutSession],
-    confirm_checkout: NamedDependency[ConfirmCheckout],
+    follow_checkout: NamedDependency[FollowCheckout],
     describe: NamedDependency[DescribeSubmission],
     clock: NamedDependency[Clock],
     session_id: FromQuery[str] = "",
     submission_id: FromQuery[str] = "",
 ) -> Response[dict[str, Any]]:
     """What the success page polls: status, a sentence, and the report's addresses when ready."""
-    view = _order_view(session_id, submission_id, lookup_checkout, confirm_checkout, describe)
+    view = _order_view(session_id, submission_id, follow_checkout, describe)
     progress = progress_of(view, clock.now())
     return Response(progress.as_json(), media_type=MediaType.JSON)
 

@@ -14,20 +14,21 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK
 
-from diagpro.application.payments import HandlePaymentEvent
+from diagpro.application.payments import ReceivePaymentEvent
 
 log = logging.getLogger("diagpro.webhook")
 
 
 @post("/webhook/stripe", status_code=HTTP_200_OK)
 async def stripe_webhook(
-    request: Request[Any, Any, Any], handle_payment_event: NamedDependency[HandlePaymentEvent]
+    request: Request[Any, Any, Any], receive_payment_event: NamedDependency[ReceivePaymentEvent]
 ) -> dict[str, Any]:
     """Receive a Stripe event. 400 on a bad signature (Stripe retries); 200 for everything
-    verified, including events for unknown submissions (recorded, so nothing is lost)."""
+    verified, including events for unknown submissions (recorded, so nothing is lost); 503 when
+    a store is down, so Stripe delivers the event again later."""
     payload = await request.body()
     signature = request.headers.get("stripe-signature", "")
-    receipt = await anyio.to_thread.run_sync(handle_payment_event, payload, signature)
+    receipt = await anyio.to_thread.run_sync(receive_payment_event, payload, signature)
     log.info(
         "payment event %s for %s: %s%s",
         receipt.event_id,
