@@ -212,7 +212,11 @@ class FollowCheckout:
         if session.payment_status != PaymentStatus.PAID:
             return FollowedCheckout(session, None)
         submission = self._submissions.get(session.submission_id)
-        if submission.status != Status.PENDING or not _pays_for(session, submission):
+        # Pending: the webhook has not fulfilled yet. Paid: fulfilled, but the job may have been
+        # lost between Fulfil's two steps, and Fulfil queues it again (an idempotent enqueue).
+        # Past paid there is nothing to repair, so a poll costs no write.
+        waiting = submission.status in (Status.PENDING, Status.PAID)
+        if not waiting or not _pays_for(session, submission):
             # A wrong amount is left to the webhook, which records the problem for an operator.
             return FollowedCheckout(session, submission)
         payment = Payment(
