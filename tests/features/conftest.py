@@ -229,7 +229,7 @@ def ask_for_links(driver, submission_id):
     return driver.links(submission_id)
 
 
-# -- what the customer sees -------------------------------------------------------------------------
+# -- what the customer sees ---------------------------------------------------------------------
 @then(parsers.parse('the submission is "{status}"'))
 def submission_is(driver, submission_id, status):
     assert progress(driver, submission_id).status == status

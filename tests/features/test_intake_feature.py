@@ -71,9 +71,7 @@ def submit_without_key(driver, payload):
     return driver.submit_with_key(payload, None)
 
 
-@when(
-    parsers.parse('I submit the description with the API key "{key}"'), target_fixture="answer"
-)
+@when(parsers.parse('I submit the description with the API key "{key}"'), target_fixture="answer")
 def submit_with_wrong_key(driver, payload, key):
     return driver.submit_with_key(payload, key)
 

@@ -69,9 +69,7 @@ def operator_requeues(driver, submission_id):
     harness.work()
 
 
-@when(
-    "the analyzer is back and I ask for the report to be made again", target_fixture="answer"
-)
+@when("the analyzer is back and I ask for the report to be made again", target_fixture="answer")
 def analyzer_back_ask_again(driver, submission_id):
     in_process(driver).harness.analyzer.recover()
     return driver.ask_again(submission_id)

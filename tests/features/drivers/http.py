@@ -72,7 +72,8 @@ class HttpDriver:
 
     # -- the customer --------------------------------------------------------------------------
     def submit(self, description: Any) -> str | Refusal:
-        return self._saved(lambda: self.client.post("/saveSubmission", json={"payload": description}))
+        body = {"payload": description}
+        return self._saved(lambda: self.client.post("/saveSubmission", json=body))
 
     def kept(self, submission_id: str) -> Kept:
         # The Edit link's form shows the description as kept, field by field.
@@ -118,9 +119,7 @@ class HttpDriver:
             pytest.skip("cancelling a Stripe checkout is up to Stripe: needs the local checkout")
         cancelled = self.client.post(f"{checkout.url}/cancel", follow_redirects=False)
         assert cancelled.status_code == 303, cancelled.text
-        self._wait(
-            submission_id, lambda p: "checkout is open" not in p.message, "the cancellation"
-        )
+        self._wait(submission_id, lambda p: "checkout is open" not in p.message, "the cancellation")
 
     def progress(self, submission_id: str) -> Progress | Refusal:
         return self.progress_of_raw_id(submission_id)
@@ -203,7 +202,9 @@ class HttpDriver:
     # -- what a client can get wrong on the wire --------------------------------------------------
     def send_raw_description(self, body: bytes) -> str | Refusal:
         headers = {"content-type": "application/json"}
-        return self._saved(lambda: self.client.post("/saveSubmission", content=body, headers=headers))
+        return self._saved(
+            lambda: self.client.post("/saveSubmission", content=body, headers=headers)
+        )
 
     def submit_with_key(self, description: Any, key: str | None) -> str | Refusal:
         headers = {} if key is None else {"x-api-key": key}

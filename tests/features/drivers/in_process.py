@@ -184,5 +184,3 @@ def _refusal(exc: Exception) -> Refusal:
     if isinstance(exc, IllegalTransition) and exc.current == Status.PENDING.value:
         return Refusal(Why.NOT_PAID, message)
     return Refusal(Why.OTHER, message)
-
-
