@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test-setup run demo test lint unit clean
+.PHONY: setup test-setup run demo test lint unit features clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,13 @@ test: lint
 # The fast part only: domain, use cases, contracts and features, no subprocesses.
 unit: test-setup
 	$(BIN)/pytest -m "not process"
+
+# The Gherkin features. Without BASE_URL: in-process and against a `diagpro serve` this run
+# starts. With BASE_URL and API_KEY (WEBHOOK_SECRET optional): against that deployed service only.
+# -rs prints why each skipped scenario cannot run where it was pointed.
+features: test-setup
+	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" WEBHOOK_SECRET="$(WEBHOOK_SECRET)" \
+	  $(BIN)/pytest tests/features -rsx
 
 clean:
 	rm -rf $(VENV) var report.pdf .pytest_cache .mypy_cache .ruff_cache

@@ -45,4 +45,4 @@ Feature: Paying for a report
     And the payment provider reports the payment refunded
     Then the submission is "refunded"
     And the status says "Refunded"
-    And the report can no longer be downloaded
+    And the report cannot be downloaded

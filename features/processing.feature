@@ -25,6 +25,7 @@ Feature: Making the report after payment
     Then the analyzer was asked 5 times
     And the submission is "failed"
     And the status says "Gave up after 5 attempts"
+    And the report cannot be downloaded
     When the operator re-queues it once the analyzer is back
     Then the submission is "ready"
 

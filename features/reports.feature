@@ -29,6 +29,7 @@ Feature: Getting the report
     When I ask for the download links
     Then it is refused because the report is not ready
 
+  # The original service ran the paid analysis for anyone who asked; here payment comes first.
   Scenario: The analysis of a description not paid for is refused
     Given I have described my 2015 Ford F-150 with the codes "P0301"
     When I ask for the report to be made again

@@ -263,3 +263,9 @@ def download_gives_report(driver, submission_id):
     assert not isinstance(links, Refusal), links
     pdf = driver.follow(links.download_url)
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF"), pdf
+
+
+@then("the report cannot be downloaded")
+def no_download(driver, submission_id):
+    refused = driver.links(submission_id)
+    assert isinstance(refused, Refusal) and refused.why == Why.NOT_READY, refused

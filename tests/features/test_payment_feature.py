@@ -4,7 +4,7 @@ from pytest_bdd import parsers, scenarios, then, when
 from diagpro.application.payments import Outcome
 from diagpro.domain.analysis import SECTIONS
 from tests.features.conftest import progress
-from tests.features.drivers import Checkout, Links, Refusal, Why
+from tests.features.drivers import Checkout, Links
 from tests.server import pdf_text
 
 scenarios("payment.feature")
@@ -94,9 +94,3 @@ def links_offered(driver, submission_id):
     assert isinstance(links, Links), links
     assert "attachment" in links.download_url
     assert "inline" in links.view_url
-
-
-@then("the report can no longer be downloaded")
-def no_download(driver, submission_id):
-    refused = driver.links(submission_id)
-    assert isinstance(refused, Refusal) and refused.why == Why.NOT_READY, refused

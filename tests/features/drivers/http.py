@@ -40,7 +40,7 @@ _WHY_BY_CODE = {
 }
 WORKING = ("paid", "processing")
 POLL_SECONDS = 0.2
-RATE_LIMIT_RETRIES = 3
+RATE_LIMIT_WAIT_SECONDS = 180
 
 
 class HttpDriver:
@@ -224,12 +224,14 @@ class HttpDriver:
 
     # -- plumbing -------------------------------------------------------------------------------
     def _saved(self, send: Any) -> str | Refusal:
-        for _ in range(RATE_LIMIT_RETRIES):
+        deadline = time.monotonic() + RATE_LIMIT_WAIT_SECONDS
+        answer = send()
+        while answer.status_code == 429 and time.monotonic() < deadline:
+            # A deployed service limits new submissions per client and minute; its answers say
+            # when the window resets (RateLimit-Reset, in seconds).
+            reset = answer.headers.get("ratelimit-reset") or answer.headers.get("retry-after")
+            time.sleep(min(max(float(reset or 5), 1), 61))
             answer = send()
-            if answer.status_code != 429:
-                break
-            # A deployed service limits submissions per client and minute: wait as it says.
-            time.sleep(min(float(answer.headers.get("retry-after", "10")), 65))
         if answer.status_code == 200:
             return str(answer.json()["submissionId"])
         return _refusal(answer)
