@@ -38,12 +38,13 @@ lint: test-setup
 	$(BIN)/lint-imports
 
 # Lint, type checks, import contracts, then every test (unit, contract, features, processes).
+# BASE_URL emptied: the features hit a deployed service only through `make features`.
 test: lint
-	$(BIN)/pytest
+	BASE_URL= $(BIN)/pytest
 
 # The fast part only: domain, use cases, contracts and features, no subprocesses.
 unit: test-setup
-	$(BIN)/pytest -m "not process"
+	BASE_URL= $(BIN)/pytest -m "not process"
 
 # The Gherkin features. Without BASE_URL: in-process and against a `diagpro serve` this run
 # starts. With BASE_URL and API_KEY (WEBHOOK_SECRET optional): against that deployed service only.
