@@ -4,7 +4,8 @@ this run starts, or (with BASE_URL set) against that deployed service only.
     make features                                  # in-process and serve
     make features BASE_URL=https://… API_KEY=…     # a live service (WEBHOOK_SECRET optional)
 
-Tags say what a scenario needs; the hook below skips it, with the reason, where it cannot run.
+Tags say what a scenario needs; the driver fixture skips it, with the reason, where it cannot
+run.
 """
 
 from __future__ import annotations
@@ -73,15 +74,14 @@ def _drivers() -> list[Any]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        driver = callspec.params.get("driver") if callspec else None
-        if driver is None:
-            continue  # not a scenario
-        for tag, (drivers, why) in SKIPS.items():
-            if driver in drivers and item.get_closest_marker(tag):
-                item.add_marker(pytest.mark.skip(reason=f"{driver} driver: {why}"))
         if item.get_closest_marker("known-bug"):
             item.add_marker(pytest.mark.xfail(strict=True, reason=KNOWN_BUG))
+
+
+def _skip_where_it_cannot_run(node: pytest.Item, driver: str) -> None:
+    for tag, (drivers, why) in SKIPS.items():
+        if driver in drivers and node.get_closest_marker(tag):
+            pytest.skip(f"{driver} driver: {why}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ def harness_options() -> dict[str, Any]:
 @pytest.fixture(params=_drivers(), autouse=True)
 def driver(request: pytest.FixtureRequest, tmp_path: Path, harness_options: dict[str, Any]):
     name = request.param
+    _skip_where_it_cannot_run(request.node, name)
     if name == "in-process":
         # The embedded defaults (SQLite, a report folder), with a clock the test moves.
         yield InProcessDriver(Harness.build(tmp_path, memory=False, **harness_options))
