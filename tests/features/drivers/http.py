@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,7 @@ class HttpDriver:
         return Progress(body["status"], body["message"], body["attempts"])
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _saved(self, send: Any) -> str | Refusal:
+    def _saved(self, send: Callable[[], httpx.Response]) -> str | Refusal:
         deadline = time.monotonic() + RATE_LIMIT_WAIT_SECONDS
         answer = send()
         while answer.status_code == 429 and time.monotonic() < deadline:
@@ -258,7 +259,7 @@ class HttpDriver:
             headers={"stripe-signature": event.signature, "content-type": "application/json"},
         )
 
-    def _wait(self, submission_id: str, done: Any, what: str) -> Progress:
+    def _wait(self, submission_id: str, done: Callable[[Progress], bool], what: str) -> Progress:
         deadline = time.monotonic() + self._wait_seconds
         while True:
             progress = self.progress(submission_id)
