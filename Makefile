@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test-setup run demo test lint unit clean
+.PHONY: setup test-setup run demo test lint unit features clean
 
 setup: $(STAMP)
 
@@ -39,14 +39,22 @@ lint: test-setup
 
 # Lint, type checks, import contracts, then every test (unit, contract, features, processes,
 # emulators). The emulator tests need gcloud, its emulators and Java: the check says how to get them.
+# BASE_URL emptied: the features hit a deployed service only through `make features`.
 test: lint
 	bash scripts/check-test-tools.sh
-	$(BIN)/pytest
+	BASE_URL= $(BIN)/pytest
 
 # The fast part only: domain, use cases, contracts and features. No emulator, server, CLI or
 # render process is started (tests marked process or emulator); poppler's pdftotext still reads PDFs.
 unit: test-setup
-	$(BIN)/pytest -m "not process and not emulator"
+	BASE_URL= $(BIN)/pytest -m "not process and not emulator"
+
+# The Gherkin features. Without BASE_URL: in-process and against a `diagpro serve` this run
+# starts. With BASE_URL and API_KEY (WEBHOOK_SECRET optional): against that deployed service only.
+# -rs prints why each skipped scenario cannot run where it was pointed.
+features: test-setup
+	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" WEBHOOK_SECRET="$(WEBHOOK_SECRET)" \
+	  $(BIN)/pytest tests/features -rsx
 
 clean:
 	rm -rf $(VENV) var report.pdf .pytest_cache .mypy_cache .ruff_cache

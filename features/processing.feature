@@ -1,7 +1,22 @@
+@in-process
 Feature: Making the report after payment
   As a customer who paid
   I want a report, or a clear reason why there is none and a way to try again,
   and never an endless "processing".
+
+  Scenario: A paid report moves from pending to paid to processing to ready
+    Given I have described my 2015 Ford F-150 with the codes "P0301 P0171"
+    Then the submission is "pending"
+    When I pay on the checkout
+    Then the submission is "paid"
+    And the status says "the analysis is queued"
+    Given the analyzer fails 1 times
+    When the worker runs
+    Then the submission is "processing"
+    And the status says "trying again"
+    When the worker keeps trying through the whole retry budget
+    Then the submission is "ready"
+    And the report was made in 2 attempts
 
   Scenario: A failing analyzer is retried, then the submission fails with a visible reason
     Given I have paid for a report on my 2015 Ford F-150
@@ -10,7 +25,19 @@ Feature: Making the report after payment
     Then the analyzer was asked 5 times
     And the submission is "failed"
     And the status says "Gave up after 5 attempts"
+    And the report cannot be downloaded
     When the operator re-queues it once the analyzer is back
+    Then the submission is "ready"
+
+  Scenario: A customer whose report failed asks again and gets it
+    Given I have paid for a report on my 2015 Ford F-150
+    And the analyzer is down for good
+    When the worker keeps trying through the whole retry budget
+    Then the submission is "failed"
+    When the analyzer is back and I ask for the report to be made again
+    Then I am told it is queued
+    And the submission is "paid"
+    When the worker runs
     Then the submission is "ready"
 
   Scenario: A short analyzer outage is ridden out
@@ -20,7 +47,7 @@ Feature: Making the report after payment
     Then the submission is "ready"
 
   Scenario: A job leased by a worker that died is finished by the next worker
-    Given I have paid for a report on my 2015 Ford F-150, stored in the embedded database
+    Given I have paid for a report on my 2015 Ford F-150
     And a worker took the job and died before finishing it
     When the next worker runs before the lease runs out
     Then the submission is "processing"

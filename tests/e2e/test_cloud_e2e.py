@@ -24,9 +24,9 @@ from google.cloud import firestore, storage
 
 from diagpro.adapters.stripe_events import build_event, sign_event
 from tests.e2e.conftest import pdf_text
-from tests.e2e.server import json_lines, wait_for
 from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
+from tests.server import json_lines, wait_for
 from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import MODEL_VERSION, OUTPUT_TOKENS, VertexStub, good_answer

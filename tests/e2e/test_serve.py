@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import pdf_text
-from tests.e2e.server import json_lines, wait_for
+from tests.server import json_lines, wait_for
 
 pytestmark = pytest.mark.process
 

@@ -3,8 +3,9 @@ import json
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from diagpro.domain.errors import IntakeInvalid
 from diagpro.domain.ids import is_submission_id
+from tests.features.conftest import F150
+from tests.features.drivers import Refusal
 
 scenarios("intake.feature")
 
@@ -16,15 +17,7 @@ scenarios("intake.feature")
     target_fixture="payload",
 )
 def describe_f150(codes, problem):
-    return {
-        "equipmentType": "automotive",
-        "make": "Ford",
-        "model": "F-150",
-        "year": "2015",
-        "errorCodes": codes,
-        "problemDescription": problem,
-        "email": "owner@example.com",
-    }
+    return {**F150, "errorCodes": codes, "problemDescription": problem}
 
 
 @given(
@@ -39,7 +32,7 @@ def describe_badly(equipment, email):
     parsers.parse("I describe my furnace with the symptoms {symptoms}"), target_fixture="payload"
 )
 def describe_furnace(symptoms):
-    return {"equipmentType": "hvac", "email": "owner@example.com", "symptoms": json.loads(symptoms)}
+    return {"equipmentType": "hvac", "email": F150["email"], "symptoms": json.loads(symptoms)}
 
 
 @given(
@@ -49,52 +42,65 @@ def describe_furnace(symptoms):
 def describe_boat(name, value):
     return {
         "equipmentType": "marine",
-        "email": "owner@example.com",
+        "email": F150["email"],
         "problemDescription": "Outboard overheats at cruise",
         name: value,
     }
 
 
-@when("I submit the description", target_fixture="result")
-def submit(harness, payload):
-    try:
-        return harness.save(payload)
-    except IntakeInvalid as refused:
-        return refused
+@when("I submit the description", target_fixture="answer")
+def submit(driver, payload):
+    return driver.submit(payload)
+
+
+@when("I send a description that is not JSON", target_fixture="answer")
+def send_not_json(driver):
+    return driver.send_raw_description(b'{"payload": {"equipmentType": "automotive",')
+
+
+@when(parsers.parse("I send a description of {size:d} KB"), target_fixture="answer")
+def send_huge(driver, size):
+    problem = "x" * (size * 1024)
+    return driver.send_raw_description(
+        json.dumps({"payload": {**F150, "problemDescription": problem}}).encode()
+    )
+
+
+@when("I submit the description without an API key", target_fixture="answer")
+def submit_without_key(driver, payload):
+    return driver.submit_with_key(payload, None)
+
+
+@when(parsers.parse('I submit the description with the API key "{key}"'), target_fixture="answer")
+def submit_with_wrong_key(driver, payload, key):
+    return driver.submit_with_key(payload, key)
 
 
 @then("it is accepted with a submission id", target_fixture="submission_id")
-def accepted(result):
-    assert not isinstance(result, IntakeInvalid), result
-    assert is_submission_id(result.id)
-    return result.id
-
-
-@then("it is refused")
-def refused(result):
-    assert isinstance(result, IntakeInvalid)
+def accepted(answer):
+    assert not isinstance(answer, Refusal), answer
+    assert is_submission_id(answer)
+    return answer
 
 
 @then(parsers.parse('the refusal names the fields "{fields}"'))
-def refusal_names(result, fields):
-    assert {p.field for p in result.problems} == {f.strip() for f in fields.split(",")}
+def refusal_names(answer, fields):
+    assert set(answer.fields) == {f.strip() for f in fields.split(",")}
 
 
 @then("nothing is stored")
-def nothing_stored(harness):
-    # The next accepted submission takes the very first id: the refused one never got one.
-    sub = harness.save()
-    assert sub.id.endswith("1".zfill(24))
+def nothing_stored(driver, answer):
+    assert driver.nothing_stored(answer)
 
 
 @then(parsers.parse('the symptoms are kept as "{symptoms}"'))
-def symptoms_kept(harness, submission_id, symptoms):
-    assert list(harness.submission(submission_id).intake.symptoms) == symptoms.split("; ")
+def symptoms_kept(driver, submission_id, symptoms):
+    assert list(driver.kept(submission_id).symptoms) == symptoms.split("; ")
 
 
 @then(parsers.parse('the detail "{name}" is kept as "{value}"'))
-def detail_kept(harness, submission_id, name, value):
-    assert harness.submission(submission_id).intake.detail(name) == value
+def detail_kept(driver, submission_id, name, value):
+    assert driver.kept(submission_id).details.get(name) == value
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-import subprocess
-
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
-from diagpro.adapters.stripe_events import build_event, session_object, sign_event
+from diagpro.application.payments import Outcome
 from diagpro.domain.analysis import SECTIONS
-from tests.harness import Harness
+from tests.features.conftest import progress
+from tests.features.drivers import Checkout, Links
+from tests.server import pdf_text
 
 scenarios("payment.feature")
 
@@ -14,53 +14,76 @@ pytestmark = pytest.mark.process
 
 
 @pytest.fixture
-def harness(tmp_path):
+def harness_options():
     # Real WeasyPrint here: the customer's report is checked as a customer would read it.
-    return Harness.build(tmp_path, real_renderer=True)
+    return {"real_renderer": True}
 
 
 @when("I pay on the checkout")
-def pay(harness, submission_id, ctx):
-    ctx["receipt"] = harness.deliver(harness.checkout_and_pay(submission_id))
+def pay(driver, submission_id):
+    driver.pay(submission_id)
 
 
-@when(parsers.parse("I pay on the checkout and the payment event is delivered {times:d} times"))
-def pay_and_redeliver(harness, submission_id, times):
-    event = harness.checkout_and_pay(submission_id)
-    receipts = [harness.deliver(event) for _ in range(times)]
-    assert sum(not r.duplicate for r in receipts) == 1
+@when(
+    parsers.parse("I pay on the checkout and the payment event is delivered {times:d} times"),
+    target_fixture="deliveries",
+)
+def pay_and_redeliver(driver, submission_id, times):
+    return driver.deliver_payment(submission_id, times=times)
 
 
 @when(parsers.parse("a signed payment event for {cents:d} cents arrives for my checkout"))
-def wrong_amount(harness, submission_id, cents):
-    session = harness.container.open_checkout()(submission_id)
-    obj = session_object(session) | {"amount_total": cents, "payment_status": "paid"}
-    payload = build_event(
-        "evt_wrong_amount", "checkout.session.completed", obj, harness.clock.now()
-    )
-    secret = harness.container.settings().local_webhook_secret
-    harness.deliver(sign_event(payload, secret))
+def wrong_amount(driver, submission_id, cents):
+    (delivery,) = driver.deliver_payment(submission_id, cents=cents)
+    assert delivery.outcome == Outcome.AMOUNT_MISMATCH
 
 
-@when("I cancel on the checkout")
-def cancel(harness, submission_id):
-    session = harness.container.open_checkout()(submission_id)
-    harness.deliver(harness.container.gateway().cancel(session.id))
+@when("a payment event signed with another secret arrives for my checkout", target_fixture="answer")
+def forged_payment(driver, submission_id):
+    return driver.deliver_forged_payment(submission_id)
+
+
+@when("I cancel on the checkout", target_fixture="cancelled")
+def cancel(driver, submission_id):
+    checkout = driver.open_checkout(submission_id)
+    assert isinstance(checkout, Checkout), checkout
+    driver.cancel(submission_id)
+    return checkout
+
+
+@when("the payment provider reports the payment refunded")
+def refunded(driver, submission_id):
+    assert driver.deliver_refund(submission_id).outcome == Outcome.REFUNDED
+
+
+@then("only the first delivery is acted on")
+def first_delivery_only(deliveries):
+    first, *again = deliveries
+    assert (first.outcome, first.duplicate) == (Outcome.FULFILLED, False)
+    assert again and all(d.duplicate and d.outcome == Outcome.FULFILLED for d in again), again
+
+
+@then("no report is being made")
+def no_report_in_the_making(driver, submission_id):
+    now = progress(driver, submission_id)
+    assert (now.status, now.attempts) == ("pending", 0)
 
 
 @then("I can open a new checkout")
-def new_checkout(harness, submission_id):
-    session = harness.container.open_checkout()(submission_id)
-    assert session.status == "open"
+def new_checkout(driver, submission_id, cancelled):
+    checkout = driver.open_checkout(submission_id)
+    assert isinstance(checkout, Checkout), checkout
+    assert checkout.session_id != cancelled.session_id
+    assert checkout.status == "open"
 
 
 @then(parsers.parse('the report lists the 15 sections and the codes "{codes}"'))
-def report_lists(harness, submission_id, tmp_path, codes):
+def report_lists(driver, submission_id, tmp_path, codes):
+    links = driver.links(submission_id)
+    assert isinstance(links, Links), links
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(harness.container.reports().read(submission_id))
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    pdf.write_bytes(driver.follow(links.download_url))
+    text = pdf_text(pdf)
     positions = [text.find(f"{n}. {title}") for n, (_, title) in enumerate(SECTIONS, start=1)]
     assert -1 not in positions, "a section heading is missing from the PDF"
     assert positions == sorted(positions), "sections are out of order"
@@ -69,12 +92,8 @@ def report_lists(harness, submission_id, tmp_path, codes):
 
 
 @then("fresh download and view links are offered")
-def links_offered(harness, submission_id):
-    links = harness.container.download_links()(submission_id)
-    assert "disposition=attachment" in links.download_url
-    assert "disposition=inline" in links.view_url
-
-
-@then(parsers.parse("the analysis ran {count:d} time"))
-def analysis_ran(harness, count):
-    assert len(harness.analyzer.calls) == count
+def links_offered(driver, submission_id):
+    links = driver.links(submission_id)
+    assert isinstance(links, Links), links
+    assert "attachment" in links.download_url
+    assert "inline" in links.view_url

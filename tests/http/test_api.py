@@ -344,15 +344,6 @@ def test_analysis_status_shows_why_a_submission_failed(make_api: Any) -> None:
 # -- POST /analyzeDiagnostic --------------------------------------------------------------------
 
 
-def test_analyze_diagnostic_refuses_an_unpaid_submission(api: Api) -> None:
-    """The original ran the paid analysis for anyone who asked; here payment comes first."""
-    sid = api.save()
-    body = assert_error(api.post("/analyzeDiagnostic", {"submissionId": sid}), 409, "NOT_PAID")
-    assert body["status"] == "pending"
-    assert api.jobs(sid) == []
-    assert api.analyzer.calls == []
-
-
 def test_analyze_diagnostic_requeues_a_failed_submission(make_api: Any) -> None:
     api, sid = failed(make_api)
     response = api.post("/analyzeDiagnostic", {"submissionId": sid})

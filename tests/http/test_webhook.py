@@ -78,13 +78,6 @@ def test_a_tampered_body_is_refused(api: Api) -> None:
     nothing_happened(api, sid)
 
 
-def test_a_wrong_secret_is_refused(api: Api) -> None:
-    sid, session_id = open_checkout(api)
-    response = api.deliver(api.event(session_id, secret="whsec_someone_else"))
-    assert_error(response, 400, "INVALID_SIGNATURE")
-    nothing_happened(api, sid)
-
-
 def test_a_stale_signature_is_refused_as_a_replay(api: Api) -> None:
     sid, session_id = open_checkout(api)
     stale = api.event(session_id, timestamp=int(time.time()) - 301)
@@ -241,9 +234,8 @@ def test_the_submission_id_falls_back_to_client_reference_id(api: Api) -> None:
     assert api.status(sid)["status"] == "paid"
 
 
-@pytest.mark.parametrize(
-    "changes", [{"amount_total": 100}, {"amount_total": 4990}, {"currency": "eur"}]
-)
+# Too little is in features/payment.feature; here too much and the wrong currency.
+@pytest.mark.parametrize("changes", [{"amount_total": 4990}, {"currency": "eur"}])
 def test_a_wrong_amount_is_acknowledged_but_not_fulfilled(
     api: Api, changes: dict[str, Any]
 ) -> None:

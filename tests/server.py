@@ -1,19 +1,24 @@
-"""``diagpro serve`` as a real process, for the end-to-end tests: start, wait, read, stop."""
+"""``diagpro serve`` as a real process, for the end-to-end tests and the features' serve driver:
+start, wait, read, stop."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+DIAGPRO = Path(sys.executable).with_name("diagpro")
 KEY_LINE = re.compile(r"^API key \(x-api-key header\): (dpk_\S+)$", re.MULTILINE)
 
 
@@ -65,6 +70,12 @@ class Server:
 
         wait_for(healthy, 30, "/healthz")
 
+    def kill(self) -> None:
+        """Stop at once, whatever state it is in (the test is over or went wrong)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         """SIGTERM, as a platform stops a container, and check the shutdown was graceful."""
         self.process.send_signal(signal.SIGTERM)
@@ -77,6 +88,46 @@ class Server:
         assert "worker stopped" in messages
         assert "Application shutdown complete." in messages
         assert not [entry for entry in log if entry["level"] in ("ERROR", "CRITICAL")]
+
+
+def clean_env(data_dir: Path) -> dict[str, str]:
+    """This process's environment without any diagpro or Stripe setting, on a fresh data folder:
+    the embedded defaults, whatever the developer's shell exports."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DIAGPRO_", "STRIPE_"))}
+    clean["DIAGPRO_DATA_DIR"] = str(data_dir)
+    return clean
+
+
+def start_serve(env: Mapping[str, str], workdir: Path, name: str = "serve") -> Server:
+    """Start ``diagpro serve`` on a free loopback port and wait until /healthz answers.
+
+    Its output goes to ``{workdir}/{name}.out`` and ``.err``; the caller stops (or kills) it.
+    """
+    port = free_port()
+    out, err = workdir / f"{name}.out", workdir / f"{name}.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(DIAGPRO), "serve", "--port", str(port)],
+            # Links and the local checkout's webhook delivery point at this very port.
+            env={**env, "DIAGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
+            cwd=workdir,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    server = Server(process, port, out, err)
+    try:
+        server.wait_healthy()
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF as a reader sees it (poppler's pdftotext, layout kept)."""
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
