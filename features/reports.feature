@@ -66,11 +66,8 @@ Feature: Getting the report
     And its file went missing from the report storage
     Then following that link is refused because the report file is missing
 
-  # Today the status of a ready report whose file went missing is refused as "no stored report"
-  # (404 REPORT_NOT_FOUND) on every call, "try again" answers that the report is ready, and the
-  # operator's re-queue refuses a ready submission: a customer who paid is stuck with no report.
-  # What it should do instead:
-  @own-service @known-bug
+  # The analysis is kept on the submission, so making the file again asks the model nothing.
+  @own-service
   Scenario: A ready report whose file went missing is made again when I ask
     Given my report on my 2015 Ford F-150 is ready
     And its file went missing from the report storage

@@ -281,7 +281,7 @@ class Container(containers.DeclarativeContainer):
     )
     describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
     download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)
-    requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock)
+    requeue = providers.Factory(RequeueSubmission, submissions, jobs, reports, clock)
     ensure_report = providers.Factory(EnsureReport, submissions, reports, requeue)
 
 

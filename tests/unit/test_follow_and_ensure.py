@@ -4,7 +4,7 @@
 import pytest
 from dependency_injector import providers
 
-from diagpro.domain.errors import IllegalTransition, NotPaid, ReportMissing
+from diagpro.domain.errors import IllegalTransition, NotPaid
 from diagpro.domain.payment import CheckoutSession, PaymentStatus
 from diagpro.domain.ports import PaymentGateway
 from diagpro.domain.submission import Status
@@ -99,14 +99,20 @@ def test_ensure_leaves_a_ready_report_alone_and_requeues_a_failed_one(h, tmp_pat
     assert h.submission(failed.id).status == Status.PAID
 
 
-def test_ensure_says_when_a_ready_report_is_lost(tmp_path):
+def test_a_ready_report_whose_file_is_lost_is_made_again_without_a_second_analysis(tmp_path):
     h = Harness.build(tmp_path, memory=False)
     sub = h.save()
     h.deliver(h.checkout_and_pay(sub.id))
     h.work()
     h.container.report_files().file_path(sub.id).unlink()
-    with pytest.raises(ReportMissing):
-        h.container.ensure_report()(sub.id)
+    view = h.container.describe()(sub.id)
+    assert view.report_missing and view.links is None
+    assert h.container.ensure_report()(sub.id) is True
+    assert h.submission(sub.id).status == Status.PAID
+    h.work()
+    assert h.submission(sub.id).status == Status.READY
+    assert h.container.report_files().file_path(sub.id).exists()
+    assert len(h.analyzer.calls) == 1  # the kept analysis was rendered again, not re-asked
 
 
 def test_ensure_refuses_a_refunded_submission(h):

@@ -42,6 +42,7 @@ def test_repeating_a_transition_is_a_no_op():
         (Status.READY, lambda s: s.start_processing(T0)),
         (Status.REFUNDED, lambda s: s.mark_failed("x", T0)),
         (Status.PAID, lambda s: s.requeue(T0)),
+        (Status.PROCESSING, lambda s: s.remake_report(T0)),
     ],
 )
 def test_illegal_moves_are_refused_with_both_states_named(status, move):
@@ -58,6 +59,16 @@ def test_a_failed_submission_is_requeued_as_paid_and_counted():
     failed = make_submission(status=Status.FAILED, payment=make_payment(), failure_reason="x")
     again = failed.requeue(T0)
     assert again.status == Status.PAID
+    assert again.requeue_count == 1
+
+
+def test_a_ready_report_whose_file_was_lost_goes_back_to_paid_keeping_its_analysis():
+    analysis = make_analysis()
+    ready = make_submission(
+        status=Status.READY, payment=make_payment(), report_path="reports/x.pdf", analysis=analysis
+    )
+    again = ready.remake_report(T0)
+    assert (again.status, again.report_path, again.analysis) == (Status.PAID, "", analysis)
     assert again.requeue_count == 1
 
 

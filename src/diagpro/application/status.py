@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,13 @@ from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status, Submission
 
+log = logging.getLogger("diagpro.status")
+
 LINK_TTL_SECONDS = 15 * 60
+REPORT_FILE_MISSING = (
+    "Ready, but the report file is missing from storage. Ask for the report again and it is "
+    "made again from the analysis already done, at no charge."
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,11 @@ class StatusView:
     next_try: datetime | None
     last_error: str
     links: DownloadLinks | None
+
+    @property
+    def report_missing(self) -> bool:
+        """Ready, but the stored PDF is gone: RequeueSubmission makes it again."""
+        return self.submission.status == Status.READY and self.links is None
 
 
 def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime | None) -> str:
@@ -73,11 +85,18 @@ class DescribeSubmission:
         next_try = latest.not_before if waiting and latest and latest.last_error else None
         last_error = latest.last_error if latest else ""
         links = None
+        explanation = _explain(sub, attempts, last_error, next_try)
         if sub.status == Status.READY:
-            links = self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
+            try:
+                links = self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
+            except ReportMissing:
+                # A paid customer must not be stuck behind a lost file: say so, and say how it
+                # is made again (EnsureReport / RequeueSubmission re-render it).
+                log.error("submission %s is ready but its report file is missing", sub.id)
+                explanation = REPORT_FILE_MISSING
         return StatusView(
             submission=sub,
-            explanation=_explain(sub, attempts, last_error, next_try),
+            explanation=explanation,
             attempts=attempts,
             next_try=next_try,
             last_error=last_error,
@@ -102,11 +121,15 @@ class GetDownloadLinks:
 
 class RequeueSubmission:
     """Operator or customer asks again: a failed submission goes back to the queue; a paid one
-    whose job went missing gets one. Anything else is refused with the reason."""
+    whose job went missing gets one; a ready one whose report file was lost is made again (from
+    its kept analysis). Anything else is refused with the reason."""
 
-    def __init__(self, submissions: SubmissionStore, jobs: JobQueue, clock: Clock) -> None:
+    def __init__(
+        self, submissions: SubmissionStore, jobs: JobQueue, reports: ReportStore, clock: Clock
+    ) -> None:
         self._submissions = submissions
         self._jobs = jobs
+        self._reports = reports
         self._clock = clock
 
     def __call__(self, submission_id: str) -> Submission:
@@ -117,6 +140,8 @@ class RequeueSubmission:
                 return sub.requeue(now)
             if sub.status in (Status.PAID, Status.PROCESSING):
                 return None
+            if sub.status == Status.READY and not self._reports.exists(sub.id):
+                return sub.remake_report(now)
             raise IllegalTransition(sub.id, sub.status.value, "re-queued")
 
         # step 1 of 2: back to the queue's side of the lifecycle (a write on the submission).
@@ -129,8 +154,8 @@ class RequeueSubmission:
 
 class EnsureReport:
     """A client makes sure a paid submission gets its report: a failed or stuck one is queued
-    again (RequeueSubmission's rules); a ready one is left alone; an unpaid one is refused,
-    because the analysis is paid work."""
+    again (RequeueSubmission's rules), and so is a ready one whose report file was lost; a ready
+    one is otherwise left alone; an unpaid one is refused, because the analysis is paid work."""
 
     def __init__(
         self, submissions: SubmissionStore, reports: ReportStore, requeue: RequeueSubmission
@@ -141,12 +166,9 @@ class EnsureReport:
 
     def __call__(self, submission_id: str) -> bool:
         """True when work was queued (or already is); False when the report is ready.
-        Raises NotPaid for a pending submission, ReportMissing when a ready report's file is
-        gone, IllegalTransition for a refunded one."""
+        Raises NotPaid for a pending submission, IllegalTransition for a refunded one."""
         sub = self._submissions.get(submission_id)
-        if sub.status == Status.READY:
-            if not self._reports.exists(sub.id):
-                raise ReportMissing(sub.id)
+        if sub.status == Status.READY and self._reports.exists(sub.id):
             return False
         if sub.status == Status.PENDING:
             raise NotPaid(sub.id)

@@ -1,6 +1,6 @@
 """The submission aggregate and its guarded lifecycle.
 
-    pending --paid--> paid --> processing --> ready
+    pending --paid--> paid --> processing --> ready --(its file was lost: make it again)--> paid
                                     \\--> failed --(re-queue)--> paid
     paid | processing | ready | failed --> refunded
 
@@ -35,7 +35,7 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.PAID}),
     Status.PAID: frozenset({Status.PROCESSING, Status.FAILED, Status.REFUNDED}),
     Status.PROCESSING: frozenset({Status.READY, Status.FAILED, Status.REFUNDED}),
-    Status.READY: frozenset({Status.REFUNDED}),
+    Status.READY: frozenset({Status.PAID, Status.REFUNDED}),
     Status.FAILED: frozenset({Status.PAID, Status.REFUNDED}),
     Status.REFUNDED: frozenset(),
 }
@@ -134,6 +134,15 @@ class Submission:
         if self.status != Status.FAILED:
             raise IllegalTransition(self.id, self.status.value, "re-queued")
         moved = self._move(Status.PAID, now, requeue_count=self.requeue_count + 1)
+        assert moved is not None
+        return moved
+
+    def remake_report(self, now: datetime) -> Submission:
+        """The stored PDF of a ready report was lost: back to the queue to render it again. The
+        analysis stays on the submission, so the model is not asked (or paid) a second time."""
+        if self.status != Status.READY:
+            raise IllegalTransition(self.id, self.status.value, "made again")
+        moved = self._move(Status.PAID, now, report_path="", requeue_count=self.requeue_count + 1)
         assert moved is not None
         return moved
 

@@ -180,6 +180,8 @@ def reports_status(
         raise ApiError(404, exc.code, exc.message, status="not_found") from exc
     body = status_body(view)
     sub = view.submission
+    if view.report_missing:
+        raise ApiError(404, "REPORT_NOT_FOUND", view.explanation, status=sub.status.value)
     if sub.status == Status.READY:
         return Response(body, status_code=200)
     if sub.status in (Status.FAILED, Status.REFUNDED):

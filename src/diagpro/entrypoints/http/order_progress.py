@@ -72,6 +72,9 @@ class Progress:
 
 def progress_of(view: StatusView, now: datetime) -> Progress:
     sub = view.submission
+    # A ready report whose file was lost shows as a failure the customer can retry: the page
+    # must not offer a download that cannot work, and "Try again" re-renders it.
+    status = Status.FAILED if view.report_missing else sub.status
     started = sub.payment.paid_at if sub.payment is not None else now
     elapsed = max(0, int((now - started).total_seconds()))
     step, headline = {
@@ -85,14 +88,14 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         Status.READY: (len(STEPS), "Your report is ready"),
         Status.FAILED: (1, "We could not finish your report"),
         Status.REFUNDED: (0, "This order was refunded"),
-    }[sub.status]
+    }[status]
     return Progress(
         submission_id=sub.id,
-        status=sub.status.value,
+        status=status.value,
         step=step,
         headline=headline,
         explanation=view.explanation,
-        failure_reason=sub.failure_reason,
+        failure_reason=view.explanation if view.report_missing else sub.failure_reason,
         can_retry=may_retry(view),
         elapsed_seconds=elapsed,
         slow=sub.status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
@@ -101,4 +104,6 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
 
 def may_retry(view: StatusView) -> bool:
     sub = view.submission
+    if view.report_missing:
+        return True  # re-rendering a lost file asks the model nothing: always allowed
     return sub.status == Status.FAILED and sub.requeue_count < MAX_CUSTOMER_RETRIES
