@@ -167,9 +167,7 @@ class Container(containers.DeclarativeContainer):
 
     # -- ports -> embedded defaults ------------------------------------------------------------
     firestore = providers.Singleton(_firestore_client, settings.provided.cloud.firestore)
-    store_backend = providers.Callable(
-        lambda s: "firestore" if s.cloud.firestore.enabled else "sqlite", settings
-    )
+    store_backend = settings.provided.cloud.store
     submissions = providers.Selector(
         store_backend,
         sqlite=providers.Singleton(SqliteSubmissionStore, database),
@@ -197,13 +195,13 @@ class Container(containers.DeclarativeContainer):
     )
     gcs_reports = providers.Singleton(_gcs_reports, settings.provided.cloud.storage)
     reports = providers.Selector(
-        providers.Callable(lambda s: "gcs" if s.cloud.storage.enabled else "local", settings),
+        settings.provided.cloud.report_storage,
         local=local_reports,
         gcs=gcs_reports,
     )
     # What only the embedded local folder offers (/files/reports/...): None on Cloud Storage.
     report_files = providers.Selector(
-        providers.Callable(lambda s: "gcs" if s.cloud.storage.enabled else "local", settings),
+        settings.provided.cloud.report_storage,
         local=local_reports,
         gcs=providers.Object(None),
     )
@@ -219,27 +217,27 @@ class Container(containers.DeclarativeContainer):
     )
     stripe_gateway = providers.Singleton(_stripe_gateway, settings.provided.cloud.stripe)
     gateway = providers.Selector(
-        providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
+        settings.provided.cloud.payments,
         local=local_checkout,
         stripe=stripe_gateway,
     )
     # What only the local checkout offers (its own Pay and Cancel buttons): None with Stripe.
     self_checkout = providers.Selector(
-        providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
+        settings.provided.cloud.payments,
         local=local_checkout,
         stripe=providers.Object(None),
     )
     # Automatic refunds after a permanent failure (DIAGPRO_AUTO_REFUND): through whichever
     # checkout took the money.
     refunds = providers.Selector(
-        providers.Callable(lambda s: "stripe" if s.cloud.stripe.enabled else "local", settings),
+        settings.provided.cloud.payments,
         local=local_checkout,
         stripe=providers.Singleton(_stripe_refunds, stripe_gateway),
     )
     vertex_analyzer = providers.Singleton(_vertex_analyzer, settings.provided.cloud.vertex)
     offline_analyzer = providers.Singleton(OfflineAnalyzer)
     analyzer = providers.Selector(
-        providers.Callable(lambda s: "vertex" if s.cloud.vertex.enabled else "offline", settings),
+        settings.provided.cloud.analysis,
         offline=offline_analyzer,
         vertex=vertex_analyzer,
     )

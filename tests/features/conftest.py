@@ -25,19 +25,11 @@ from diagpro.domain.errors import AnalysisUnavailable
 from tests.features.drivers.base import Progress, Refusal, Why
 from tests.features.drivers.http import HttpDriver
 from tests.features.drivers.in_process import InProcessDriver
-from tests.harness import Harness
+from tests.harness import AUTOMOTIVE, Harness
 from tests.server import Server, clean_env, start_serve
 
 # An obviously-test customer: what a run against staging leaves behind is easy to find.
-F150 = {
-    "equipmentType": "automotive",
-    "make": "Ford",
-    "model": "F-150",
-    "year": "2015",
-    "errorCodes": "P0301 P0171",
-    "problemDescription": "Rough idle and shaking at stops, worse when cold",
-    "email": "qa+features@example.com",
-}
+F150 = {**AUTOMOTIVE, "email": "qa+features@example.com"}
 
 BASE_URL = os.environ.get("BASE_URL", "").strip()
 WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "").strip()

@@ -74,6 +74,23 @@ class CloudSettings:
     firestore: FirestoreSettings
     pubsub: PubSubSettings
 
+    # Which adapter serves each port: the keys the container's selectors choose by.
+    @property
+    def store(self) -> str:
+        return "firestore" if self.firestore.enabled else "sqlite"
+
+    @property
+    def report_storage(self) -> str:
+        return "gcs" if self.storage.enabled else "local"
+
+    @property
+    def payments(self) -> str:
+        return "stripe" if self.stripe.enabled else "local"
+
+    @property
+    def analysis(self) -> str:
+        return "vertex" if self.vertex.enabled else "offline"
+
 
 @dataclass(frozen=True)
 class Settings:
