@@ -43,6 +43,7 @@ from diagpro.application.status import (
     GetDownloadLinks,
     RequeueSubmission,
 )
+from diagpro.application.tasks import SweepDueJobs, WorkPushedJob
 from diagpro.config import (
     FirestoreSettings,
     PubSubSettings,
@@ -53,6 +54,7 @@ from diagpro.config import (
     load_settings,
     with_local_secrets,
 )
+from diagpro.config.settings import WorkModeSettings
 from diagpro.domain.jobs import RetryPolicy
 from diagpro.domain.payment import Price
 
@@ -135,6 +137,27 @@ def _job_queue(inner: Any, pubsub_settings: PubSubSettings) -> Any:
 
     return pubsub_dispatch_queue(
         inner, pubsub_settings.project, pubsub_settings.topic, pubsub_settings.subscription
+    )
+
+
+def _firestore_queries() -> Any:
+    """The Firestore queries that need a composite index (what the doctor runs and names)."""
+    from diagpro.adapters.firestore.indexes import QUERIES
+
+    return QUERIES
+
+
+def _job_announcer(jobs: Any, pubsub_settings: PubSubSettings) -> Any:
+    """Pub/Sub announces due jobs (the sweep) when configured; None otherwise."""
+    return jobs if pubsub_settings.enabled else None
+
+
+def _task_callers(work: WorkModeSettings) -> Any:
+    # Imported when chosen: only push mode loads google-auth's token verification.
+    from diagpro.adapters.push_auth import OidcTaskCallers
+
+    return OidcTaskCallers(
+        work.push_audience, work.push_service_account, allow_tokenless=work.tokenless_pushes
     )
 
 
@@ -277,6 +300,12 @@ class Container(containers.DeclarativeContainer):
         worker_settings,
         refunds=refunds,
     )
+    # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
+    job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)
+    task_callers = providers.Singleton(_task_callers, settings.provided.work)
+    firestore_queries = providers.Callable(_firestore_queries)
+    work_pushed_job = providers.Factory(WorkPushedJob, jobs, process_jobs, clock, worker_settings)
+    sweep_due_jobs = providers.Factory(SweepDueJobs, jobs, job_announcer, clock)
     describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
     download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, reports, clock)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from diagpro.domain.jobs import Job
+
 
 def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -16,3 +18,16 @@ def check_claim(worker: str, lease_seconds: float) -> None:
         raise ValueError("a worker needs a name to hold a lease")
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
+
+
+def due_at(job: Job) -> datetime:
+    """When a queued job can next be claimed: ``not_before``, or while leased the end of the
+    lease (a worker that died holding it frees it then)."""
+    if job.lease_until is None:
+        return job.not_before
+    return max(job.not_before, job.lease_until)
+
+
+def check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")

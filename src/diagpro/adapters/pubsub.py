@@ -19,6 +19,11 @@ hear of it at once; that is why a lost, late or redelivered message is harmless:
   lease ran out are still taken. ``complete``, ``retry_later``, ``bury``, ``jobs_for`` and
   ``next_due`` delegate.
 
+In push mode (``DIAGPRO_WORK_MODE=push``) nothing pulls: the subscription pushes each message to
+``POST /tasks/jobs``, which claims the message's job with ``claim_job``. ``announce`` (the
+``JobAnnouncer`` port) publishes a due job again for the sweep (``diagpro sweep``,
+``POST /tasks/sweep``), which is how a lost message or an expired lease is finished there.
+
 Redelivery of the same message twice therefore makes one processing: the second claim finds the
 job leased or done and returns None (or another due job).
 
@@ -116,9 +121,25 @@ class PubSubDispatchQueue:
     def next_due(self) -> datetime | None:
         return self._inner.next_due()
 
+    def due(self, now: datetime, limit: int) -> list[Job]:
+        return self._inner.due(now, limit)
+
+    def claim_job(
+        self, job_id: str, worker: str, now: datetime, lease_seconds: float
+    ) -> Job | None:
+        return self._inner.claim_job(job_id, worker, now, lease_seconds)
+
+    def job(self, job_id: str) -> Job | None:
+        return self._inner.job(job_id)
+
+    # -- JobAnnouncer --------------------------------------------------------------------------
+
+    def announce(self, job: Job) -> bool:
+        return self._publish(job)
+
     # -- Pub/Sub edges -------------------------------------------------------------------------
 
-    def _publish(self, job: Job) -> None:
+    def _publish(self, job: Job) -> bool:
         data = json.dumps({"submissionId": job.submission_id, "jobId": job.id}).encode()
         try:
             future = self._publisher.publish(
@@ -128,12 +149,14 @@ class PubSubDispatchQueue:
         except Exception:
             # Not fatal: the job is stored, and workers sweep the store when no message comes.
             log.exception(
-                "PUBLISH FAILED for job %s (submission %s) on %s: workers will find it by "
-                "sweeping the job store, later than usual",
+                "PUBLISH FAILED for job %s (submission %s) on %s: a sweep of the job store "
+                "(pull workers', or `diagpro sweep` in push mode) will find it, later than usual",
                 job.id,
                 job.submission_id,
                 self._topic,
             )
+            return False
+        return True
 
     def _pull_one(self) -> Any:
         try:

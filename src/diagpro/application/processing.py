@@ -100,23 +100,30 @@ class ProcessJobs:
         job = self._jobs.claim(s.worker_id, self._clock.now(), s.lease_seconds)
         if job is None:
             return None
-        self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
-        try:
-            self._work(job)
-        except LeaseLost:
-            log.warning("job %s was taken over by another worker", job.id)
+        self.work_claimed(job)
         return job
 
-    def _work(self, job: Job) -> None:
+    def work_claimed(self, job: Job) -> bool:
+        """Work a job this worker has just claimed to the end of this attempt. True when the job
+        is finished (done, or failed for good); False when it waits for another attempt (its
+        backoff), or another worker took it over."""
+        self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
+        try:
+            return self._work(job)
+        except LeaseLost:
+            log.warning("job %s was taken over by another worker", job.id)
+            return False
+
+    def _work(self, job: Job) -> bool:
         try:
             submission = self._submissions.get(job.submission_id)
         except SubmissionNotFound:
             self._jobs.bury(job, "submission not found")
-            return
+            return True
         if submission.status not in (Status.PAID, Status.PROCESSING):
             # Already ready, refunded or failed by someone else: nothing left to do.
             self._jobs.complete(job, self._clock.now())
-            return
+            return True
         try:
             self._produce(submission)
         except IllegalTransition as exc:
@@ -124,12 +131,13 @@ class ProcessJobs:
             log.info("job %s stopped: %s", job.id, exc)
             self._jobs.complete(job, self._clock.now())
         except _EXPECTED as exc:
-            self._attempt_failed(job, exc.message)
+            return self._attempt_failed(job, exc.message)
         except Exception as exc:  # a bug must not strand a paid customer
             log.exception("job %s hit an unexpected error", job.id)
-            self._attempt_failed(job, f"internal error ({type(exc).__name__})")
+            return self._attempt_failed(job, f"internal error ({type(exc).__name__})")
         else:
             self._jobs.complete(job, self._clock.now())
+        return True
 
     def _produce(self, submission: Submission) -> None:
         sid = submission.id
@@ -160,13 +168,14 @@ class ProcessJobs:
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
 
-    def _attempt_failed(self, job: Job, reason: str) -> None:
+    def _attempt_failed(self, job: Job, reason: str) -> bool:
+        """False when the job will be tried again, True when it failed for good."""
         now = self._clock.now()
         retry_at = self._settings.policy.next_try(job, now)
         if retry_at is not None:
             self._jobs.retry_later(job, retry_at, reason)
             self._progress(job.submission_id, "retrying", f"{reason}; next try {retry_at:%H:%M:%S}")
-            return
+            return False
         final = f"Gave up after {job.attempts} attempts: {reason}"
         log.error("submission %s failed: %s", job.submission_id, final)
         failed: Submission | None = None
@@ -188,6 +197,7 @@ class ProcessJobs:
         # idempotent on the payment, so refunding it again never pays out twice.
         if failed is not None and self._settings.auto_refund:
             self._refund(failed)
+        return True
 
     def _refund(self, failed: Submission) -> None:
         """Automatic refund after a permanent failure; a refund that fails is never silent."""

@@ -312,6 +312,49 @@ PUBSUB_SUBSCRIPTION = _declare(
     )
 )
 
+# -- work modes (where paid work runs) ------------------------------------------------------------
+
+# Cloud Run gives a container CPU only while it answers a request (with request-based billing,
+# https://cloud.google.com/run/docs/configuring/billing-settings), so a background worker thread
+# there starves: in `push` mode each job is one request.
+WORK_MODE = _declare(
+    Setting(
+        "DIAGPRO_WORK_MODE",
+        kinds.choice("inline", "push", "pull"),
+        "inline",
+        "where paid work runs: `inline` a worker thread inside `diagpro serve`; `push` no worker "
+        "at all, each job is delivered by a Pub/Sub push subscription to `POST /tasks/jobs` and "
+        "done inside that request (Cloud Run); `pull` only `diagpro worker` processes",
+    )
+)
+PUSH_AUDIENCE = _declare(
+    Setting(
+        "DIAGPRO_PUSH_AUDIENCE",
+        kinds.TEXT,
+        "",
+        "audience of the OIDC token Pub/Sub push and Cloud Scheduler send to `/tasks/jobs` and "
+        "`/tasks/sweep` (the subscription's `--push-auth-token-audience`); required in push mode",
+    )
+)
+
+
+def _service_account_email(email: str) -> str | None:
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        return None
+    return "must be a service account's email (name@project.iam.gserviceaccount.com)"
+
+
+PUSH_SERVICE_ACCOUNT = _declare(
+    Setting(
+        "DIAGPRO_PUSH_SERVICE_ACCOUNT",
+        kinds.TEXT,
+        "",
+        "the service account whose Google-signed OIDC token `/tasks/jobs` and `/tasks/sweep` "
+        "accept (the subscription's `--push-auth-service-account`); required in push mode",
+        check=_service_account_email,
+    )
+)
+
 # -- test-only switches: refused when DIAGPRO_ENVIRONMENT=production ----------------------------
 
 STRIPE_API_BASE = _declare(

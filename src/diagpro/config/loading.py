@@ -13,6 +13,7 @@ from diagpro.config import declarations as d
 from diagpro.config.cloud import cloud_settings
 from diagpro.config.settings import Settings
 from diagpro.config.values import Values
+from diagpro.config.work_mode import work_mode_settings
 
 
 class ConfigError(Exception):
@@ -22,6 +23,7 @@ class ConfigError(Exception):
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values = Values(os.environ if env is None else env)
     cloud = cloud_settings(values)
+    work = work_mode_settings(values, cloud)
     if values[d.ENVIRONMENT] == "production":
         for setting in d.SETTINGS:
             if setting.test_only and values.given(setting):
@@ -52,4 +54,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         render_memory_mb=values[d.RENDER_MEMORY_MB],
         auto_refund=values[d.AUTO_REFUND],
         cloud=cloud,
+        work=work,
     )

@@ -92,6 +92,28 @@ class CloudSettings:
         return "vertex" if self.vertex.enabled else "offline"
 
 
+INLINE, PUSH, PULL = "inline", "push", "pull"  # DIAGPRO_WORK_MODE (config/work_mode.py)
+
+
+@dataclass(frozen=True)
+class WorkModeSettings:
+    mode: str  # inline, push or pull
+    push_audience: str  # the OIDC token's audience on /tasks/jobs and /tasks/sweep
+    push_service_account: str  # the email the OIDC token must carry
+    # Pub/Sub's emulator pushes without any token (https://cloud.google.com/pubsub/docs/emulator,
+    # "known limitations"): only then are tokenless pushes accepted.
+    tokenless_pushes: bool
+
+    @property
+    def worker_in_server(self) -> bool:
+        """Whether ``diagpro serve`` runs the worker thread."""
+        return self.mode == INLINE
+
+    @property
+    def push(self) -> bool:
+        return self.mode == PUSH
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str  # development or production
@@ -119,6 +141,8 @@ class Settings:
     # Refund a paid submission automatically when its report cannot be made.
     auto_refund: bool
     cloud: CloudSettings
+    # Where paid work runs (DIAGPRO_WORK_MODE): config/work_mode.py.
+    work: WorkModeSettings
 
     @property
     def database_path(self) -> Path:

@@ -135,6 +135,26 @@ class JobQueue(Protocol):
         """When the earliest waiting job becomes due (or its lease runs out); None if none."""
         ...
 
+    # A job is *due* at ``not_before`` while it waits, and at ``lease_until`` while leased (a
+    # worker that died holding it frees it then). ``claim`` and ``due`` read only due jobs,
+    # earliest first, through an index on that time, never every queued job.
+
+    def due(self, now: datetime, limit: int) -> list[Job]:
+        """At most ``limit`` queued jobs that could be claimed at ``now``, earliest due first
+        (ties in order of arrival)."""
+        ...
+
+    def claim_job(
+        self, job_id: str, worker: str, now: datetime, lease_seconds: float
+    ) -> Job | None:
+        """Lease this one job as ``claim`` would (counting an attempt) if it is queued, due and
+        not leased; else None, and ``job`` says why."""
+        ...
+
+    def job(self, job_id: str) -> Job | None:
+        """The job as stored now; None for an unknown id."""
+        ...
+
 
 @runtime_checkable
 class Analyzer(Protocol):
@@ -212,4 +232,24 @@ class ReportFiles(Protocol):
     def file_path(self, submission_id: str) -> Path:
         """Where the report is (or would be) on this machine's disk. Raises ReportMissing for an
         id that can never name a report."""
+        ...
+
+
+@runtime_checkable
+class JobAnnouncer(Protocol):
+    """Tells the machines that work jobs that one is due (Pub/Sub). Only news: the job itself
+    stays in the JobQueue, so a lost or repeated announcement is harmless."""
+
+    def announce(self, job: Job) -> bool:
+        """Publish that ``job`` is due; False when the publish failed (the adapter logs why)."""
+        ...
+
+
+@runtime_checkable
+class TaskCallers(Protocol):
+    """Who may call the task routes (Pub/Sub push, Cloud Scheduler)."""
+
+    def refusal(self, authorization: str) -> str | None:
+        """Why a call carrying this ``Authorization`` header value is refused, in words an
+        operator can act on; None when it may go on."""
         ...

@@ -175,6 +175,13 @@ def _requeue(container: Container, args: argparse.Namespace) -> int:
 
 
 def _worker(container: Container, args: argparse.Namespace) -> int:
+    work = container.settings().work
+    if work.push:
+        raise UserError(
+            "DIAGPRO_WORK_MODE=push: jobs are worked inside POST /tasks/jobs requests, which "
+            "the Pub/Sub push subscription delivers; a worker would race them for nothing. "
+            "Use DIAGPRO_WORK_MODE=pull for worker processes"
+        )
     process = container.process_jobs(
         progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
     )
@@ -188,6 +195,24 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
         return 130
     _say(f"worker stopped after {worked} job(s)")
     return 0
+
+
+def _sweep(container: Container, args: argparse.Namespace) -> int:
+    if container.job_announcer() is None:
+        raise UserError(
+            "diagpro sweep announces due jobs on Pub/Sub: set PUBSUB_TOPIC, PUBSUB_SUBSCRIPTION "
+            "and GCP_PROJECT (workers polling the store sweep it themselves)"
+        )
+    result = container.sweep_due_jobs()()
+    if args.json:
+        counts = {"due": result.due, "announced": result.announced, "failed": result.failed}
+        _say(json.dumps(counts))
+    else:
+        _say(
+            f"sweep: {result.due} due job(s), {result.announced} announced again on Pub/Sub, "
+            f"{result.failed} failed"
+        )
+    return 0 if result.complete else 1
 
 
 def _serve(container: Container, args: argparse.Namespace) -> int:
@@ -213,6 +238,10 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
         _say(f"API key (x-api-key header): {settings.api_keys[0]}")
         _say(f"  kept in {settings.api_key_source}; set DIAGPRO_API_KEYS to choose your own")
     _say(f"data folder: {settings.data_dir}   intake form: {settings.public_base_url}/")
+    if settings.work.push:
+        _say("work mode push: no worker in this process; jobs arrive on POST /tasks/jobs")
+    elif not settings.work.worker_in_server:
+        _say("work mode pull: no worker in this process; run `diagpro worker` for the jobs")
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
@@ -295,6 +324,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="work queued jobs until interrupted")
     worker.add_argument("--until-idle", action="store_true", help="stop when no job is waiting")
     worker.set_defaults(run=_worker)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="announce every due job again on Pub/Sub (lost messages, expired leases, retries "
+        "whose backoff passed); exit 1 if a publish failed",
+    )
+    sweep.add_argument("--json", action="store_true", help="print the counts as JSON")
+    sweep.set_defaults(run=_sweep)
 
     gateway = commands.add_parser(
         "gateway-spec", help="write the Google API Gateway config (Swagger 2.0) for every route"

@@ -6,33 +6,32 @@ otherwise creates a new job and points the lock at it. Two concurrent enqueues b
 lock and both want to write it, so Firestore lets only one commit; the other re-runs, sees the
 new job and returns it. Job ids come from the ``IdSource``, as in the SQLite queue.
 
-A claim finds candidates with a plain query (``state == queued`` ordered by ``created_at`` then
-``arrived``, the server's commit time, which breaks ties in order of arrival), filters
-``not_before <= now`` and "no live lease" in code, and leases the first one with a write that
-only lands if the job is unchanged since it was read (an ``update_time`` precondition: a
-single-document compare-and-set, which is what a one-document transaction buys, without the
-lock waits that made 8 contending workers take 5-13 s on the emulator). A job someone else
-changed meanwhile is re-read and decided again, so two workers never get the same lease.
+A claim reads only due jobs: each job keeps ``due_at``, the time it can next be claimed
+(``not_before`` while it waits, ``lease_until`` while leased, so a job whose worker died is due
+again when the lease runs out), and the query ``state == queued AND due_at <= now ORDER BY due_at,
+arrived LIMIT n`` (``arrived``, the server's commit time, breaks ties in order of arrival) reads at
+most ``n`` of them, whatever the queue's length. It leases the first one with a write that only
+lands if the job is unchanged since it was read (an ``update_time`` precondition: a
+single-document compare-and-set, which is what a one-document transaction buys, without the lock
+waits that made 8 contending workers take 5-13 s on the emulator). A job someone else changed
+meanwhile is re-read and decided again, so two workers never get the same lease.
 
 The lease is (``lease_owner``, ``attempts``): complete, retry_later and bury are transactions that
 change the job only while both still match (else LeaseLost).
 
 Times are Firestore timestamps (microsecond precision) and come back as aware UTC datetimes.
 
-Indexes: the emulator needs none, production does. Single-field indexes (automatic) cover
-``jobs_for`` (``submission_id ==``, sorted in code) and ``next_due`` (``state ==``). ``claim``
-needs one composite index on ``jobs``: ``state ASC, created_at ASC, arrived ASC``
-(``gcloud firestore indexes composite create --collection-group=jobs
---field-config=field-path=state,order=ascending --field-config=field-path=created_at,order=ascending
---field-config=field-path=arrived,order=ascending``). ``claim`` and ``next_due`` read every queued
-job; a queue here holds one job per paid-but-unfinished submission, so that stays small.
+Indexes: the emulator needs none, production does. ``jobs_for`` (``submission_id ==``, sorted in
+code) uses an automatic single-field index; the due-jobs query needs the composite index
+``jobs (state ASC, due_at ASC, arrived ASC)``, declared in ``indexes.py`` (``DUE_JOBS``), shipped in
+``deploy/firestore.indexes.json`` and run by ``diagpro doctor``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
@@ -47,12 +46,13 @@ from diagpro.adapters.firestore._edge import (
     run_transaction,
     translated,
 )
-from diagpro.adapters.job_rules import check_claim, utc
+from diagpro.adapters.firestore.indexes import DUE_JOBS
+from diagpro.adapters.job_rules import check_claim, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import IdSource
 
-PAGE = 20  # candidates fetched per query page in claim / next_due
+CLAIM_CANDIDATES = 10  # due jobs read per claim: enough to skip a few lost races
 
 
 def _job(snapshot: Any) -> Job:
@@ -71,12 +71,11 @@ def _job(snapshot: Any) -> Job:
     )
 
 
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _claimable(job: Job, now: datetime) -> bool:
-    return (
-        job.state is JobState.QUEUED
-        and job.not_before <= now
-        and (job.lease_until is None or job.lease_until <= now)
-    )
+    return job.state is JobState.QUEUED and due_at(job) <= now
 
 
 def _same_lease(snapshot: Any, job: Job) -> bool:
@@ -101,22 +100,19 @@ class FirestoreJobQueue:
         self._jobs = client.collection(collection)
         self._locks = client.collection(locks_collection)
 
-    def _queued(self) -> Iterator[Any]:
-        """Every queued job, oldest first, a page at a time."""
-        query = (
-            self._jobs.where(filter=FieldFilter("state", "==", JobState.QUEUED.value))
-            .order_by("created_at")
-            .order_by("arrived")
-        )
-        last = None
-        while True:
-            page_query = query.limit(PAGE) if last is None else query.start_after(last).limit(PAGE)
-            with translated("list queued jobs"):
-                page = list(page_query.stream())
-            yield from page
-            if len(page) < PAGE:
-                return
-            last = page[-1]
+    def due_query(self, now: datetime, limit: int) -> Any:
+        """Queued jobs due at ``now``, earliest first (the query ``DUE_JOBS`` declares)."""
+        query: Any = self._jobs
+        for field in DUE_JOBS.equal:  # state == queued
+            query = query.where(filter=FieldFilter(field, "==", JobState.QUEUED.value))
+        query = query.where(filter=FieldFilter(DUE_JOBS.ordered[0], "<=", utc(now)))
+        for field in DUE_JOBS.ordered:
+            query = query.order_by(field)
+        return query.limit(limit)
+
+    def _due_snapshots(self, now: datetime, limit: int) -> list[Any]:
+        with translated("list due jobs"):
+            return list(self.due_query(now, limit).stream())
 
     def _transaction(self, work: Callable[[Any], Any], action: str) -> Any:
         try:
@@ -154,6 +150,7 @@ class FirestoreJobQueue:
                     "attempts": 0,
                     "lease_owner": "",
                     "lease_until": None,
+                    "due_at": at,
                     "last_error": "",
                     "arrived": firestore.SERVER_TIMESTAMP,
                 },
@@ -172,11 +169,31 @@ class FirestoreJobQueue:
         check_claim(worker, lease_seconds)
         at = utc(now)
         until = at + timedelta(seconds=lease_seconds)
-        for snapshot in self._queued():
+        for snapshot in self._due_snapshots(at, CLAIM_CANDIDATES):
             claimed = self._lease(snapshot, worker, at, until)
             if claimed is not None:
                 return claimed
-        return None
+        return None  # every candidate was taken meanwhile: the next claim reads again
+
+    def claim_job(
+        self, job_id: str, worker: str, now: datetime, lease_seconds: float
+    ) -> Job | None:
+        check_claim(worker, lease_seconds)
+        at = utc(now)
+        with translated("read job"):
+            snapshot = self._jobs.document(job_id).get()
+        if not snapshot.exists:
+            return None
+        return self._lease(snapshot, worker, at, at + timedelta(seconds=lease_seconds))
+
+    def due(self, now: datetime, limit: int) -> list[Job]:
+        check_limit(limit)
+        return [_job(snapshot) for snapshot in self._due_snapshots(utc(now), limit)]
+
+    def job(self, job_id: str) -> Job | None:
+        with translated("read job"):
+            snapshot = self._jobs.document(job_id).get()
+        return _job(snapshot) if snapshot.exists else None
 
     def _lease(self, snapshot: Any, worker: str, at: datetime, until: datetime) -> Job | None:
         """Lease this job if it is claimable, as a compare-and-set on its ``update_time``.
@@ -195,7 +212,12 @@ class FirestoreJobQueue:
             with translated("claim job"):
                 try:
                     snapshot.reference.update(
-                        {"lease_owner": worker, "lease_until": until, "attempts": attempts},
+                        {
+                            "lease_owner": worker,
+                            "lease_until": until,
+                            "due_at": until,
+                            "attempts": attempts,
+                        },
                         option=option,
                     )
                 except api_exceptions.FailedPrecondition:
@@ -217,6 +239,7 @@ class FirestoreJobQueue:
                 "lease_owner": "",
                 "lease_until": None,
                 "not_before": utc(not_before),
+                "due_at": utc(not_before),
                 "last_error": error,
             },
         )
@@ -247,10 +270,7 @@ class FirestoreJobQueue:
         return [_job(snapshot) for snapshot in snapshots]
 
     def next_due(self) -> datetime | None:
-        due: datetime | None = None
-        for snapshot in self._queued():
-            job = _job(snapshot)
-            ready = max(job.not_before, job.lease_until or job.not_before)
-            if due is None or ready < due:
-                due = ready
-        return due
+        # Due at any time up to the far future: the earliest one, through the same index.
+        with translated("find the next due job"):
+            [*first] = self.due_query(_FAR_FUTURE, 1).stream()
+        return due_at(_job(first[0])) if first else None

@@ -1,9 +1,9 @@
 """An in-memory JobQueue that behaves like the SQLite one (same contract suite).
 
 One lock around every operation stands in for ``BEGIN IMMEDIATE``, so concurrent claims from
-threads never share a lease. Jobs are ordered like the SQLite table: by ``created_at``, then by
-the order they were added. Jobs are frozen dataclasses, so handing them out shares nothing
-mutable.
+threads never share a lease. Jobs are listed like the SQLite table (by ``created_at``, then by
+the order they were added); claims take the earliest due job (``due_at``), ties by arrival.
+Jobs are frozen dataclasses, so handing them out shares nothing mutable.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, utc
+from diagpro.adapters.job_rules import check_claim, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import IdSource
+
+
+def _claimable(job: Job, at: datetime) -> bool:
+    return job.state is JobState.QUEUED and due_at(job) <= at
 
 
 class MemoryJobQueue:
@@ -50,20 +54,31 @@ class MemoryJobQueue:
         check_claim(worker, lease_seconds)
         at = utc(now)
         with self._lock:
-            for job in self._ordered():
-                if job.state is not JobState.QUEUED or job.not_before > at:
-                    continue
-                if job.lease_until is not None and job.lease_until > at:
-                    continue
-                claimed = replace(
-                    job,
-                    attempts=job.attempts + 1,
-                    lease_owner=worker,
-                    lease_until=at + timedelta(seconds=lease_seconds),
-                )
-                self._store(claimed)
-                return claimed
+            for job in self._due(at, 1):
+                return self._lease(job, worker, at, lease_seconds)
             return None
+
+    def claim_job(
+        self, job_id: str, worker: str, now: datetime, lease_seconds: float
+    ) -> Job | None:
+        check_claim(worker, lease_seconds)
+        at = utc(now)
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None or not _claimable(entry[1], at):
+                return None
+            return self._lease(entry[1], worker, at, lease_seconds)
+
+    def due(self, now: datetime, limit: int) -> list[Job]:
+        check_limit(limit)
+        at = utc(now)
+        with self._lock:
+            return self._due(at, limit)
+
+    def job(self, job_id: str) -> Job | None:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            return None if entry is None else entry[1]
 
     def complete(self, job: Job, now: datetime) -> None:
         utc(now)
@@ -91,14 +106,25 @@ class MemoryJobQueue:
     def next_due(self) -> datetime | None:
         with self._lock:
             # Claimable once due and once its lease (if any) has run out.
-            due = [
-                max(job.not_before, job.lease_until or job.not_before)
-                for _, job in self._jobs.values()
-                if job.state is JobState.QUEUED
-            ]
+            due = [due_at(job) for _, job in self._jobs.values() if job.state is JobState.QUEUED]
         return min(due, default=None)
 
     # -- helpers (call with the lock held) --
+
+    def _due(self, at: datetime, limit: int) -> list[Job]:
+        entries = [e for e in self._jobs.values() if _claimable(e[1], at)]
+        entries.sort(key=lambda e: (due_at(e[1]), e[0]))
+        return [job for _, job in entries[:limit]]
+
+    def _lease(self, job: Job, worker: str, at: datetime, lease_seconds: float) -> Job:
+        claimed = replace(
+            job,
+            attempts=job.attempts + 1,
+            lease_owner=worker,
+            lease_until=at + timedelta(seconds=lease_seconds),
+        )
+        self._store(claimed)
+        return claimed
 
     def _held(self, job: Job) -> Job:
         if not job.lease_owner:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, utc
+from diagpro.adapters.job_rules import check_claim, check_limit, utc
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
@@ -44,11 +44,32 @@ CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, not_before);
 CREATE INDEX IF NOT EXISTS jobs_by_submission ON jobs (submission_id, created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_queued_per_submission
     ON jobs (submission_id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_due_at
+    ON jobs (state, MAX(not_before, COALESCE(lease_until, not_before)), seq);
 """
 
 _SELECT = (
     "SELECT id, submission_id, state, created_at, not_before, attempts, lease_owner,"
     " lease_until, last_error FROM jobs"
+)
+# When a queued job can next be claimed: not_before, or while leased the end of its lease. The
+# index on this very expression (jobs_due_at; SQLite uses an expression index only for a query
+# that spells the expression the same way, https://sqlite.org/expridx.html) lets claims and
+# sweeps read the due jobs in order and stop at the limit instead of sorting every queued job.
+# (Spelled out in each statement, so every query stays one literal.)
+_DUE = (
+    "SELECT id, submission_id, state, created_at, not_before, attempts, lease_owner,"
+    " lease_until, last_error, seq FROM jobs WHERE state = 'queued'"
+    " AND MAX(not_before, COALESCE(lease_until, not_before)) <= :now"
+    " ORDER BY MAX(not_before, COALESCE(lease_until, not_before)), seq LIMIT :limit"
+)
+_DUE_ONE = (
+    "SELECT seq FROM jobs WHERE id = :id AND state = 'queued'"
+    " AND MAX(not_before, COALESCE(lease_until, not_before)) <= :now"
+)
+_NEXT_DUE = (
+    "SELECT MIN(MAX(not_before, COALESCE(lease_until, not_before))) AS due"
+    " FROM jobs WHERE state = 'queued'"
 )
 # Finishing a job only touches it while the caller's lease is still the stored one: each
 # statement ends in the same guard (spelled out, so every query is one literal).
@@ -116,25 +137,45 @@ class SqliteJobQueue:
     def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
         check_claim(worker, lease_seconds)
         at = utc(now)
-        now_text = _text(at)
-        until = _text(at + timedelta(seconds=lease_seconds))
         with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT seq FROM jobs"
-                " WHERE state = 'queued' AND not_before <= :now"
-                " AND (lease_until IS NULL OR lease_until <= :now)"
-                " ORDER BY created_at, seq LIMIT 1",
-                {"now": now_text},
-            ).fetchone()
+            row = conn.execute(_DUE, {"now": _text(at), "limit": 1}).fetchone()
             if row is None:
                 return None
-            conn.execute(
-                "UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
-                " WHERE seq = ?",
-                (worker, until, row["seq"]),
-            )
-            claimed = conn.execute(_SELECT + " WHERE seq = ?", (row["seq"],)).fetchone()
-        return _job(claimed)
+            return self._lease(conn, row["seq"], worker, at, lease_seconds)
+
+    def claim_job(
+        self, job_id: str, worker: str, now: datetime, lease_seconds: float
+    ) -> Job | None:
+        check_claim(worker, lease_seconds)
+        at = utc(now)
+        with self._db.transaction() as conn:
+            row = conn.execute(_DUE_ONE, {"id": job_id, "now": _text(at)}).fetchone()
+            if row is None:
+                return None
+            return self._lease(conn, row["seq"], worker, at, lease_seconds)
+
+    def _lease(
+        self, conn: sqlite3.Connection, seq: int, worker: str, at: datetime, lease_seconds: float
+    ) -> Job:
+        """Lease the row (inside the caller's BEGIN IMMEDIATE transaction)."""
+        until = _text(at + timedelta(seconds=lease_seconds))
+        conn.execute(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
+            " WHERE seq = ?",
+            (worker, until, seq),
+        )
+        return _job(conn.execute(_SELECT + " WHERE seq = ?", (seq,)).fetchone())
+
+    def due(self, now: datetime, limit: int) -> list[Job]:
+        check_limit(limit)
+        with self._db.connect() as conn:
+            rows = conn.execute(_DUE, {"now": _text(now), "limit": limit}).fetchall()
+        return [_job(row) for row in rows]
+
+    def job(self, job_id: str) -> Job | None:
+        with self._db.connect() as conn:
+            row = conn.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
 
     def complete(self, job: Job, now: datetime) -> None:
         utc(now)  # same validation as every other call that takes a time
@@ -169,8 +210,5 @@ class SqliteJobQueue:
         # A queued job can be claimed once it is due and its lease (if any) has run out. The
         # scalar MAX/aggregate MIN compare the fixed-width ISO text, which orders like the times.
         with self._db.connect() as conn:
-            row = conn.execute(
-                "SELECT MIN(MAX(not_before, COALESCE(lease_until, not_before))) AS due"
-                " FROM jobs WHERE state = 'queued'"
-            ).fetchone()
+            row = conn.execute(_NEXT_DUE).fetchone()
         return None if row["due"] is None else _time(row["due"])

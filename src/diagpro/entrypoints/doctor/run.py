@@ -11,7 +11,7 @@ from diagpro.config import ConfigError, Settings, load_settings, with_local_secr
 from diagpro.config.declarations import PUBLIC_BASE_URL
 from diagpro.config.values import Values
 from diagpro.container import Container
-from diagpro.entrypoints.doctor import local_checks
+from diagpro.entrypoints.doctor import local_checks, work_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
     bucket_probe,
     firestore_probe,
@@ -53,11 +53,20 @@ def run_checks(
         if not any(c.blocks and c.name == "stripe key" for c in shape):
             checks += guarded("stripe api", lambda: stripe_api(container, settings))
     if cloud.firestore.enabled:
-        checks += guarded("firestore", lambda: firestore_probe(container, settings, timeout))
+        store = guarded("firestore", lambda: firestore_probe(container, settings, timeout))
+        checks += store
+        if all(check.ok for check in store):
+            checks += guarded(
+                "claim query", lambda: work_checks.claim_query(container, settings, timeout)
+            )
     if cloud.storage.enabled:
         checks += guarded("bucket", lambda: bucket_probe(container, settings, timeout))
     if cloud.pubsub.enabled:
         checks += guarded("pub/sub", lambda: pubsub_probe(settings, timeout))
+    if settings.work.push:
+        checks += guarded(
+            "push subscription", lambda: work_checks.push_subscription(settings, timeout)
+        )
     if cloud.vertex.enabled:
         checks += guarded("vertex ai", lambda: vertex_probe(container, settings, timeout))
     return scrub(checks, _secrets(settings))

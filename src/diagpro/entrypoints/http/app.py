@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
 
 from diagpro.container import Container
-from diagpro.entrypoints.http import api, local, pages, webhook
+from diagpro.entrypoints.http import api, local, pages, tasks, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
 from diagpro.entrypoints.http.client_address import client_address
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -48,6 +48,9 @@ _BRIDGED = (
     ("report_files", "report_files"),
     ("settings", "settings"),
     ("clock", "clock"),
+    ("task_callers", "task_callers"),
+    ("work_pushed_job", "work_pushed_job"),
+    ("sweep_due_jobs", "sweep_due_jobs"),
 )
 
 
@@ -120,6 +123,8 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             local.local_checkout_pay,
             local.local_checkout_cancel,
             local.local_report_file,
+            tasks.push_job,
+            tasks.sweep,
             *pages.page_routes(rate_limit.middleware),
         ],
         dependencies=_bridge(container),
@@ -139,5 +144,9 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
                 }
             ),
         ),
-        lifespan=[_worker_lifespan(container)] if start_worker else [],
+        # Only DIAGPRO_WORK_MODE=inline runs the worker in this process: in push mode the work
+        # happens inside /tasks/jobs requests, in pull mode in `diagpro worker` processes.
+        lifespan=(
+            [_worker_lifespan(container)] if start_worker and settings.work.worker_in_server else []
+        ),
     )

@@ -97,8 +97,10 @@ def gateway_spec(
 def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHandler]]:
     """Every (route, method, handler) the gateway must forward, in the app's route order.
 
-    Left out: Litestar's OpenAPI schema routes and the OPTIONS handlers Litestar adds to every
-    path by itself. A route the gateway cannot express raises rather than being skipped.
+    Left out: Litestar's OpenAPI schema routes, the OPTIONS handlers Litestar adds to every
+    path by itself, and the task routes (``opt={"gateway": False}``: ``/tasks/jobs`` and
+    ``/tasks/sweep``, called by Pub/Sub and Cloud Scheduler with Google's OIDC token). A route
+    the gateway cannot express raises rather than being skipped.
     """
     config = app.openapi_config
     schema_path = (config.path or "/schema").rstrip("/") if config is not None else ""
@@ -115,6 +117,8 @@ def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHan
             handler, _ = route.route_handler_map[method]
             if method == "OPTIONS" and _function(handler).__module__.startswith("litestar."):
                 continue  # Litestar's automatic OPTIONS answer, not one of ours
+            if handler.opt.get("gateway") is False:
+                continue  # a task route Pub/Sub or Cloud Scheduler call on the service directly
             operations.append((route, str(method), handler))
     return operations
 

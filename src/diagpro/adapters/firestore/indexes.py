@@ -1,0 +1,69 @@
+"""The Firestore queries diagpro builds that need a composite index, declared as data.
+
+Firestore serves a query that filters on more than one field, or filters on one field and orders
+by another, only from a composite index created beforehand; without it the query fails with
+FailedPrecondition ("The query requires an index"), and the emulator never enforces this
+(https://firebase.google.com/docs/firestore/query-data/indexing). So the adapters build such
+queries from the declarations below, ``deploy/firestore.indexes.json`` lists the index each one
+needs (a unit test checks it covers every declaration), and ``diagpro doctor`` runs them against
+the real database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexedQuery:
+    """``collection`` filtered by equality on ``equal``, then by a range on ``ordered[0]``
+    (when ``range_filter``), ordered by ``ordered``: its composite index is the equality fields
+    followed by the ordered ones, all ascending."""
+
+    name: str
+    collection: str
+    equal: tuple[str, ...]
+    ordered: tuple[str, ...]
+    range_filter: bool
+
+    def index(self) -> dict[str, Any]:
+        """The index in the format of ``firestore.indexes.json`` (Firebase CLI)."""
+        return {
+            "collectionGroup": self.collection,
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": field, "order": "ASCENDING"} for field in (*self.equal, *self.ordered)
+            ],
+        }
+
+    def gcloud_create(self, project: str, database: str) -> str:
+        """The command that creates the index (https://cloud.google.com/sdk/gcloud/reference/
+        firestore/indexes/composite/create)."""
+        fields = " ".join(
+            f"--field-config=field-path={field},order=ascending"
+            for field in (*self.equal, *self.ordered)
+        )
+        return (
+            f"gcloud firestore indexes composite create --project={project} "
+            f"--database='{database}' --collection-group={self.collection} "
+            f"--query-scope=collection {fields}"
+        )
+
+
+# Due jobs, earliest first, ties in order of arrival: ``state == "queued" AND due_at <= now
+# ORDER BY due_at, arrived LIMIT n`` (claim, due, next_due in jobs.py).
+DUE_JOBS = IndexedQuery(
+    name="due jobs",
+    collection="jobs",
+    equal=("state",),
+    ordered=("due_at", "arrived"),
+    range_filter=True,
+)
+
+QUERIES: tuple[IndexedQuery, ...] = (DUE_JOBS,)
+
+
+def indexes_file() -> dict[str, Any]:
+    """What ``deploy/firestore.indexes.json`` must hold."""
+    return {"indexes": [query.index() for query in QUERIES], "fieldOverrides": []}
