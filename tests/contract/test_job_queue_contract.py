@@ -503,6 +503,141 @@ def test_next_due_tracks_the_earliest_waiting_job(queue: JobQueue, clock: FixedC
     assert queue.next_due() is None
 
 
+# -- due jobs: what claims, the push route and the sweep read -----------------------------
+
+
+def test_due_lists_only_claimable_jobs_earliest_due_first(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    start = clock.now()
+    waiting = queue.enqueue("sub-wait", start)
+    leased = queue.claim("w1", start, LEASE)
+    assert leased is not None and leased.id == waiting.id
+    later = queue.enqueue("sub-later", start + timedelta(seconds=2))
+    earlier = queue.enqueue("sub-earlier", start + timedelta(seconds=1))
+    retried = queue.enqueue("sub-retry", start)
+    taken = queue.claim("w2", start, LEASE)
+    assert taken is not None and taken.id == retried.id
+    queue.retry_later(taken, start + timedelta(seconds=3), "busy")
+    done = queue.enqueue("sub-done", start)
+    finished = queue.claim("w3", start, LEASE)
+    assert finished is not None and finished.id == done.id
+    queue.complete(finished, start)
+
+    at = start + timedelta(seconds=5)
+    assert [job.id for job in queue.due(at, 10)] == [earlier.id, later.id, retried.id]
+    assert [job.id for job in queue.due(at, 2)] == [earlier.id, later.id]  # the limit holds
+    assert queue.due(start + timedelta(seconds=1), 10) == [_only(queue, "sub-earlier")]
+    # The dead worker's lease runs out: its job is due again, at the end of the lease.
+    expired = start + timedelta(seconds=LEASE)
+    assert [job.id for job in queue.due(expired, 10)] == [
+        earlier.id,
+        later.id,
+        retried.id,
+        leased.id,
+    ]
+
+
+def test_due_refuses_a_limit_below_one(queue: JobQueue, clock: FixedClock) -> None:
+    with pytest.raises(ValueError):
+        queue.due(clock.now(), 0)
+
+
+def test_a_claim_reads_past_a_long_queue_of_jobs_not_due(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    """Many jobs waiting out a backoff do not hide the one that is due (the claim's query is by
+    due time, not by age)."""
+    start = clock.now()
+    for n in range(25):
+        queue.enqueue(f"sub-{n:02}", start)
+        job = queue.claim("w1", start, LEASE)
+        assert job is not None
+        queue.retry_later(job, start + timedelta(minutes=5), "backoff")
+    fresh = queue.enqueue("sub-fresh", start + timedelta(seconds=1))
+
+    claimed = queue.claim("w2", start + timedelta(seconds=2), LEASE)
+
+    assert claimed is not None and claimed.id == fresh.id
+
+
+def test_claim_job_leases_that_one_job_when_it_is_due(queue: JobQueue, clock: FixedClock) -> None:
+    other = queue.enqueue("sub-other", clock.now())
+    wanted = queue.enqueue("sub-wanted", clock.advance(1))
+
+    claimed = queue.claim_job(wanted.id, "push-1", clock.now(), LEASE)
+
+    assert claimed is not None
+    assert claimed.id == wanted.id != other.id
+    assert claimed.attempts == 1
+    assert claimed.lease_owner == "push-1"
+    assert claimed.lease_until == clock.now() + timedelta(seconds=LEASE)
+    assert queue.job(wanted.id) == claimed
+    assert queue.claim_job(wanted.id, "push-2", clock.now(), LEASE) is None  # leased
+    queue.complete(claimed, clock.now())  # the lease it got is a real one
+    assert queue.job(wanted.id).state is JobState.DONE  # type: ignore[union-attr]
+
+
+def test_claim_job_refuses_what_is_not_claimable(queue: JobQueue, clock: FixedClock) -> None:
+    start = clock.now()
+    assert queue.claim_job("no-such-job", "push-1", start, LEASE) is None
+    assert queue.job("no-such-job") is None
+
+    job = queue.enqueue("sub-1", start)
+    leased = queue.claim_job(job.id, "push-1", start, LEASE)
+    assert leased is not None
+    queue.retry_later(leased, start + timedelta(seconds=10), "analyzer timed out")
+    assert queue.claim_job(job.id, "push-2", start + timedelta(seconds=9), LEASE) is None
+    waiting = queue.job(job.id)
+    assert waiting is not None and waiting.not_before == start + timedelta(seconds=10)
+
+    again = queue.claim_job(job.id, "push-2", start + timedelta(seconds=10), LEASE)
+    assert again is not None and again.attempts == 2
+    queue.bury(again, "gave up")
+    assert queue.claim_job(job.id, "push-3", start + timedelta(hours=1), LEASE) is None
+    buried = queue.job(job.id)
+    assert buried is not None and buried.state is JobState.DEAD
+
+
+def test_claim_job_takes_over_an_expired_lease(queue: JobQueue, clock: FixedClock) -> None:
+    job = queue.enqueue("sub-1", clock.now())
+    first = queue.claim("w1", clock.now(), LEASE)
+    assert first is not None
+
+    clock.advance(LEASE)
+    second = queue.claim_job(job.id, "push-1", clock.now(), LEASE)
+
+    assert second is not None and second.attempts == 2
+    with pytest.raises(LeaseLost):
+        queue.complete(first, clock.now())
+
+
+@pytest.mark.usefixtures("busy_switching")
+def test_concurrent_claim_jobs_lease_it_once(opener: Opener, clock: FixedClock) -> None:
+    """Pub/Sub may push one message twice at once: one request gets the job."""
+    job = opener().enqueue("sub-1", clock.now())
+    barrier = threading.Barrier(THREADS)
+    got: list[Job | None] = []
+    errors: list[BaseException] = []
+
+    def push(n: int) -> None:
+        try:
+            handle = opener()
+            barrier.wait()
+            got.append(handle.claim_job(job.id, f"push-{n}", clock.now(), LEASE))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len([j for j in got if j is not None]) == 1
+
+
 # -- time handling --------------------------------------------------------------------------
 
 
@@ -552,6 +687,22 @@ def test_a_second_sqlite_queue_on_the_same_file_sees_the_jobs(
     assert one.claim("w1", clock.now(), LEASE) is None  # the lease holds across handles
     one.complete(claimed, clock.now())  # any handle can finish it for the lease holder
     assert two.jobs_for("sub-1")[0].state is JobState.DONE
+
+
+def test_sqlite_reads_due_jobs_through_its_index(tmp_path: Path) -> None:
+    """The due-jobs query walks the expression index in order and stops at the limit: no scan
+    of the table, no sort of every queued job."""
+    from diagpro.adapters.sqlite.jobs import _DUE
+
+    db = Database(tmp_path / "plan.sqlite3")
+    SqliteJobQueue(db, CountingIds())
+    with db.connect() as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN " + _DUE, {"now": "2026-11-26T12:00:00.000000+00:00", "limit": 5}
+        ).fetchall()
+    steps = " | ".join(row["detail"] for row in plan)
+    assert "USING INDEX jobs_due_at" in steps, steps
+    assert "TEMP B-TREE" not in steps, steps
 
 
 # -- Firestore only -------------------------------------------------------------------------
