@@ -76,8 +76,9 @@ class Server:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def stop(self) -> None:
-        """SIGTERM, as a platform stops a container, and check the shutdown was graceful."""
+    def stop(self, *, worker: bool = True) -> None:
+        """SIGTERM, as a platform stops a container, and check the shutdown was graceful (and
+        that the in-process worker stopped, or with ``worker=False`` that none ever ran)."""
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=30)
         # uvicorn shuts down, then re-raises the signal it caught, so the exit status is the
@@ -85,7 +86,10 @@ class Server:
         assert code in (0, -signal.SIGTERM), f"exit status {code}:\n{self.stderr()}"
         log = json_lines(self.stderr())
         messages = [entry["message"] for entry in log]
-        assert "worker stopped" in messages
+        if worker:
+            assert "worker stopped" in messages
+        else:
+            assert not {"worker started", "worker stopped"} & set(messages), messages
         assert "Application shutdown complete." in messages
         assert not [entry for entry in log if entry["level"] in ("ERROR", "CRITICAL")]
 
