@@ -8,8 +8,9 @@ Collections (names configurable per adapter):
 * ``jobs/{job_id}`` and ``jobLocks/{submission_id}`` — the durable job queue.
 
 Indexes needed in production (the emulator needs none): one composite index on ``jobs``,
-``state ASC, created_at ASC, arrived ASC``, for ``claim``; everything else uses Firestore's
-automatic single-field indexes. Operators querying submissions by ``status`` ordered by
+``state ASC, due_at ASC, arrived ASC``, for the due-jobs query of ``claim``, ``due`` and
+``next_due`` (declared in ``indexes.py``, shipped in ``deploy/firestore.indexes.json``);
+everything else uses Firestore's automatic single-field indexes. Operators querying submissions by ``status`` ordered by
 ``updatedAt`` would add ``diagnosticSubmissions: status ASC, updatedAt DESC``.
 
 Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``, a
