@@ -10,8 +10,9 @@ Collections (names configurable per adapter):
 Indexes needed in production (the emulator needs none): one composite index on ``jobs``,
 ``state ASC, due_at ASC, arrived ASC``, for the due-jobs query of ``claim``, ``due`` and
 ``next_due`` (declared in ``indexes.py``, shipped in ``deploy/firestore.indexes.json``);
-everything else uses Firestore's automatic single-field indexes. Operators querying submissions by ``status`` ordered by
-``updatedAt`` would add ``diagnosticSubmissions: status ASC, updatedAt DESC``.
+everything else uses Firestore's automatic single-field indexes. Operators querying submissions
+by ``status`` ordered by ``updatedAt`` would add ``diagnosticSubmissions: status ASC,
+updatedAt DESC``.
 
 Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``, a
 ``StoreUnavailable``: the error the store ports declare.
