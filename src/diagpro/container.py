@@ -29,6 +29,7 @@ from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
 from diagpro.adapters.system import SecretIds, SystemClock
 from diagpro.application.checkout import OpenCheckoutSession
+from diagpro.application.health import ServiceHealth
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import (
     FollowCheckout,
@@ -162,6 +163,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(SecretIds)
+    # What this process found that an operator must fix (a misconfigured analyzer): /healthz
+    # reports it. One per container, so apps and tests in one process never share it.
+    health = providers.Singleton(ServiceHealth)
     price = providers.Callable(_price, settings)
     database = providers.Singleton(Database, path=settings.provided.database_path)
 
@@ -236,6 +240,7 @@ class Container(containers.DeclarativeContainer):
     )
     vertex_analyzer = providers.Singleton(_vertex_analyzer, settings.provided.cloud.vertex)
     offline_analyzer = providers.Singleton(OfflineAnalyzer)
+    # DIAGPRO_ANALYZER: an explicit choice once any cloud setting is given (config/cloud.py).
     analyzer = providers.Selector(
         settings.provided.cloud.analysis,
         offline=offline_analyzer,
@@ -276,6 +281,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         worker_settings,
         refunds=refunds,
+        health=health,
     )
     describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
     download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)

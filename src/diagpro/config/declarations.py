@@ -129,6 +129,18 @@ LINK_SECRET = _declare(
         shown_default=_MADE_ONCE,
     )
 )
+# Cloud Run tells the container which port to listen on through PORT
+# (https://cloud.google.com/run/docs/container-contract#port).
+PORT = _declare(
+    Setting(
+        "PORT",
+        kinds.PORT,
+        "",
+        "port `diagpro serve` listens on when `--port` is not given, on every interface "
+        "unless `--host` is (Cloud Run sets it)",
+        shown_default="`8000` on `127.0.0.1`",
+    )
+)
 
 # -- jobs and rendering --------------------------------------------------------------------------
 
@@ -232,13 +244,30 @@ def _general_availability(model: str) -> str | None:
     return "is an experimental model: use a GA model" if "-exp" in model else None
 
 
+# Who writes the analysis is always a choice someone made: a deployment that silently fell back
+# to the offline knowledge base would sell customers a report they did not pay for.
+ANALYZER = _declare(
+    Setting(
+        "DIAGPRO_ANALYZER",
+        kinds.choice("offline", "vertex", absent=""),
+        "",
+        "who writes the analysis: `offline` (the built-in knowledge base) or `vertex` (Gemini "
+        "on Vertex AI: needs `GCP_PROJECT` and `VAI_MODEL`); required once any cloud setting "
+        "is given",
+        shown_default="`offline` while no cloud setting is given",
+    )
+)
+# No default model: every Gemini id reaches a retirement date, after which each call fails
+# (https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions). A default
+# shipped in the code would rot unnoticed; the operator owns the id and `diagpro doctor`
+# checks it.
 VAI_MODEL = _declare(
     Setting(
         "VAI_MODEL",
         kinds.TEXT,
-        "gemini-2.5-flash",
-        "Gemini model on Vertex AI; this, `VAI_LOCATION` or `DIAGPRO_VERTEX_BASE_URL` replaces "
-        "the offline analyzer",
+        "",
+        "Gemini model id on Vertex AI, e.g. `gemini-3.5-flash`; required with "
+        "`DIAGPRO_ANALYZER=vertex`",
         check=_general_availability,
     )
 )

@@ -52,4 +52,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         render_memory_mb=values[d.RENDER_MEMORY_MB],
         auto_refund=values[d.AUTO_REFUND],
         cloud=cloud,
+        port=values[d.PORT],
     )

@@ -119,6 +119,8 @@ class Settings:
     # Refund a paid submission automatically when its report cannot be made.
     auto_refund: bool
     cloud: CloudSettings
+    # Where `diagpro serve` listens when --port is not given (Cloud Run's PORT); 0 when unset.
+    port: int = 0
 
     @property
     def database_path(self) -> Path:

@@ -11,14 +11,13 @@ from diagpro.config import ConfigError, Settings, load_settings, with_local_secr
 from diagpro.config.declarations import PUBLIC_BASE_URL
 from diagpro.config.values import Values
 from diagpro.container import Container
-from diagpro.entrypoints.doctor import local_checks
+from diagpro.entrypoints.doctor import local_checks, vertex_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
     bucket_probe,
     firestore_probe,
     pubsub_probe,
     stripe_api,
     stripe_key_checks,
-    vertex_probe,
 )
 from diagpro.entrypoints.doctor.findings import (
     Check,
@@ -59,7 +58,10 @@ def run_checks(
     if cloud.pubsub.enabled:
         checks += guarded("pub/sub", lambda: pubsub_probe(settings, timeout))
     if cloud.vertex.enabled:
-        checks += guarded("vertex ai", lambda: vertex_probe(container, settings, timeout))
+        checks += guarded("vertex model", lambda: vertex_checks.model_family(container, settings))
+        checks += guarded(
+            "vertex ai", lambda: vertex_checks.vertex_probe(container, settings, timeout)
+        )
     return scrub(checks, _secrets(settings))
 
 

@@ -48,6 +48,7 @@ _BRIDGED = (
     ("report_files", "report_files"),
     ("settings", "settings"),
     ("clock", "clock"),
+    ("health", "health"),
 )
 
 
