@@ -120,7 +120,9 @@ def start_serve(
     """
     port = free_port()
     out, err = workdir / f"{name}.out", workdir / f"{name}.err"
-    args = [str(DIAGPRO), "serve"] if port_from_env else [str(DIAGPRO), "serve", "--port", str(port)]
+    args = (
+        [str(DIAGPRO), "serve"] if port_from_env else [str(DIAGPRO), "serve", "--port", str(port)]
+    )
     env = {
         **env,
         # Links and the local checkout's webhook delivery point at this very port.

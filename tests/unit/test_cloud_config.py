@@ -73,7 +73,10 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
         ({"STRIPE_WEBHOOK_SECRET": "whsec_1"}, ["STRIPE_SECRET_KEY is missing"]),
         ({**STRIPE, "STRIPE_SECRET_KEY": "pk_live_1"}, ["publishable key"]),
         ({**STRIPE, "STRIPE_WEBHOOK_SECRET": "secret"}, ["whsec_"]),
-        ({"DIAGPRO_ANALYZER": "vertex", "VAI_MODEL": "gemini-3.5-flash"}, ["GCP_PROJECT is missing"]),
+        (
+            {"DIAGPRO_ANALYZER": "vertex", "VAI_MODEL": "gemini-3.5-flash"},
+            ["GCP_PROJECT is missing"],
+        ),
         ({**VERTEX, "VAI_MODEL": "gemini-2.0-flash-exp"}, ["experimental"]),
         ({**VERTEX, "VAI_MODEL": ""}, ["VAI_MODEL is missing", "no default"]),
         ({"REPORT_BUCKET": "b"}, ["GCP_PROJECT is missing", "REPORT_SIGNER_EMAIL"]),

@@ -23,7 +23,6 @@ from diagpro.config.settings import (
 )
 from diagpro.config.values import Values
 
-
 # Settings that say "this runs on a cloud": any of them given means the service is deployed.
 _CLOUD_SWITCHES = (
     d.GCP_PROJECT,

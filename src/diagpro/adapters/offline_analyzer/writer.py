@@ -470,8 +470,8 @@ def recommendations(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
 def sources(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
     summary = (
         f"This is an offline analysis from diagpro's built-in knowledge base (version "
-        f"{ctx.version}), with no AI model involved. Check it against these sources; they are named "
-        "rather than linked so you can find the current official version yourself."
+        f"{ctx.version}), with no AI model involved. Check it against these sources; they are "
+        "named rather than linked so you can find the current official version yourself."
     )
     points = list(ctx.profile.sources)
     families = {d.code.family for d in ctx.findings.codes}

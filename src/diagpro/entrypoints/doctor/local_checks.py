@@ -45,8 +45,7 @@ def adapters_in_use(settings: Settings) -> Check:
             "analyzer",
             f"Gemini on Vertex AI ({cloud.vertex.model} in {cloud.vertex.location})"
             if cloud.vertex.enabled
-            else "diagpro's offline knowledge base (DIAGPRO_ANALYZER=offline, or no cloud "
-            "setting)",
+            else "diagpro's offline knowledge base (DIAGPRO_ANALYZER=offline, or no cloud setting)",
         ),
     ]
     return Check("adapters", True, "info", "; ".join(f"{port}: {what}" for port, what in ports))
