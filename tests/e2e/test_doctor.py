@@ -454,6 +454,9 @@ def test_the_command_prints_findings_and_exits_1_on_a_blocker(
         "STRIPE_SECRET_KEY": SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIAGPRO_STRIPE_API_BASE": stripe_stub.api_base,
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "DIAGPRO_API_KEYS": "dpk_DoctorCommandKey00000000001",
     }
     result = run(["doctor"], env, tmp_path)
 
