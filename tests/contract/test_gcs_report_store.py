@@ -31,7 +31,6 @@ from google.cloud.storage import _signing
 from diagpro.adapters import gcs
 from diagpro.adapters.gcs import CACHE_CONTROL, GcsReportStore
 from diagpro.domain.errors import ReportMissing, ReportStorageError
-from tests.signing import pin_signing_clock
 from tests.contract.test_report_store_contract import (
     PDF,
     SID,
@@ -42,6 +41,7 @@ from tests.contract.test_report_store_contract import (
     v4_query,
     v4_signature_ok,
 )
+from tests.signing import pin_signing_clock
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 FIFTEEN_MINUTES = 900

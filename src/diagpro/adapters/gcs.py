@@ -235,9 +235,7 @@ class GcsReportStore:
             expires_in_seconds=ttl_seconds,
         )
 
-    def _signed_url(
-        self, path: str, disposition: str, ttl: int, signing: dict[str, Any]
-    ) -> str:
+    def _signed_url(self, path: str, disposition: str, ttl: int, signing: dict[str, Any]) -> str:
         # A timedelta, not an absolute time: the link lasts ``ttl`` from the moment it is signed,
         # which is what ``links`` reports (see the module docstring for why not ``now``).
         return str(
