@@ -52,6 +52,10 @@ from google.api_core import exceptions as api_exceptions
 from google.auth.transport.requests import Request
 from google.cloud import storage
 
+# Named in full so that mypy resolves ``google.cloud.storage`` (the package ships no type
+# information; ``from google.cloud import storage`` alone leaves it unresolved).
+from google.cloud.storage import Blob
+
 from diagpro.adapters.signed_links import ATTACHMENT, INLINE, is_safe_report_id
 from diagpro.domain.errors import ReportMissing, ReportStorageError
 from diagpro.domain.report import DownloadLinks, report_path
@@ -238,8 +242,9 @@ class GcsReportStore:
     def _signed_url(self, path: str, disposition: str, ttl: int, signing: dict[str, Any]) -> str:
         # A timedelta, not an absolute time: the link lasts ``ttl`` from the moment it is signed,
         # which is what ``links`` reports (see the module docstring for why not ``now``).
+        blob: Blob = self._bucket.blob(path)
         return str(
-            self._bucket.blob(path).generate_signed_url(
+            blob.generate_signed_url(
                 version="v4",
                 expiration=timedelta(seconds=ttl),
                 method="GET",
