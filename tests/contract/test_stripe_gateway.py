@@ -314,6 +314,8 @@ def test_the_container_pins_the_version_from_the_setting(stub, tmp_path):
             "STRIPE_SECRET_KEY": KEY,
             "STRIPE_WEBHOOK_SECRET": "whsec_" + "x" * 24,
             "DIAGPRO_STRIPE_API_BASE": stub.api_base,
+            "DIAGPRO_PUBLIC_BASE_URL": "http://diagpro.example.test",
+            "DIAGPRO_API_KEYS": "dpk_" + "k" * 30,
             "STRIPE_API_VERSION": "2025-09-30.clover",
         },
     )
@@ -344,3 +346,13 @@ def test_an_event_in_the_pinned_version_logs_nothing(gateway, caplog):
     with caplog.at_level("WARNING", logger="diagpro.adapters.stripe_gateway"):
         gateway.verify_event(payload, sign_event(payload, WEBHOOK_SECRET).signature)
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("version", ["latest", "2026-10-28", "endive"])
+def test_a_malformed_api_version_is_refused_at_start(version):
+    from diagpro.config import ConfigError, load_settings
+
+    with pytest.raises(
+        ConfigError, match=r"STRIPE_API_VERSION.*2026-10-28\.endive \(date\.release\)"
+    ):
+        load_settings({"STRIPE_API_VERSION": version})

@@ -35,7 +35,12 @@ PINNED = stripe.api_version
 
 @pytest.fixture
 def base(tmp_path: Path) -> dict[str, str]:
-    return {"DIAGPRO_DATA_DIR": str(tmp_path / "var")}
+    # A public URL and a key, as a cloud deployment must have (and the gateway checks use).
+    return {
+        "DIAGPRO_DATA_DIR": str(tmp_path / "var"),
+        "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
+        "DIAGPRO_API_KEYS": API_KEY,
+    }
 
 
 @pytest.fixture
@@ -51,8 +56,6 @@ def stripe_env(base: dict[str, str], stripe_stub: StripeStub) -> dict[str, str]:
         "STRIPE_SECRET_KEY": SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIAGPRO_STRIPE_API_BASE": stripe_stub.api_base,
-        "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
-        "DIAGPRO_API_KEYS": API_KEY,
     }
 
 
@@ -483,3 +486,45 @@ def test_the_command_checks_a_real_service_standing_in_for_the_gateway(tmp_path:
     # A key the service does not know: refused by the service itself.
     refused = named(wrong_key, "gateway with key")
     assert refused.blocks and "refused by the service" in refused.detail
+
+
+@pytest.mark.process
+def test_identity_on_cloud_run_names_the_attached_service_account(
+    tmp_path: Path, firestore_emulator: str
+) -> None:
+    """The metadata server path, as on Cloud Run: google.auth.default() finds it, and doctor
+    asks it for the account's email (the credentials only say "default" until then)."""
+    from tests.emulators import firestore_project
+    from tests.stubs.metadata_stub import MetadataStub
+
+    email = "diagpro-runtime@demo-proj.iam.gserviceaccount.com"
+    (tmp_path / "gcloud").mkdir()
+    env = {
+        k: v
+        for k, v in clean_env(tmp_path / "var").items()
+        if k not in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT")
+    }
+    with MetadataStub(email, "demo-proj") as metadata:
+        result = run(
+            ["doctor", "--json"],
+            {
+                **env,
+                "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),  # no gcloud ADC file to find first
+                "GCE_METADATA_HOST": metadata.host,
+                "GCE_METADATA_IP": metadata.host,
+                "GCP_PROJECT": firestore_project(),
+                "DIAGPRO_STORE": "firestore",
+                "FIRESTORE_EMULATOR_HOST": firestore_emulator,
+                "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
+                "DIAGPRO_API_KEYS": API_KEY,
+            },
+            tmp_path,
+        )
+
+    report = json.loads(result.stdout)
+    found = {c["name"]: c for c in report["checks"]}
+    assert found["identity"]["detail"] == (
+        f"service account {email} (metadata server), project demo-proj"
+    ), result.stdout
+    assert "/computeMetadata/v1/instance/service-accounts/default/" in metadata.paths
+    assert found["firestore"]["ok"], result.stdout
