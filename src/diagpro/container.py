@@ -62,7 +62,12 @@ def _stripe_gateway(stripe: StripeSettings) -> Any:
     # Imported when chosen: the offline defaults never load the Stripe client's HTTP stack.
     from diagpro.adapters.stripe_gateway import StripeGateway
 
-    return StripeGateway(stripe.secret_key, stripe.webhook_secret, api_base=stripe.api_base or None)
+    return StripeGateway(
+        stripe.secret_key,
+        stripe.webhook_secret,
+        api_base=stripe.api_base or None,
+        api_version=stripe.api_version,
+    )
 
 
 def _stripe_refunds(gateway: Any) -> Any:

@@ -74,7 +74,7 @@ def _deployed_requirements(values: Values) -> None:
 def _stripe(values: Values) -> StripeSettings:
     key, secret = values[d.STRIPE_SECRET_KEY], values[d.STRIPE_WEBHOOK_SECRET]
     if not key and not secret:
-        return StripeSettings("", "", values[d.STRIPE_API_BASE])
+        return StripeSettings("", "", values[d.STRIPE_API_BASE], values[d.STRIPE_API_VERSION])
     if not key:
         values.refuse("STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is missing")
     elif key.startswith("pk_"):
@@ -91,7 +91,7 @@ def _stripe(values: Values) -> StripeSettings:
         )
     elif not secret.startswith("whsec_"):
         values.refuse("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)")
-    return StripeSettings(key, secret, values[d.STRIPE_API_BASE])
+    return StripeSettings(key, secret, values[d.STRIPE_API_BASE], values[d.STRIPE_API_VERSION])
 
 
 def _vertex(values: Values, *, deployed: bool) -> VertexSettings:

@@ -229,6 +229,30 @@ STRIPE_WEBHOOK_SECRET = _declare(
         "the Stripe webhook endpoint's signing secret (`whsec_…`); needed with the key",
     )
 )
+# Stripe renders every response, and every event sent to an endpoint, in one API version
+# (https://docs.stripe.com/api/versioning, https://docs.stripe.com/webhooks/versioning). Pinned
+# to the version the installed `stripe` library is written against: a unit test fails when an
+# upgrade of the library changes it, so moving to a new version is a deliberate change.
+STRIPE_API_VERSION_DEFAULT = "2026-10-28.endive"
+_STRIPE_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\.[a-z]+")
+
+
+def _stripe_api_version(version: str) -> str | None:
+    if _STRIPE_API_VERSION.fullmatch(version):
+        return None
+    return "must be a Stripe API version such as 2026-10-28.endive (date.release)"
+
+
+STRIPE_API_VERSION = _declare(
+    Setting(
+        "STRIPE_API_VERSION",
+        kinds.TEXT,
+        STRIPE_API_VERSION_DEFAULT,
+        "Stripe API version sent with every Stripe request; the webhook endpoint must use the "
+        "same one (`diagpro doctor` checks it)",
+        check=_stripe_api_version,
+    )
+)
 GCP_PROJECT = _declare(
     Setting(
         "GCP_PROJECT",

@@ -14,6 +14,7 @@ class StripeSettings:
     secret_key: str
     webhook_secret: str
     api_base: str  # test-only: a local stub of Stripe's API
+    api_version: str  # STRIPE_API_VERSION, sent with every request
 
     @property
     def enabled(self) -> bool:

@@ -333,6 +333,12 @@ def _parser() -> argparse.ArgumentParser:
         help="check this deployment's configuration and services; exit 1 on any blocker",
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="also check the deployed API Gateway at URL: refuses without a key, accepts "
+        "one from DIAGPRO_API_KEYS, lets Stripe reach the webhook",
+    )
     doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
 
     settings = commands.add_parser(
@@ -354,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         from diagpro.entrypoints.doctor import main as doctor
 
-        return doctor(as_json=args.json)
+        return doctor(as_json=args.json, gateway_url=args.gateway_url)
     if args.command == "settings":
         return _settings(args.readme)
     try:

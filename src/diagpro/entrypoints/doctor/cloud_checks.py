@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.entrypoints.doctor.disabled_apis import enable_command, is_disabled_api
 from diagpro.entrypoints.doctor.findings import Check, redact, short
 
 Severity = Literal["blocker", "warning", "info"]
@@ -258,6 +259,17 @@ def bucket_probe(container: Container, settings: Settings, timeout: float) -> li
             )
         ]
     except (api_exceptions.Forbidden, api_exceptions.Unauthorized) as exc:
+        if is_disabled_api(exc):
+            return [
+                Check(
+                    "bucket",
+                    False,
+                    "blocker",
+                    f"Cloud Storage is disabled in project {settings.cloud.storage.project} "
+                    f"({exc.code} SERVICE_DISABLED)",
+                    enable_command("storage.googleapis.com", settings.cloud.storage.project),
+                )
+            ]
         return [
             Check(
                 "bucket",
@@ -392,6 +404,14 @@ def pubsub_probe(settings: Settings, timeout: float) -> Check:
             f"{ps.subscription} --topic {ps.topic} --ack-deadline 60",
         )
     except api_exceptions.PermissionDenied as exc:
+        if is_disabled_api(exc):
+            return Check(
+                "pub/sub",
+                False,
+                "blocker",
+                f"Pub/Sub is disabled in project {ps.project} (403 SERVICE_DISABLED)",
+                enable_command("pubsub.googleapis.com", ps.project),
+            )
         return Check(
             "pub/sub",
             False,
