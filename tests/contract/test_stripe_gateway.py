@@ -317,6 +317,7 @@ def test_the_container_pins_the_version_from_the_setting(stub, tmp_path):
             "DIAGPRO_PUBLIC_BASE_URL": "http://diagpro.example.test",
             "DIAGPRO_API_KEYS": "dpk_" + "k" * 30,
             "STRIPE_API_VERSION": "2025-09-30.clover",
+            "DIAGPRO_ANALYZER": "offline",
         },
     )
     with pytest.raises(CheckoutNotFound):

@@ -40,6 +40,7 @@ def base(tmp_path: Path) -> dict[str, str]:
         "DIAGPRO_DATA_DIR": str(tmp_path / "var"),
         "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
         "DIAGPRO_API_KEYS": API_KEY,
+        "DIAGPRO_ANALYZER": "offline",
     }
 
 
@@ -220,6 +221,7 @@ def _google_settings(tmp_path: Path) -> Any:
         "DIAGPRO_STORE": "firestore",
         "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
         "DIAGPRO_API_KEYS": API_KEY,
+        "DIAGPRO_ANALYZER": "offline",
     }
     return with_local_secrets(load_settings(env))
 
@@ -517,6 +519,7 @@ def test_identity_on_cloud_run_names_the_attached_service_account(
                 "FIRESTORE_EMULATOR_HOST": firestore_emulator,
                 "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
                 "DIAGPRO_API_KEYS": API_KEY,
+                "DIAGPRO_ANALYZER": "offline",
             },
             tmp_path,
         )
