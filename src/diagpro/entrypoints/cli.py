@@ -21,6 +21,7 @@ from diagpro.container import Container
 from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
+from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.worker import run_worker
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
@@ -310,6 +311,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
 
+    add_cloud_setup_command(commands)
+
     settings = commands.add_parser(
         "settings", help="print every setting as the README's markdown table (no settings needed)"
     )
@@ -332,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(as_json=args.json)
     if args.command == "settings":
         return _settings(args.readme)
+    if args.command == "cloud-setup":
+        return run_cloud_setup(args)
     try:
         container = Container()
         container.settings()
