@@ -115,7 +115,7 @@ RESOURCES = [
     (r"api-gateway api-configs create", "--api-config="),
     (r"api-gateway gateways create diagpro-gateway\b", "gateways describe diagpro-gateway"),
     (r"api-keys create", "api-keys list"),
-    (r"webhook_endpoints", "$WORK/webhook.json\" )"),
+    (r"webhook_endpoints", '$WORK/webhook.json" )'),
     (r"secrets create diagpro-stripe-secret-key\b", "diagpro-stripe-secret-key"),
     (r"secrets create diagpro-stripe-webhook-secret\b", "diagpro-stripe-webhook-secret"),
     (r"secrets create diagpro-api-keys\b", "diagpro-api-keys"),
@@ -196,8 +196,9 @@ def test_the_webhook_endpoint_is_pinned_and_subscribed_to_the_payment_events(scr
 def _parsed_index(command: str) -> dict:
     """A `gcloud firestore indexes composite create` read back into firestore.indexes.json."""
     flags = dict(
-        word[2:].split("=", 1) for word in shlex.split(command) if word.startswith("--")
-        and not word.startswith("--field-config")
+        word[2:].split("=", 1)
+        for word in shlex.split(command)
+        if word.startswith("--") and not word.startswith("--field-config")
     )
     fields = []
     for word in shlex.split(command):

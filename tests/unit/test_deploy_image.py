@@ -98,9 +98,9 @@ def test_the_service_runs_as_a_user_that_is_not_root():
 
 def test_the_image_installs_the_lockfile_with_hashes_and_nothing_unpinned():
     runs = _runs()
-    assert any(
-        "pip install --require-hashes -r /app/requirements.lock" in run for run in runs
-    ), "the lockfile must be installed in hash-checking mode"
+    assert any("pip install --require-hashes -r /app/requirements.lock" in run for run in runs), (
+        "the lockfile must be installed in hash-checking mode"
+    )
     # diagpro itself is installed without resolving its dependencies again.
     own = [run for run in runs if "pip install" in run and "requirements.lock" not in run]
     assert own and all("--no-deps" in run for run in own)
@@ -174,7 +174,7 @@ def test_the_lockfile_pins_every_runtime_dependency_with_hashes():
     for requirement in _runtime_requirements():
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{requirement.name} is a dependency but not locked: make lock"
-        version, hashes = locked[name]
+        version, _ = locked[name]
         assert version in requirement.specifier, (
             f"{requirement.name}=={version} in the lock is outside pyproject.toml's "
             f"{requirement.specifier}: make lock"

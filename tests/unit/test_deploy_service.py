@@ -21,7 +21,12 @@ TEMPLATE = (ROOT / "deploy" / "service.yaml").read_text(encoding="utf-8")
 # the work mode and the push endpoint's token checks (part A), the analyzer choice (part B).
 # The lead removes this list once their branches are merged.
 DECLARED_ELSEWHERE = frozenset(
-    {"DIAGPRO_WORK_MODE", "DIAGPRO_PUSH_AUDIENCE", "DIAGPRO_PUSH_SERVICE_ACCOUNT", "DIAGPRO_ANALYZER"}
+    {
+        "DIAGPRO_WORK_MODE",
+        "DIAGPRO_PUSH_AUDIENCE",
+        "DIAGPRO_PUSH_SERVICE_ACCOUNT",
+        "DIAGPRO_ANALYZER",
+    }
 )
 DEPLOYMENT = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="x")
 # What the setup script's shell fills in at deploy time.

@@ -119,6 +119,8 @@ class Settings:
     # Refund a paid submission automatically when its report cannot be made.
     auto_refund: bool
     cloud: CloudSettings
+    # Browser origins allowed to call the JSON API (CORS); empty: none.
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:

@@ -226,7 +226,7 @@ def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
     from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
 
     try:
-        spec = gateway_spec(create_app(container, start_worker=False), args.backend)
+        spec = gateway_spec(create_app(container, start_worker=False), args.backend, cors=args.cors)
     except GatewaySpecError as exc:
         raise UserError(str(exc)) from exc
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
@@ -302,6 +302,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--backend", required=True, help="the Cloud Run URL to forward to")
     gateway.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
+    gateway.add_argument(
+        "--cors",
+        action="store_true",
+        help="also forward browsers' CORS preflights (OPTIONS, no key) to the backend",
+    )
     gateway.set_defaults(run=_gateway_spec)
 
     doctor = commands.add_parser(

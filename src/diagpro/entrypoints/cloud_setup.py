@@ -85,6 +85,8 @@ _REGION = re.compile(r"[a-z]+-[a-z]+[0-9]+")
 _NAME = re.compile(r"[a-z][a-z0-9-]{1,61}[a-z0-9]")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]")
 _PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
+# A fresh 256-bit secret, made on the operator's machine and sent only to Secret Manager.
+_RANDOM_VALUE_PROGRAM = "import secrets; print(secrets.token_urlsafe(32))"
 _ORIGIN = re.compile(r"https?://[^/\s,]+")
 
 
@@ -173,7 +175,9 @@ class Deployment:
             found.append("--stripe-api-version must name the Stripe API version diagpro pins")
         for origin in filter(None, self.cors_origins.split(",")):
             if not _ORIGIN.fullmatch(origin.strip()):
-                found.append(f"--cors-origins: {origin!r} is not an origin like https://example.com")
+                found.append(
+                    f"--cors-origins: {origin!r} is not an origin like https://example.com"
+                )
         return found
 
 
@@ -307,7 +311,7 @@ def service_definition(template: str, deployment: Deployment) -> str:
         raise CloudSetupError(f"deploy/service.yaml is not valid YAML: {exc}") from exc
     # Written into an unquoted heredoc, where the shell fills the ${…} left: dumped again without
     # the comments, whose backquotes the shell would run.
-    text = yaml.safe_dump(spec, sort_keys=False, width=1000)
+    text = str(yaml.safe_dump(spec, sort_keys=False, width=1000))
     if "`" in text or "\\" in text or "$(" in text:
         raise CloudSetupError("deploy/service.yaml values must not hold ` \\ or $(")
     return text
@@ -444,8 +448,12 @@ def _firestore(d: Deployment, indexes: list[str]) -> str:
         "Firestore (native mode) and the composite indexes of deploy/firestore.indexes.json",
         _command(
             ["gcloud", "firestore", "databases", "create"],
-            ["--database=(default)", f"--location={d.region}", "--type=firestore-native",
-             f"--project={d.project}"],
+            [
+                "--database=(default)",
+                f"--location={d.region}",
+                "--type=firestore-native",
+                f"--project={d.project}",
+            ],
         ),
         *indexes,
     )
@@ -504,7 +512,7 @@ def _gateway(d: Deployment) -> str:
         "# The app's routes, generated with the embedded defaults (no Stripe key in its env).",
         _command(
             ["env", "-u", "STRIPE_SECRET_KEY", ".venv/bin/diagpro", "gateway-spec"],
-            ["--backend=$SERVICE_URL", "--output=$WORK/gateway.yaml"],
+            ["--backend=$SERVICE_URL", "--cors", "--output=$WORK/gateway.yaml"],
         ),
         _command(
             ["gcloud", "api-gateway", "api-configs", "create", "diagpro-$TAG"],
@@ -517,8 +525,7 @@ def _gateway(d: Deployment) -> str:
         ),
         _command(
             ["gcloud", "api-gateway", "gateways", "create", d.gateway],
-            [f"--api={d.api}", "--api-config=diagpro-$TAG", f"--location={d.gateway_location}",
-             p],
+            [f"--api={d.api}", "--api-config=diagpro-$TAG", f"--location={d.gateway_location}", p],
         ),
         f"GATEWAY_HOST=$(gcloud api-gateway gateways describe {d.gateway} "
         f"--location={d.gateway_location} {p} --format='value(defaultHostname)')",
@@ -567,7 +574,7 @@ def _secrets(d: Deployment) -> str:
         "diagpro-stripe-secret-key": '"$STRIPE_SECRET_KEY"',
         "diagpro-stripe-webhook-secret": '"$WEBHOOK_SECRET"',
         "diagpro-api-keys": '"$API_KEY"',
-        "diagpro-link-secret": "\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\"",
+        "diagpro-link-secret": '"$(python3 -c ' + shlex.quote(_RANDOM_VALUE_PROGRAM) + ')"',
     }
     commands = []
     for name in SECRETS:
@@ -581,8 +588,11 @@ def _secrets(d: Deployment) -> str:
         commands.append(
             _command(
                 ["gcloud", "secrets", "add-iam-policy-binding", name],
-                [f"--member=serviceAccount:{d.runtime}",
-                 "--role=roles/secretmanager.secretAccessor", p],
+                [
+                    f"--member=serviceAccount:{d.runtime}",
+                    "--role=roles/secretmanager.secretAccessor",
+                    p,
+                ],
             )
         )
     return _section("Secret Manager: what the service reads at start", *commands)
@@ -682,8 +692,9 @@ def _doctor(d: Deployment, service_yaml: str) -> str:
                 p,
             ],
         ),
-        _command(["gcloud", "run", "jobs", "execute", f"{d.service}-doctor"],
-                 ["--wait", region, p]),
+        _command(
+            ["gcloud", "run", "jobs", "execute", f"{d.service}-doctor"], ["--wait", region, p]
+        ),
         'echo "diagpro answers at $PUBLIC_BASE_URL (x-api-key: the diagpro-api-keys secret)"',
     )
 

@@ -34,6 +34,7 @@ _NAMES: tuple[tuple[str, str, str], ...] = (
     ("--sweep-schedule", "sweep_schedule", "its cron schedule (default every 5 minutes)"),
     ("--model", "model", "VAI_MODEL, a current Gemini id (default gemini-3.5-flash)"),
     ("--stripe-api-version", "stripe_api_version", "the Stripe API version diagpro pins"),
+    ("--cors-origins", "cors_origins", "browser origins of a frontend, comma-separated"),
 )
 
 
@@ -43,7 +44,10 @@ def add_cloud_setup_command(commands: Any) -> None:
         help="print the gcloud commands that deploy diagpro to an empty Google Cloud project",
     )
     parser.add_argument(
-        "--print", dest="print_script", action="store_true", required=True,
+        "--print",
+        dest="print_script",
+        action="store_true",
+        required=True,
         help="print the script (it is never run for you)",
     )
     parser.add_argument("--project", required=True, help="Google Cloud project id")
@@ -51,7 +55,9 @@ def add_cloud_setup_command(commands: Any) -> None:
     for flag, field, text in _NAMES:
         parser.add_argument(flag, dest=field, help=text)
     parser.add_argument(
-        "--deploy-dir", type=Path, default=DEPLOY_DIR,
+        "--deploy-dir",
+        type=Path,
+        default=DEPLOY_DIR,
         help="the checkout's deploy/ folder (service.yaml, firestore.indexes.json)",
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
