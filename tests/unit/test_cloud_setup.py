@@ -121,7 +121,6 @@ RESOURCES = [
     (r"secrets create diagpro-api-keys\b", "diagpro-api-keys"),
     (r"secrets create diagpro-link-secret\b", "diagpro-link-secret"),
     (r"run services replace", "run services add-iam-policy-binding diagpro "),
-    (r"run services replace", "/tasks/jobs"),
     (r"subscriptions create diagpro-jobs-push\b", "subscriptions add-iam-policy-binding"),
     (r"run jobs deploy diagpro-doctor\b", "run jobs execute diagpro-doctor"),
 ]
@@ -144,6 +143,8 @@ def test_secrets_exist_and_are_readable_before_the_service_starts(script: str):
         assert _index_of(commands, rf"secrets add-iam-policy-binding diagpro-{secret}\b") < deploy
     for role in ("roles/datastore.user", "roles/aiplatform.user"):
         assert _index_of(commands, rf"projects add-iam-policy-binding .*{role}") < deploy
+    # A service in push mode starts with its push subscription already there.
+    assert _index_of(commands, r"subscriptions create diagpro-jobs-push\b") < deploy
 
 
 def test_every_api_is_enabled_first_and_the_gateways_own_once_it_exists(script: str):

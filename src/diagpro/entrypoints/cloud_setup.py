@@ -203,8 +203,9 @@ def setup_script(deployment: Deployment, deploy_dir: Path = DEPLOY_DIR) -> str:
         _gateway(deployment),
         _stripe_webhook(deployment),
         _secrets(deployment),
-        _deploy(deployment, service_yaml),
+        # Before the service starts: it finds its push subscription already there.
         _push_subscription(deployment),
+        _deploy(deployment, service_yaml),
         _sweep(deployment),
         _doctor(deployment, service_yaml),
     ]
@@ -494,6 +495,11 @@ def _topics(d: Deployment) -> str:
             ["gcloud", "pubsub", "topics", "add-iam-policy-binding", d.topic],
             [f"--member=serviceAccount:{d.runtime}", "--role=roles/pubsub.publisher", p],
         ),
+        "# `diagpro doctor`, run as the service's account, reads the topic.",
+        _command(
+            ["gcloud", "pubsub", "topics", "add-iam-policy-binding", d.topic],
+            [f"--member=serviceAccount:{d.runtime}", "--role=roles/pubsub.viewer", p],
+        ),
         "# Pub/Sub itself moves undeliverable jobs to the dead-letter topic.",
         _command(
             ["gcloud", "pubsub", "topics", "add-iam-policy-binding", d.dead_letter_topic],
@@ -641,7 +647,7 @@ def _push_subscription(d: Deployment) -> str:
             ["gcloud", "pubsub", "subscriptions", "add-iam-policy-binding", d.subscription],
             ["--member=serviceAccount:$PUBSUB_AGENT", "--role=roles/pubsub.subscriber", p],
         ),
-        "# `diagpro doctor`, run as the service's account, reads the subscription's settings.",
+        "# `diagpro doctor`, run as the service's account, reads its endpoint and OIDC settings.",
         _command(
             ["gcloud", "pubsub", "subscriptions", "add-iam-policy-binding", d.subscription],
             [f"--member=serviceAccount:{d.runtime}", "--role=roles/pubsub.viewer", p],
