@@ -189,19 +189,23 @@ def test_the_lockfile_holds_every_dependency_of_a_dependency():
     locked = _locked()
     env = _image_environment()
     missing: dict[str, str] = {}
-    seen: set[str] = set()
-    todo = [(r, "pyproject.toml") for r in _runtime_requirements()]
+    seen: set[tuple[str, str]] = set()
+    # (requirement, who wants it, the extras the wanting package was asked for)
+    todo = [(r, "pyproject.toml", {""}) for r in _runtime_requirements()]
     while todo:
-        requirement, wanted_by = todo.pop()
+        requirement, wanted_by, extras = todo.pop()
         name = canonicalize_name(requirement.name)
-        if requirement.marker and not requirement.marker.evaluate({**env, "extra": ""}):
+        marker = requirement.marker
+        if marker and not any(marker.evaluate({**env, "extra": e}) for e in extras):
             continue
         if name not in locked:
             missing[name] = wanted_by
             continue
-        if name in seen:
+        # A package asked for with extras (google-api-core[grpc]) brings their dependencies too.
+        asked = {"", *requirement.extras}
+        if all((name, extra) in seen for extra in asked):
             continue
-        seen.add(name)
+        seen.update((name, extra) for extra in asked)
         for line in metadata.requires(requirement.name) or []:
-            todo.append((Requirement(line), requirement.name))
+            todo.append((Requirement(line), requirement.name, asked))
     assert not missing, "not in deploy/requirements.lock (run make lock): " + json.dumps(missing)
