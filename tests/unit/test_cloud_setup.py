@@ -115,7 +115,7 @@ RESOURCES = [
     (r"api-gateway api-configs create", "--api-config="),
     (r"api-gateway gateways create diagpro-gateway\b", "gateways describe diagpro-gateway"),
     (r"api-keys create", "api-keys list"),
-    (r"webhook_endpoints", '$WORK/webhook.json" )'),
+    (r"webhook_endpoints", "webhook.json"),
     (r"secrets create diagpro-stripe-secret-key\b", "diagpro-stripe-secret-key"),
     (r"secrets create diagpro-stripe-webhook-secret\b", "diagpro-stripe-webhook-secret"),
     (r"secrets create diagpro-api-keys\b", "diagpro-api-keys"),

@@ -559,10 +559,12 @@ def _stripe_webhook(d: Deployment) -> str:
         f"api_version={d.stripe_api_version}",
         *(f"enabled_events[]={event}" for event in STRIPE_EVENTS),
     ]
+    # The key reaches curl on its standard input (--config -), not on its command line, where
+    # any user of the machine could read it in the process list.
     create = " \\\n    ".join(
         [
-            "curl -sS --fail-with-body https://api.stripe.com/v1/webhook_endpoints",
-            '-u "$STRIPE_SECRET_KEY:"',
+            """printf 'user = "%s:"\\n' "$STRIPE_SECRET_KEY" |""",
+            "curl -sS --fail-with-body --config - https://api.stripe.com/v1/webhook_endpoints",
             *(f"-d {_quote(field)}" for field in fields),
         ]
     )
