@@ -111,6 +111,15 @@ TRUSTED_PROXIES = _declare(
         minimum=0,
     )
 )
+CORS_ORIGINS = _declare(
+    Setting(
+        "DIAGPRO_CORS_ORIGINS",
+        kinds.ORIGINS,
+        "",
+        "browser origins (`https://shop.example.com`) whose pages may call the JSON API; "
+        "none: only the service's own pages",
+    )
+)
 LOCAL_WEBHOOK_SECRET = _declare(
     Setting(
         "DIAGPRO_LOCAL_WEBHOOK_SECRET",

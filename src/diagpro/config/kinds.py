@@ -110,3 +110,17 @@ URL: Kind[str] = Kind("http(s) URL", _url, absent="")
 CURRENCY: Kind[str] = Kind("ISO 4217 code", _currency)
 PORT: Kind[int] = Kind("TCP port", _port, absent=0)
 FOLDER: Kind[Path] = Kind("folder", lambda raw: Path(raw).absolute())
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    # An origin is scheme://host[:port], nothing more (RFC 6454 §7): what browsers send in the
+    # Origin header, and what CORS compares it with.
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
+            raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+    return origins
+
+
+ORIGINS: Kind[tuple[str, ...]] = Kind("origins, comma-separated", _origins, absent=())

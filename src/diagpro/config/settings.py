@@ -122,6 +122,8 @@ class Settings:
     cloud: CloudSettings
     # Where `diagpro serve` listens when --port is not given (Cloud Run's PORT); 0 when unset.
     port: int = 0
+    # Browser origins allowed to call the JSON API (CORS); empty: none.
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:

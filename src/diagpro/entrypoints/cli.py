@@ -21,6 +21,7 @@ from diagpro.container import Container
 from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
+from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.worker import run_worker
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
@@ -248,7 +249,7 @@ def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
     from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
 
     try:
-        spec = gateway_spec(create_app(container, start_worker=False), args.backend)
+        spec = gateway_spec(create_app(container, start_worker=False), args.backend, cors=args.cors)
     except GatewaySpecError as exc:
         raise UserError(str(exc)) from exc
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
@@ -326,6 +327,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--backend", required=True, help="the Cloud Run URL to forward to")
     gateway.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
+    gateway.add_argument(
+        "--cors",
+        action="store_true",
+        help="also forward browsers' CORS preflights (OPTIONS, no key) to the backend",
+    )
     gateway.set_defaults(run=_gateway_spec)
 
     doctor = commands.add_parser(
@@ -340,6 +346,8 @@ def _parser() -> argparse.ArgumentParser:
         "one from DIAGPRO_API_KEYS, lets Stripe reach the webhook",
     )
     doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
+
+    add_cloud_setup_command(commands)
 
     settings = commands.add_parser(
         "settings", help="print every setting as the README's markdown table (no settings needed)"
@@ -363,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(as_json=args.json, gateway_url=args.gateway_url)
     if args.command == "settings":
         return _settings(args.readme)
+    if args.command == "cloud-setup":
+        return run_cloud_setup(args)
     try:
         container = Container()
         container.settings()
