@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test-setup run demo test lint unit features clean
+.PHONY: setup test-setup run demo test lint unit features lock clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,14 @@ unit: test-setup
 features: test-setup
 	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" WEBHOOK_SECRET="$(WEBHOOK_SECRET)" \
 	  $(BIN)/pytest tests/features -rsx
+
+# deploy/requirements.lock: every runtime dependency pinned with its hashes, for the image
+# (deploy/Dockerfile: Python 3.11 on Debian 12, x86_64). Run after changing pyproject.toml's
+# dependencies; a test fails when the lock misses one.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+	  --output-file deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) var report.pdf .pytest_cache .mypy_cache .ruff_cache

@@ -76,7 +76,7 @@ def make_analysis(intake: Intake, **overrides: Any) -> Analysis:
         "sections": sections,
         "detected_codes": extract_codes(intake),
         "data_needed": ("Freeze-frame data for P0301", "Long-term fuel trim at idle"),
-        "model": "gemini-2.5-pro",
+        "model": "gemini-3.5-flash",
         "offline": False,
     }
     return builders.make_analysis(**{**fields, **overrides})

@@ -12,14 +12,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 DIAGPRO = Path(sys.executable).with_name("diagpro")
-KEY_LINE = re.compile(r"^API key \(x-api-key header\): (dpk_\S+)$", re.MULTILINE)
+# serve never prints a key: it says where the key it made is kept.
+KEY_LINE = re.compile(r"^API key \(x-api-key header\): kept in (\S+)$", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -44,6 +45,7 @@ class Server:
     port: int
     out: Path
     err: Path
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -56,8 +58,13 @@ class Server:
         return self.err.read_text(encoding="utf-8", errors="replace")
 
     def api_key(self) -> str:
+        """A key this server accepts: the first of DIAGPRO_API_KEYS, or the one it made, read
+        from the file its banner names (as an operator would)."""
+        given = self.env.get("DIAGPRO_API_KEYS", "").strip()
+        if given:
+            return given.split(",")[0].strip()
         found = wait_for(lambda: KEY_LINE.search(self.stdout()), 30, "the API key banner")
-        return str(found.group(1))
+        return str(json.loads(Path(found.group(1)).read_text())["api_key"])
 
     def wait_healthy(self) -> None:
         def healthy() -> bool:
@@ -97,28 +104,44 @@ class Server:
 def clean_env(data_dir: Path) -> dict[str, str]:
     """This process's environment without any diagpro or Stripe setting, on a fresh data folder:
     the embedded defaults, whatever the developer's shell exports."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DIAGPRO_", "STRIPE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DIAGPRO_", "STRIPE_")) and k != "PORT"
+    }
     clean["DIAGPRO_DATA_DIR"] = str(data_dir)
     return clean
 
 
-def start_serve(env: Mapping[str, str], workdir: Path, name: str = "serve") -> Server:
-    """Start ``diagpro serve`` on a free loopback port and wait until /healthz answers.
+def start_serve(
+    env: Mapping[str, str], workdir: Path, name: str = "serve", *, port_from_env: bool = False
+) -> Server:
+    """Start ``diagpro serve`` on a free port and wait until /healthz answers (on loopback).
 
-    Its output goes to ``{workdir}/{name}.out`` and ``.err``; the caller stops (or kills) it.
+    The port is given with ``--port``, or with ``port_from_env`` as Cloud Run gives it: ``$PORT``
+    (serve then listens on every interface). Its output goes to ``{workdir}/{name}.out`` and
+    ``.err``; the caller stops (or kills) it.
     """
     port = free_port()
     out, err = workdir / f"{name}.out", workdir / f"{name}.err"
+    args = (
+        [str(DIAGPRO), "serve"] if port_from_env else [str(DIAGPRO), "serve", "--port", str(port)]
+    )
+    env = {
+        **env,
+        # Links and the local checkout's webhook delivery point at this very port.
+        "DIAGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **({"PORT": str(port)} if port_from_env else {}),
+    }
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [str(DIAGPRO), "serve", "--port", str(port)],
-            # Links and the local checkout's webhook delivery point at this very port.
-            env={**env, "DIAGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
+            args,
+            env=env,
             cwd=workdir,
             stdout=stdout,
             stderr=stderr,
         )
-    server = Server(process, port, out, err)
+    server = Server(process, port, out, err, env)
     try:
         server.wait_healthy()
     except BaseException:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,3 +45,16 @@ def write_key_file(path: Path, project: str, email: str) -> Path:
     path.write_text(json.dumps(service_account_info(project, email)), encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+def pin_signing_clock(monkeypatch: Any, now: Callable[[], datetime]) -> None:
+    """Date V4 links by a test's fixed clock instead of the wall clock.
+
+    ``Blob.generate_signed_url`` reads the time through ``google.cloud.storage._signing._NOW``
+    (both ``X-Goog-Date`` and the expiry offset), and the GCS store deliberately lets it (see
+    ``adapters/gcs.py``). Tests that fix the clock pin that one reference: if the library moves
+    it, these tests fail, production does not.
+    """
+    from google.cloud.storage import _signing
+
+    monkeypatch.setattr(_signing, "_NOW", lambda tz=None: now())

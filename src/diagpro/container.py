@@ -29,6 +29,7 @@ from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
 from diagpro.adapters.system import SecretIds, SystemClock
 from diagpro.application.checkout import OpenCheckoutSession
+from diagpro.application.health import ServiceHealth
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import (
     FollowCheckout,
@@ -63,7 +64,12 @@ def _stripe_gateway(stripe: StripeSettings) -> Any:
     # Imported when chosen: the offline defaults never load the Stripe client's HTTP stack.
     from diagpro.adapters.stripe_gateway import StripeGateway
 
-    return StripeGateway(stripe.secret_key, stripe.webhook_secret, api_base=stripe.api_base or None)
+    return StripeGateway(
+        stripe.secret_key,
+        stripe.webhook_secret,
+        api_base=stripe.api_base or None,
+        api_version=stripe.api_version,
+    )
 
 
 def _stripe_refunds(gateway: Any) -> Any:
@@ -185,6 +191,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(SecretIds)
+    # What this process found that an operator must fix (a misconfigured analyzer): /healthz
+    # reports it. One per container, so apps and tests in one process never share it.
+    health = providers.Singleton(ServiceHealth)
     price = providers.Callable(_price, settings)
     database = providers.Singleton(Database, path=settings.provided.database_path)
 
@@ -259,6 +268,7 @@ class Container(containers.DeclarativeContainer):
     )
     vertex_analyzer = providers.Singleton(_vertex_analyzer, settings.provided.cloud.vertex)
     offline_analyzer = providers.Singleton(OfflineAnalyzer)
+    # DIAGPRO_ANALYZER: an explicit choice once any cloud setting is given (config/cloud.py).
     analyzer = providers.Selector(
         settings.provided.cloud.analysis,
         offline=offline_analyzer,
@@ -299,6 +309,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         worker_settings,
         refunds=refunds,
+        health=health,
     )
     # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
     job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)

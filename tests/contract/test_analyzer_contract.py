@@ -1,5 +1,5 @@
 """The Analyzer contract: whatever writes the analysis (the offline analyzer, the scripted fake,
-Gemini on Vertex against a local stub) returns a complete report or a retryable error."""
+Gemini on Vertex against a local stub) returns a complete report or a domain error."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def analyzer(request):
         stub.reset()  # answers well
         client = vertex_client("demo-proj", "europe-west1", base_url=stub.url, timeout_seconds=5)
         request.addfinalizer(client.close)
-        return VertexAnalyzer(client, timeout_seconds=5, sleep=lambda _: None)
+        return VertexAnalyzer(client, "gemini-3.5-flash", timeout_seconds=5, sleep=lambda _: None)
     offline = OfflineAnalyzer()
     return offline if request.param == "offline" else ScriptedAnalyzer(offline)
 

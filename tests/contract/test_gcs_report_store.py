@@ -41,6 +41,7 @@ from tests.contract.test_report_store_contract import (
     v4_query,
     v4_signature_ok,
 )
+from tests.signing import pin_signing_clock
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 FIFTEEN_MINUTES = 900
@@ -54,6 +55,7 @@ def _client() -> storage.Client:
 @pytest.fixture
 def bucket(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    pin_signing_clock(monkeypatch, lambda: NOW)
     name = f"diagpro-reports-{uuid.uuid4().hex[:12]}"
     _client().create_bucket(name)
     return name
@@ -239,26 +241,29 @@ def test_links_refuse_ttls_v4_cannot_sign(store: GcsReportStore) -> None:
 
 
 @pytest.mark.emulator
-def test_links_match_the_public_blob_api(
-    store: GcsReportStore, bucket: str, monkeypatch: pytest.MonkeyPatch
+def test_links_are_dated_by_the_wall_clock_and_last_the_ttl_reported(
+    bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The adapter calls the V4 helper behind Blob.generate_signed_url to date URLs with ``now``;
-    with the library's clock pinned to ``now`` both must give the very same URL."""
+    """Cloud Storage checks a link against Google's clock, so the store dates it by the real
+    clock at signing (through the public ``Blob.generate_signed_url``), not by the port's
+    ``now``: the reported ``expires_in_seconds`` is the link's ``X-Goog-Expires`` from then."""
+    pin_signing_clock(monkeypatch, lambda: datetime.now(UTC))  # the wall clock, as in production
+    store = GcsReportStore(_client(), bucket, signing_credentials=signing_credentials())
     store.save(SID, PDF)
-    monkeypatch.setattr(_signing, "get_v4_now_dtstamps", lambda: ("20261126T120000Z", "20261126"))
-    blob = _client().bucket(bucket).blob(f"reports/{SID}.pdf")
+    a_week_ago = datetime.now(UTC) - timedelta(days=7)
 
-    links = store.links(SID, FIFTEEN_MINUTES, NOW)
+    before = datetime.now(UTC).replace(microsecond=0)
+    links = store.links(SID, FIFTEEN_MINUTES, a_week_ago)
+    after = datetime.now(UTC)
 
-    for url, disposition in ((links.download_url, "attachment"), (links.view_url, "inline")):
-        public = blob.generate_signed_url(
-            version="v4",
-            expiration=timedelta(seconds=FIFTEEN_MINUTES),
-            method="GET",
-            credentials=signing_credentials(),
-            response_disposition=f'{disposition}; filename="diagpro-{SID}.pdf"',
-        )
-        assert url == public
+    assert links.expires_in_seconds == FIFTEEN_MINUTES
+    for url in (links.download_url, links.view_url):
+        query = v4_query(url)
+        assert query["X-Goog-Expires"] == str(FIFTEEN_MINUTES)
+        signed_at = v4_expiry(url) - timedelta(seconds=FIFTEEN_MINUTES)
+        assert before <= signed_at <= after
+        assert v4_signature_ok(url, signing_key().public_key())
+    assert _fetch(links.download_url)[0] == PDF
 
 
 @pytest.mark.emulator

@@ -395,6 +395,10 @@ def test_the_container_puts_the_dispatch_queue_in_front_of_the_store(
         "PUBSUB_TOPIC": "diagpro-jobs",
         "PUBSUB_SUBSCRIPTION": "diagpro-workers",
         "GCP_PROJECT": project,
+        # What every deployment names: its analyzer, its address, its keys.
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "DIAGPRO_API_KEYS": "dpk_pubsub_dispatch_key_01",
     }
     container = container_for_tests(tmp_path, memory=False, env=env)
     jobs = container.jobs()

@@ -38,7 +38,7 @@ from diagpro.adapters.signed_links import report_id_from_path, sign_link, verify
 from diagpro.domain.errors import ReportMissing, ReportStorageError
 from diagpro.domain.ports import ReportStore
 from tests.doubles import FixedClock
-from tests.signing import service_account_info, signing_key
+from tests.signing import pin_signing_clock, service_account_info, signing_key
 
 BASE_URL = "https://reports.example"
 SECRET = b"contract-test-secret"
@@ -283,6 +283,8 @@ def _gcs(request: pytest.FixtureRequest, tmp_path: Path) -> Variant:
     bucket = f"diagpro-reports-{uuid.uuid4().hex[:12]}"
     _client().create_bucket(bucket)
     credentials = signing_credentials()
+    clock: FixedClock = request.getfixturevalue("clock")
+    pin_signing_clock(monkeypatch, clock.now)
 
     def opener() -> ReportStore:
         return GcsReportStore(_client(), bucket, signing_credentials=credentials)

@@ -275,3 +275,85 @@ def test_a_refund_event_is_linked_through_the_payment_intent_metadata(gateway):
         "diag_9",
         499,
     )
+
+
+# -- the pinned API version -----------------------------------------------------------------
+
+
+def test_the_pinned_api_version_is_the_one_the_stripe_library_is_written_against():
+    """Fails when an upgrade of the stripe library moves its API version: bump
+    STRIPE_API_VERSION's default (and recreate the webhook endpoint) deliberately."""
+    from diagpro.config.declarations import STRIPE_API_VERSION
+
+    assert STRIPE_API_VERSION.default == stripe.api_version
+
+
+def test_every_request_carries_the_pinned_version(stub):
+    gateway = StripeGateway(
+        KEY,
+        WEBHOOK_SECRET,
+        api_base=stub.api_base,
+        api_version="2025-09-30.clover",
+        max_network_retries=0,
+    )
+    session = gateway.open_checkout(checkout_request())
+    gateway.retrieve_checkout(session.id)
+    gateway.webhook_endpoints()
+
+    assert len(stub.requests) == 3
+    assert {r.header("Stripe-Version") for r in stub.requests} == {"2025-09-30.clover"}
+
+
+def test_the_container_pins_the_version_from_the_setting(stub, tmp_path):
+    from tests.harness import container_for_tests
+
+    container = container_for_tests(
+        memory=False,
+        env={
+            "DIAGPRO_DATA_DIR": str(tmp_path),
+            "STRIPE_SECRET_KEY": KEY,
+            "STRIPE_WEBHOOK_SECRET": "whsec_" + "x" * 24,
+            "DIAGPRO_STRIPE_API_BASE": stub.api_base,
+            "DIAGPRO_PUBLIC_BASE_URL": "http://diagpro.example.test",
+            "DIAGPRO_API_KEYS": "dpk_" + "k" * 30,
+            "STRIPE_API_VERSION": "2025-09-30.clover",
+            "DIAGPRO_ANALYZER": "offline",
+        },
+    )
+    with pytest.raises(CheckoutNotFound):
+        container.gateway().retrieve_checkout("cs_test_missing")
+
+    assert [r.header("Stripe-Version") for r in stub.requests] == ["2025-09-30.clover"]
+
+
+def test_an_event_in_another_api_version_is_handled_and_logged(gateway, caplog):
+    body = json.loads(completed_event())
+    body["api_version"] = "2024-06-20"
+    payload = json.dumps(body).encode()
+
+    with caplog.at_level("WARNING", logger="diagpro.adapters.stripe_gateway"):
+        event = gateway.verify_event(payload, sign_event(payload, WEBHOOK_SECRET).signature)
+
+    assert event.fulfils and event.submission_id == "diag_1"
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    message = record.getMessage()
+    assert "API version 2024-06-20" in message and stripe.api_version in message
+    assert "webhook endpoint" in message
+
+
+def test_an_event_in_the_pinned_version_logs_nothing(gateway, caplog):
+    payload = completed_event()
+    with caplog.at_level("WARNING", logger="diagpro.adapters.stripe_gateway"):
+        gateway.verify_event(payload, sign_event(payload, WEBHOOK_SECRET).signature)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("version", ["latest", "2026-10-28", "endive"])
+def test_a_malformed_api_version_is_refused_at_start(version):
+    from diagpro.config import ConfigError, load_settings
+
+    with pytest.raises(
+        ConfigError, match=r"STRIPE_API_VERSION.*2026-10-28\.endive \(date\.release\)"
+    ):
+        load_settings({"STRIPE_API_VERSION": version})

@@ -10,20 +10,22 @@ import traceback
 
 import pytest
 
+from diagpro.adapters.gemini.models import THINKING_ALLOWANCE_TOKENS
+from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, answer_tokens, output_cap
 from diagpro.adapters.gemini.prompt import OPEN_MARK, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
-from diagpro.adapters.gemini.vertex import (
-    DEFAULT_MODEL,
-    MAX_OUTPUT_TOKENS,
-    STUB_TOKEN,
-    VertexAnalyzer,
-    vertex_client,
-)
+from diagpro.adapters.gemini.vertex import STUB_TOKEN, VertexAnalyzer, vertex_client
 from diagpro.domain.codes import extract_codes
-from diagpro.domain.errors import AnalysisInvalid, AnalysisUnavailable
+from diagpro.domain.errors import (
+    AnalysisInvalid,
+    AnalysisMisconfigured,
+    AnalysisRefused,
+    AnalysisUnavailable,
+)
 from tests.builders import CURRENCY, make_intake
 from tests.stubs import vertex_stub as vs
 
+MODEL = "gemini-3.5-flash"  # the configured model (VAI_MODEL) in these tests
 PROJECT = "demo-proj"
 LOCATION = "europe-west1"
 INTAKE = make_intake()
@@ -59,10 +61,21 @@ class Waits:
         return self.now
 
 
-def make_analyzer(client, waits: Waits | None = None, **options) -> VertexAnalyzer:
+def make_analyzer(
+    client, waits: Waits | None = None, model: str = MODEL, **options
+) -> VertexAnalyzer:
     waits = waits or Waits()
     options.setdefault("timeout_seconds", 5)
-    return VertexAnalyzer(client, DEFAULT_MODEL, sleep=waits.sleep, clock=waits.clock, **options)
+    return VertexAnalyzer(client, model, sleep=waits.sleep, clock=waits.clock, **options)
+
+
+def thinking_sent(config: dict) -> dict | None:
+    """The thinking config as sent. google-genai 3.6 writes its keys in snake_case (Vertex's
+    JSON parser takes both spellings), so both are read."""
+    thinking = config.get("thinkingConfig", config.get("thinking_config"))
+    if thinking is None:
+        return None
+    return {key.replace("_", "").lower(): value for key, value in thinking.items()}
 
 
 # --- a good answer ------------------------------------------------------------------------------
@@ -84,7 +97,7 @@ def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex,
     (request,) = stub.requests
     assert request.path == (
         f"/v1beta1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/"
-        f"{DEFAULT_MODEL}:generateContent"
+        f"{MODEL}:generateContent"
     )
     assert request.headers["authorization"] == f"Bearer {STUB_TOKEN}"
     body = request.body
@@ -97,10 +110,37 @@ def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex,
     assert config["responseMimeType"] == "application/json"
     assert config["responseJsonSchema"] == response_schema()
     assert config["temperature"] == pytest.approx(0.2)
-    assert config["maxOutputTokens"] == MAX_OUTPUT_TOKENS
-    # Thinking off. google-genai 3.6 sends this key in snake_case (Vertex's JSON parser takes
-    # both spellings), so accept either.
-    assert config["thinkingConfig"] in ({"thinkingBudget": 0}, {"thinking_budget": 0})
+    # The cap is the schema's longest answer plus room for Gemini 3's thinking.
+    assert config["maxOutputTokens"] == answer_tokens() + THINKING_ALLOWANCE_TOKENS
+    assert thinking_sent(config) == {"thinkinglevel": "LOW"}
+
+
+def test_the_default_cap_holds_the_longest_answer_the_schema_allows():
+    # 8192 (the old fixed cap) could not: a schema-sized answer is several times longer.
+    assert answer_tokens() > 8192
+    assert output_cap(THINKING_ALLOWANCE_TOKENS) <= MODEL_OUTPUT_CEILING
+
+
+@pytest.mark.parametrize(
+    ("model", "thinking"),
+    [
+        ("gemini-3.5-flash", {"thinkinglevel": "LOW"}),
+        ("gemini-3.1-pro-preview", {"thinkinglevel": "LOW"}),
+        ("gemini-2.5-flash", {"thinkingbudget": 0}),  # 2.5 takes a budget; 0 turns it off
+        ("gemini-2.5-pro", {"thinkingbudget": 128}),  # 2.5 Pro cannot turn it off
+        ("acme-reasoner-7", None),  # unknown family: nothing it might refuse
+    ],
+)
+def test_thinking_is_configured_per_model_family(vertex, stub, model, thinking):
+    make_analyzer(vertex, model=model).analyse(INTAKE, CODES, CURRENCY)
+    (request,) = stub.requests
+    assert request.model == model
+    assert thinking_sent(request.generation_config) == thinking
+
+
+def test_a_model_id_is_required():
+    with pytest.raises(ValueError, match="VAI_MODEL"):
+        VertexAnalyzer(object(), "")  # type: ignore[arg-type]
 
 
 # --- retried failures ---------------------------------------------------------------------------
@@ -115,8 +155,6 @@ def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex,
         vs.BROKEN_JSON,
         vs.BAD_SCHEMA,
         vs.EMPTY,
-        vs.SAFETY,
-        vs.MAX_TOKENS,
     ],
 )
 def test_a_passing_failure_is_retried_and_the_second_answer_is_kept(vertex, stub, failure):
@@ -175,7 +213,7 @@ def test_a_slow_answer_times_out_and_is_retried(stub):
     stub.script(vs.SLOW, vs.GOOD)
     client = vertex_client(PROJECT, LOCATION, base_url=stub.url, timeout_seconds=0.3)
     try:
-        analyzer = VertexAnalyzer(client, timeout_seconds=0.3, sleep=lambda _: None)
+        analyzer = VertexAnalyzer(client, MODEL, timeout_seconds=0.3, sleep=lambda _: None)
         started = time.monotonic()
         assert analyzer.analyse(INTAKE, CODES, CURRENCY).check()
         assert time.monotonic() - started < stub.slow_seconds
@@ -210,25 +248,81 @@ def test_persistent_bad_output_is_invalid_and_never_quotes_the_model(vertex, stu
         assert OPEN_MARK not in text  # nor the prompt
 
 
-# --- not retried --------------------------------------------------------------------------------
+# --- not retried unchanged -----------------------------------------------------------------------
 
 
-def test_model_not_found_is_not_retried_and_names_the_setting(vertex, stub):
-    stub.script(vs.ERROR_404)
+def test_an_answer_cut_off_at_the_cap_is_asked_once_more_with_the_largest_cap(vertex, stub):
+    stub.script(vs.MAX_TOKENS, vs.GOOD)
     waits = Waits()
-    with pytest.raises(AnalysisUnavailable) as raised:
+    analysis = make_analyzer(vertex, waits).analyse(INTAKE, CODES, CURRENCY)
+    assert analysis.check() is analysis
+    first, second = stub.requests
+    assert first.generation_config["maxOutputTokens"] < MODEL_OUTPUT_CEILING
+    assert second.generation_config["maxOutputTokens"] == MODEL_OUTPUT_CEILING
+    assert waits.delays == []  # not a passing fault: no backoff
+
+
+def test_an_answer_cut_off_twice_is_refused_without_a_third_request(vertex, stub):
+    stub.default = vs.MAX_TOKENS
+    with pytest.raises(AnalysisRefused, match="MAX_TOKENS"):
+        make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    assert len(stub.requests) == 2
+
+
+def test_a_safety_stop_is_refused_at_once(vertex, stub):
+    stub.script(vs.SAFETY)
+    waits = Waits()
+    with pytest.raises(AnalysisRefused, match="SAFETY"):
         make_analyzer(vertex, waits).analyse(INTAKE, CODES, CURRENCY)
-    message = raised.value.message
-    assert "VAI_MODEL" in message
-    assert DEFAULT_MODEL in message
-    assert LOCATION in message
-    assert PROJECT in message
     assert len(stub.requests) == 1
     assert waits.delays == []
 
 
-def test_permission_denied_is_not_retried_and_names_the_role(vertex, stub):
-    stub.script(vs.ERROR_403)
-    with pytest.raises(AnalysisUnavailable, match=r"roles/aiplatform\.user"):
-        make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+def test_model_not_found_is_a_configuration_error_naming_the_setting(vertex, stub):
+    stub.script(vs.ERROR_404)
+    waits = Waits()
+    with pytest.raises(AnalysisMisconfigured) as raised:
+        make_analyzer(vertex, waits).analyse(INTAKE, CODES, CURRENCY)
+    message = raised.value.message
+    assert "VAI_MODEL" in message
+    assert MODEL in message
+    assert LOCATION in message
+    assert PROJECT in message
+    assert "404" in message
     assert len(stub.requests) == 1
+    assert waits.delays == []
+
+
+def test_a_rejected_schema_is_a_configuration_error_that_never_quotes_the_server(vertex, stub):
+    stub.script(vs.ERROR_400_SCHEMA)
+    with pytest.raises(AnalysisMisconfigured) as raised:
+        make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    assert "response schema" in raised.value.message
+    assert "400 INVALID_ARGUMENT" in raised.value.message
+    assert vs.SECRET_WORDS not in raised.value.message
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "named"),
+    [
+        (vs.ERROR_400, "VAI_MODEL"),
+        (vs.ERROR_401, "Application Default Credentials"),
+        (vs.ERROR_403, "roles/aiplatform.user"),
+    ],
+)
+def test_a_refused_request_is_a_configuration_error_naming_the_fix(vertex, stub, failure, named):
+    stub.script(failure)
+    with pytest.raises(AnalysisMisconfigured) as raised:
+        make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    assert named in raised.value.message
+    assert vs.SECRET_WORDS not in raised.value.message
+    assert len(stub.requests) == 1
+
+
+def test_analyse_once_sends_the_real_schema_once_and_does_not_retry(vertex, stub):
+    stub.script(vs.ERROR_503)
+    with pytest.raises(AnalysisUnavailable, match="503"):
+        make_analyzer(vertex).analyse_once(INTAKE, CODES, CURRENCY, 5)
+    (request,) = stub.requests
+    assert request.response_schema == response_schema()

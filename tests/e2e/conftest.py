@@ -23,8 +23,8 @@ def serve(env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     """Start ``diagpro serve`` (as many times as a test asks); every process is killed after."""
     started: list[Server] = []
 
-    def start() -> Server:
-        server = start_serve(env, tmp_path, f"serve{len(started)}")
+    def start(*, port_from_env: bool = False) -> Server:
+        server = start_serve(env, tmp_path, f"serve{len(started)}", port_from_env=port_from_env)
         started.append(server)
         return server
 

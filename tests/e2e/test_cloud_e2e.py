@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.process, pytest.mark.emulator]
 STRIPE_KEY = "sk_test_e2e_cloud_0123456789"
 WEBHOOK_SECRET = "whsec_e2e_cloud_0123456789abcdef"
 SIGNER_EMAIL = "diagpro-e2e@demo-e2e.iam.gserviceaccount.com"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.5-flash"
 LOCATION = "us-central1"
 
 
@@ -79,6 +79,9 @@ def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         DIAGPRO_STRIPE_API_BASE=stripe_stub.api_base,
         GCP_PROJECT=project,
+        # A deployment names its analyzer and its API keys (serve makes none).
+        DIAGPRO_ANALYZER="vertex",
+        DIAGPRO_API_KEYS="dpk_e2e_cloud_key_0123456789",
         DIAGPRO_STORE="firestore",
         FIRESTORE_EMULATOR_HOST=firestore_emulator,
         VAI_MODEL=MODEL,
@@ -169,7 +172,9 @@ def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(
     text = " ".join(pdf_text(pdf).split())
     assert "P0301" in text and "P0171" in text
     assert " ".join(good_answer()["most_likely_cause"].split()) in text
-    assert "Offline analysis" not in text
+    # The report says which analyzer and model wrote it.
+    assert f"Analysis by AI model ({MODEL_VERSION})" in text
+    assert "offline" not in text.lower()
 
     # -- Vertex was asked exactly once, on the configured model and location ------------------
     [generate] = vertex_stub.requests

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 
+from diagpro.adapters.gemini.schema import response_schema
 from diagpro.config import load_settings, with_local_secrets
 from diagpro.entrypoints.doctor import (
     Check,
@@ -30,7 +31,7 @@ from tests.emulators import firestore_project
 from tests.harness import container_for_tests
 from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
-from tests.stubs.vertex_stub import ERROR_404, VertexStub
+from tests.stubs.vertex_stub import ERROR_400_SCHEMA, ERROR_404, VertexStub
 
 SECRET_KEY = "sk_test_51DoctorSecretKeyValue0000abcd1234"
 WEBHOOK_SECRET = "whsec_DoctorWebhookSecretValue00009876"
@@ -67,15 +68,26 @@ def base(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def cloud_base(base: dict[str, str]) -> dict[str, str]:
+    """What every deployment gives: its analyzer, its public address, its API keys."""
+    return {
+        **base,
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "DIAGPRO_API_KEYS": "dpk_DoctorDeployedKey000000000001",
+    }
+
+
+@pytest.fixture
 def stripe_stub() -> Iterator[StripeStub]:
     with StripeStub() as stub:
         yield stub
 
 
 @pytest.fixture
-def stripe_env(base: dict[str, str], stripe_stub: StripeStub) -> dict[str, str]:
+def stripe_env(cloud_base: dict[str, str], stripe_stub: StripeStub) -> dict[str, str]:
     return {
-        **base,
+        **cloud_base,
         "STRIPE_SECRET_KEY": SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIAGPRO_STRIPE_API_BASE": stripe_stub.api_base,
@@ -151,14 +163,18 @@ def test_every_cloud_adapter_against_the_emulators_and_stubs_is_green(
                 "DIAGPRO_STORE": "firestore",
                 "REPORT_BUCKET": bucket,
                 "REPORT_SIGNING_KEY_FILE": _key_file(tmp_path),
-                "VAI_MODEL": "gemini-2.5-flash",
+                "DIAGPRO_ANALYZER": "vertex",
+                "VAI_MODEL": "gemini-3.5-flash",
                 "VAI_LOCATION": "europe-west1",
                 "DIAGPRO_VERTEX_BASE_URL": vertex.url,
                 "PUBSUB_TOPIC": "jobs",
                 "PUBSUB_SUBSCRIPTION": "workers",
             }
         )
-        assert len(vertex.requests) == 1
+        # One request, carrying the real response schema (a probe without it proves nothing).
+        (probe,) = vertex.requests
+        assert probe.response_schema == response_schema()
+        assert probe.model == "gemini-3.5-flash"
 
     assert exit_code(checks) == 0, output(checks)
     assert all(c.ok for c in checks), output(checks)
@@ -172,7 +188,8 @@ def test_every_cloud_adapter_against_the_emulators_and_stubs_is_green(
     ):
         assert named(checks, name).ok
     assert "fetched it" in named(checks, "signed urls").detail
-    assert "answered" in named(checks, "vertex ai").detail
+    assert "with the real response schema" in named(checks, "vertex ai").detail
+    assert "a current family" in named(checks, "vertex model").detail
     adapters = named(checks, "adapters").detail
     assert "Stripe Checkout" in adapters and "Firestore" in adapters
     assert "Cloud Storage" in adapters and "Vertex AI" in adapters
@@ -245,12 +262,12 @@ def test_a_live_key_needs_an_https_base_url_and_a_test_key_in_production_warns()
 
 @pytest.mark.emulator
 def test_a_missing_bucket_is_a_blocker(
-    base: dict[str, str], gcs_emulator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cloud_base: dict[str, str], gcs_emulator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     checks = checks_for(
         {
-            **base,
+            **cloud_base,
             "GCP_PROJECT": "demo-proj",
             "REPORT_BUCKET": "no-such-bucket-doctor",
             "REPORT_SIGNING_KEY_FILE": _key_file(tmp_path),
@@ -264,11 +281,11 @@ def test_a_missing_bucket_is_a_blocker(
 
 
 def test_an_unreachable_firestore_is_a_blocker(
-    base: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    cloud_base: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{_closed_port()}")
     started = time.monotonic()
-    checks = checks_for({**base, "GCP_PROJECT": "demo-proj", "DIAGPRO_STORE": "firestore"})
+    checks = checks_for({**cloud_base, "GCP_PROJECT": "demo-proj", "DIAGPRO_STORE": "firestore"})
 
     assert time.monotonic() - started < 10
     store = named(checks, "firestore")
@@ -278,7 +295,7 @@ def test_an_unreachable_firestore_is_a_blocker(
 
 
 def test_firestore_permission_denied_names_the_role(
-    base: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    cloud_base: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from google.api_core import exceptions as api_exceptions
     from google.cloud.firestore_v1.document import DocumentReference
@@ -288,34 +305,69 @@ def test_firestore_permission_denied_names_the_role(
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
     monkeypatch.setattr(DocumentReference, "set", refused)
-    checks = checks_for({**base, "GCP_PROJECT": "demo-proj", "DIAGPRO_STORE": "firestore"})
+    checks = checks_for({**cloud_base, "GCP_PROJECT": "demo-proj", "DIAGPRO_STORE": "firestore"})
 
     store = named(checks, "firestore")
     assert store.blocks and "roles/datastore.user" in store.fix
 
 
-def test_a_vertex_model_not_found_is_a_blocker(base: dict[str, str]) -> None:
+def _vertex_env(cloud_base: dict[str, str], url: str, model: str) -> dict[str, str]:
+    return {
+        **cloud_base,
+        "DIAGPRO_ANALYZER": "vertex",
+        "GCP_PROJECT": "demo-proj",
+        "VAI_MODEL": model,
+        "VAI_LOCATION": "mars-central1",
+        "DIAGPRO_VERTEX_BASE_URL": url,
+    }
+
+
+def test_a_vertex_model_not_found_is_a_blocker(cloud_base: dict[str, str]) -> None:
     with VertexStub() as vertex:
         vertex.script(ERROR_404)
-        checks = checks_for(
-            {
-                **base,
-                "GCP_PROJECT": "demo-proj",
-                "VAI_MODEL": "gemini-9-flash",
-                "VAI_LOCATION": "mars-central1",
-                "DIAGPRO_VERTEX_BASE_URL": vertex.url,
-            }
-        )
+        checks = checks_for(_vertex_env(cloud_base, vertex.url, "gemini-9-flash"))
 
     check = named(checks, "vertex ai")
     assert check.blocks and "gemini-9-flash in mars-central1" in check.detail
+    assert "404" in check.detail
     assert "VAI_MODEL" in check.fix and "VAI_LOCATION" in check.fix
+    assert "gemini-3.5-flash" in check.fix
     assert exit_code(checks) == 1
+
+
+def test_a_rejected_response_schema_is_a_blocker(cloud_base: dict[str, str]) -> None:
+    with VertexStub() as vertex:
+        vertex.script(ERROR_400_SCHEMA)
+        checks = checks_for(_vertex_env(cloud_base, vertex.url, "gemini-3.5-flash"))
+        (probe,) = vertex.requests
+        assert probe.response_schema == response_schema()
+
+    check = named(checks, "vertex ai")
+    assert check.blocks and "rejected the response schema" in check.detail
+    assert "schema" in check.fix
+    assert exit_code(checks) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [("gemini-2.5-flash", "retired"), ("acme-reasoner-7", "not a Gemini model id")],
+)
+def test_a_retired_or_unknown_model_family_is_a_warning(
+    cloud_base: dict[str, str], model: str, words: str
+) -> None:
+    with VertexStub() as vertex:  # the stub still answers: the warning is about the id alone
+        checks = checks_for(_vertex_env(cloud_base, vertex.url, model))
+
+    family = named(checks, "vertex model")
+    assert not family.ok and family.severity == "warning"
+    assert words in family.detail and "VAI_MODEL" in family.fix
+    assert named(checks, "vertex ai").ok
+    assert exit_code(checks) == 0
 
 
 @pytest.mark.emulator
 def test_signing_through_iam_without_credentials_names_the_token_creator_role(
-    base: dict[str, str], gcs_emulator: str, monkeypatch: pytest.MonkeyPatch
+    cloud_base: dict[str, str], gcs_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
@@ -333,7 +385,7 @@ def test_signing_through_iam_without_credentials_names_the_token_creator_role(
     storage.Client(project="demo-proj", credentials=AnonymousCredentials()).create_bucket(bucket)
     checks = checks_for(
         {
-            **base,
+            **cloud_base,
             "GCP_PROJECT": "demo-proj",
             "REPORT_BUCKET": bucket,
             "REPORT_SIGNER_EMAIL": "diagpro@demo-proj.iam.gserviceaccount.com",
@@ -402,6 +454,9 @@ def test_the_command_prints_findings_and_exits_1_on_a_blocker(
         "STRIPE_SECRET_KEY": SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIAGPRO_STRIPE_API_BASE": stripe_stub.api_base,
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "DIAGPRO_API_KEYS": "dpk_DoctorCommandKey00000000001",
     }
     result = run(["doctor"], env, tmp_path)
 
@@ -423,12 +478,12 @@ def test_the_command_prints_findings_and_exits_1_on_a_blocker(
 
 @pytest.mark.emulator
 def test_a_missing_pubsub_subscription_is_a_blocker_with_the_command_to_create_it(
-    base: dict[str, str], pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch
+    cloud_base: dict[str, str], pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
     checks = checks_for(
         {
-            **base,
+            **cloud_base,
             "GCP_PROJECT": firestore_project(),
             "PUBSUB_TOPIC": "jobs",
             "PUBSUB_SUBSCRIPTION": "workers",

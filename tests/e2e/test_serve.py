@@ -87,7 +87,11 @@ def test_serve_runs_the_paid_flow_stops_cleanly_and_restarts_with_its_data(serve
     webhook = [entry for entry in log if entry["logger"] == "diagpro.webhook"]
     assert webhook and all(entry["request_id"] for entry in webhook)
     assert INTAKE["email"] not in server.stderr()
+    # The key it made is never printed, neither in the banner nor in any log line.
     assert key not in server.stderr()
+    assert key not in server.stdout()
+    assert f"kept in {tmp_path / 'var' / 'secrets.json'}" in server.stdout()
+    assert "jq -r .api_key" in server.stdout()
 
     again = serve()
     assert again.api_key() == key  # kept in the data folder
@@ -128,3 +132,21 @@ def test_serve_takes_up_jobs_a_previous_run_left_behind(serve, env):
 
     wait_for(ready, 60, "the left-behind job to be finished", interval=0.25)
     server.stop()
+
+
+def test_serve_listens_on_port_on_every_interface_as_cloud_run_asks(serve):
+    server = serve(port_from_env=True)  # $PORT, no --port, no --host
+    assert f"diagpro is serving on http://0.0.0.0:{server.port}" in server.stdout()
+    assert httpx.get(f"{server.url}/healthz", timeout=5).json()["status"] == "ok"
+    server.stop()
+
+
+def test_serve_refuses_to_start_a_deployment_that_guesses(env, tmp_path):
+    from tests.e2e.conftest import run
+
+    # Only GCP_PROJECT: the original sold the offline report and made a key per instance.
+    result = run(["serve", "--port", "1"], {**env, "GCP_PROJECT": "demo-proj"}, tmp_path)
+    assert result.returncode == 2
+    for named in ("DIAGPRO_ANALYZER", "DIAGPRO_PUBLIC_BASE_URL", "DIAGPRO_API_KEYS"):
+        assert named in result.stderr
+    assert not (tmp_path / "var" / "secrets.json").exists()

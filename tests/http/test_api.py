@@ -521,6 +521,48 @@ def test_healthz_answers_without_a_key(api: Api) -> None:
     assert response.json() == {"status": "ok", "service": "diagpro", "version": "0.1.0"}
 
 
+def test_healthz_reports_degraded_with_the_reason_after_a_configuration_error(api: Api) -> None:
+    from diagpro.domain.errors import AnalysisMisconfigured
+
+    container = api.container
+    sid = container.save_submission()(AUTOMOTIVE).id
+    self_checkout = container.self_checkout()
+    assert self_checkout is not None
+    signed = self_checkout.pay(container.open_checkout()(sid).id)
+    container.receive_payment_event()(signed.payload, signed.signature)
+    api.analyzer.fail_next(
+        AnalysisMisconfigured("the model gemini-2.5-flash was not found (404)", "set VAI_MODEL")
+    )
+    container.process_jobs()()
+
+    response = api.client.get("/healthz")
+    # Still 200: a liveness probe must not restart the instance and lose the reason.
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "problems": [
+            "analyzer: the model gemini-2.5-flash was not found (404): set VAI_MODEL",
+        ],
+        "service": "diagpro",
+        "version": "0.1.0",
+    }
+
+
+def test_the_status_says_which_analyzer_wrote_the_report(api: Api) -> None:
+    container = api.container
+    sid = container.save_submission()(AUTOMOTIVE).id
+    self_checkout = container.self_checkout()
+    assert self_checkout is not None
+    signed = self_checkout.pay(container.open_checkout()(sid).id)
+    container.receive_payment_event()(signed.payload, signed.signature)
+    assert "analysisBy" not in api.post("/analysisStatus", {"submissionId": sid}).json()
+    container.process_jobs()()
+
+    body = api.post("/analysisStatus", {"submissionId": sid}).json()
+    assert body["status"] == "ready"
+    assert body["analysisBy"].startswith("diagpro's offline knowledge base (diagpro-offline-")
+
+
 def test_the_openapi_schema_lists_the_api(api: Api) -> None:
     response = api.client.get("/schema/openapi.json")
     assert response.status_code == 200

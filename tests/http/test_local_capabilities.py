@@ -8,7 +8,14 @@ from typing import Any
 
 from tests.http.conftest import Api, assert_error
 
-STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
+STRIPE = {
+    "STRIPE_SECRET_KEY": "sk_test_123",
+    "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+    # A deployment: it must choose its analyzer and give its address and keys.
+    "DIAGPRO_ANALYZER": "offline",
+    "DIAGPRO_PUBLIC_BASE_URL": "http://testserver.local",
+    "DIAGPRO_API_KEYS": "dpk_local_capabilities_01",
+}
 
 
 def test_with_stripe_the_local_checkout_is_off(make_api: Callable[..., Any]) -> None:

@@ -7,6 +7,8 @@ expired or paid later), so this stdlib ``ThreadingHTTPServer`` emulates, on 127.
 - ``POST /v1/checkout/sessions`` (form-encoded bracket keys, ``Idempotency-Key`` replay),
 - ``GET /v1/checkout/sessions/{id}``, ``POST /v1/checkout/sessions/{id}/expire``,
 - ``POST /v1/refunds``,
+- ``GET /v1/webhook_endpoints`` (``limit``/``starting_after`` pages) over the endpoints a test
+  registers with ``add_webhook_endpoint``,
 
 with Stripe-shaped JSON and errors (404 ``resource_missing``, 401 for a key that does not start
 with ``sk_test_``, 400 with ``param``). Sessions expire by time like Stripe's, on a clock tests can
@@ -97,6 +99,7 @@ class StripeStub:
         self.requests: list[StubRequest] = []
         self.sessions: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.webhook_endpoints: list[dict[str, Any]] = []
         self._idempotent: dict[str, tuple[str, str, dict[str, str], int, bytes]] = {}
         self._failures: list[StubError] = []
         self._ids = itertools.count(1)
@@ -167,6 +170,32 @@ class StripeStub:
                 customer_details={"email": email or session["customer_email"]},
             )
             return dict(session)
+
+    def add_webhook_endpoint(
+        self,
+        url: str,
+        enabled_events: list[str],
+        *,
+        status: str = "enabled",
+        api_version: str | None = None,
+    ) -> dict[str, Any]:
+        """An endpoint as the Dashboard or ``POST /v1/webhook_endpoints`` would leave it."""
+        with self._lock:
+            endpoint = {
+                "id": f"we_test_{next(self._ids):08d}",
+                "object": "webhook_endpoint",
+                "api_version": api_version,
+                "application": None,
+                "created": int(self._now().timestamp()),
+                "description": None,
+                "enabled_events": list(enabled_events),
+                "livemode": False,
+                "metadata": {},
+                "status": status,
+                "url": url,
+            }
+            self.webhook_endpoints.append(endpoint)
+            return dict(endpoint)
 
     def fail_next(
         self,
@@ -247,6 +276,8 @@ class StripeStub:
                 result = self._expire(session_id)
             case "POST", ["v1", "refunds"]:
                 result = self._create_refund(params)
+            case "GET", ["v1", "webhook_endpoints"]:
+                result = self._list_webhook_endpoints(params)
             case _:
                 raise StubError(404, f"Unrecognized request URL ({request.method}: {request.path})")
         return 200, json.dumps(result).encode()
@@ -329,6 +360,27 @@ class StripeStub:
             )
         session.update(status="expired", url=None)
         return dict(session)
+
+    def _list_webhook_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = int(params.get("limit") or 10)
+        except ValueError as exc:
+            raise StubError(400, "Invalid integer: limit", param="limit") from exc
+        if not 1 <= limit <= 100:
+            raise StubError(400, "limit must be between 1 and 100", param="limit")
+        endpoints = list(reversed(self.webhook_endpoints))  # newest first, as Stripe lists
+        after = params.get("starting_after")
+        if after:
+            ids = [e["id"] for e in endpoints]
+            if after not in ids:
+                raise StubError(400, f"No such webhook endpoint: '{after}'", param="starting_after")
+            endpoints = endpoints[ids.index(after) + 1 :]
+        return {
+            "object": "list",
+            "data": [dict(e) for e in endpoints[:limit]],
+            "has_more": len(endpoints) > limit,
+            "url": "/v1/webhook_endpoints",
+        }
 
     def _create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
         intent = params.get("payment_intent")

@@ -31,14 +31,17 @@ ERROR_429 = "429"
 ERROR_500 = "500"
 ERROR_503 = "503"
 ERROR_403 = "403"
-ERROR_404 = "404"  # model not found
+ERROR_404 = "404"  # model not found (a retired or misspelt id)
+ERROR_400_SCHEMA = "400_schema"  # the response schema refused (Vertex: too complex to serve)
+ERROR_400 = "400"  # some other invalid argument
+ERROR_401 = "401"
 BROKEN_JSON = "broken_json"  # the answer's text is not JSON
 BAD_SCHEMA = "bad_schema"  # JSON, but not the schema's shape
 EMPTY = "empty"  # no candidates at all
 SAFETY = "safety"  # a candidate without content, finish reason SAFETY
 MAX_TOKENS = "max_tokens"  # the answer cut off, finish reason MAX_TOKENS
 
-MODEL_VERSION = "gemini-2.5-flash-stub-001"
+MODEL_VERSION = "gemini-3.5-flash-stub-001"
 PROMPT_TOKENS = 2345
 OUTPUT_TOKENS = 3456
 # Text a test can look for to prove the model's words never reach an error message.
@@ -53,6 +56,20 @@ _ERRORS = {
     ERROR_500: (500, "INTERNAL", "Internal error encountered."),
     ERROR_503: (503, "UNAVAILABLE", "The service is currently unavailable."),
     ERROR_403: (403, "PERMISSION_DENIED", "Permission 'aiplatform.endpoints.predict' denied."),
+    # Vertex's wording for a schema it cannot serve ("control generated output" docs).
+    ERROR_400_SCHEMA: (
+        400,
+        "INVALID_ARGUMENT",
+        "The specified schema produces a constraint that has too many states for serving. "
+        "Typical causes of this error are schemas with lots of text (for example, very long "
+        f"property or enum names) {SECRET_WORDS}",
+    ),
+    ERROR_400: (400, "INVALID_ARGUMENT", f"Request contains an invalid argument. {SECRET_WORDS}"),
+    ERROR_401: (
+        401,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+    ),
 }
 
 
@@ -70,6 +87,22 @@ class Recorded:
     path: str
     headers: dict[str, str]  # lower-case names
     body: dict[str, Any]
+
+    @property
+    def model(self) -> str:
+        match = _PATH.match(self.path.split("?", 1)[0])
+        return match.group("model") if match else ""
+
+    @property
+    def generation_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self.body.get("generationConfig", {})
+        return config
+
+    @property
+    def response_schema(self) -> dict[str, Any] | None:
+        """The JSON schema the request asked the answer to follow, as sent on the wire."""
+        schema: dict[str, Any] | None = self.generation_config.get("responseJsonSchema")
+        return schema
 
 
 def _response(text: str | None, finish: str = "STOP", **extra: Any) -> dict[str, Any]:

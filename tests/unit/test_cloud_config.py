@@ -6,11 +6,18 @@ import pytest
 from diagpro.config import ConfigError, load_settings
 from tests.harness import container_for_tests
 
-STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
+# What any deployment must give once a cloud setting is present.
+DEPLOYED = {
+    "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example.com",
+    "DIAGPRO_API_KEYS": "dpk_cloud_config_key_0001",
+}
+STRIPE = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc", **DEPLOYED}
 VERTEX = {
+    "DIAGPRO_ANALYZER": "vertex",
     "GCP_PROJECT": "demo-proj",
     "VAI_LOCATION": "us-central1",
-    "VAI_MODEL": "gemini-2.5-flash",
+    "VAI_MODEL": "gemini-3.5-flash",
+    **DEPLOYED,
 }
 
 
@@ -45,8 +52,7 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")  # no credentials needed
     container = container_for(
         tmp_path,
-        **STRIPE,
-        **VERTEX,
+        **{**STRIPE, **VERTEX},
         DIAGPRO_VERTEX_BASE_URL="http://127.0.0.1:9",
         REPORT_BUCKET="reports",
         REPORT_SIGNER_EMAIL="diagpro@demo-proj.iam.gserviceaccount.com",
@@ -67,8 +73,12 @@ def test_each_cloud_adapter_is_chosen_by_its_settings(tmp_path, monkeypatch):
         ({"STRIPE_WEBHOOK_SECRET": "whsec_1"}, ["STRIPE_SECRET_KEY is missing"]),
         ({**STRIPE, "STRIPE_SECRET_KEY": "pk_live_1"}, ["publishable key"]),
         ({**STRIPE, "STRIPE_WEBHOOK_SECRET": "secret"}, ["whsec_"]),
-        ({"VAI_MODEL": "gemini-2.5-flash"}, ["GCP_PROJECT is missing"]),
+        (
+            {"DIAGPRO_ANALYZER": "vertex", "VAI_MODEL": "gemini-3.5-flash"},
+            ["GCP_PROJECT is missing"],
+        ),
         ({**VERTEX, "VAI_MODEL": "gemini-2.0-flash-exp"}, ["experimental"]),
+        ({**VERTEX, "VAI_MODEL": ""}, ["VAI_MODEL is missing", "no default"]),
         ({"REPORT_BUCKET": "b"}, ["GCP_PROJECT is missing", "REPORT_SIGNER_EMAIL"]),
         ({"REPORT_SIGNER_EMAIL": "a@b.iam"}, ["REPORT_BUCKET is missing"]),
     ],
@@ -91,7 +101,13 @@ def test_the_firestore_store_is_chosen_explicitly_and_needs_a_project(tmp_path, 
     assert "GCP_PROJECT is missing" in problems(tmp_path, DIAGPRO_STORE="firestore")
     assert "must be sqlite or firestore" in problems(tmp_path, DIAGPRO_STORE="postgres")
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # no credentials needed
-    container = container_for(tmp_path, DIAGPRO_STORE="firestore", GCP_PROJECT="demo-proj")
+    container = container_for(
+        tmp_path,
+        DIAGPRO_STORE="firestore",
+        GCP_PROJECT="demo-proj",
+        DIAGPRO_ANALYZER="offline",
+        **DEPLOYED,
+    )
     assert type(container.submissions()).__name__ == "FirestoreSubmissionStore"
     assert type(container.processed_events()).__name__ == "FirestoreProcessedEvents"
     assert type(container.jobs()).__name__ == "FirestoreJobQueue"
@@ -112,11 +128,57 @@ def test_automatic_refund_names_a_value_it_cannot_read(tmp_path):
     )
 
 
-def test_vertex_is_on_when_any_of_its_settings_is_given_with_the_declared_model(tmp_path):
+def test_vertex_is_on_only_when_chosen_and_has_no_default_model(tmp_path):
     assert not settings(tmp_path).cloud.vertex.enabled
-    vertex = settings(tmp_path, GCP_PROJECT="demo-proj", VAI_LOCATION="europe-west4").cloud.vertex
+    vertex = settings(tmp_path, **{**VERTEX, "VAI_LOCATION": "europe-west4"}).cloud.vertex
     assert (vertex.enabled, vertex.model, vertex.location) == (
         True,
-        "gemini-2.5-flash",
+        "gemini-3.5-flash",
         "europe-west4",
     )
+    offline = settings(tmp_path, **{**VERTEX, "DIAGPRO_ANALYZER": "offline"})
+    assert offline.cloud.analysis == "offline"
+    assert not offline.cloud.vertex.enabled
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GCP_PROJECT": "demo-proj", **DEPLOYED},  # the original's failure: offline, silently
+        {**STRIPE},
+        {"VAI_MODEL": "gemini-3.5-flash", "GCP_PROJECT": "demo-proj", **DEPLOYED},
+    ],
+)
+def test_with_any_cloud_setting_the_analyzer_must_be_chosen(tmp_path, env):
+    message = problems(tmp_path, **env)
+    assert "DIAGPRO_ANALYZER is not set" in message
+    assert "`vertex`" in message and "`offline`" in message
+
+
+def test_the_offline_analyzer_can_be_chosen_on_a_deployment(tmp_path):
+    container = container_for(tmp_path, **STRIPE, DIAGPRO_ANALYZER="offline")
+    assert type(container.analyzer()).__name__ == "OfflineAnalyzer"
+
+
+def test_an_unknown_analyzer_is_named(tmp_path):
+    assert "DIAGPRO_ANALYZER='gemini' must be offline or vertex" in problems(
+        tmp_path, DIAGPRO_ANALYZER="gemini"
+    )
+
+
+def test_a_deployment_needs_its_public_address_and_its_api_keys(tmp_path):
+    message = problems(tmp_path, GCP_PROJECT="demo-proj", DIAGPRO_ANALYZER="offline")
+    assert "DIAGPRO_PUBLIC_BASE_URL is required once a cloud setting is given" in message
+    assert "DIAGPRO_API_KEYS is required once a cloud setting is given" in message
+    given = settings(tmp_path, GCP_PROJECT="demo-proj", DIAGPRO_ANALYZER="offline", **DEPLOYED)
+    # Taken from the environment: no key is made for this instance.
+    assert given.api_keys == (DEPLOYED["DIAGPRO_API_KEYS"],)
+    assert given.api_key_source == "DIAGPRO_API_KEYS"
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_port_is_read_as_a_tcp_port(tmp_path):
+    assert settings(tmp_path).port == 0
+    assert settings(tmp_path, PORT="8080").port == 8080
+    assert "PORT='http' is not a number" in problems(tmp_path, PORT="http")
+    assert "PORT='70000' must be a TCP port, 1-65535" in problems(tmp_path, PORT="70000")

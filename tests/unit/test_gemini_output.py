@@ -18,7 +18,7 @@ from diagpro.domain.errors import AnalysisInvalid
 from tests.builders import CURRENCY, make_intake
 
 CODES = extract_codes(make_intake())  # P0301, P0171, ERR-42
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.5-flash"
 
 
 def _section(summary, *points):

@@ -170,7 +170,10 @@ def test_full_report_prints_the_submission(full_report: tuple[int, str, str]) ->
     ):
         assert expected in flat, expected
     assert f"Report {REPORT_ID}" in flat  # footer
-    assert "Offline analysis" not in flat
+    # The cover and the last page say which analyzer wrote it, model id included.
+    assert "Analysis by AI model (gemini-3.5-flash)" in flat
+    assert "This analysis was written by an AI model" in flat
+    assert "offline" not in flat.lower()
 
 
 def test_offline_analysis_is_labelled_and_data_needed_is_omitted_when_confident(
@@ -179,7 +182,10 @@ def test_offline_analysis_is_labelled_and_data_needed_is_omitted_when_confident(
     pdf = renderer.render(make_document(offline=True, confidence_pct=85, data_needed=()))
     _, _, text = pdf_facts(pdf, tmp_path)
     flat = " ".join(text.split())
-    assert "Offline analysis — produced without the AI model" in flat
+    assert "Analysis by diagpro's offline knowledge base" in flat
+    assert "with no AI model involved" in flat
+    # Neutral words: nothing suggests the customer was owed something else.
+    assert "without the AI model" not in flat and "not the AI model" not in flat
     assert "85%" in flat
     assert "would raise it" not in flat
 

@@ -119,7 +119,14 @@ def test_production_refuses_each_test_only_switch_by_name(tmp_path, name):
         message
     )
     # The same switch is fine while developing (a Vertex stub needs its project, as always).
-    env = {"DIAGPRO_DATA_DIR": str(tmp_path), name: value, "GCP_PROJECT": "demo-p"}
+    env = {
+        "DIAGPRO_DATA_DIR": str(tmp_path),
+        name: value,
+        "GCP_PROJECT": "demo-p",
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example.com",
+        "DIAGPRO_API_KEYS": "dpk_settings_test_key_01",
+    }
     assert load_settings(env).environment == "development"
 
 
@@ -212,5 +219,5 @@ def test_diagpro_settings_prints_the_table_and_rewrites_a_readme(tmp_path, capsy
 
 
 def test_values_know_which_settings_the_environment_gives():
-    values = Values({"VAI_LOCATION": "  ", "VAI_MODEL": "gemini-2.5-pro"})
+    values = Values({"VAI_LOCATION": "  ", "VAI_MODEL": "gemini-3.5-flash"})
     assert {s.env for s in SETTINGS if values.given(s)} == {"VAI_MODEL"}

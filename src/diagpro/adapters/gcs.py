@@ -7,9 +7,21 @@ first so a retried job does not upload the bytes again; the precondition is what
 under races.)
 
 ``links`` never stores a URL: it mints two fresh V4 signed GET URLs (``attachment`` and
-``inline`` dispositions, both signed into the query), dated ``now`` and valid for
-``ttl_seconds`` (15 minutes in use, at most 7 days). No content type goes into the signature:
-a signed ``Content-Type`` broke the original's read URLs (``MalformedSecurityHeader``).
+``inline`` dispositions, both signed into the query) through the library's public
+``Blob.generate_signed_url(version="v4")``, valid for ``ttl_seconds`` (15 minutes in use, at most
+7 days). No content type goes into the signature: a signed ``Content-Type`` broke the original's
+read URLs (``MalformedSecurityHeader``).
+
+Which clock dates a link: the library's, i.e. this host's wall clock at the moment of signing
+(``X-Goog-Date``), never the port's ``now``. Cloud Storage compares ``X-Goog-Date`` +
+``X-Goog-Expires`` with Google's own clock
+(https://cloud.google.com/storage/docs/authentication/signatures#query-string-parameters), so
+only a real clock makes a link that lives as long as it says; a link dated by an injected or
+skewed clock would be born expired or "not yet valid". The expiry the port reports,
+``expires_in_seconds=ttl_seconds``, is therefore exactly ``X-Goog-Expires`` counted from the
+moment the link was signed, a few milliseconds before the caller hands it out. ``now`` is still
+checked (it must be timezone-aware, as for every store), and in production it is the same wall
+clock (``SystemClock``); tests that fix the clock pin the library's clock to it.
 
 Signing has two strategies:
 
@@ -30,9 +42,8 @@ Every google.api_core / google.auth / transport failure leaves this module as Re
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import google.auth
 import google.auth.exceptions
@@ -40,7 +51,10 @@ import requests
 from google.api_core import exceptions as api_exceptions
 from google.auth.transport.requests import Request
 from google.cloud import storage
-from google.cloud.storage import _signing
+
+# Named in full so that mypy resolves ``google.cloud.storage`` (the package ships no type
+# information; ``from google.cloud import storage`` alone leaves it unresolved).
+from google.cloud.storage import Blob
 
 from diagpro.adapters.signed_links import ATTACHMENT, INLINE, is_safe_report_id
 from diagpro.domain.errors import ReportMissing, ReportStorageError
@@ -55,7 +69,7 @@ AccessTokenSource = Callable[[], str]
 
 
 class UrlSigning(Protocol):
-    """How a V4 signature is produced: keyword arguments for ``generate_signed_url_v4``."""
+    """How a V4 signature is produced: keyword arguments for ``Blob.generate_signed_url``."""
 
     def signing_arguments(self) -> dict[str, Any]: ...
 
@@ -200,11 +214,10 @@ class GcsReportStore:
             raise ReportMissing(submission_id)
         path = report_path(submission_id)
         filename = f'filename="diagpro-{submission_id}.pdf"'
-        timestamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         try:
             signing = self._signing.signing_arguments()  # one access token for both URLs
             download_url, view_url = (
-                self._signed_url(path, f"{kind}; {filename}", ttl_seconds, timestamp, signing)
+                self._signed_url(path, f"{kind}; {filename}", ttl_seconds, signing)
                 for kind in (ATTACHMENT, INLINE)
             )
         except (google.auth.exceptions.GoogleAuthError, requests.RequestException) as exc:
@@ -226,22 +239,17 @@ class GcsReportStore:
             expires_in_seconds=ttl_seconds,
         )
 
-    def _signed_url(
-        self, path: str, disposition: str, ttl: int, timestamp: str, signing: dict[str, Any]
-    ) -> str:
-        # The public Blob.generate_signed_url always dates a URL with the wall clock; the port
-        # dates links with ``now``, so call the V4 helper it wraps, with the same arguments plus
-        # the request timestamp. The contract suite verifies the result offline, so a change in
-        # this private helper fails the tests rather than production.
+    def _signed_url(self, path: str, disposition: str, ttl: int, signing: dict[str, Any]) -> str:
+        # A timedelta, not an absolute time: the link lasts ``ttl`` from the moment it is signed,
+        # which is what ``links`` reports (see the module docstring for why not ``now``).
+        blob: Blob = self._bucket.blob(path)
         return str(
-            _signing.generate_signed_url_v4(
-                resource=f"/{self.bucket_name}/{quote(path, safe='/~')}",
-                expiration=ttl,
-                api_access_endpoint=self._client.api_endpoint,
+            blob.generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=ttl),
                 method="GET",
                 response_disposition=disposition,
-                universe_domain=self._client.universe_domain,
-                _request_timestamp=timestamp,
+                client=self._client,
                 **signing,
             )
         )

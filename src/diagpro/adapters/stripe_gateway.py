@@ -7,11 +7,25 @@ local checkout uses.
 
 ``api_base`` points the client somewhere other than ``https://api.stripe.com`` (a local stub in
 tests, via ``DIAGPRO_STRIPE_API_BASE``).
+
+``api_version`` (``STRIPE_API_VERSION``) is sent as ``Stripe-Version`` with every request, so a
+change of the account's default version in the Dashboard never changes what this code reads
+(https://docs.stripe.com/api/versioning). Events are rendered in the *webhook endpoint's* version
+instead (https://docs.stripe.com/webhooks/versioning); one in another version is still handled,
+because the fields read here (``id``, ``type``, ``created`` and the session's or charge's
+``id``, ``metadata``, ``client_reference_id``, ``amount_total``/``amount_refunded``,
+``currency``, ``payment_status``) are the same in every version since 2020, but it is logged as
+a warning naming the fix. Should a version ever change one of them, ``translate_event`` refuses
+the event as malformed (400: Stripe redelivers it while the endpoint is fixed) rather than
+misreading it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +45,22 @@ from diagpro.domain.submission import Payment
 
 stripe.enable_telemetry = False
 
+log = logging.getLogger(__name__)
+
 _KEY_PATTERN = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*]+")
 _NETWORK_ERROR = re.compile(r"\(Network error: (.*)\)\s*$")
 _RETRYABLE = "retryable: try again shortly"
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A webhook endpoint as Stripe lists it. ``api_version`` None: the account's default."""
+
+    id: str
+    url: str
+    status: str  # "enabled" or "disabled"
+    enabled_events: tuple[str, ...]  # ("*",) for every event
+    api_version: str | None
 
 
 class StripeGateway:
@@ -45,9 +72,12 @@ class StripeGateway:
         webhook_secret: str,
         *,
         api_base: str | None = None,
+        api_version: str | None = None,
         client: StripeClient | None = None,
         max_network_retries: int = 2,
     ) -> None:
+        # None: the version this stripe library is written against (its own default).
+        self.api_version = api_version or stripe.api_version
         if client is None:
             if not secret_key:
                 raise PaymentProviderError("STRIPE_SECRET_KEY is empty: set it to an sk_… key")
@@ -55,6 +85,7 @@ class StripeGateway:
                 secret_key,
                 base_addresses={"api": api_base} if api_base else None,
                 max_network_retries=max_network_retries,
+                stripe_version=self.api_version,
             )
         if not webhook_secret:
             raise PaymentProviderError(
@@ -120,9 +151,44 @@ class StripeGateway:
             raise self._session_error("expire", session_id, exc) from exc
 
     def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
-        return verify_stripe_event(payload, signature, self._webhook_secret)
+        event = verify_stripe_event(payload, signature, self._webhook_secret)
+        self._warn_on_other_version(payload, event)
+        return event
+
+    def _warn_on_other_version(self, payload: bytes, event: PaymentEvent) -> None:
+        # The payload has just been verified and parsed as a JSON object.
+        version = json.loads(payload).get("api_version")
+        if version and version != self.api_version:
+            log.warning(
+                "Stripe event %s (%s) is in API version %s, not STRIPE_API_VERSION %s: it was "
+                "handled, but the webhook endpoint should be recreated with api_version %s "
+                "(run `diagpro doctor`)",
+                event.id,
+                event.type,
+                version,
+                self.api_version,
+                self.api_version,
+            )
 
     # -- beyond the port ------------------------------------------------------------------------
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """Every webhook endpoint of the account (for ``diagpro doctor``; read-only)."""
+        try:
+            page = self._client.v1.webhook_endpoints.list(params={"limit": 100})
+            found = [
+                WebhookEndpoint(
+                    id=str(endpoint.id),
+                    url=str(endpoint.url),
+                    status=str(endpoint.status),
+                    enabled_events=tuple(endpoint.enabled_events or ()),
+                    api_version=endpoint.api_version,
+                )
+                for endpoint in page.auto_paging_iter()
+            ]
+        except stripe.StripeError as exc:
+            raise self._provider_error("list the webhook endpoints", exc) from exc
+        return found
+
     def refund(self, payment_intent_or_session_id: str) -> str:
         """Refund a payment in full; returns the refund id.
 

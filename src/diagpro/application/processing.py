@@ -6,6 +6,12 @@ where the first stopped instead of paying for another model call. Failures are r
 exponential backoff inside the policy's budget; past it the submission is ``failed`` with a
 reason the customer can read. A paid customer never ends in silence.
 
+An analyzer that cannot work as configured (``AnalysisMisconfigured``: a model not found, a
+rejected schema, a missing permission) or a model that refuses the request
+(``AnalysisRefused``) fails the job at once: retrying the same request cannot help and is billed
+again. A configuration problem is also logged loudly and recorded in ``ServiceHealth``, so
+``/healthz`` says the service is degraded and why.
+
 With ``auto_refund`` on, a submission that failed for good is refunded at once through the
 Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
 and written into the failure reason, so an operator sees the money still needs returning.
@@ -17,10 +23,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from diagpro.application.health import ServiceHealth
 from diagpro.application.transitions import change_submission
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
     AnalysisInvalid,
+    AnalysisMisconfigured,
+    AnalysisRefused,
     AnalysisUnavailable,
     IllegalTransition,
     LeaseLost,
@@ -82,6 +91,7 @@ class ProcessJobs:
         settings: WorkerSettings,
         progress: Progress = _silent,
         refunds: Refunds | None = None,
+        health: ServiceHealth | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
@@ -92,6 +102,7 @@ class ProcessJobs:
         self._settings = settings
         self._progress = progress
         self._refunds = refunds
+        self._health = health
 
     def __call__(self) -> Job | None:
         """Claim one due job and work it to its end (done, retry later, or failed); None when
@@ -130,6 +141,17 @@ class ProcessJobs:
             # Refunded (or finished) by someone else while we worked: stop, nothing to retry.
             log.info("job %s stopped: %s", job.id, exc)
             self._jobs.complete(job, self._clock.now())
+        except AnalysisMisconfigured as exc:
+            log.error("the analyzer is misconfigured; an operator must fix it: %s", exc.message)
+            if self._health is not None:
+                self._health.report("analyzer", exc.message)
+            return self._attempt_failed(
+                job, f"the analyzer is misconfigured: {exc.message}", last=True
+            )
+        except AnalysisRefused as exc:
+            return self._attempt_failed(
+                job, f"the model refused the request: {exc.message}", last=True
+            )
         except _EXPECTED as exc:
             return self._attempt_failed(job, exc.message)
         except Exception as exc:  # a bug must not strand a paid customer
@@ -149,6 +171,8 @@ class ProcessJobs:
             self._progress(sid, "analysing", "")
             codes = extract_codes(submission.intake)
             analysis = self._analyzer.analyse(submission.intake, codes, submission.currency).check()
+            if self._health is not None:
+                self._health.clear("analyzer")  # it works again: the problem was fixed
             self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
             self._progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
         path = report_path(sid)
@@ -168,15 +192,20 @@ class ProcessJobs:
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
 
-    def _attempt_failed(self, job: Job, reason: str) -> bool:
-        """False when the job will be tried again, True when it failed for good."""
+    def _attempt_failed(self, job: Job, reason: str, *, last: bool = False) -> bool:
+        """Retry later within the policy, or (past it, or ``last``) fail the submission. False
+        when the job will be tried again, True when it failed for good."""
         now = self._clock.now()
-        retry_at = self._settings.policy.next_try(job, now)
+        retry_at = None if last else self._settings.policy.next_try(job, now)
         if retry_at is not None:
             self._jobs.retry_later(job, retry_at, reason)
             self._progress(job.submission_id, "retrying", f"{reason}; next try {retry_at:%H:%M:%S}")
             return False
-        final = f"Gave up after {job.attempts} attempts: {reason}"
+        final = (
+            f"Could not be made: {reason}"
+            if last
+            else f"Gave up after {job.attempts} attempts: {reason}"
+        )
         log.error("submission %s failed: %s", job.submission_id, final)
         failed: Submission | None = None
         # step 1 of 3: mark failed (a write on the submission).

@@ -4,6 +4,10 @@ Each cloud adapter is chosen when its settings are given. A half-configured one 
 error naming every missing or malformed setting, so a bad deployment fails before a customer
 pays (a wrong Stripe key or a missing permission is otherwise found by the customers).
 Secrets are checked for shape here; ``diagpro doctor`` checks them against the services.
+
+Once any cloud setting is given the service counts as deployed: it then needs its public address
+and its API keys from the environment, and an explicit choice of analyzer (``DIAGPRO_ANALYZER``),
+so nothing a customer pays for depends on a guess.
 """
 
 from __future__ import annotations
@@ -19,21 +23,58 @@ from diagpro.config.settings import (
 )
 from diagpro.config.values import Values
 
+# Settings that say "this runs on a cloud": any of them given means the service is deployed.
+_CLOUD_SWITCHES = (
+    d.GCP_PROJECT,
+    d.STRIPE_SECRET_KEY,
+    d.VAI_MODEL,
+    d.VAI_LOCATION,
+    d.REPORT_BUCKET,
+    d.PUBSUB_TOPIC,
+    d.PUBSUB_SUBSCRIPTION,
+)
+
 
 def cloud_settings(values: Values) -> CloudSettings:
-    return CloudSettings(
-        stripe=_stripe(values),
-        vertex=_vertex(values),
-        storage=_storage(values),
-        firestore=_firestore(values),
-        pubsub=_pubsub(values),
+    stripe = _stripe(values)
+    storage = _storage(values)
+    firestore = _firestore(values)
+    pubsub = _pubsub(values)
+    deployed = (
+        values.given(*_CLOUD_SWITCHES)
+        or stripe.enabled
+        or storage.enabled
+        or firestore.enabled
+        or pubsub.enabled
     )
+    vertex = _vertex(values, deployed=deployed)
+    if deployed:
+        _deployed_requirements(values)
+    return CloudSettings(
+        stripe=stripe, vertex=vertex, storage=storage, firestore=firestore, pubsub=pubsub
+    )
+
+
+def _deployed_requirements(values: Values) -> None:
+    """What a deployment cannot guess. The links in every email and redirect need the public
+    address (the instance's own is unknown behind a load balancer or gateway), and each instance
+    would otherwise make a key of its own, so a client's key would work on one instance only."""
+    if not values.given(d.PUBLIC_BASE_URL):
+        values.refuse(
+            "DIAGPRO_PUBLIC_BASE_URL is required once a cloud setting is given: set it to the "
+            "address customers use (the API Gateway's or the service's https URL)"
+        )
+    if not values.given(d.API_KEYS):
+        values.refuse(
+            "DIAGPRO_API_KEYS is required once a cloud setting is given: set the keys clients "
+            "send in x-api-key (from Secret Manager); no key is made per instance"
+        )
 
 
 def _stripe(values: Values) -> StripeSettings:
     key, secret = values[d.STRIPE_SECRET_KEY], values[d.STRIPE_WEBHOOK_SECRET]
     if not key and not secret:
-        return StripeSettings("", "", values[d.STRIPE_API_BASE])
+        return StripeSettings("", "", values[d.STRIPE_API_BASE], values[d.STRIPE_API_VERSION])
     if not key:
         values.refuse("STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is missing")
     elif key.startswith("pk_"):
@@ -50,17 +91,29 @@ def _stripe(values: Values) -> StripeSettings:
         )
     elif not secret.startswith("whsec_"):
         values.refuse("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)")
-    return StripeSettings(key, secret, values[d.STRIPE_API_BASE])
+    return StripeSettings(key, secret, values[d.STRIPE_API_BASE], values[d.STRIPE_API_VERSION])
 
 
-def _vertex(values: Values) -> VertexSettings:
+def _vertex(values: Values, *, deployed: bool) -> VertexSettings:
     location, base_url = values[d.VAI_LOCATION], values[d.VERTEX_BASE_URL]
-    if not values.given(d.VAI_MODEL, d.VAI_LOCATION, d.VERTEX_BASE_URL):
+    choice = values[d.ANALYZER]
+    if not choice and (deployed or values.given(d.VERTEX_BASE_URL)):
+        values.refuse(
+            "DIAGPRO_ANALYZER is not set: choose who writes the reports, `vertex` (Gemini on "
+            "Vertex AI, with GCP_PROJECT and VAI_MODEL) or `offline` (the built-in knowledge "
+            "base); with cloud settings given, diagpro does not choose for you"
+        )
+    if choice != "vertex":
         return VertexSettings("", location, "", base_url)
-    project = values[d.GCP_PROJECT]
+    project, model = values[d.GCP_PROJECT], values[d.VAI_MODEL]
     if not project:
-        values.refuse("VAI_MODEL/VAI_LOCATION are set but GCP_PROJECT is missing")
-    return VertexSettings(project, location, values[d.VAI_MODEL], base_url)
+        values.refuse("DIAGPRO_ANALYZER=vertex but GCP_PROJECT is missing")
+    if not model:
+        values.refuse(
+            "DIAGPRO_ANALYZER=vertex but VAI_MODEL is missing: set a current GA Gemini model id "
+            "(e.g. gemini-3.5-flash); there is no default, because model ids retire"
+        )
+    return VertexSettings(project, location, model, base_url)
 
 
 def _storage(values: Values) -> StorageSettings:

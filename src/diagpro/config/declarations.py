@@ -111,6 +111,15 @@ TRUSTED_PROXIES = _declare(
         minimum=0,
     )
 )
+CORS_ORIGINS = _declare(
+    Setting(
+        "DIAGPRO_CORS_ORIGINS",
+        kinds.ORIGINS,
+        "",
+        "browser origins (`https://shop.example.com`) whose pages may call the JSON API; "
+        "none: only the service's own pages",
+    )
+)
 LOCAL_WEBHOOK_SECRET = _declare(
     Setting(
         "DIAGPRO_LOCAL_WEBHOOK_SECRET",
@@ -127,6 +136,18 @@ LINK_SECRET = _declare(
         "",
         "signs the local report folder's download links",
         shown_default=_MADE_ONCE,
+    )
+)
+# Cloud Run tells the container which port to listen on through PORT
+# (https://cloud.google.com/run/docs/container-contract#port).
+PORT = _declare(
+    Setting(
+        "PORT",
+        kinds.PORT,
+        "",
+        "port `diagpro serve` listens on when `--port` is not given, on every interface "
+        "unless `--host` is (Cloud Run sets it)",
+        shown_default="`8000` on `127.0.0.1`",
     )
 )
 
@@ -217,6 +238,30 @@ STRIPE_WEBHOOK_SECRET = _declare(
         "the Stripe webhook endpoint's signing secret (`whsec_…`); needed with the key",
     )
 )
+# Stripe renders every response, and every event sent to an endpoint, in one API version
+# (https://docs.stripe.com/api/versioning, https://docs.stripe.com/webhooks/versioning). Pinned
+# to the version the installed `stripe` library is written against: a unit test fails when an
+# upgrade of the library changes it, so moving to a new version is a deliberate change.
+STRIPE_API_VERSION_DEFAULT = "2026-10-28.endive"
+_STRIPE_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\.[a-z]+")
+
+
+def _stripe_api_version(version: str) -> str | None:
+    if _STRIPE_API_VERSION.fullmatch(version):
+        return None
+    return "must be a Stripe API version such as 2026-10-28.endive (date.release)"
+
+
+STRIPE_API_VERSION = _declare(
+    Setting(
+        "STRIPE_API_VERSION",
+        kinds.TEXT,
+        STRIPE_API_VERSION_DEFAULT,
+        "Stripe API version sent with every Stripe request; the webhook endpoint must use the "
+        "same one (`diagpro doctor` checks it)",
+        check=_stripe_api_version,
+    )
+)
 GCP_PROJECT = _declare(
     Setting(
         "GCP_PROJECT",
@@ -232,13 +277,30 @@ def _general_availability(model: str) -> str | None:
     return "is an experimental model: use a GA model" if "-exp" in model else None
 
 
+# Who writes the analysis is always a choice someone made: a deployment that silently fell back
+# to the offline knowledge base would sell customers a report they did not pay for.
+ANALYZER = _declare(
+    Setting(
+        "DIAGPRO_ANALYZER",
+        kinds.choice("offline", "vertex", absent=""),
+        "",
+        "who writes the analysis: `offline` (the built-in knowledge base) or `vertex` (Gemini "
+        "on Vertex AI: needs `GCP_PROJECT` and `VAI_MODEL`); required once any cloud setting "
+        "is given",
+        shown_default="`offline` while no cloud setting is given",
+    )
+)
+# No default model: every Gemini id reaches a retirement date, after which each call fails
+# (https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions). A default
+# shipped in the code would rot unnoticed; the operator owns the id and `diagpro doctor`
+# checks it.
 VAI_MODEL = _declare(
     Setting(
         "VAI_MODEL",
         kinds.TEXT,
-        "gemini-2.5-flash",
-        "Gemini model on Vertex AI; this, `VAI_LOCATION` or `DIAGPRO_VERTEX_BASE_URL` replaces "
-        "the offline analyzer",
+        "",
+        "Gemini model id on Vertex AI, e.g. `gemini-3.5-flash`; required with "
+        "`DIAGPRO_ANALYZER=vertex`",
         check=_general_availability,
     )
 )

@@ -80,8 +80,9 @@ def _keys(raw: str) -> tuple[str, ...]:
     return keys
 
 
-def choice(*options: str) -> Kind[str]:
-    """One word out of ``options``, in any letter case."""
+def choice(*options: str, absent: str | None = None) -> Kind[str]:
+    """One word out of ``options``, in any letter case; ``absent`` when a choice may be left
+    unmade (the caller then decides what no choice means)."""
 
     def parse(raw: str) -> str:
         word = raw.lower()
@@ -89,7 +90,14 @@ def choice(*options: str) -> Kind[str]:
             raise ValueError("must be " + " or ".join(options))
         return word
 
-    return Kind("one of " + ", ".join(options), parse)
+    return Kind("one of " + ", ".join(options), parse, absent=absent)
+
+
+def _port(raw: str) -> int:
+    value = _whole(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a TCP port, 1-65535")
+    return value
 
 
 TEXT: Kind[str] = Kind("text", str, absent="")
@@ -100,4 +108,19 @@ NUMBER: Kind[float] = Kind("number", _number)
 SWITCH: Kind[bool] = Kind("true or false", _switch)
 URL: Kind[str] = Kind("http(s) URL", _url, absent="")
 CURRENCY: Kind[str] = Kind("ISO 4217 code", _currency)
+PORT: Kind[int] = Kind("TCP port", _port, absent=0)
 FOLDER: Kind[Path] = Kind("folder", lambda raw: Path(raw).absolute())
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    # An origin is scheme://host[:port], nothing more (RFC 6454 §7): what browsers send in the
+    # Origin header, and what CORS compares it with.
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
+            raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+    return origins
+
+
+ORIGINS: Kind[tuple[str, ...]] = Kind("origins, comma-separated", _origins, absent=())

@@ -50,9 +50,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_budget_seconds=values[d.JOB_BUDGET_SECONDS],
         submissions_per_minute=values[d.SUBMISSIONS_PER_MINUTE],
         trusted_proxies=values[d.TRUSTED_PROXIES],
+        cors_origins=values[d.CORS_ORIGINS],
         render_timeout_seconds=values[d.RENDER_TIMEOUT_SECONDS],
         render_memory_mb=values[d.RENDER_MEMORY_MB],
         auto_refund=values[d.AUTO_REFUND],
         cloud=cloud,
         work=work,
+        port=values[d.PORT],
     )

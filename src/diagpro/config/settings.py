@@ -14,6 +14,7 @@ class StripeSettings:
     secret_key: str
     webhook_secret: str
     api_base: str  # test-only: a local stub of Stripe's API
+    api_version: str  # STRIPE_API_VERSION, sent with every request
 
     @property
     def enabled(self) -> bool:
@@ -143,6 +144,10 @@ class Settings:
     cloud: CloudSettings
     # Where paid work runs (DIAGPRO_WORK_MODE): config/work_mode.py.
     work: WorkModeSettings
+    # Where `diagpro serve` listens when --port is not given (Cloud Run's PORT); 0 when unset.
+    port: int = 0
+    # Browser origins allowed to call the JSON API (CORS); empty: none.
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:

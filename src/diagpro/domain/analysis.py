@@ -127,6 +127,12 @@ class Analysis:
         return problems
 
     @property
+    def written_by(self) -> str:
+        """Who wrote this analysis, in neutral words: the report and the status both say it."""
+        author = "diagpro's offline knowledge base" if self.offline else "AI model"
+        return f"{author} ({self.model})" if self.model else author
+
+    @property
     def cost_range_cents(self) -> tuple[int, int] | None:
         """The fair total for the most likely repair (the first estimate), if there is one."""
         if not self.costs:

@@ -113,6 +113,27 @@ class AnalysisInvalid(DomainError):
     code = "ANALYSIS_INVALID"
 
 
+class AnalysisMisconfigured(DomainError):
+    """The analyzer cannot work as configured (model not found, response schema rejected,
+    permission denied, bad credentials): no retry can fix it, only an operator. The job fails at
+    once instead of spending its retry budget, and the service reports itself degraded."""
+
+    code = "ANALYSIS_MISCONFIGURED"
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(f"{message}: {fix}" if fix else message)
+        self.problem = message
+        self.fix = fix  # what the operator should change, for the doctor
+
+
+class AnalysisRefused(DomainError):
+    """The model will not answer this request as asked (a safety stop, or an answer that does
+    not fit even in a larger output cap). Asking again gives the same answer and is billed
+    again, so the job fails at once."""
+
+    code = "ANALYSIS_REFUSED"
+
+
 class RenderFailed(DomainError):
     code = "RENDER_FAILED"
 

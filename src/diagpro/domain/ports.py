@@ -161,8 +161,10 @@ class Analyzer(Protocol):
     def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
         """Write the 15-section analysis, its amounts in ``currency`` (the submission's, which
         the shop quote is in) where the analyzer can, else in the one ``Analysis.currency``
-        names. Raises AnalysisUnavailable (worth retrying) or AnalysisInvalid (the answer had the
-        wrong shape; also retried, never printed)."""
+        names. Raises AnalysisUnavailable (worth retrying), AnalysisInvalid (the answer had the
+        wrong shape; also retried, never printed), AnalysisMisconfigured (only an operator can
+        fix it: not retried) or AnalysisRefused (the model will not answer this request: not
+        retried)."""
         ...
 
 

@@ -21,6 +21,7 @@ from diagpro.container import Container
 from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
+from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.worker import run_worker
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
@@ -156,6 +157,8 @@ def _status(container: Container, args: argparse.Namespace) -> int:
     if sub.payment is not None:
         paid = format_money(sub.payment.amount_cents, sub.payment.currency)
         _say(f"  paid {paid} ({sub.payment.event_id})")
+    if sub.analysis is not None:
+        _say(f"  analysis by {sub.analysis.written_by}")
     if view.attempts:
         _say(f"  attempts: {view.attempts}")
     if view.links is not None:
@@ -224,27 +227,48 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     from diagpro.entrypoints.http.app import create_app
     from diagpro.entrypoints.http.observability import configure_json_logging
 
+    host, port = _listen_address(container.settings().port, args.host, args.port)
     env = dict(os.environ)
     # Links and the local checkout's webhook delivery must point at where we really listen.
-    env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    # Deployed (any cloud setting), DIAGPRO_PUBLIC_BASE_URL is required and already given.
+    env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{_linkable(host)}:{port}")
     settings = with_local_secrets(load_settings(env))
     container.settings.override(providers.Object(settings))
     app = create_app(container)
-    _say(f"diagpro is serving on http://{args.host}:{args.port}")
+    _say(f"diagpro is serving on http://{host}:{port}")
     _say(f"  public base URL: {settings.public_base_url}")
+    # A key is never printed: this output is the service's log (Cloud Run keeps stdout).
     if settings.api_key_source == "DIAGPRO_API_KEYS":
         _say(f"API keys: {len(settings.api_keys)} from DIAGPRO_API_KEYS (x-api-key header)")
     else:
-        _say(f"API key (x-api-key header): {settings.api_keys[0]}")
-        _say(f"  kept in {settings.api_key_source}; set DIAGPRO_API_KEYS to choose your own")
+        kept = settings.api_key_source
+        _say(f"API key (x-api-key header): kept in {kept}")
+        _say(f"  read it with: jq -r .api_key {kept}   (set DIAGPRO_API_KEYS to choose your own)")
     _say(f"data folder: {settings.data_dir}   intake form: {settings.public_base_url}/")
     if settings.work.push:
         _say("work mode push: no worker in this process; jobs arrive on POST /tasks/jobs")
     elif not settings.work.worker_in_server:
         _say("work mode pull: no worker in this process; run `diagpro worker` for the jobs")
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     return 0
+
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
+
+
+def _listen_address(env_port: int, host: str | None, port: int | None) -> tuple[str, int]:
+    """--port, else $PORT, else 8000; --host, else every interface when $PORT is set (a
+    container platform such as Cloud Run sends traffic to the container's own address:
+    https://cloud.google.com/run/docs/container-contract#port), else loopback only."""
+    chosen_port = port or env_port or DEFAULT_PORT
+    chosen_host = host or ("0.0.0.0" if env_port else DEFAULT_HOST)  # noqa: S104 - see above
+    return chosen_host, chosen_port
+
+
+def _linkable(host: str) -> str:
+    """An address a browser on this machine can open: 0.0.0.0 is where we listen, not a host."""
+    return DEFAULT_HOST if host in ("0.0.0.0", "::") else host  # noqa: S104
 
 
 def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
@@ -254,7 +278,7 @@ def _gateway_spec(container: Container, args: argparse.Namespace) -> int:
     from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
 
     try:
-        spec = gateway_spec(create_app(container, start_worker=False), args.backend)
+        spec = gateway_spec(create_app(container, start_worker=False), args.backend, cors=args.cors)
     except GatewaySpecError as exc:
         raise UserError(str(exc)) from exc
     text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
@@ -317,8 +341,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the HTTP service (API, webhook, pages) with its worker"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 when $PORT is set)"
+    )
+    serve.add_argument("--port", type=int, help="port to listen on (default $PORT, else 8000)")
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="work queued jobs until interrupted")
@@ -338,6 +364,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--backend", required=True, help="the Cloud Run URL to forward to")
     gateway.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
+    gateway.add_argument(
+        "--cors",
+        action="store_true",
+        help="also forward browsers' CORS preflights (OPTIONS, no key) to the backend",
+    )
     gateway.set_defaults(run=_gateway_spec)
 
     doctor = commands.add_parser(
@@ -345,7 +376,15 @@ def _parser() -> argparse.ArgumentParser:
         help="check this deployment's configuration and services; exit 1 on any blocker",
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="also check the deployed API Gateway at URL: refuses without a key, accepts "
+        "one from DIAGPRO_API_KEYS, lets Stripe reach the webhook",
+    )
     doctor.set_defaults(run=None)  # runs before the settings load: a ConfigError is a finding
+
+    add_cloud_setup_command(commands)
 
     settings = commands.add_parser(
         "settings", help="print every setting as the README's markdown table (no settings needed)"
@@ -366,9 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         from diagpro.entrypoints.doctor import main as doctor
 
-        return doctor(as_json=args.json)
+        return doctor(as_json=args.json, gateway_url=args.gateway_url)
     if args.command == "settings":
         return _settings(args.readme)
+    if args.command == "cloud-setup":
+        return run_cloud_setup(args)
     try:
         container = Container()
         container.settings()

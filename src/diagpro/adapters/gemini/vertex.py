@@ -3,17 +3,28 @@
 One ``analyse`` call builds the prompt, asks the model for JSON following ``response_schema()``
 (sent verbatim as ``responseJsonSchema``) and parses the answer with ``parse_analysis``.
 
+The model id is configuration (``VAI_MODEL``, no default: ids retire). What differs between
+model families, the thinking config, comes from ``models.model_family``; the output cap comes
+from the response schema's own limits (``output_budget``).
+
 Retries live here, not in the SDK: the client is built with ``HttpRetryOptions(attempts=1)`` so
 each SDK call is exactly one HTTP request, and this loop owns the budget. A failed attempt is
 retried with exponential backoff and full jitter (``rng() * min(max_delay, base_delay * 2**n)``)
 when it is worth it: 408/429, 5xx, timeouts and connection errors, an answer without text
-(empty candidates, finish reason SAFETY/MAX_TOKENS/OTHER) and an answer ``parse_analysis``
-refuses. It stops after ``max_attempts`` or when the next wait plus a useful attempt would pass
-``budget_seconds`` (each attempt's timeout is also cut to what is left of the budget). Then it
-raises AnalysisInvalid if the last failure was a refused answer, AnalysisUnavailable otherwise.
+(empty candidates, finish reason OTHER) and an answer ``parse_analysis`` refuses. It stops after
+``max_attempts`` or when the next wait plus a useful attempt would pass ``budget_seconds`` (each
+attempt's timeout is also cut to what is left of the budget). Then it raises AnalysisInvalid if
+the last failure was a refused answer, AnalysisUnavailable otherwise.
 
-Any other 4xx (400, 401, 403, 404) is a configuration problem that retrying cannot fix: it is
-raised at once as AnalysisUnavailable naming the fix (the worker may still retry the job later).
+Some answers are never asked for again unchanged, because the same request gives the same answer
+and is billed again:
+- finish reason MAX_TOKENS: the answer was cut off. It is asked once more with the largest cap
+  the models accept; cut off again, it raises AnalysisRefused.
+- a safety or policy stop (SAFETY, BLOCKLIST, PROHIBITED_CONTENT, SPII, RECITATION) or a blocked
+  prompt: AnalysisRefused at once.
+- 400 (a rejected schema or request), 401, 403, 404 (the model does not exist, or was retired)
+  and unusable credentials are configuration problems: AnalysisMisconfigured at once, naming
+  the fix. The worker fails the job without retrying and ``/healthz`` reports degraded.
 
 Reasons never carry the model's text, the prompt or the server's free-text message (a 400 can
 quote the request): only status codes, status names, finish reasons and parse reasons, which
@@ -34,24 +45,26 @@ from google.auth import exceptions as auth_exceptions
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from diagpro.adapters.gemini.models import EXAMPLE_MODEL, model_family
 from diagpro.adapters.gemini.output import parse_analysis
+from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, output_cap
 from diagpro.adapters.gemini.prompt import Prompt, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.codes import DetectedCode
-from diagpro.domain.errors import AnalysisInvalid, AnalysisUnavailable
+from diagpro.domain.errors import (
+    AnalysisInvalid,
+    AnalysisMisconfigured,
+    AnalysisRefused,
+    AnalysisUnavailable,
+)
 from diagpro.domain.intake import Intake
 
 log = logging.getLogger("diagpro.analyzer.vertex")
 
-# A GA Flash model (never an -exp or -preview one): fast, cheap, thinking can be turned off.
-DEFAULT_MODEL = "gemini-2.5-flash"
 # The global endpoint spreads load across regions (fewer 429s than a single region).
 DEFAULT_LOCATION = "global"
 TEMPERATURE = 0.2
-MAX_OUTPUT_TOKENS = 8192
-# 0 turns thinking off on 2.5 Flash: about 10-15 s per report instead of 20-30 s.
-THINKING_BUDGET = 0
 # A retry needs at least this much budget left to be worth starting.
 MIN_ATTEMPT_SECONDS = 1.0
 STUB_TOKEN = "stub-token"  # noqa: S105 - a placeholder bearer for a local stub, not a secret
@@ -86,6 +99,8 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     auth_exceptions.TransportError,
 )
 _TEXT_FINISH = frozenset({"STOP", "FINISH_REASON_UNSPECIFIED", ""})
+# Stops on the content itself: the same request stops the same way.
+_POLICY_FINISH = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION"})
 
 
 class _Retryable(Exception):
@@ -95,6 +110,10 @@ class _Retryable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.invalid = invalid
+
+
+class _CutOff(Exception):
+    """The answer stopped at the output cap (finish reason MAX_TOKENS)."""
 
 
 def vertex_client(
@@ -140,28 +159,30 @@ class VertexAnalyzer:
     def __init__(
         self,
         client: genai.Client,
-        model: str = DEFAULT_MODEL,
+        model: str,
         *,
         timeout_seconds: float = 60,
         budget_seconds: float = 120,
         max_attempts: int = 4,
         base_delay: float = 1.0,
         max_delay: float = 30.0,
-        thinking_budget: int | None = THINKING_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if not model:
+            raise ValueError("VertexAnalyzer needs a model id (VAI_MODEL); there is no default")
         self.client = client
         self.model = model
+        self.family = model_family(model)
+        self.output_cap = output_cap(self.family.thinking_allowance())
         self.timeout_seconds = timeout_seconds
         self.budget_seconds = budget_seconds
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self.thinking_budget = thinking_budget
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
@@ -172,14 +193,26 @@ class VertexAnalyzer:
         prompt = build_prompt(intake, codes, currency)
         start = self._clock()
         attempt = 0
+        cap = self.output_cap
         while True:
             attempt += 1
             remaining = self.budget_seconds - (self._clock() - start)
             timeout = min(self.timeout_seconds, max(remaining, MIN_ATTEMPT_SECONDS))
             try:
-                return self._attempt(prompt, codes, currency, timeout)
+                return self._attempt(prompt, codes, currency, timeout, cap)
             except _Retryable as failure:
                 last = failure
+            except _CutOff:
+                if cap >= MODEL_OUTPUT_CEILING or attempt >= self.max_attempts:
+                    raise self._cut_off(cap) from None
+                # Once, at once and larger: the same cap would cut the same answer again.
+                log.warning(
+                    "Gemini's answer was cut off at %d output tokens; asking once more with %d",
+                    cap,
+                    MODEL_OUTPUT_CEILING,
+                )
+                cap = MODEL_OUTPUT_CEILING
+                continue
             delay = self._rng() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
             elapsed = self._clock() - start
             if attempt >= self.max_attempts:
@@ -191,21 +224,40 @@ class VertexAnalyzer:
             )
             self._sleep(delay)
 
+    def analyse_once(
+        self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str, timeout: float
+    ) -> Analysis:
+        """Exactly one request with the real prompt, schema and config, no retry: the doctor's
+        probe. Raises what ``analyse`` raises, each failure on its first occurrence."""
+        prompt = build_prompt(intake, codes, currency)
+        try:
+            return self._attempt(prompt, codes, currency, timeout, self.output_cap)
+        except _Retryable as failure:
+            kind = AnalysisInvalid if failure.invalid else AnalysisUnavailable
+            raise kind(failure.reason) from None
+        except _CutOff:
+            raise self._cut_off(self.output_cap) from None
+
+    @staticmethod
+    def _cut_off(cap: int) -> AnalysisRefused:
+        return AnalysisRefused(
+            f"the answer did not fit in {cap} output tokens (finish reason MAX_TOKENS)"
+        )
+
     # --- one attempt ---------------------------------------------------------------------------
 
-    def _config(self, system_instruction: str, timeout: float) -> types.GenerateContentConfig:
-        thinking = (
-            types.ThinkingConfig(thinking_budget=self.thinking_budget)
-            if self.thinking_budget is not None
-            else None
-        )
+    def request_config(
+        self, system_instruction: str, timeout: float, cap: int | None = None
+    ) -> types.GenerateContentConfig:
+        """What every request sends besides the prompt: the response schema, the thinking
+        config of the model's family and the output cap sized to the schema."""
         return types.GenerateContentConfig(
             system_instruction=system_instruction,
             response_mime_type="application/json",
             response_json_schema=response_schema(),
             temperature=TEMPERATURE,
-            max_output_tokens=MAX_OUTPUT_TOKENS,
-            thinking_config=thinking,
+            max_output_tokens=cap or self.output_cap,
+            thinking_config=self.family.thinking(),
             # Per call, so a late attempt never outlives the budget.
             http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
         )
@@ -216,12 +268,13 @@ class VertexAnalyzer:
         codes: tuple[DetectedCode, ...],
         currency: str,
         timeout: float,
+        cap: int,
     ) -> Analysis:
         try:
             response = self.client.models.generate_content(
                 model=self.model,
                 contents=prompt.user_text,
-                config=self._config(prompt.system_instruction, timeout),
+                config=self.request_config(prompt.system_instruction, timeout, cap),
             )
         except genai_errors.APIError as exc:
             self._api_error(exc)
@@ -229,10 +282,10 @@ class VertexAnalyzer:
             raise _Retryable(f"no answer within {timeout:.1f} s") from None
         except _CONNECTION_ERRORS as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__})") from None
-        except auth_exceptions.RefreshError:
-            raise AnalysisUnavailable(
-                "could not get Google credentials: check Application Default Credentials "
-                "(the service account) for Vertex AI"
+        except (auth_exceptions.RefreshError, auth_exceptions.DefaultCredentialsError):
+            raise AnalysisMisconfigured(
+                "no usable Google credentials for Vertex AI",
+                "check Application Default Credentials (the service account on Cloud Run)",
             ) from None
         except genai_errors.UnknownApiResponseError:
             # A body that is not JSON (a proxy's HTML error page, a cut-off response).
@@ -261,7 +314,7 @@ class VertexAnalyzer:
     def _text(response: types.GenerateContentResponse) -> str:
         feedback = response.prompt_feedback
         if feedback is not None and feedback.block_reason is not None:
-            raise _Retryable(f"the prompt was blocked ({_name(feedback.block_reason)})")
+            raise AnalysisRefused(f"the prompt was blocked ({_name(feedback.block_reason)})")
         candidates = response.candidates or []
         if not candidates:
             raise _Retryable("the answer had no candidates")
@@ -270,6 +323,10 @@ class VertexAnalyzer:
         parts = candidate.content.parts if candidate.content and candidate.content.parts else []
         # Thought parts are never the answer.
         text = "".join(p.text for p in parts if p.text and not p.thought)
+        if finish == "MAX_TOKENS":
+            raise _CutOff()
+        if finish in _POLICY_FINISH:
+            raise AnalysisRefused(f"the model stopped its answer (finish reason {finish})")
         if finish not in _TEXT_FINISH:
             raise _Retryable(f"the answer stopped early (finish reason {finish})")
         if not text.strip():
@@ -284,24 +341,38 @@ class VertexAnalyzer:
         api = getattr(self.client, "_api_client", None)
         location = getattr(api, "location", "?")
         project = getattr(api, "project", "?")
-        where = f"model {self.model} in location {location}"
+        answered = f"{code} {status}".rstrip()
         if code == 404:
-            reason = (
-                f"the model {self.model} is not available in location {location} for project "
-                f"{project} (404): check VAI_MODEL/VAI_LOCATION"
-            )
-        elif code == 403:
-            reason = (
-                f"permission denied on project {project} (403 {status}): grant "
-                "roles/aiplatform.user to the service account and enable the Vertex AI API"
-            )
-        elif code == 401:
-            reason = (
-                "Vertex AI refused the credentials (401): check Application Default Credentials"
-            )
-        else:
-            reason = f"Vertex AI refused the request ({code} {status}) for the {where}"
-        raise AnalysisUnavailable(reason.replace(" )", ")")) from None
+            raise AnalysisMisconfigured(
+                f"the model {self.model} was not found in location {location} for project "
+                f"{project} (404): it may be retired or not offered there",
+                f"set VAI_MODEL to a current GA model (e.g. {EXAMPLE_MODEL}) available in "
+                "VAI_LOCATION",
+            ) from None
+        if code == 400 and _mentions_schema(exc):
+            raise AnalysisMisconfigured(
+                f"Vertex AI rejected the response schema for the model {self.model} ({answered})",
+                "choose a model that supports this structured output, or simplify the schema "
+                "in adapters/gemini/schema.py",
+            ) from None
+        if code == 403:
+            raise AnalysisMisconfigured(
+                f"permission denied on project {project} ({answered})",
+                "grant roles/aiplatform.user to the service account and enable the Vertex AI "
+                "API (aiplatform.googleapis.com)",
+            ) from None
+        if code == 401:
+            raise AnalysisMisconfigured(
+                f"Vertex AI refused the credentials ({answered})",
+                "check Application Default Credentials (the service account)",
+            ) from None
+        # Any other 4xx (400 above all) refuses a request built entirely from our own settings
+        # and prompt: the same request would be refused again.
+        raise AnalysisMisconfigured(
+            f"Vertex AI refused the request for the model {self.model} in location {location} "
+            f"({answered})",
+            "check VAI_MODEL and VAI_LOCATION, and run `diagpro doctor`",
+        ) from None
 
     @staticmethod
     def _give_up(last: _Retryable, attempts: int, elapsed: float, why: str) -> NoReturn:
@@ -316,6 +387,12 @@ def _name(value: object) -> str:
         return ""
     name = getattr(value, "name", None)
     return name if isinstance(name, str) else str(value)
+
+
+def _mentions_schema(exc: genai_errors.APIError) -> bool:
+    """Whether a 400 is about the response schema. The message is read, never repeated: it can
+    quote the request."""
+    return "schema" in (exc.message or "").lower()
 
 
 def _safe_status(status: str | None) -> str:

@@ -89,7 +89,7 @@ def quote_verdict(ctx: Context) -> str | None:
 def primary(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
     f, i = ctx.findings, ctx.intake
     summary = (
-        "Offline analysis from diagpro's built-in knowledge base (not the AI model). For your "
+        "Offline analysis from diagpro's built-in knowledge base of codes and symptoms. For your "
         f"{ctx.name}, the most likely cause is {lower_first(ctx.top.cause.name)}, at "
         f"{f.confidence}% confidence."
     )
@@ -470,8 +470,8 @@ def recommendations(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
 def sources(ctx: Context, facts: Facts) -> tuple[str, list[str]]:
     summary = (
         f"This is an offline analysis from diagpro's built-in knowledge base (version "
-        f"{ctx.version}), not the AI model. Check it against these sources; they are named "
-        "rather than linked so you can find the current official version yourself."
+        f"{ctx.version}), with no AI model involved. Check it against these sources; they are "
+        "named rather than linked so you can find the current official version yourself."
     )
     points = list(ctx.profile.sources)
     families = {d.code.family for d in ctx.findings.codes}

@@ -386,5 +386,7 @@ def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str
         ),
         "offline": analysis.offline,
         "model": clip(analysis.model, 80),
+        # Who wrote it, the same words for either analyzer: printed on the cover and last page.
+        "written_by": clip(analysis.written_by, 120),
         "sections": tuple(sections),
     }

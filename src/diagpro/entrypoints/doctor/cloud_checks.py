@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.entrypoints.doctor.disabled_apis import enable_command, is_disabled_api
 from diagpro.entrypoints.doctor.findings import Check, redact, short
 
 Severity = Literal["blocker", "warning", "info"]
@@ -258,6 +259,17 @@ def bucket_probe(container: Container, settings: Settings, timeout: float) -> li
             )
         ]
     except (api_exceptions.Forbidden, api_exceptions.Unauthorized) as exc:
+        if is_disabled_api(exc):
+            return [
+                Check(
+                    "bucket",
+                    False,
+                    "blocker",
+                    f"Cloud Storage is disabled in project {settings.cloud.storage.project} "
+                    f"({exc.code} SERVICE_DISABLED)",
+                    enable_command("storage.googleapis.com", settings.cloud.storage.project),
+                )
+            ]
         return [
             Check(
                 "bucket",
@@ -369,70 +381,6 @@ def _signer_text(settings: Settings) -> str:
     return f"IAM signBlob as {storage.signer_email}"
 
 
-def vertex_probe(container: Container, settings: Settings, timeout: float) -> Check:
-    import google.auth.exceptions
-    from google.genai import errors as genai_errors
-    from google.genai import types
-
-    vertex = settings.cloud.vertex
-    where = f"{vertex.model} in {vertex.location} (project {vertex.project})"
-    try:
-        analyzer = container.analyzer()
-        analyzer.client.models.generate_content(
-            model=analyzer.model,
-            contents="Reply with the single word OK.",
-            config=types.GenerateContentConfig(
-                max_output_tokens=16,
-                temperature=0,
-                http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
-            ),
-        )
-    except genai_errors.APIError as exc:
-        if exc.code == 404:
-            return Check(
-                "vertex ai",
-                False,
-                "blocker",
-                f"model {where} was not found (404)",
-                "set VAI_MODEL to a GA model available in VAI_LOCATION (e.g. gemini-2.5-flash "
-                "in global) and check GCP_PROJECT",
-            )
-        if exc.code in (401, 403):
-            return Check(
-                "vertex ai",
-                False,
-                "blocker",
-                f"Vertex AI refused this identity for {where} ({exc.code})",
-                "grant the service account roles/aiplatform.user and enable "
-                "aiplatform.googleapis.com",
-            )
-        severity: Severity = "warning" if exc.code in (429, 500, 503) else "blocker"
-        return Check(
-            "vertex ai",
-            False,
-            severity,
-            f"Vertex AI answered {exc.code} for {where}",
-            "retry later; check the quota for the model (429) and the Google Cloud status page",
-        )
-    except google.auth.exceptions.GoogleAuthError as exc:
-        return Check(
-            "vertex ai",
-            False,
-            "blocker",
-            f"no usable Google credentials for Vertex AI ({type(exc).__name__})",
-            "run on a service account (Cloud Run) or `gcloud auth application-default login`",
-        )
-    except Exception as exc:  # timeouts and connection errors of whichever transport is used
-        return Check(
-            "vertex ai",
-            False,
-            "blocker",
-            f"Vertex AI did not answer for {where} within {timeout:g} s ({type(exc).__name__})",
-            "check network access to aiplatform.googleapis.com (or DIAGPRO_VERTEX_BASE_URL)",
-        )
-    return Check("vertex ai", True, "blocker", f"{where} answered a two-word prompt")
-
-
 def pubsub_probe(settings: Settings, timeout: float) -> Check:
     """The topic HTTP instances publish to and the subscription workers pull from both exist and
     are visible to this identity (a missing one means paid work is never dispatched)."""
@@ -456,6 +404,14 @@ def pubsub_probe(settings: Settings, timeout: float) -> Check:
             f"{ps.subscription} --topic {ps.topic} --ack-deadline 60",
         )
     except api_exceptions.PermissionDenied as exc:
+        if is_disabled_api(exc):
+            return Check(
+                "pub/sub",
+                False,
+                "blocker",
+                f"Pub/Sub is disabled in project {ps.project} (403 SERVICE_DISABLED)",
+                enable_command("pubsub.googleapis.com", ps.project),
+            )
         return Check(
             "pub/sub",
             False,

@@ -45,7 +45,7 @@ def adapters_in_use(settings: Settings) -> Check:
             "analyzer",
             f"Gemini on Vertex AI ({cloud.vertex.model} in {cloud.vertex.location})"
             if cloud.vertex.enabled
-            else "offline analyzer (embedded default)",
+            else "diagpro's offline knowledge base (DIAGPRO_ANALYZER=offline, or no cloud setting)",
         ),
     ]
     return Check("adapters", True, "info", "; ".join(f"{port}: {what}" for port, what in ports))
@@ -56,8 +56,8 @@ def api_key_source(settings: Settings) -> Check:
         detail = f"{len(settings.api_keys)} key(s) configured in DIAGPRO_API_KEYS"
     else:
         detail = (
-            f"one key generated and kept in {settings.api_key_source} (shown by diagpro serve); "
-            "set DIAGPRO_API_KEYS to choose your own"
+            f"one key generated and kept in {settings.api_key_source} (read it with "
+            f"jq -r .api_key {settings.api_key_source}); set DIAGPRO_API_KEYS to choose your own"
         )
     return Check("api keys", True, "info", detail)
 

@@ -11,14 +11,13 @@ from diagpro.config import ConfigError, Settings, load_settings, with_local_secr
 from diagpro.config.declarations import PUBLIC_BASE_URL
 from diagpro.config.values import Values
 from diagpro.container import Container
-from diagpro.entrypoints.doctor import local_checks, work_checks
+from diagpro.entrypoints.doctor import local_checks, vertex_checks, work_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
     bucket_probe,
     firestore_probe,
     pubsub_probe,
     stripe_api,
     stripe_key_checks,
-    vertex_probe,
 )
 from diagpro.entrypoints.doctor.findings import (
     Check,
@@ -28,12 +27,19 @@ from diagpro.entrypoints.doctor.findings import (
     scrub,
     to_json,
 )
+from diagpro.entrypoints.doctor.gateway_checks import gateway_checks
+from diagpro.entrypoints.doctor.identity import identity
+from diagpro.entrypoints.doctor.stripe_webhook import webhook_endpoint_checks
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 def run_checks(
-    settings: Settings, container: Container, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    settings: Settings,
+    container: Container,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    gateway_url: str | None = None,
 ) -> list[Check]:
     """Every check for a configuration that loads, in the order a reader wants them."""
     cloud = settings.cloud
@@ -42,6 +48,7 @@ def run_checks(
         local_checks.adapters_in_use(settings),
         local_checks.api_key_source(settings),
     ]
+    checks += guarded("identity", lambda: identity(settings))
     checks += guarded("data folder", lambda: local_checks.data_folder(settings))
     checks += guarded("sqlite", lambda: local_checks.sqlite_store(container, settings))
     checks += guarded("pdf rendering", lambda: local_checks.pdf_rendering(container, settings))
@@ -52,6 +59,10 @@ def run_checks(
         checks += shape
         if not any(c.blocks and c.name == "stripe key" for c in shape):
             checks += guarded("stripe api", lambda: stripe_api(container, settings))
+            if not any(c.blocks and c.name == "stripe api" for c in checks):
+                checks += guarded(
+                    "stripe webhook endpoint", lambda: webhook_endpoint_checks(container, settings)
+                )
     if cloud.firestore.enabled:
         store = guarded("firestore", lambda: firestore_probe(container, settings, timeout))
         checks += store
@@ -68,7 +79,12 @@ def run_checks(
             "push subscription", lambda: work_checks.push_subscription(settings, timeout)
         )
     if cloud.vertex.enabled:
-        checks += guarded("vertex ai", lambda: vertex_probe(container, settings, timeout))
+        checks += guarded("vertex model", lambda: vertex_checks.model_family(container, settings))
+        checks += guarded(
+            "vertex ai", lambda: vertex_checks.vertex_probe(container, settings, timeout)
+        )
+    if gateway_url:
+        checks += guarded("gateway", lambda: gateway_checks(gateway_url, settings, timeout))
     return scrub(checks, _secrets(settings))
 
 
@@ -83,7 +99,10 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def diagnose(
-    env: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    gateway_url: str | None = None,
 ) -> list[Check]:
     """Load the configuration from ``env`` (the process environment by default) and check it."""
     env = os.environ if env is None else env
@@ -110,11 +129,13 @@ def diagnose(
 
     container = Container()
     container.settings.override(providers.Object(settings))
-    return run_checks(settings, container, timeout=timeout)
+    return run_checks(settings, container, timeout=timeout, gateway_url=gateway_url)
 
 
-def main(*, as_json: bool = False, out: TextIO | None = None) -> int:
-    checks = diagnose()
+def main(
+    *, as_json: bool = False, out: TextIO | None = None, gateway_url: str | None = None
+) -> int:
+    checks = diagnose(gateway_url=gateway_url)
     out = out or sys.stdout
     if as_json:
         out.write(to_json(checks) + "\n")

@@ -17,6 +17,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
 
 from diagpro.application.checkout import OpenCheckoutSession
+from diagpro.application.health import ServiceHealth
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import FollowCheckout
 from diagpro.application.status import (
@@ -79,6 +80,9 @@ def status_body(view: StatusView) -> dict[str, Any]:
         "createdAt": sub.created_at.isoformat(),
         "updatedAt": sub.updated_at.isoformat(),
     }
+    if sub.analysis is not None:
+        # Which analyzer (and model id) wrote the report, as the PDF says.
+        body["analysisBy"] = sub.analysis.written_by
     if sub.status == Status.FAILED:
         body["failureReason"] = sub.failure_reason
     if sub.payment_problem:
@@ -212,5 +216,15 @@ def view_report(
 
 
 @get("/healthz", sync_to_thread=False)
-def healthz() -> dict[str, str]:
+def healthz(health: NamedDependency[ServiceHealth]) -> dict[str, Any]:
+    """200 either way: a liveness probe that restarted a degraded instance would only lose the
+    reason, since a restart cannot fix configuration. ``degraded`` names each problem."""
+    problems = health.problems()
+    if problems:
+        return {
+            "status": "degraded",
+            "problems": list(problems),
+            "service": "diagpro",
+            "version": VERSION,
+        }
     return {"status": "ok", "service": "diagpro", "version": VERSION}

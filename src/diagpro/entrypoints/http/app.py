@@ -25,6 +25,7 @@ from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
 from diagpro.entrypoints.http.client_address import client_address
+from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.observability import RequestIds
 from diagpro.entrypoints.worker import run_worker
@@ -51,6 +52,7 @@ _BRIDGED = (
     ("task_callers", "task_callers"),
     ("work_pushed_job", "work_pushed_job"),
     ("sweep_due_jobs", "sweep_due_jobs"),
+    ("health", "health"),
 )
 
 
@@ -130,6 +132,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
+        cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),
         openapi_config=OpenAPIConfig(

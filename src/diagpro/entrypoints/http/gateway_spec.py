@@ -15,6 +15,11 @@ An operation requires the ``x-api-key`` API key exactly when its handler carries
 The guard and the ``security`` the router declares for the schema must agree; a handler with one
 but not the other is refused, so the gateway can never demand a key the backend does not (which
 would lock Stripe out of the webhook) nor drop one the backend checks.
+
+With ``cors=True`` every path also gets an ``options`` operation, forwarded like the others and
+without a key: a browser's CORS preflight carries no ``x-api-key`` (the Fetch standard leaves
+custom headers out of it), and the gateway answers an OPTIONS it has no operation for with 404.
+The backend answers the preflight for the origins in DIAGPRO_CORS_ORIGINS (http/cors.py).
 """
 
 from __future__ import annotations
@@ -52,7 +57,12 @@ class GatewaySpecError(ValueError):
 
 
 def gateway_spec(
-    app: Litestar, backend_url: str, *, title: str = "diagpro", deadline: float = 60.0
+    app: Litestar,
+    backend_url: str,
+    *,
+    title: str = "diagpro",
+    deadline: float = 60.0,
+    cors: bool = False,
 ) -> dict[str, Any]:
     """A Google API Gateway config routing every (path, method) of ``app`` to ``backend_url``."""
     backend = _backend_address(backend_url)
@@ -77,6 +87,9 @@ def gateway_spec(
         operation["responses"] = {str(status): {"description": _phrase(status)}}
         operation["security"] = [{API_KEY_SCHEME: []}] if requires_api_key(handler) else []
         paths.setdefault(route.path_format, {})[method.lower()] = operation
+    if cors:
+        for operations in paths.values():
+            operations["options"] = _preflight(operations, taken)
     version = app.openapi_config.version if app.openapi_config is not None else "1.0.0"
     return {
         "swagger": "2.0",
@@ -92,6 +105,21 @@ def gateway_spec(
             API_KEY_SCHEME: {"type": "apiKey", "name": API_KEY_HEADER, "in": "header"}
         },
     }
+
+
+def _preflight(operations: dict[str, Any], taken: set[str]) -> dict[str, Any]:
+    """The CORS preflight of a path: to the same backend, no key, no answer of its own."""
+    first = next(iter(operations.values()))
+    preflight: dict[str, Any] = {
+        "operationId": _unique(f"{first['operationId']}_preflight", taken),
+        "summary": "CORS preflight, answered by the backend",
+        "x-google-backend": first["x-google-backend"],
+    }
+    if "parameters" in first:
+        preflight["parameters"] = first["parameters"]
+    preflight["responses"] = {"204": {"description": _phrase(204)}}
+    preflight["security"] = []
+    return preflight
 
 
 def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHandler]]:
@@ -165,6 +193,10 @@ def _backend_address(backend_url: str) -> str:
 
 def _operation_id(handler: HTTPRouteHandler, method: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_]", "_", handler.handler_name) or method.lower()
+    return _unique(base, taken)
+
+
+def _unique(base: str, taken: set[str]) -> str:
     candidate, n = base, 1
     while candidate in taken:  # one handler on several paths, or two methods sharing a name
         n += 1

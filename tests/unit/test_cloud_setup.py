@@ -1,0 +1,321 @@
+"""``diagpro cloud-setup --print``: valid bash, every resource created before a later command
+uses it, the Firestore indexes exactly those of the JSON, and only declared settings.
+tests/e2e/test_cloud_setup_run.py runs the script against the real gcloud's argument parser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from diagpro.config.declarations import SETTINGS
+from diagpro.entrypoints import cli
+from diagpro.entrypoints.cloud_setup import (
+    APIS,
+    DEPLOY_DIR,
+    CloudSetupError,
+    Deployment,
+    index_commands,
+    setup_script,
+    shell_assignments,
+)
+from tests.unit.test_deploy_service import DECLARED_ELSEWHERE
+
+# The claim query's index as issue 9's contract suggests it (part A owns the real file).
+SAMPLE_INDEXES = {
+    "indexes": [
+        {
+            "collectionGroup": "jobs",
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": "state", "order": "ASCENDING"},
+                {"fieldPath": "due_at", "order": "ASCENDING"},
+            ],
+        },
+        {
+            "collectionGroup": "events",
+            "queryScope": "COLLECTION_GROUP",
+            "fields": [
+                {"fieldPath": "tags", "arrayConfig": "CONTAINS"},
+                {"fieldPath": "at", "order": "DESCENDING"},
+            ],
+        },
+    ],
+    "fieldOverrides": [],
+}
+DEPLOYMENT = Deployment(
+    project="my-shop-123", region="us-central1", stripe_api_version="2025-09-30.clover"
+)
+
+
+@pytest.fixture
+def deploy_dir(tmp_path: Path) -> Path:
+    """deploy/ with the real service.yaml and the sample indexes."""
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "service.yaml").write_text(
+        (DEPLOY_DIR / "service.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (folder / "firestore.indexes.json").write_text(json.dumps(SAMPLE_INDEXES), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def script(deploy_dir: Path) -> str:
+    return setup_script(DEPLOYMENT, deploy_dir)
+
+
+def _commands(script: str) -> list[str]:
+    """The script's commands, one string each (continuations joined, comments dropped)."""
+    body = re.sub(r"<<EOF\n.*?\nEOF", "<<EOF", script, flags=re.DOTALL)
+    lines = [line for line in body.splitlines() if not line.lstrip().startswith("#")]
+    return [c.strip() for c in re.sub(r"\\\n\s*", " ", "\n".join(lines)).splitlines() if c.strip()]
+
+
+def _index_of(commands: list[str], pattern: str) -> int:
+    found = [n for n, command in enumerate(commands) if re.search(pattern, command)]
+    assert found, f"no command matches {pattern!r}"
+    return found[0]
+
+
+def test_the_script_is_valid_bash(script: str):
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert script.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in script
+
+
+def test_every_shell_variable_is_set_before_it_is_used(script: str):
+    assigned = shell_assignments(script)
+    from_operator = {"STRIPE_SECRET_KEY"}  # checked first, with the message to export it
+    for number, line in enumerate(script.splitlines(), 1):
+        for name in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", line):
+            if name in from_operator:
+                continue
+            assert name in assigned, f"line {number} uses ${name}, never assigned"
+            assert assigned[name] <= number, f"line {number} uses ${name} before it is set"
+
+
+# A resource, the command that creates it, and what later commands use it by.
+RESOURCES = [
+    (r"service-accounts create diagpro-runtime\b", DEPLOYMENT.runtime),
+    (r"service-accounts create diagpro-push\b", DEPLOYMENT.push_invoker),
+    (r"service-accounts create diagpro-gateway\b", DEPLOYMENT.gateway_backend),
+    (r"artifacts repositories create diagpro-images\b", "/diagpro-images/"),
+    (r"builds submit", "docker.pkg.dev/my-shop-123/diagpro-images/diagpro:"),
+    (r"firestore databases create", "firestore indexes"),
+    (r"buckets create gs://my-shop-123-diagpro-reports\b", "my-shop-123-diagpro-reports"),
+    (r"topics create diagpro-jobs$|topics create diagpro-jobs ", "diagpro-jobs "),
+    (r"topics create diagpro-jobs-dead-letter\b", "diagpro-jobs-dead-letter"),
+    (r"api-gateway apis create diagpro-api\b", "diagpro-api"),
+    (r"api-gateway api-configs create", "--api-config="),
+    (r"api-gateway gateways create diagpro-gateway\b", "gateways describe diagpro-gateway"),
+    (r"api-keys create", "api-keys list"),
+    (r"webhook_endpoints", "webhook.json"),
+    (r"secrets create diagpro-stripe-secret-key\b", "diagpro-stripe-secret-key"),
+    (r"secrets create diagpro-stripe-webhook-secret\b", "diagpro-stripe-webhook-secret"),
+    (r"secrets create diagpro-api-keys\b", "diagpro-api-keys"),
+    (r"secrets create diagpro-link-secret\b", "diagpro-link-secret"),
+    (r"run services replace", "run services add-iam-policy-binding diagpro "),
+    (r"subscriptions create diagpro-jobs-push\b", "subscriptions add-iam-policy-binding"),
+    (r"run jobs deploy diagpro-doctor\b", "run jobs execute diagpro-doctor"),
+]
+
+
+@pytest.mark.parametrize(("creates", "used_by"), RESOURCES, ids=[r[0] for r in RESOURCES])
+def test_every_resource_is_created_before_a_command_uses_it(script: str, creates, used_by):
+    commands = _commands(script)
+    created = _index_of(commands, creates)
+    uses = [n for n, command in enumerate(commands) if used_by in command and n != created]
+    early = [commands[n] for n in uses if n < created]
+    assert not early, f"used before `{creates}` creates it: {early}"
+
+
+def test_secrets_exist_and_are_readable_before_the_service_starts(script: str):
+    commands = _commands(script)
+    deploy = _index_of(commands, r"run services replace")
+    for secret in ("stripe-secret-key", "stripe-webhook-secret", "api-keys", "link-secret"):
+        assert _index_of(commands, rf"secrets create diagpro-{secret}\b") < deploy
+        assert _index_of(commands, rf"secrets add-iam-policy-binding diagpro-{secret}\b") < deploy
+    for role in ("roles/datastore.user", "roles/aiplatform.user"):
+        assert _index_of(commands, rf"projects add-iam-policy-binding .*{role}") < deploy
+    # A service in push mode starts with its push subscription already there.
+    assert _index_of(commands, r"subscriptions create diagpro-jobs-push\b") < deploy
+
+
+def test_every_api_is_enabled_first_and_the_gateways_own_once_it_exists(script: str):
+    commands = _commands(script)
+    first = _index_of(commands, r"^gcloud services enable run\.googleapis\.com")
+    assert set(APIS) <= set(shlex.split(commands[first]))
+    assert first < _index_of(commands, r"service-accounts create")
+    named = _index_of(commands, r"^MANAGED_SERVICE=\$\(gcloud api-gateway apis describe")
+    enabled = _index_of(commands, r'^gcloud services enable "\$MANAGED_SERVICE"')
+    assert _index_of(commands, r"api-gateway apis create") < named < enabled
+    assert enabled < _index_of(commands, r"api-keys create")
+
+
+def test_the_push_subscription_and_the_sweep_carry_oidc_tokens_of_the_push_invoker(script: str):
+    commands = _commands(script)
+    push = shlex.split(commands[_index_of(commands, r"subscriptions create diagpro-jobs-push")])
+    assert "--push-endpoint=$SERVICE_URL/tasks/jobs" in push
+    assert f"--push-auth-service-account={DEPLOYMENT.push_invoker}" in push
+    assert "--push-auth-token-audience=$SERVICE_URL" in push
+    assert "--ack-deadline=600" in push
+    assert {"--min-retry-delay=10s", "--max-retry-delay=600s"} <= set(push)
+    assert {"--dead-letter-topic=diagpro-jobs-dead-letter", "--max-delivery-attempts=10"} <= set(
+        push
+    )
+    sweep = shlex.split(commands[_index_of(commands, r"scheduler jobs create http")])
+    assert "--uri=$SERVICE_URL/tasks/sweep" in sweep
+    assert "--http-method=POST" in sweep
+    assert f"--oidc-service-account-email={DEPLOYMENT.push_invoker}" in sweep
+    assert "--oidc-token-audience=$SERVICE_URL" in sweep
+    invokers = [c for c in commands if "roles/run.invoker" in c]
+    assert len(invokers) == 2
+    assert any(DEPLOYMENT.push_invoker in c for c in invokers)
+    assert any(DEPLOYMENT.gateway_backend in c for c in invokers)
+    assert "allUsers" not in script
+
+
+def test_the_webhook_endpoint_is_pinned_and_subscribed_to_the_payment_events(script: str):
+    commands = _commands(script)
+    create = shlex.split(commands[_index_of(commands, r"api\.stripe\.com/v1/webhook_endpoints")])
+    data = [create[n + 1] for n, word in enumerate(create) if word == "-d"]
+    assert "api_version=2025-09-30.clover" in data
+    assert "url=$PUBLIC_BASE_URL/webhook/stripe" in data
+    assert {
+        "enabled_events[]=checkout.session.completed",
+        "enabled_events[]=checkout.session.expired",
+        "enabled_events[]=charge.refunded",
+    } <= set(data)
+
+
+def _parsed_index(command: str) -> dict:
+    """A `gcloud firestore indexes composite create` read back into firestore.indexes.json."""
+    flags = dict(
+        word[2:].split("=", 1)
+        for word in shlex.split(command)
+        if word.startswith("--") and not word.startswith("--field-config")
+    )
+    fields = []
+    for word in shlex.split(command):
+        if word.startswith("--field-config="):
+            config = dict(part.split("=", 1) for part in word.split("=", 1)[1].split(","))
+            field = {"fieldPath": config["field-path"]}
+            if "order" in config:
+                field["order"] = config["order"].upper()
+            else:
+                field["arrayConfig"] = config["array-config"].upper()
+            fields.append(field)
+    scope = {"collection": "COLLECTION", "collection-group": "COLLECTION_GROUP"}
+    return {
+        "collectionGroup": flags["collection-group"],
+        "queryScope": scope[flags["query-scope"]],
+        "fields": fields,
+    }
+
+
+def _index_commands_in(script: str) -> list[str]:
+    return [c for c in _commands(script) if "firestore indexes composite create" in c]
+
+
+def test_one_index_command_per_index_of_the_json(script: str):
+    parsed = [_parsed_index(c) for c in _index_commands_in(script)]
+    assert parsed == SAMPLE_INDEXES["indexes"]
+
+
+@pytest.mark.skipif(
+    not (DEPLOY_DIR / "firestore.indexes.json").exists(),
+    reason="deploy/firestore.indexes.json is written by issue 9's part A (the claim query)",
+)
+def test_the_shipped_indexes_are_the_ones_created():
+    shipped = json.loads((DEPLOY_DIR / "firestore.indexes.json").read_text(encoding="utf-8"))
+    commands = index_commands(shipped, DEPLOYMENT)
+    expected = [
+        {"queryScope": "COLLECTION", **index} if "queryScope" not in index else index
+        for index in shipped["indexes"]
+    ]
+    assert [_parsed_index(c) for c in commands] == [
+        {k: index[k] for k in ("collectionGroup", "queryScope", "fields")} for index in expected
+    ]
+
+
+def test_the_doctor_runs_with_only_declared_settings(script: str):
+    commands = _commands(script)
+    job = shlex.split(commands[_index_of(commands, r"run jobs deploy diagpro-doctor")])
+    env = next(w for w in job if w.startswith("--set-env-vars="))[len("--set-env-vars=^|^") :]
+    secrets = next(w for w in job if w.startswith("--set-secrets="))[len("--set-secrets=") :]
+    names = {pair.split("=", 1)[0] for pair in env.split("|")}
+    names |= {pair.split("=", 1)[0] for pair in secrets.split(",")}
+    declared = {setting.env for setting in SETTINGS}
+    assert not names - declared - DECLARED_ELSEWHERE
+    assert "--service-account=" + DEPLOYMENT.runtime in job
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"project": "My_Project"}, "--project 'My_Project'"),
+        ({"region": "mars"}, "--region 'mars'"),
+        ({"bucket": "-bad-"}, "--bucket '-bad-'"),
+        ({"topic": "Jobs!"}, "--topic 'Jobs!'"),
+        ({"stripe_api_version": " "}, "--stripe-api-version"),
+        ({"sweep_schedule": "often"}, "--sweep-schedule 'often'"),
+    ],
+)
+def test_bad_names_are_refused_with_the_flag_named(deploy_dir, changes, named):
+    fields = {"project": "my-shop-123", "region": "us-central1", "stripe_api_version": "v"}
+    with pytest.raises(CloudSetupError, match=re.escape(named)):
+        setup_script(Deployment(**{**fields, **changes}), deploy_dir)
+
+
+@pytest.mark.parametrize(
+    ("indexes", "named"),
+    [
+        ([], "must hold"),
+        ({"indexes": [{"fields": []}]}, "index 1 has no collectionGroup"),
+        ({"indexes": [{"collectionGroup": "jobs", "fields": [{"fieldPath": "a"}]}]}, "two"),
+        (
+            {"indexes": [{"collectionGroup": "j", "fields": [{"order": "ASCENDING"}, {"x": 1}]}]},
+            "fieldPath",
+        ),
+        (
+            {
+                "indexes": [
+                    {
+                        "collectionGroup": "j",
+                        "fields": [{"fieldPath": "a", "order": "UP"}, {"fieldPath": "b"}],
+                    }
+                ]
+            },
+            "order ASCENDING/DESCENDING",
+        ),
+    ],
+)
+def test_an_index_file_gcloud_cannot_express_is_refused(indexes, named):
+    with pytest.raises(CloudSetupError, match=re.escape(named)):
+        index_commands(indexes, DEPLOYMENT)
+
+
+def test_the_command_prints_the_script_and_names_what_is_wrong(deploy_dir, capsys, tmp_path):
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "europe-west1"]
+    args += ["--deploy-dir", str(deploy_dir), "--stripe-api-version", "2025-09-30.clover"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "gcloud run services replace" in printed
+    assert "europe-west1-docker.pkg.dev/my-shop-123/diagpro-images/diagpro:" in printed
+
+    output = tmp_path / "setup.sh"
+    assert cli.main([*args, "--output", str(output)]) == 0
+    assert output.read_text() == printed
+
+    (deploy_dir / "firestore.indexes.json").unlink()
+    assert cli.main(args) == 2
+    assert "firestore.indexes.json" in capsys.readouterr().err
+
+    assert cli.main([*args[:3], "Bad Project", *args[4:]]) == 2
+    assert "--project 'Bad Project' is not a project id" in capsys.readouterr().err

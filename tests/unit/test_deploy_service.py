@@ -1,0 +1,136 @@
+"""deploy/service.yaml, the Cloud Run service: every variable it sets is a diagpro setting whose
+value the settings accept, secrets come from Secret Manager, and the resources fit a pushed job."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from diagpro.config import load_settings
+from diagpro.config.declarations import SETTINGS
+from diagpro.config.kinds import KEYS, SECRET
+from diagpro.entrypoints.cloud_setup import Deployment, service_definition, service_env
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = (ROOT / "deploy" / "service.yaml").read_text(encoding="utf-8")
+
+# Settings of issue 9 that the other parts declare in parallel (names agreed in its contract):
+# the work mode and the push endpoint's token checks (part A), the analyzer choice (part B).
+# The lead removes this list once their branches are merged.
+DECLARED_ELSEWHERE = frozenset(
+    {
+        "DIAGPRO_WORK_MODE",
+        "DIAGPRO_PUSH_AUDIENCE",
+        "DIAGPRO_PUSH_SERVICE_ACCOUNT",
+    }
+)
+DEPLOYMENT = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="x")
+# What the setup script's shell fills in at deploy time.
+SHELL = {
+    "${SERVICE_URL}": "https://diagpro-123456789012.us-central1.run.app",
+    "${PUBLIC_BASE_URL}": "https://diagpro-gateway-abc123.uc.gateway.dev",
+    "${TAG}": "0123abc",
+}
+
+
+def _filled() -> str:
+    text = service_definition(TEMPLATE, DEPLOYMENT)
+    for placeholder, value in SHELL.items():
+        text = text.replace(placeholder, value)
+    assert "${" not in text
+    return text
+
+
+def _spec() -> dict:
+    return yaml.safe_load(_filled())
+
+
+def _container() -> dict:
+    return _spec()["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_every_variable_is_a_declared_setting():
+    plain, secret = service_env(_filled())
+    declared = {setting.env for setting in SETTINGS}
+    unknown = sorted((set(plain) | set(secret)) - declared - DECLARED_ELSEWHERE)
+    assert not unknown, f"deploy/service.yaml sets {unknown}, which no setting declares"
+
+
+def test_the_settings_accept_every_value():
+    plain, secret = service_env(_filled())
+    env = {name: value for name, value in plain.items() if name not in DECLARED_ELSEWHERE}
+    env.update(
+        STRIPE_SECRET_KEY="sk_test_" + "a" * 24,
+        STRIPE_WEBHOOK_SECRET="whsec_" + "b" * 24,
+        DIAGPRO_API_KEYS="AIza" + "c" * 35,
+        DIAGPRO_LINK_SECRET="d" * 32,
+    )
+    assert set(secret) <= set(env)
+    settings = load_settings(env)  # raises ConfigError naming every value it refuses
+    assert settings.public_base_url == SHELL["${PUBLIC_BASE_URL}"]
+
+
+def test_every_secret_comes_from_secret_manager():
+    plain, secret = service_env(_filled())
+    secret_settings = {s.env for s in SETTINGS if s.kind in (SECRET, KEYS)}
+    assert not secret_settings & set(plain), "a secret is written into the service definition"
+    assert secret == {
+        "STRIPE_SECRET_KEY": "diagpro-stripe-secret-key",
+        "STRIPE_WEBHOOK_SECRET": "diagpro-stripe-webhook-secret",
+        "DIAGPRO_API_KEYS": "diagpro-api-keys",
+        "DIAGPRO_LINK_SECRET": "diagpro-link-secret",
+    }
+    for item in _container()["env"]:
+        if "valueFrom" in item:
+            assert item["valueFrom"]["secretKeyRef"]["key"] == "latest"
+
+
+def test_the_service_runs_push_mode_on_the_cloud_adapters_in_production():
+    plain, _ = service_env(_filled())
+    assert plain["DIAGPRO_ENVIRONMENT"] == "production"
+    assert plain["DIAGPRO_WORK_MODE"] == "push"
+    assert plain["DIAGPRO_ANALYZER"] == "vertex"
+    assert plain["VAI_MODEL"] == "gemini-3.5-flash"
+    assert plain["DIAGPRO_STORE"] == "firestore"
+    assert plain["DIAGPRO_TRUSTED_PROXIES"] == "2"  # Cloud Run's front end and the gateway
+    assert plain["DIAGPRO_PUSH_AUDIENCE"] == SHELL["${SERVICE_URL}"]
+    assert plain["DIAGPRO_PUSH_SERVICE_ACCOUNT"] == DEPLOYMENT.push_invoker
+    assert plain["REPORT_SIGNER_EMAIL"] == DEPLOYMENT.runtime
+    assert plain["REPORT_BUCKET"] == DEPLOYMENT.bucket_name
+    assert plain["PUBSUB_TOPIC"] == DEPLOYMENT.topic
+    assert plain["PUBSUB_SUBSCRIPTION"] == DEPLOYMENT.subscription
+
+
+def _mebibytes(quantity: str) -> float:
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(Mi|Gi)", quantity).groups()  # type: ignore[union-attr]
+    return float(number) * (1024 if unit == "Gi" else 1)
+
+
+def test_resources_fit_the_isolated_renderer_and_a_pushed_job():
+    spec = _spec()["spec"]["template"]["spec"]
+    container = _container()
+    assert _mebibytes(container["resources"]["limits"]["memory"]) >= 2048
+    assert spec["containerConcurrency"] >= 1
+    # At least the push subscription's ack deadline (cloud_setup.ACK_DEADLINE_SECONDS).
+    assert spec["timeoutSeconds"] >= 600
+    assert spec["serviceAccountName"] == DEPLOYMENT.runtime
+    assert container["ports"] == [{"name": "http1", "containerPort": 8080}]
+    assert container["image"].endswith(":0123abc")
+
+
+def test_the_service_is_private_behind_the_gateway():
+    metadata = _spec()["metadata"]
+    # "all" reaches the gateway; privacy is IAM: the setup never grants allUsers run.invoker.
+    assert metadata["annotations"]["run.googleapis.com/ingress"] == "all"
+    assert "allUsers" not in _filled()
+    assert "run.googleapis.com/invoker-iam-disabled" not in _filled()
+
+
+def test_a_placeholder_the_setup_does_not_know_is_refused():
+    from diagpro.entrypoints.cloud_setup import CloudSetupError
+
+    with pytest.raises(CloudSetupError, match=r"\$\{BUCKET_NAME\}"):
+        service_definition(TEMPLATE.replace("${BUCKET}", "${BUCKET_NAME}"), DEPLOYMENT)

@@ -1,0 +1,74 @@
+"""What diagpro reads from a Gemini model id (family, tier, retired or not) and the output cap it
+counts from the response schema."""
+
+import pytest
+
+from diagpro.adapters.gemini.models import model_family
+from diagpro.adapters.gemini.output_budget import (
+    CHARS_PER_TOKEN,
+    HEADROOM,
+    MODEL_OUTPUT_CEILING,
+    answer_tokens,
+    longest_answer_chars,
+    output_cap,
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "family", "tier", "retired"),
+    [
+        ("gemini-3.5-flash", "3.5", "flash", False),
+        ("gemini-3.1-flash-lite", "3.1", "flash", False),
+        ("publishers/google/models/gemini-3-pro-preview", "3.0", "pro", False),
+        ("gemini-2.5-flash", "2.5", "flash", True),
+        ("gemini-2.5-pro-002", "2.5", "pro", True),
+        ("gemini-1.5-flash-001", "1.5", "flash", True),
+        ("Gemini-3.5-Flash", "3.5", "flash", False),
+    ],
+)
+def test_the_family_is_read_from_the_id(model, family, tier, retired):
+    read = model_family(model)
+    assert (read.family, read.tier, read.retired) == (family, tier, retired)
+    assert (read.problem() is not None) == retired
+
+
+def test_an_id_of_no_known_family_is_named_and_gets_no_thinking_config():
+    read = model_family("claude-or-whatever")
+    assert not read.known
+    assert read.thinking() is None
+    assert "not a Gemini model id" in (read.problem() or "")
+
+
+def test_a_retired_family_names_a_current_example():
+    problem = model_family("gemini-2.5-flash").problem() or ""
+    assert "retired" in problem and "gemini-3.5-flash" in problem
+
+
+def test_the_cap_is_counted_from_the_schema_limits():
+    tiny = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string", "description": "Text. At most 10 characters."},
+            "b": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {"type": "integer", "minimum": 0, "maximum": 100},
+            },
+        },
+    }
+    # {"a":"0123456789","b":[100,100]}
+    assert longest_answer_chars(tiny) == len('{"a":"0123456789","b":[100,100]}')
+    assert answer_tokens() == -(-longest_answer_chars() * HEADROOM // CHARS_PER_TOKEN)
+    assert output_cap(10**6) == MODEL_OUTPUT_CEILING
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "string", "description": "No limit stated."},
+        {"type": "array", "items": {"type": "integer", "maximum": 1}},
+    ],
+)
+def test_an_unbounded_text_or_list_is_refused_by_name(node):
+    with pytest.raises(ValueError, match=r"\$"):
+        longest_answer_chars({"type": "object", "properties": {"x": node}})
