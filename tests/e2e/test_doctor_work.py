@@ -22,6 +22,12 @@ pytestmark = pytest.mark.emulator
 BASE_URL = "https://diagpro.example"
 PUSHER = "diagpro-push@demo-proj.iam.gserviceaccount.com"
 AUDIENCE = "https://diagpro.example/tasks/jobs"
+# What any cloud configuration must say besides (part B of issue 9).
+CLOUD = {
+    "DIAGPRO_ANALYZER": "offline",
+    "DIAGPRO_API_KEYS": "dpk_doctor_work_0123456789",
+    "DIAGPRO_PUBLIC_BASE_URL": BASE_URL,
+}
 # What Firestore answers a query whose composite index is missing.
 NO_INDEX = (
     "The query requires an index. You can create it here: "
@@ -37,6 +43,7 @@ def firestore_env(tmp_path: Path, firestore_emulator: str, monkeypatch: pytest.M
         "GCP_PROJECT": firestore_project(),
         "DIAGPRO_STORE": "firestore",
         "FIRESTORE_EMULATOR_HOST": firestore_emulator,
+        **CLOUD,
     }
 
 
@@ -106,6 +113,7 @@ class PushProject:
             "PUBSUB_EMULATOR_HOST": emulator,
             "DIAGPRO_PUSH_AUDIENCE": AUDIENCE,
             "DIAGPRO_PUSH_SERVICE_ACCOUNT": PUSHER,
+            **CLOUD,
         }
 
 

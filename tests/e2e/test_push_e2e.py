@@ -127,6 +127,7 @@ def cloud(
         PUBSUB_SUBSCRIPTION=SUBSCRIPTION,
         PUBSUB_EMULATOR_HOST=pubsub_emulator,
         DIAGPRO_ANALYZER="vertex",
+        DIAGPRO_API_KEYS="dpk_e2e_push_key_0123456789",
         VAI_MODEL=MODEL,
         VAI_LOCATION="us-central1",
         DIAGPRO_VERTEX_BASE_URL=vertex_stub.url,
@@ -249,7 +250,7 @@ def test_a_lost_message_is_finished_by_the_sweep(
         assert vertex_stub.requests == [] and pushed(server) == []
 
         # A Cloud Run job (or Cloud Scheduler's POST /tasks/sweep) sweeps the store.
-        swept = run(["sweep", "--json"], env, tmp_path)
+        swept = run(["sweep", "--json"], {**env, "DIAGPRO_PUBLIC_BASE_URL": server.url}, tmp_path)
         assert swept.returncode == 0, swept.stderr
         assert json.loads(swept.stdout) == {"due": 1, "announced": 1, "failed": 0}
 

@@ -37,6 +37,10 @@ PUSH_ENV = {
     "PUBSUB_SUBSCRIPTION": "diagpro-jobs-push",
     "DIAGPRO_PUSH_AUDIENCE": AUDIENCE,
     "DIAGPRO_PUSH_SERVICE_ACCOUNT": PUSHER,
+    # What any cloud configuration must say (part B of issue 9).
+    "DIAGPRO_ANALYZER": "offline",
+    "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example",
+    "DIAGPRO_API_KEYS": "dpk_tasks_test_key_0123456789",
 }
 
 

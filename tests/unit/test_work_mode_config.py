@@ -14,10 +14,16 @@ OIDC = {
     "DIAGPRO_PUSH_SERVICE_ACCOUNT": "diagpro-push@demo-proj.iam.gserviceaccount.com",
 }
 FIRESTORE = {"DIAGPRO_STORE": "firestore", "GCP_PROJECT": "demo-proj"}
+# What any cloud configuration must say besides (part B of issue 9).
+CLOUD = {
+    "DIAGPRO_ANALYZER": "offline",
+    "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example",
+    "DIAGPRO_API_KEYS": "dpk_work_mode_test_0123456789",
+}
 
 
 def load(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
-    return load_settings({"DIAGPRO_DATA_DIR": str(tmp_path), **env})
+    return load_settings({"DIAGPRO_DATA_DIR": str(tmp_path), **CLOUD, **env})
 
 
 def refused(tmp_path: Path, **env: str) -> str:
