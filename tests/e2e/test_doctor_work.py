@@ -152,8 +152,9 @@ def test_a_wrong_endpoint_and_token_settings_are_named_with_the_update_command(
     check = named(checks_for(push.env(tmp_path, pubsub_emulator)), "push subscription")
 
     assert check.blocks
-    assert "pushes to https://old.example/tasks/jobs, not https://diagpro.example/tasks/jobs" in (
-        check.detail
+    assert (
+        "pushes to https://old.example/tasks/jobs, not https://diagpro.example/tasks/jobs"
+        in check.detail
     )
     assert "other@demo.iam.gserviceaccount.com" in check.detail
     assert "audience is unset" in check.detail
@@ -162,6 +163,27 @@ def test_a_wrong_endpoint_and_token_settings_are_named_with_the_update_command(
         f"--push-endpoint={BASE_URL}/tasks/jobs --push-auth-service-account={PUSHER} "
         f"--push-auth-token-audience={AUDIENCE}"
     )
+
+
+def test_behind_a_gateway_the_push_goes_to_the_service_url_of_the_audience(
+    push: PushProject, pubsub_emulator: str, tmp_path: Path
+) -> None:
+    """As the deploy kit sets it up: DIAGPRO_PUBLIC_BASE_URL is the gateway (which does not
+    forward /tasks/*), the audience and the push endpoint are the Cloud Run URL."""
+    service = "https://diagpro-abc-uc.a.run.app"
+    push.subscribe(
+        push_endpoint=f"{service}/tasks/jobs",
+        oidc_token={"service_account_email": PUSHER, "audience": service},
+    )
+    env = {
+        **push.env(tmp_path, pubsub_emulator),
+        "DIAGPRO_PUBLIC_BASE_URL": "https://gw-abc.uc.gateway.dev",
+        "DIAGPRO_PUSH_AUDIENCE": service,
+    }
+
+    check = named(checks_for(env), "push subscription")
+
+    assert check.ok, check
 
 
 def test_a_pull_subscription_in_push_mode_is_a_blocker(

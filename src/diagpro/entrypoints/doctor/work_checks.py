@@ -4,15 +4,18 @@ Pub/Sub push subscription.
 - The claim query needs a composite index that the emulator never asks for; production answers
   FailedPrecondition without it, and every claim would fail while the webhook keeps answering
   200. So the doctor runs the very query a claim runs, and names the command creating the index.
-- In push mode the push subscription must deliver to ``<public base URL>/tasks/jobs`` with an
+- In push mode the push subscription must deliver to this service's ``/tasks/jobs`` with an
   OIDC token of ``DIAGPRO_PUSH_SERVICE_ACCOUNT`` for ``DIAGPRO_PUSH_AUDIENCE``: otherwise every
-  push is refused (401) or goes elsewhere, and no paid report is made.
+  push is refused (401) or goes elsewhere, and no paid report is made. The service's address is
+  ``DIAGPRO_PUBLIC_BASE_URL`` when nothing stands in front of it, or, behind API Gateway (which
+  does not forward ``/tasks/*``), the Cloud Run URL the deploy kit also uses as the audience.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlparse
 
 from diagpro.config import Settings
 from diagpro.container import Container
@@ -64,13 +67,25 @@ def _create_command(settings: Settings, endpoint: str) -> str:
     )
 
 
+def push_endpoints(settings: Settings) -> list[str]:
+    """Where the push subscription may deliver, the preferred one first: the service's URL when
+    the audience is one (the deploy kit's choice), then the public base URL."""
+    audience = urlparse(settings.work.push_audience)
+    found = []
+    if audience.scheme in ("http", "https") and audience.netloc:
+        found.append(f"{audience.scheme}://{audience.netloc}/tasks/jobs")
+    found.append(f"{settings.public_base_url}/tasks/jobs")
+    return list(dict.fromkeys(found))
+
+
 def push_subscription(settings: Settings, timeout: float) -> list[Check]:
     """The push subscription exists and pushes, with the right OIDC token, to /tasks/jobs."""
     from google.api_core import exceptions as api_exceptions
     from google.cloud import pubsub_v1
 
     ps, work = settings.cloud.pubsub, settings.work
-    endpoint = f"{settings.public_base_url}/tasks/jobs"
+    endpoints = push_endpoints(settings)
+    endpoint = endpoints[0]
     subscriber = pubsub_v1.SubscriberClient()
     path = subscriber.subscription_path(ps.project, ps.subscription)
     try:
@@ -104,9 +119,9 @@ def push_subscription(settings: Settings, timeout: float) -> list[Check]:
     update = f"gcloud pubsub subscriptions update {ps.subscription} --project={ps.project}"
     problems = []
     fixes = []
-    if push.push_endpoint != endpoint:
+    if push.push_endpoint not in endpoints:
         shown = push.push_endpoint or "none (a pull subscription)"
-        problems.append(f"it pushes to {shown}, not {endpoint}")
+        problems.append(f"it pushes to {shown}, not {' or '.join(endpoints)}")
         fixes.append(f"--push-endpoint={endpoint}")
     if oidc.service_account_email != work.push_service_account:
         problems.append(
@@ -137,7 +152,7 @@ def push_subscription(settings: Settings, timeout: float) -> list[Check]:
                 "push subscription",
                 True,
                 "blocker",
-                f"{ps.subscription} pushes to {endpoint} with an OIDC token of "
+                f"{ps.subscription} pushes to {push.push_endpoint} with an OIDC token of "
                 f"{work.push_service_account or '(none: emulator)'}",
             )
         )
