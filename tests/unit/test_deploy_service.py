@@ -17,16 +17,6 @@ from diagpro.entrypoints.cloud_setup import Deployment, service_definition, serv
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = (ROOT / "deploy" / "service.yaml").read_text(encoding="utf-8")
 
-# Settings of issue 9 that the other parts declare in parallel (names agreed in its contract):
-# the work mode and the push endpoint's token checks (part A), the analyzer choice (part B).
-# The lead removes this list once their branches are merged.
-DECLARED_ELSEWHERE = frozenset(
-    {
-        "DIAGPRO_WORK_MODE",
-        "DIAGPRO_PUSH_AUDIENCE",
-        "DIAGPRO_PUSH_SERVICE_ACCOUNT",
-    }
-)
 DEPLOYMENT = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="x")
 # What the setup script's shell fills in at deploy time.
 SHELL = {
@@ -55,13 +45,13 @@ def _container() -> dict:
 def test_every_variable_is_a_declared_setting():
     plain, secret = service_env(_filled())
     declared = {setting.env for setting in SETTINGS}
-    unknown = sorted((set(plain) | set(secret)) - declared - DECLARED_ELSEWHERE)
+    unknown = sorted((set(plain) | set(secret)) - declared)
     assert not unknown, f"deploy/service.yaml sets {unknown}, which no setting declares"
 
 
 def test_the_settings_accept_every_value():
     plain, secret = service_env(_filled())
-    env = {name: value for name, value in plain.items() if name not in DECLARED_ELSEWHERE}
+    env = dict(plain)
     env.update(
         STRIPE_SECRET_KEY="sk_test_" + "a" * 24,
         STRIPE_WEBHOOK_SECRET="whsec_" + "b" * 24,
