@@ -213,3 +213,13 @@ def test_a_missing_push_subscription_gets_the_create_command(
         "--dead-letter-topic=jobs-dead --max-delivery-attempts=10",
     ):
         assert part in check.fix
+
+
+def test_in_push_mode_the_pub_sub_check_never_suggests_a_pull_subscription(
+    push: PushProject, pubsub_emulator: str, tmp_path: Path
+) -> None:
+    pubsub = named(checks_for(push.env(tmp_path, pubsub_emulator)), "pub/sub")
+
+    assert pubsub.blocks and "does not exist" in pubsub.detail
+    assert "--ack-deadline 60" not in pubsub.fix
+    assert "push subscription check" in pubsub.fix

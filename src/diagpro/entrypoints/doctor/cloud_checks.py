@@ -395,13 +395,20 @@ def pubsub_probe(settings: Settings, timeout: float) -> Check:
         publisher.get_topic(request={"topic": topic}, timeout=timeout)
         subscriber.get_subscription(request={"subscription": subscription}, timeout=timeout)
     except api_exceptions.NotFound:
+        # In push mode the subscription is a push one: the push-subscription check that follows
+        # prints its full create command, so only the topic is named here.
+        create_subscription = (
+            "; create the push subscription as the push subscription check says"
+            if settings.work.push
+            else f" && gcloud pubsub subscriptions create {ps.subscription} --topic {ps.topic} "
+            "--ack-deadline 60"
+        )
         return Check(
             "pub/sub",
             False,
             "blocker",
             f"topic {ps.topic} or subscription {ps.subscription} does not exist in {ps.project}",
-            f"gcloud pubsub topics create {ps.topic} && gcloud pubsub subscriptions create "
-            f"{ps.subscription} --topic {ps.topic} --ack-deadline 60",
+            f"gcloud pubsub topics create {ps.topic}{create_subscription}",
         )
     except api_exceptions.PermissionDenied as exc:
         if is_disabled_api(exc):
