@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 
 from tests.server import DIAGPRO, Server, clean_env, pdf_text, start_serve
+from tests.stubs.stripe_stub import StripeStub
+from tests.stubs.vertex_stub import VertexStub
 
-__all__ = ["pdf_pages", "pdf_text", "run"]
+__all__ = ["MODEL", "SIGNER_EMAIL", "pdf_pages", "pdf_text", "run"]
+
+# What the cloud end-to-end tests (test_cloud_e2e.py, test_push_e2e.py) configure the server with.
+SIGNER_EMAIL = "diagpro-e2e@demo-e2e.iam.gserviceaccount.com"
+MODEL = "gemini-3.5-flash"
 
 
 @pytest.fixture
@@ -31,6 +37,20 @@ def serve(env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in started:
         server.kill()
+
+
+@pytest.fixture
+def stripe_stub() -> Iterator[StripeStub]:
+    """The local Stripe API (tests/stubs/stripe_stub.py), fresh for each test."""
+    with StripeStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def vertex_stub() -> Iterator[VertexStub]:
+    """The local Vertex AI generateContent endpoint (tests/stubs/vertex_stub.py), fresh per test."""
+    with VertexStub() as stub:
+        yield stub
 
 
 def run(args, env, cwd, timeout=120):

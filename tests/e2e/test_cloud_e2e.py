@@ -11,7 +11,6 @@ and the report from the bucket, directly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore, storage
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from tests.e2e.conftest import pdf_text
+from tests.e2e.conftest import MODEL, SIGNER_EMAIL, pdf_text
 from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
 from tests.server import json_lines, wait_for
@@ -35,21 +34,7 @@ pytestmark = [pytest.mark.process, pytest.mark.emulator]
 
 STRIPE_KEY = "sk_test_e2e_cloud_0123456789"
 WEBHOOK_SECRET = "whsec_e2e_cloud_0123456789abcdef"
-SIGNER_EMAIL = "diagpro-e2e@demo-e2e.iam.gserviceaccount.com"
-MODEL = "gemini-3.5-flash"
 LOCATION = "us-central1"
-
-
-@pytest.fixture
-def stripe_stub() -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def vertex_stub() -> Iterator[VertexStub]:
-    with VertexStub() as stub:
-        yield stub
 
 
 def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(

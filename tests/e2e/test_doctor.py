@@ -8,7 +8,6 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,12 +75,6 @@ def cloud_base(base: dict[str, str]) -> dict[str, str]:
         "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "DIAGPRO_API_KEYS": "dpk_DoctorDeployedKey000000000001",
     }
-
-
-@pytest.fixture
-def stripe_stub() -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ misbehave. Each finding is checked for its severity and its fix."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from tests.e2e.test_doctor import SECRET_KEY, WEBHOOK_SECRET, checks_for, named,
 from tests.server import clean_env, free_port, start_serve
 from tests.signing import write_key_file
 from tests.stubs.disabled_api import DisabledPubSub, DisabledStorage
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 from tests.stubs.stripe_stub import StripeStub
 
 PUBLIC = "http://diagpro.example.test"
@@ -42,12 +41,6 @@ def base(tmp_path: Path) -> dict[str, str]:
         "DIAGPRO_API_KEYS": API_KEY,
         "DIAGPRO_ANALYZER": "offline",
     }
-
-
-@pytest.fixture
-def stripe_stub() -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        yield stub
 
 
 @pytest.fixture
@@ -358,45 +351,21 @@ def test_a_plain_permission_denied_still_names_the_roles(
 # -- --gateway-url --------------------------------------------------------------------------------
 
 
-class FakeGateway:
+class FakeGateway(LocalHttpStub):
     """A gateway that answers every request with ``answer(method, path, headers)``."""
+
+    methods = ("POST",)
 
     def __init__(self, answer: Callable[[str, str, dict[str, str]], tuple[int, dict[str, Any]]]):
         self.seen: list[tuple[str, str, str | None]] = []
-        gateway = self
+        self._answer = answer
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                gateway.seen.append((self.command, self.path, headers.get("x-api-key")))
-                status, body = answer(self.command, self.path, headers)
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeGateway:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def respond(self, request: StubRequestHandler) -> None:
+        request.read_body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.seen.append((request.command, request.path, headers.get("x-api-key")))
+        status, body = self._answer(request.command, request.path, headers)
+        request.send_json(status, body)
 
 
 GOOGLE_401 = {

@@ -30,7 +30,7 @@ from google.cloud import firestore, pubsub_v1, storage
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from tests.e2e.conftest import pdf_text, run
+from tests.e2e.conftest import MODEL, SIGNER_EMAIL, pdf_text, run
 from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
 from tests.server import Server, json_lines, wait_for
@@ -42,21 +42,7 @@ pytestmark = [pytest.mark.process, pytest.mark.emulator]
 
 STRIPE_KEY = "sk_test_e2e_push_0123456789"
 WEBHOOK_SECRET = "whsec_e2e_push_0123456789abcdef"
-SIGNER_EMAIL = "diagpro-e2e@demo-e2e.iam.gserviceaccount.com"
-MODEL = "gemini-3.5-flash"
 TOPIC, SUBSCRIPTION = "diagpro-jobs", "diagpro-jobs-push"
-
-
-@pytest.fixture
-def stripe_stub() -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def vertex_stub() -> Iterator[VertexStub]:
-    with VertexStub() as stub:
-        yield stub
 
 
 class Cloud:

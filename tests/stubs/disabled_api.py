@@ -13,10 +13,10 @@ The texts follow https://cloud.google.com/service-usage/docs/troubleshooting.
 from __future__ import annotations
 
 import json
-import threading
 from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 
 PROJECT_NUMBER = "123456789012"
 
@@ -39,14 +39,14 @@ def _error_info(service: str) -> dict[str, Any]:
     }
 
 
-class DisabledStorage:
+class DisabledStorage(LocalHttpStub):
+    methods = ("GET", "POST", "PUT", "DELETE")
     SERVICE = "storage.googleapis.com"
 
     def __init__(self) -> None:
         self.requests: list[str] = []
-        stub = self
         message = disabled_message("Cloud Storage JSON API", self.SERVICE)
-        body = json.dumps(
+        self._body = json.dumps(
             {
                 "error": {
                     "code": 403,
@@ -65,38 +65,10 @@ class DisabledStorage:
             }
         ).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _refuse(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                stub.requests.append(f"{self.command} {self.path}")
-                self.send_response(403)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _refuse
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> DisabledStorage:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def respond(self, request: StubRequestHandler) -> None:
+        request.read_body()
+        self.requests.append(f"{request.command} {request.path}")
+        request.send_json(403, self._body, content_type="application/json; charset=UTF-8")
 
 
 class DisabledPubSub:

@@ -13,11 +13,9 @@ real ``id_token.verify_token`` runs unchanged against a local URL::
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryptography import x509
@@ -25,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 
 KEY_ID = "stub-key-1"
 ISSUER = "https://accounts.google.com"
@@ -65,38 +65,20 @@ def sign_token(claims: dict[str, Any], *, key_name: str = "google") -> str:
     return jwt.encode(signer, claims).decode()
 
 
-class GoogleCertsStub:
+class GoogleCertsStub(LocalHttpStub):
+    methods = ("GET",)
+
     def __init__(self) -> None:
         self.fetches = 0
-        certs = json.dumps({KEY_ID: _certificate(_key("google"))}).encode()
-        stub = self
+        self._certs = json.dumps({KEY_ID: _certificate(_key("google"))}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                stub.fetches += 1
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(certs)))
-                self.end_headers()
-                self.wfile.write(certs)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def respond(self, request: StubRequestHandler) -> None:
+        self.fetches += 1
+        request.send_json(200, self._certs)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/oauth2/v1/certs"
-
-    def __enter__(self) -> GoogleCertsStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{super().url}/oauth2/v1/certs"
 
     @staticmethod
     def token(audience: str, email: str, **changes: Any) -> str:

@@ -9,18 +9,18 @@ requires of a genuine server.
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 
-class MetadataStub:
+
+class MetadataStub(LocalHttpStub):
+    methods = ("GET",)
+
     def __init__(self, email: str, project: str) -> None:
         self.paths: list[str] = []
-        stub = self
-        answers: dict[str, Any] = {
+        self._answers: dict[str, Any] = {
             "/": "computeMetadata/",
             "/computeMetadata/v1/project/project-id": project,
             "/computeMetadata/v1/instance/service-accounts/default/": {
@@ -35,40 +35,14 @@ class MetadataStub:
             },
         }
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = urlsplit(self.path).path
-                stub.paths.append(path)
-                answer = answers.get(path)
-                if answer is None or self.headers.get("Metadata-Flavor") != "Google":
-                    self.send_response(404)
-                    self.send_header("Metadata-Flavor", "Google")
-                    self.end_headers()
-                    return
-                is_text = isinstance(answer, str)
-                body = (answer if is_text else json.dumps(answer)).encode()
-                self.send_response(200)
-                self.send_header("Metadata-Flavor", "Google")
-                self.send_header("Content-Type", "text/plain" if is_text else "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> MetadataStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def respond(self, request: StubRequestHandler) -> None:
+        path = urlsplit(request.path).path
+        self.paths.append(path)
+        answer = self._answers.get(path)
+        flavor = {"Metadata-Flavor": "Google"}
+        if answer is None or request.headers.get("Metadata-Flavor") != "Google":
+            request.send_body(404, b"", "text/plain", flavor)
+        elif isinstance(answer, str):
+            request.send_body(200, answer.encode(), "text/plain", flavor)
+        else:
+            request.send_json(200, answer, flavor)

@@ -2,7 +2,8 @@
 
 localstripe has no Checkout Sessions, and the official stripe-mock
 (https://github.com/stripe/stripe-mock) is stateless (a session it creates cannot be fetched,
-expired or paid later), so this stdlib ``ThreadingHTTPServer`` emulates, on 127.0.0.1 only:
+expired or paid later), so this local HTTP stub (``tests/stubs/local_http.py``) emulates, on
+127.0.0.1 only:
 
 - ``POST /v1/checkout/sessions`` (form-encoded bracket keys, ``Idempotency-Key`` replay),
 - ``GET /v1/checkout/sessions/{id}``, ``POST /v1/checkout/sessions/{id}/expire``,
@@ -26,9 +27,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 
 MIN_EXPIRY_SECONDS = 30 * 60
 MAX_EXPIRY_SECONDS = 24 * 60 * 60
@@ -88,7 +90,9 @@ def _listify(node: Any) -> Any:
     return items
 
 
-class StripeStub:
+class StripeStub(LocalHttpStub):
+    methods = ("GET", "POST", "DELETE")
+
     def __init__(
         self,
         now: Callable[[], datetime] | None = None,
@@ -104,56 +108,11 @@ class StripeStub:
         self._failures: list[StubError] = []
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> StripeStub:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                stub._handle(self)
-
-            def do_POST(self) -> None:
-                stub._handle(self)
-
-            def do_DELETE(self) -> None:
-                stub._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="stripe-stub",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> StripeStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def api_base(self) -> str:
-        assert self._server is not None, "the stub is not running"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """What ``StripeClient(base_addresses={"api": ...})`` and DIAGPRO_STRIPE_API_BASE take."""
+        return self.url
 
     # -- what tests do -----------------------------------------------------------------------
     def pay(self, session_id: str, email: str | None = None) -> dict[str, Any]:
@@ -213,23 +172,18 @@ class StripeStub:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
 
     # -- the API -----------------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode() if length else ""
-        path, _, query = handler.path.partition("?")
+    def respond(self, request: StubRequestHandler) -> None:
+        raw = request.read_body().decode()
+        path, _, query = request.path.partition("?")
         pairs = parse_qsl(raw or query, keep_blank_values=True)
-        request = StubRequest(handler.command, path, dict(pairs), dict(handler.headers.items()))
+        seen = StubRequest(request.command, path, dict(pairs), dict(request.headers.items()))
         with self._lock:
-            self.requests.append(request)
-            status, body = self._answer(request, pairs)
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("Request-Id", f"req_stub_{next(self._ids):08d}")
+            self.requests.append(seen)
+            status, body = self._answer(seen, pairs)
+        headers = {"Request-Id": f"req_stub_{next(self._ids):08d}"}
         if status >= 400:
-            handler.send_header("Stripe-Should-Retry", "false")
-        handler.end_headers()
-        handler.wfile.write(body)
+            headers["Stripe-Should-Retry"] = "false"
+        request.send_json(status, body, headers)
 
     def _answer(self, request: StubRequest, pairs: list[tuple[str, str]]) -> tuple[int, bytes]:
         key = request.header("Idempotency-Key")

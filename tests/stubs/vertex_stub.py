@@ -13,15 +13,16 @@ It answers ``POST /{v1,v1beta1}/projects/{p}/locations/{l}/publishers/google/mod
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 from tests.unit.test_gemini_output import F150
 
 # Behaviours.
@@ -122,7 +123,9 @@ def _response(text: str | None, finish: str = "STOP", **extra: Any) -> dict[str,
     }
 
 
-class VertexStub:
+class VertexStub(LocalHttpStub):
+    methods = ("POST",)
+
     def __init__(self, *, slow_seconds: float = 2.0) -> None:
         self.slow_seconds = slow_seconds
         self.default = GOOD
@@ -130,8 +133,6 @@ class VertexStub:
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- control -------------------------------------------------------------------------------
 
@@ -147,44 +148,9 @@ class VertexStub:
             self.requests.clear()
             self.default = GOOD
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the stub is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> VertexStub:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                stub._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> VertexStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._stopping.set()  # a SLOW answer still sleeping gives up at once
+        super().stop()
 
     # --- serving -------------------------------------------------------------------------------
 
@@ -192,9 +158,8 @@ class VertexStub:
         with self._lock:
             return self._script.popleft() if self._script else self.default
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length)
+    def respond(self, handler: StubRequestHandler) -> None:
+        raw = handler.read_body()
         try:
             body = json.loads(raw) if raw else {}
         except json.JSONDecodeError:
@@ -256,17 +221,11 @@ class VertexStub:
         raise ValueError(f"unknown stub behaviour {behaviour!r}")
 
     @classmethod
-    def _error(cls, handler: BaseHTTPRequestHandler, code: int, status: str, message: str) -> None:
+    def _error(cls, handler: StubRequestHandler, code: int, status: str, message: str) -> None:
         cls._send(handler, code, {"error": {"code": code, "message": message, "status": status}})
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, code: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            handler.send_response(code)
-            handler.send_header("Content-Type", "application/json; charset=UTF-8")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); nothing to tell it
+    def _send(handler: StubRequestHandler, code: int, payload: dict[str, Any]) -> None:
+        # A client that gave up (a timeout test) has nothing left to be told.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            handler.send_json(code, payload, content_type="application/json; charset=UTF-8")
