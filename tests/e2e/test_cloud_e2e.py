@@ -19,14 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore, storage
+from google.cloud import firestore
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from tests.e2e.conftest import MODEL, SIGNER_EMAIL, pdf_text
+from tests.e2e.conftest import LOCATION, MODEL, SIGNER_EMAIL, pdf_text
 from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
 from tests.server import json_lines, wait_for
-from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import MODEL_VERSION, OUTPUT_TOKENS, VertexStub, good_answer
 
@@ -34,47 +33,24 @@ pytestmark = [pytest.mark.process, pytest.mark.emulator]
 
 STRIPE_KEY = "sk_test_e2e_cloud_0123456789"
 WEBHOOK_SECRET = "whsec_e2e_cloud_0123456789abcdef"
-LOCATION = "us-central1"
 
 
 def test_cloud_adapters_run_the_paid_flow_from_intake_to_a_downloaded_pdf(
     serve: Any,
-    env: dict[str, str],
+    cloud_serve_env: Any,
     tmp_path: Path,
-    firestore_emulator: str,
     gcs_emulator: str,
     stripe_stub: StripeStub,
     vertex_stub: VertexStub,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project = firestore_project()
     bucket_name = f"diagpro-e2e-{uuid.uuid4().hex[:12]}"
-    # Clients of this test process, on the same emulators the server uses.
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
-    gcs = storage.Client(project=project, credentials=AnonymousCredentials())
-    gcs.create_bucket(bucket_name)
-    key_file = write_key_file(tmp_path / "signer.json", project, SIGNER_EMAIL)
-
-    for name in list(env):
-        if name.startswith(("GOOGLE_", "GCP_", "VAI_", "REPORT_", "FIRESTORE_", "STORAGE_")):
-            del env[name]
-    env.update(
-        STRIPE_SECRET_KEY=STRIPE_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DIAGPRO_STRIPE_API_BASE=stripe_stub.api_base,
-        GCP_PROJECT=project,
-        # A deployment names its analyzer and its API keys (serve makes none).
-        DIAGPRO_ANALYZER="vertex",
-        DIAGPRO_API_KEYS="dpk_e2e_cloud_key_0123456789",
-        DIAGPRO_STORE="firestore",
-        FIRESTORE_EMULATOR_HOST=firestore_emulator,
-        VAI_MODEL=MODEL,
-        VAI_LOCATION=LOCATION,
-        DIAGPRO_VERTEX_BASE_URL=vertex_stub.url,
-        REPORT_BUCKET=bucket_name,
-        REPORT_SIGNING_KEY_FILE=str(key_file),
-        STORAGE_EMULATOR_HOST=gcs_emulator,
+    gcs = cloud_serve_env(
+        project,
+        bucket_name,
+        stripe_key=STRIPE_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        api_key="dpk_e2e_cloud_key_0123456789",
     )
     server = serve()
     headers = {"x-api-key": server.api_key()}

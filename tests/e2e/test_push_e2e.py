@@ -30,11 +30,10 @@ from google.cloud import firestore, pubsub_v1, storage
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from diagpro.adapters.stripe_events import build_event, sign_event
-from tests.e2e.conftest import MODEL, SIGNER_EMAIL, pdf_text, run
+from tests.e2e.conftest import SIGNER_EMAIL, pdf_text, run
 from tests.e2e.test_serve import INTAKE
 from tests.emulators import firestore_project
 from tests.server import Server, json_lines, wait_for
-from tests.signing import write_key_file
 from tests.stubs.stripe_stub import StripeStub
 from tests.stubs.vertex_stub import VertexStub, good_answer
 
@@ -79,47 +78,23 @@ class Cloud:
 
 @pytest.fixture
 def cloud(
-    env: dict[str, str],
-    tmp_path: Path,
-    firestore_emulator: str,
-    pubsub_emulator: str,
-    gcs_emulator: str,
-    stripe_stub: StripeStub,
-    vertex_stub: VertexStub,
-    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str], cloud_serve_env: Any, pubsub_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Cloud]:
     project = firestore_project()
     bucket = f"diagpro-push-{uuid.uuid4().hex[:12]}"
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
-    gcs = storage.Client(project=project, credentials=AnonymousCredentials())
-    gcs.create_bucket(bucket)
-    key_file = write_key_file(tmp_path / "signer.json", project, SIGNER_EMAIL)
-    for name in list(env):
-        if name.startswith(("GOOGLE_", "GCP_", "VAI_", "REPORT_", "FIRESTORE_", "STORAGE_")):
-            del env[name]
-        if name.startswith("PUBSUB_"):
-            del env[name]
+    gcs = cloud_serve_env(
+        project,
+        bucket,
+        stripe_key=STRIPE_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        api_key="dpk_e2e_push_key_0123456789",
+    )
     env.update(
         DIAGPRO_WORK_MODE="push",
-        STRIPE_SECRET_KEY=STRIPE_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        DIAGPRO_STRIPE_API_BASE=stripe_stub.api_base,
-        GCP_PROJECT=project,
-        DIAGPRO_STORE="firestore",
-        FIRESTORE_EMULATOR_HOST=firestore_emulator,
         PUBSUB_TOPIC=TOPIC,
         PUBSUB_SUBSCRIPTION=SUBSCRIPTION,
         PUBSUB_EMULATOR_HOST=pubsub_emulator,
-        DIAGPRO_ANALYZER="vertex",
-        DIAGPRO_API_KEYS="dpk_e2e_push_key_0123456789",
-        VAI_MODEL=MODEL,
-        VAI_LOCATION="us-central1",
-        DIAGPRO_VERTEX_BASE_URL=vertex_stub.url,
-        REPORT_BUCKET=bucket,
-        REPORT_SIGNING_KEY_FILE=str(key_file),
-        STORAGE_EMULATOR_HOST=gcs_emulator,
     )
     found = Cloud(project, bucket, gcs)
     found.publisher.create_topic(request={"name": found.topic})
