@@ -7,6 +7,7 @@ exist yet.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,21 +22,30 @@ from diagpro.entrypoints.cloud_setup import (
 
 # flag -> (Deployment field, help)
 _NAMES: tuple[tuple[str, str, str], ...] = (
-    ("--service", "service", "Cloud Run service (default diagpro)"),
+    ("--service", "service", "Cloud Run service"),
     ("--bucket", "bucket", "report bucket (default <project>-diagpro-reports)"),
-    ("--topic", "topic", "Pub/Sub topic of jobs (default diagpro-jobs)"),
-    ("--subscription", "subscription", "its push subscription (default diagpro-jobs-push)"),
-    ("--dead-letter-topic", "dead_letter_topic", "default diagpro-jobs-dead-letter"),
-    ("--repository", "repository", "Artifact Registry repository (default diagpro-images)"),
-    ("--api", "api", "API Gateway API (default diagpro-api)"),
-    ("--gateway", "gateway", "API Gateway gateway (default diagpro-gateway)"),
+    ("--topic", "topic", "Pub/Sub topic of jobs"),
+    ("--subscription", "subscription", "its push subscription"),
+    ("--dead-letter-topic", "dead_letter_topic", "where undeliverable jobs go"),
+    ("--repository", "repository", "Artifact Registry repository"),
+    ("--api", "api", "API Gateway API"),
+    ("--gateway", "gateway", "API Gateway gateway"),
     ("--gateway-region", "gateway_region", "API Gateway's region when --region has none"),
-    ("--sweep-job", "sweep_job", "Cloud Scheduler job (default diagpro-sweep)"),
-    ("--sweep-schedule", "sweep_schedule", "its cron schedule (default every 5 minutes)"),
-    ("--model", "model", "VAI_MODEL, a current Gemini id (default gemini-3.5-flash)"),
+    ("--sweep-job", "sweep_job", "Cloud Scheduler job"),
+    ("--sweep-schedule", "sweep_schedule", "its cron schedule"),
+    ("--model", "model", "VAI_MODEL, a current Gemini id"),
     ("--stripe-api-version", "stripe_api_version", "the Stripe API version diagpro pins"),
     ("--cors-origins", "cors_origins", "browser origins of a frontend, comma-separated"),
 )
+
+
+def _defaults() -> dict[str, str]:
+    """Deployment's own defaults, so the help can never state another one."""
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(Deployment)
+        if isinstance(f.default, str) and f.default
+    }
 
 
 def add_cloud_setup_command(commands: Any) -> None:
@@ -52,8 +62,10 @@ def add_cloud_setup_command(commands: Any) -> None:
     )
     parser.add_argument("--project", required=True, help="Google Cloud project id")
     parser.add_argument("--region", required=True, help="region, e.g. us-central1")
+    defaults = _defaults()
     for flag, field, text in _NAMES:
-        parser.add_argument(flag, dest=field, help=text)
+        shown = f"{text} (default {defaults[field]})" if defaults.get(field) else text
+        parser.add_argument(flag, dest=field, help=shown)
     parser.add_argument(
         "--deploy-dir",
         type=Path,
