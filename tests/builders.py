@@ -22,13 +22,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from diagpro.domain.analysis import (
-    SECTIONS,
     Analysis,
+    Certainty,
     CostEstimate,
+    DecodedCode,
+    OwnerCheck,
+    OwnerFact,
+    QuoteCheck,
+    QuoteVerdict,
     RankedCause,
-    Section,
+    RuledOut,
     ShopTest,
     Urgency,
+    UrgencyAdvice,
 )
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.ids import format_submission_id
@@ -112,60 +118,90 @@ def make_payment(**overrides: Any) -> Payment:
     return replace(payment, **overrides)
 
 
-def make_analysis(*, confidence_pct: int = 92, **overrides: Any) -> Analysis:
-    """A complete analysis (passes ``Analysis.check()``): the 15 sections in order, each with a
-    summary and points, codes extracted from ``make_intake()``, and every structured field filled
-    with the values a mechanic would expect for the F-150's lean misfire on cylinder 1 (urgency
-    SOON, one safety flag, three ranked causes, three shop tests, three cost estimates, five shop
-    questions, three next steps). Below the 80% threshold it lists the data needed, so it stays
-    valid; override ``data_needed=()`` to build an invalid one. Override the structured fields
-    with ``()`` for a narrative-only analysis (see ``narrative_only``)."""
-    sections = tuple(
-        Section(
-            key=key,
-            title=title,
-            summary=f"{title.title()}: what the evidence says about cylinder 1.",
-            points=(f"{key} point one", f"{key} point two"),
-        )
-        for key, title in SECTIONS
-    )
+def make_analysis(*, confidence_pct: int = 62, **overrides: Any) -> Analysis:
+    """A complete analysis (passes ``Analysis.check()``) of ``make_intake()``'s F-150: the
+    owner's coil swap used as a fact that rules the coil out, codes decoded, three ranked causes
+    (the top one at ``confidence_pct``, the rest of the distribution in ``other_pct``), urgency
+    SOON, owner checks, shop tests, a do-not, two repairs and a worst case at a stated labour
+    rate, a like-for-like quote check, five shop questions and three next steps. Below the 80%
+    threshold it lists the data needed; override ``data_needed=()`` to build an invalid one."""
     data_needed: tuple[str, ...] = ()
     if confidence_pct < 80:
-        data_needed = ("compression test result for cylinder 1", "fuel trim readings")
+        data_needed = ("Compression and leak-down results for cylinder 1",)
+    second = min(21, 100 - confidence_pct)
+    third = min(9, 100 - confidence_pct - second)
     analysis = Analysis(
-        most_likely_cause="Intake gasket leak at cylinder 1 (lean misfire)",
-        confidence_pct=confidence_pct,
-        sections=sections,
-        detected_codes=extract_codes(make_intake()),
-        data_needed=data_needed,
-        model="offline-test",
-        prompt_tokens=1200,
-        output_tokens=3400,
-        offline=True,
-        urgency=Urgency.SOON,
-        safety_flags=(
-            "The check-engine light flashes: unburnt fuel is overheating the catalytic "
-            "converter. Drive gently and as little as possible until the misfire is fixed.",
+        language="en",
+        equipment_assumed="2015 Ford F-150, gasoline V6 or V8, automatic, 98,000 miles",
+        facts_used=(
+            OwnerFact(
+                fact="You swapped coil 1 with coil 2 and the misfire stayed on cylinder 1",
+                proves="The coil is not the cause: a bad coil takes the misfire with it",
+            ),
+            OwnerFact(
+                fact="The spark plugs were replaced last year",
+                proves="A worn plug is unlikely, though a new plug can still be faulty",
+            ),
         ),
-        ranked_causes=(
+        detected_codes=extract_codes(make_intake()),
+        codes=(
+            DecodedCode(
+                code="P0301",
+                system="OBD-II",
+                meaning="Cylinder 1 misfire detected",
+                certainty=Certainty.KNOWN,
+                bearing="The fault is on one cylinder, not the whole engine",
+            ),
+            DecodedCode(
+                code="P0171",
+                system="OBD-II",
+                meaning="System too lean, bank 1",
+                certainty=Certainty.KNOWN,
+                bearing="Unmetered air or too little fuel on bank 1",
+            ),
+        ),
+        ruled_out=(
+            RuledOut(
+                cause="Ignition coil on cylinder 1",
+                because="the misfire stayed on cylinder 1 after your coil swap",
+            ),
+        ),
+        causes=(
             RankedCause(
                 cause="Intake gasket leak at cylinder 1",
-                likelihood_pct=62,
-                reasoning="P0171 (lean) with P0301 on the same bank, worse when cold, and the "
-                "misfire stayed on cylinder 1 when coils 1 and 2 were swapped.",
-                evidence=("P0171 System too lean (bank 1)", "coil swap: misfire stayed put"),
+                likelihood_pct=confidence_pct,
+                why="P0171 (lean) with P0301 on the same bank, worse when cold.",
+                evidence_for=("P0171 System too lean (bank 1)", "worse on cold mornings"),
+                evidence_against=("no hissing reported",),
             ),
             RankedCause(
                 cause="Leaking or clogged injector on cylinder 1",
-                likelihood_pct=21,
-                reasoning="Also explains a lean cylinder 1, but usually not a bank-wide P0171.",
-                evidence=("P0301 Cylinder 1 misfire detected",),
+                likelihood_pct=second,
+                why="Also explains a lean cylinder 1, but usually not a bank-wide P0171.",
+                evidence_for=("P0301 Cylinder 1 misfire detected",),
             ),
             RankedCause(
-                cause="Worn spark plug on cylinder 1",
-                likelihood_pct=9,
-                reasoning="Plugs were replaced last year; a bad one is possible but unlikely.",
-                evidence=("rough idle",),
+                cause="Low compression on cylinder 1",
+                likelihood_pct=third,
+                why="A burnt valve or worn rings would keep the misfire on one cylinder.",
+                evidence_for=("misfire stays on cylinder 1",),
+            ),
+        ),
+        other_pct=100 - confidence_pct - second - third,
+        urgency=UrgencyAdvice(
+            level=Urgency.SOON,
+            reason="A flashing check-engine light means unburnt fuel is overheating the "
+            "catalytic converter.",
+            stop_if=("The light flashes steadily while you drive",),
+        ),
+        safety=(
+            "A flashing check-engine light means unburnt fuel is overheating the catalytic "
+            "converter: drive gently and as little as possible.",
+        ),
+        owner_checks=(
+            OwnerCheck(
+                check="Listen around the intake at idle for a hiss",
+                what_it_tells="A hiss near cylinder 1 points to the intake gasket",
             ),
         ),
         shop_tests=(
@@ -174,79 +210,78 @@ def make_analysis(*, confidence_pct: int = 92, **overrides: Any) -> Analysis:
                 how="Smoke into the intake with the engine off; watch the cylinder 1 runner.",
                 expected="Smoke at the cylinder 1 gasket confirms the leak.",
                 cost_cents_low=8_000,
-                cost_cents_high=15_000,
-            ),
-            ShopTest(
-                name="Fuel trims at idle and 2,500 rpm",
-                how="Scan tool, warm engine, bank 1 short- and long-term trims.",
-                expected="Trims above +10% at idle that fall at 2,500 rpm point to a leak.",
-                cost_cents_low=0,
-                cost_cents_high=5_000,
-            ),
-            ShopTest(
-                name="Injector balance test",
-                how="Compare injector 1's resistance and flow with the others.",
-                expected="Within 10% of the others rules out the injector.",
-                cost_cents_low=5_000,
                 cost_cents_high=12_000,
             ),
+            ShopTest(
+                name="Compression and leak-down test on cylinder 1",
+                how="Compare cylinder 1 with the others, cold and warm.",
+                expected="Within 10% of the others rules out a mechanical fault.",
+                cost_cents_low=10_000,
+                cost_cents_high=15_000,
+            ),
         ),
+        do_not=("Do not replace all the coils: your swap already cleared them.",),
         costs=(
             CostEstimate(
                 repair="Replace the intake manifold gaskets",
                 parts_cents_low=4_000,
-                parts_cents_high=12_000,
-                labour_hours_low=1.5,
-                labour_hours_high=3.0,
-                total_cents_low=20_500,
-                total_cents_high=69_000,
-                note="Independent shop to dealer rates.",
+                parts_cents_high=6_000,
+                labour_hours_low=2.0,
+                labour_hours_high=2.5,
+                total_cents_low=34_000,
+                total_cents_high=43_500,
+                cause_index=0,
             ),
             CostEstimate(
                 repair="Replace injector 1",
                 parts_cents_low=9_000,
-                parts_cents_high=25_000,
+                parts_cents_high=12_000,
                 labour_hours_low=1.0,
-                labour_hours_high=2.5,
-                total_cents_low=20_000,
-                total_cents_high=72_500,
+                labour_hours_high=1.5,
+                total_cents_low=24_000,
+                total_cents_high=33_000,
+                cause_index=1,
             ),
             CostEstimate(
-                repair="Replace the spark plug on cylinder 1",
-                parts_cents_low=1_500,
-                parts_cents_high=3_000,
-                labour_hours_low=0.3,
-                labour_hours_high=0.8,
-                total_cents_low=5_000,
-                total_cents_high=18_000,
+                repair="Replace the catalytic converter after driving on the misfire",
+                parts_cents_low=60_000,
+                parts_cents_high=90_000,
+                labour_hours_low=1.0,
+                labour_hours_high=2.0,
+                total_cents_low=75_000,
+                total_cents_high=120_000,
+                worst_case=True,
             ),
+        ),
+        labour_rate_cents=15_000,
+        quote_check=QuoteCheck(
+            shop_job="Replace all six coils and injectors",
+            fair_cents_low=110_000,
+            fair_cents_high=140_000,
+            verdict=QuoteVerdict.UNJUSTIFIED_SCOPE,
+            explanation="The price is fair for that job, but your coil swap cleared the coils.",
         ),
         shop_questions=(
             "Did you smoke-test the intake, and where did the smoke come out?",
             "What were the bank 1 fuel trims at idle and at 2,500 rpm?",
-            "Did the misfire follow the coil when you swapped it?",
+            "Why replace coils that my swap test cleared?",
             "Which test shows the injectors need replacing?",
             "Can you itemise parts and labour hours on the estimate?",
         ),
         next_steps=(
             "Drive gently and as little as possible while the light flashes.",
-            "Ask for a smoke test and fuel trims before approving any parts.",
-            "Compare the quote with the fair range for the intake gaskets.",
+            "Ask for a smoke test and a compression test before approving any parts.",
+            "Decline the coils: your swap already cleared them.",
         ),
+        how_it_works="Each cylinder needs air, fuel and a spark at the right time.",
+        sources=("Ford workshop manual, section 303-14 (engine controls)",),
+        data_needed=data_needed,
+        model="offline-test",
+        prompt_tokens=1200,
+        output_tokens=3400,
+        offline=True,
     )
     return replace(analysis, **overrides)
-
-
-NARRATIVE_ONLY: dict[str, Any] = {
-    "safety_flags": (),
-    "ranked_causes": (),
-    "shop_tests": (),
-    "costs": (),
-    "shop_questions": (),
-    "next_steps": (),
-}
-"""Overrides that empty every structured field: ``make_analysis(**NARRATIVE_ONLY)`` is what a
-model that returned only the 15 narrative sections gives."""
 
 
 def make_hvac_intake(**overrides: Any) -> Intake:
@@ -284,47 +319,62 @@ def make_hvac_intake(**overrides: Any) -> Intake:
 
 def make_hvac_analysis(**overrides: Any) -> Analysis:
     """A STOP-urgency analysis of ``make_hvac_intake()``: a cracked heat exchanger or a blocked
-    flue (carbon monoxide), with safety flags, a stop verdict and a no-go next step."""
+    flue (carbon monoxide), with safety warnings, a stop verdict and a no-go next step."""
     intake = make_hvac_intake()
     analysis = make_analysis(
-        confidence_pct=74,
         data_needed=(
             "A combustion analysis (CO in the flue gas, in ppm)",
             "A camera inspection of the heat exchanger",
         ),
-        most_likely_cause="Cracked heat exchanger or blocked flue letting carbon monoxide into "
-        "the house",
+        equipment_assumed="2009 Carrier 58STA090 natural-gas furnace, 16 years old",
+        facts_used=(),
         detected_codes=extract_codes(intake),
-        urgency=Urgency.STOP,
-        safety_flags=(
+        codes=(
+            DecodedCode(
+                code="Flash code 3",
+                system="Carrier/Bryant furnace",
+                meaning="Pressure switch or limit circuit fault",
+                certainty=Certainty.TYPICAL,
+                bearing="Confirm on the chart inside the blower door",
+            ),
+        ),
+        ruled_out=(),
+        urgency=UrgencyAdvice(
+            level=Urgency.STOP,
+            reason="Two carbon-monoxide alarms and an exhaust smell: the house may be filling "
+            "with CO.",
+            stop_if=(),
+        ),
+        safety=(
             "Carbon monoxide: turn the furnace off at its switch, air the house and keep the CO "
-            "alarm powered. Leave and call the gas utility if the alarm sounds again or anyone "
-            "has a headache, dizziness or nausea.",
-            "Do not run the furnace until a licensed technician has checked the heat exchanger "
-            "and the flue.",
+            "alarm powered.",
             "If you smell gas, leave without touching switches and call the gas utility from "
             "outside.",
         ),
-        ranked_causes=(
+        causes=(
             RankedCause(
                 cause="Cracked heat exchanger",
                 likelihood_pct=48,
-                reasoning="A 16-year-old furnace, CO alarms, a yellow lazy flame and short "
-                "cycling on the flame rollout limit (blink code 3) together.",
-                evidence=("CO alarm went off twice", "burner flame yellow and lazy"),
+                why="A 16-year-old furnace, CO alarms and a yellow lazy flame together.",
+                evidence_for=("CO alarm went off twice", "burner flame yellow and lazy"),
             ),
             RankedCause(
                 cause="Blocked flue or vent pipe",
                 likelihood_pct=30,
-                reasoning="Also trips the pressure switch (code 3) and spills exhaust into the "
-                "basement; check it first because it is cheap to fix.",
-                evidence=("exhaust smell near the furnace", "blink code 3"),
+                why="Also spills exhaust into the basement; cheap to check first.",
+                evidence_for=("exhaust smell near the furnace",),
             ),
             RankedCause(
                 cause="Dirty burners or wrong gas pressure",
                 likelihood_pct=12,
-                reasoning="A yellow flame means incomplete combustion, which makes CO even with "
-                "a sound heat exchanger.",
+                why="A yellow flame means incomplete combustion.",
+            ),
+        ),
+        other_pct=10,
+        owner_checks=(
+            OwnerCheck(
+                check="Look at the vent pipe where it leaves the house",
+                what_it_tells="Ice, a nest or a crushed pipe points to a blocked flue",
             ),
         ),
         shop_tests=(
@@ -333,36 +383,28 @@ def make_hvac_analysis(**overrides: Any) -> Analysis:
                 how="Analyser probe in the flue; CO, O2 and draft at steady state.",
                 expected="CO in the flue below 100 ppm (air-free) and a steady draft.",
                 cost_cents_low=7_500,
-                cost_cents_high=15_000,
-            ),
-            ShopTest(
-                name="Heat exchanger inspection",
-                how="Camera through the burner openings; flame watch at blower start.",
-                expected="No cracks or holes; the flame does not move when the blower starts.",
-                cost_cents_low=10_000,
-                cost_cents_high=25_000,
+                cost_cents_high=11_000,
             ),
         ),
+        do_not=("Never jumper the pressure switch or a limit switch to keep the heat on.",),
         costs=(
             CostEstimate(
                 repair="Clear and reseal the flue and vent pipe",
                 parts_cents_low=2_000,
-                parts_cents_high=15_000,
+                parts_cents_high=3_000,
                 labour_hours_low=1.0,
-                labour_hours_high=3.0,
-                total_cents_low=11_000,
-                total_cents_high=63_000,
+                labour_hours_high=1.5,
+                total_cents_low=17_000,
+                total_cents_high=25_500,
+                cause_index=1,
             ),
-            CostEstimate(
-                repair="Replace the heat exchanger",
-                parts_cents_low=60_000,
-                parts_cents_high=150_000,
-                labour_hours_low=6.0,
-                labour_hours_high=10.0,
-                total_cents_low=114_000,
-                total_cents_high=310_000,
-                note="At 16 years old, price a new furnace too.",
-            ),
+        ),
+        quote_check=QuoteCheck(
+            shop_job="",
+            fair_cents_low=0,
+            fair_cents_high=0,
+            verdict=QuoteVerdict.NO_QUOTE,
+            explanation="You have no quote yet.",
         ),
         shop_questions=(
             "What was the CO reading in the flue, in ppm air-free?",

@@ -62,6 +62,41 @@ CHOICES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The words a customer reads for each choice value: the intake form shows them, the report and
+# the prompt quote them, and the message catalogue (domain "intake", context = the field name)
+# translates them. The one copy: the form, the renderer and the analyzers all read it here.
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "whenStarted": {
+        "today": "Today",
+        "week": "In the last week",
+        "month": "In the last month",
+        "gradual": "Gradually, over time",
+        "sudden": "Suddenly, all at once",
+    },
+    "frequency": {
+        "always": "All the time",
+        "often": "Often",
+        "sometimes": "Sometimes",
+        "rarely": "Rarely",
+        "once": "It happened once",
+    },
+    "urgencyLevel": {
+        "low": "Can wait",
+        "normal": "Needs attention soon",
+        "high": "Critical issue",
+        "emergency": "Safety concern",
+    },
+    "usagePattern": {
+        "daily": "Daily",
+        "weekly": "Weekly",
+        "occasional": "Occasionally",
+        "heavy": "Heavy duty",
+        "light": "Light duty",
+        "commercial": "Commercial",
+        "recreational": "Recreational",
+    },
+}
+
 # Limits keep one submission from becoming a multi-megabyte prompt or a 100-page PDF.
 LONG_TEXT = 5000
 SHORT_TEXT = 200
@@ -98,7 +133,7 @@ class Intake:
     symptoms: tuple[str, ...] = ()
     when_started: str = ""
     frequency: str = ""
-    urgency_level: str = "normal"
+    urgency_level: str = ""  # empty: the customer did not say (never assumed "normal")
     location_environment: str = ""
     usage_pattern: str = ""
     problem_description: str = ""
@@ -284,7 +319,6 @@ def validate_intake(raw: object) -> Intake:
 
     if problems or category is None:
         raise IntakeInvalid(problems)
-    values["urgency_level"] = values["urgency_level"] or "normal"
     values["email"] = email.lower() if email.isascii() else email
     return Intake(
         equipment_type=category.key,
