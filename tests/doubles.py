@@ -66,8 +66,8 @@ class RecordingRenderer:
         if self._failures:
             raise self._failures.pop(0)
         self.rendered.append(document)
-        titles = "\n".join(f"% {s.title}" for s in document.analysis.sections)
-        return f"%PDF-1.7\n% report {document.submission_id}\n{titles}\n%%EOF\n".encode()
+        causes = "\n".join(f"% {c.cause}" for c in document.analysis.causes)
+        return f"%PDF-1.7\n% report {document.submission_id}\n{causes}\n%%EOF\n".encode()
 
 
 class FixedClock:

@@ -18,7 +18,6 @@ from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
-from diagpro.domain.analysis import SECTION_KEYS
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.ports import SubmissionStore
 from diagpro.domain.submission import Status, Submission
@@ -79,8 +78,10 @@ def test_a_rich_submission_round_trips_equal(store: SubmissionStore) -> None:
     assert got.payment is not None and got.payment.paid_at.tzinfo is not None
     assert got.checkout is not None and got.checkout.expires_at.tzinfo is not None
     assert got.analysis is not None
-    assert tuple(s.key for s in got.analysis.sections) == SECTION_KEYS
-    assert isinstance(got.analysis.sections[0].points, tuple)
+    assert got.analysis.causes == original.analysis.causes  # type: ignore[union-attr]
+    assert isinstance(got.analysis.causes[0].evidence_for, tuple)
+    assert got.analysis.urgency == original.analysis.urgency  # type: ignore[union-attr]
+    assert got.analysis.quote_check == original.analysis.quote_check  # type: ignore[union-attr]
     assert got.analysis.detected_codes == original.analysis.detected_codes  # type: ignore[union-attr]
     assert type(got.analysis.detected_codes[0].family) is type(
         original.analysis.detected_codes[0].family  # type: ignore[union-attr]

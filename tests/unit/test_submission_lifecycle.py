@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from diagpro.domain.analysis import RuledOut
 from diagpro.domain.errors import AnalysisInvalid, IllegalTransition
 from diagpro.domain.ids import format_submission_id, is_submission_id
 from diagpro.domain.jobs import Job, JobState, RetryPolicy
@@ -104,13 +105,47 @@ def test_retry_policy_backs_off_exponentially_within_attempts_and_budget():
     assert policy.next_try(replace(job, attempts=1), late) is None
 
 
-def test_an_analysis_missing_a_section_or_data_needed_is_refused():
+def test_an_analysis_without_causes_next_steps_or_data_needed_is_refused():
     good = make_analysis()
     assert good.check() is good
-    with pytest.raises(AnalysisInvalid, match="missing"):
-        replace(good, sections=good.sections[:-1]).check()
+    with pytest.raises(AnalysisInvalid, match="no ranked cause"):
+        replace(good, causes=(), other_pct=100).check()
+    with pytest.raises(AnalysisInvalid, match="next steps"):
+        replace(good, next_steps=()).check()
     with pytest.raises(AnalysisInvalid, match="no data needed"):
-        replace(good, confidence_pct=60, data_needed=()).check()
+        replace(good, data_needed=()).check()
+
+
+def test_likelihoods_are_one_distribution_in_order():
+    good = make_analysis()
+    with pytest.raises(AnalysisInvalid, match="add up to 101%"):
+        replace(good, other_pct=good.other_pct + 1).check()
+    reversed_causes = tuple(reversed(good.causes))
+    with pytest.raises(AnalysisInvalid, match="not in order"):
+        replace(good, causes=reversed_causes).check()
+    assert good.confidence_pct == good.causes[0].likelihood_pct
+    assert good.most_likely_cause == good.causes[0].cause
+
+
+def test_a_cause_the_owner_ruled_out_is_never_ranked():
+    good = make_analysis()
+    cleared = RuledOut(cause=good.causes[0].cause, because="your swap cleared it")
+    with pytest.raises(AnalysisInvalid, match="both ruled out and ranked"):
+        replace(good, ruled_out=(cleared,)).check()
+    with pytest.raises(AnalysisInvalid, match="without a reason"):
+        replace(good, ruled_out=(RuledOut(cause="Fuel pump", because=" "),)).check()
+
+
+def test_costs_point_at_a_ranked_cause_and_worst_cases_are_kept_apart():
+    good = make_analysis()
+    assert [c.worst_case for c in good.worst_cases] == [True]
+    assert good.cost_range_cents == (
+        good.repairs[0].total_cents_low,
+        good.repairs[0].total_cents_high,
+    )
+    bad = replace(good.costs[0], cause_index=7)
+    with pytest.raises(AnalysisInvalid, match="points at cause 7"):
+        replace(good, costs=(bad,)).check()
 
 
 def test_money_is_formatted_in_one_place():
