@@ -1,8 +1,9 @@
 """``make messages``: extract every message domain's template and merge it into each language.
 
-For each domain in ``diagpro.adapters.messages.DOMAINS`` this writes ``src/diagpro/locale/<domain>.pot``
-and then updates ``src/diagpro/locale/<lang>/LC_MESSAGES/<domain>.po`` (created from the template
-when missing) for every language in ``CATALOGUE_LANGUAGES`` but English, whose msgids are the text.
+For each domain in ``diagpro.adapters.messages.DOMAINS`` this writes
+``src/diagpro/locale/<domain>.pot`` and then updates each language's
+``src/diagpro/locale/<lang>/LC_MESSAGES/<domain>.po`` (created from the template when missing), for
+every language in ``CATALOGUE_LANGUAGES`` but English, whose msgids are the text.
 New entries arrive untranslated, near-matches arrive fuzzy, and removed ones are kept as obsolete
 (``#~``) so no hand translation is lost; ``tests/unit/test_message_catalogues.py`` then lists what
 a translator still has to do.
@@ -32,6 +33,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -49,7 +51,7 @@ HEADER = """\
 
 # Python keywords: gettext ``t("...")``, a no-op marker ``N_("...")`` for module constants,
 # ``t.plural(singular, plural, n)`` (ngettext) and ``t.choice(context, msgid)`` (pgettext).
-PYTHON_KEYWORDS: dict[str, object] = {
+PYTHON_KEYWORDS: dict[str, Any] = {
     "t": None,
     "N_": None,
     "plural": (1, 2),
@@ -143,7 +145,8 @@ def _catalog(domain: str, messages: Iterable[Message], created: datetime | None)
     )
     for msgid, context, where in messages:
         path, _, line = where.rpartition(":")
-        location = (path, int(line)) if line.isdigit() else (where, None)
+        # A location without a line (data, not code) is written as "#: module.NAME".
+        location: tuple[str, Any] = (path, int(line)) if line.isdigit() else (where, None)
         existing = catalog.get(msgid[0] if isinstance(msgid, tuple) else msgid, context)
         if existing is None:
             catalog.add(msgid, context=context, locations=[location], flags=_flags(msgid))

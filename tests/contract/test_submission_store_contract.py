@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from diagpro.adapters.codec import FORMAT_VERSION
 from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
-from diagpro.domain.analysis import SECTION_KEYS
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.ports import SubmissionStore
 from diagpro.domain.submission import Status, Submission
@@ -79,8 +79,9 @@ def test_a_rich_submission_round_trips_equal(store: SubmissionStore) -> None:
     assert got.payment is not None and got.payment.paid_at.tzinfo is not None
     assert got.checkout is not None and got.checkout.expires_at.tzinfo is not None
     assert got.analysis is not None
-    assert tuple(s.key for s in got.analysis.sections) == SECTION_KEYS
-    assert isinstance(got.analysis.sections[0].points, tuple)
+    assert isinstance(got.analysis.causes, tuple) and isinstance(got.analysis.causes[0].why, str)
+    assert isinstance(got.analysis.causes[0].evidence_for, tuple)
+    assert type(got.analysis.urgency.level) is type(original.analysis.urgency.level)  # type: ignore[union-attr]
     assert got.analysis.detected_codes == original.analysis.detected_codes  # type: ignore[union-attr]
     assert type(got.analysis.detected_codes[0].family) is type(
         original.analysis.detected_codes[0].family  # type: ignore[union-attr]
@@ -333,5 +334,5 @@ def test_sqlite_columns_mirror_the_document(tmp_path: Path) -> None:
     assert row["version"] == 7
     assert row["created_at"] == "2026-11-26T12:00:00Z"
     assert row["updated_at"] == "2026-11-26T13:00:00.123456Z"
-    assert row["format"] == 1
+    assert row["format"] == FORMAT_VERSION
     assert row["symptom"] == submission.intake.symptoms[0]

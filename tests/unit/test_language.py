@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from diagpro.adapters.language import detect_language
 from diagpro.domain.intake import Intake
 
 
-def _intake(description: str = "", **more: object) -> Intake:
+def _intake(description: str = "", **more: Any) -> Intake:
     return Intake(
-        equipment_type="automotive", email="owner@example.com", problem_description=description, **more
+        equipment_type="automotive",
+        email="owner@example.com",
+        problem_description=description,
+        **more,
     )
 
 

@@ -64,8 +64,8 @@ def _placeholder_problem(message: Message) -> str:
     """Why a translation's placeholders do not fit its msgid ('' when they do)."""
     ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
     strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
-    wanted = set().union(*(_fields(text) for text in ids))
-    for text in strings:
+    wanted = set().union(*(_fields(str(text)) for text in ids))
+    for text in (str(s or "") for s in strings):
         try:
             found = _fields(text)
         except ValueError as exc:
@@ -80,7 +80,7 @@ def _placeholder_problem(message: Message) -> str:
 def _untranslated(catalog: Catalog) -> list[Message]:
     def missing(message: Message) -> bool:
         strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
-        return not all(s.strip() for s in strings)
+        return not all(str(s or "").strip() for s in strings)
 
     return [m for m in catalog if m.id and (missing(m) or m.fuzzy)]
 
@@ -155,10 +155,11 @@ def test_each_catalogue_compiles(domain: str, language: str) -> None:
     plain = [m for m in written if m.id and isinstance(m.id, str) and m.string]
     assert plain
     for message in plain:
+        msgid, msgstr = str(message.id), str(message.string)
         if message.context:
-            assert compiled.pgettext(message.context, message.id) == message.string
+            assert compiled.pgettext(message.context, msgid) == msgstr
         else:
-            assert compiled.gettext(message.id) == message.string
+            assert compiled.gettext(msgid) == msgstr
 
 
 def test_the_placeholder_check_finds_a_mismatch() -> None:
