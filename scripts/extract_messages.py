@@ -175,6 +175,22 @@ def _key(msgid: object) -> str:
     return " | ".join(msgid) if isinstance(msgid, tuple | list) else str(msgid)
 
 
+def label(message: Any) -> str:
+    """One entry as the untranslated lists name it: ``'Often' [frequency]``."""
+    where = f" [{message.context}]" if message.context else ""
+    return f"{_key(message.id)!r}{where}"
+
+
+def untranslated(catalog: Catalog) -> list[Any]:
+    """The entries a translator still has to do: an empty msgstr (any plural form) or fuzzy."""
+
+    def missing(message: Any) -> bool:
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        return not all(str(s or "").strip() for s in strings)
+
+    return [m for m in catalog if m.id and (missing(m) or m.fuzzy)]
+
+
 def _write(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
@@ -220,14 +236,35 @@ def update_language(domain: str, template: Catalog, language: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from diagpro.adapters.messages import CATALOGUE_LANGUAGES, DEFAULT_LANGUAGE, DOMAINS
+    from diagpro.adapters.messages import (
+        CATALOGUE_LANGUAGES,
+        DEFAULT_LANGUAGE,
+        DOMAINS,
+        catalogue_path,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("domains", nargs="*", help=f"some of {', '.join(DOMAINS)}; default: all")
+    parser.add_argument(
+        "--untranslated",
+        action="store_true",
+        help="only print each language's untranslated or fuzzy entries, one a line, in the form "
+        "tests/unit/untranslated_knowledge_es.txt lists them",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.domains) - set(DOMAINS)
     if unknown:
         parser.error(f"unknown domain(s) {', '.join(sorted(unknown))}; known: {', '.join(DOMAINS)}")
+    if args.untranslated:
+        for domain in args.domains or DOMAINS:
+            for language in CATALOGUE_LANGUAGES:
+                path = catalogue_path(language, domain)
+                if language != DEFAULT_LANGUAGE and path.is_file():
+                    with path.open("rb") as source:
+                        catalog = read_po(source, locale=language, domain=domain)
+                    print(f"# {language}/{domain}.po")
+                    print("\n".join(sorted(label(m) for m in untranslated(catalog))))
+        return 0
     for domain in args.domains or DOMAINS:
         try:
             template = extract(domain)

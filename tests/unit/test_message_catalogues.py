@@ -52,8 +52,7 @@ def _read(path: Path, language: str | None = None) -> Catalog:
 
 
 def _label(message: Message) -> str:
-    where = f" [{message.context}]" if message.context else ""
-    return f"{extract_messages._key(message.id)!r}{where}"
+    return str(extract_messages.label(message))
 
 
 def _fields(text: str) -> set[str]:
@@ -75,14 +74,6 @@ def _placeholder_problem(message: Message) -> str:
         if (found - wanted) or (not plural and found != wanted):
             return f"{_label(message)}: {text!r} has {sorted(found)}, the msgid {sorted(wanted)}"
     return ""
-
-
-def _untranslated(catalog: Catalog) -> list[Message]:
-    def missing(message: Message) -> bool:
-        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
-        return not all(str(s or "").strip() for s in strings)
-
-    return [m for m in catalog if m.id and (missing(m) or m.fuzzy)]
 
 
 def test_every_domain_has_a_template() -> None:
@@ -113,12 +104,18 @@ def test_every_entry_is_translated(domain: str, language: str) -> None:
     missing = extract_messages.keys(template) - extract_messages.keys(catalog)
     assert not missing, f"not merged into {path.name}: run `make messages`: {sorted(missing)}"
 
-    left = sorted(_label(m) for m in _untranslated(catalog) if (m.id, m.context) in _ids(template))
+    left = sorted(
+        _label(m)
+        for m in extract_messages.untranslated(catalog)
+        if (m.id, m.context) in _ids(template)
+    )
     allowed_file = ALLOWED_UNTRANSLATED.get(domain)
     allowed = _allowed(allowed_file) if allowed_file else set()
     new = [label for label in left if label not in allowed]
-    assert not new, f"{len(new)} untranslated or fuzzy in {language}/{domain}.po:\n" + "\n".join(
-        new
+    assert not new, (
+        f"{len(new)} untranslated or fuzzy in {language}/{domain}.po "
+        f"(`scripts/extract_messages.py --untranslated {domain}` lists them all):\n"
+        + "\n".join(new)
     )
     done = sorted(allowed - set(left))
     assert not done, (
