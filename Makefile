@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test-setup run demo test lint unit features lock clean
+.PHONY: setup test-setup run demo test lint unit features lock messages clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,12 @@ lock: setup
 	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
 	  --output-file deploy/requirements.lock
+
+# The message catalogues: re-extract src/diagpro/locale/<domain>.pot for every message domain and
+# merge each into the Spanish catalogue (new entries arrive untranslated, for a translator to
+# fill in). tests/unit/test_message_catalogues.py fails until they are current and translated.
+messages: setup
+	PYTHONPATH=src $(BIN)/python scripts/extract_messages.py
 
 clean:
 	rm -rf $(VENV) var report.pdf .pytest_cache .mypy_cache .ruff_cache

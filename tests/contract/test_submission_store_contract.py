@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from diagpro.adapters.codec import FORMAT_VERSION
 from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
@@ -82,6 +83,7 @@ def test_a_rich_submission_round_trips_equal(store: SubmissionStore) -> None:
     assert isinstance(got.analysis.causes[0].evidence_for, tuple)
     assert got.analysis.urgency == original.analysis.urgency  # type: ignore[union-attr]
     assert got.analysis.quote_check == original.analysis.quote_check  # type: ignore[union-attr]
+    assert type(got.analysis.urgency.level) is type(original.analysis.urgency.level)  # type: ignore[union-attr]
     assert got.analysis.detected_codes == original.analysis.detected_codes  # type: ignore[union-attr]
     assert type(got.analysis.detected_codes[0].family) is type(
         original.analysis.detected_codes[0].family  # type: ignore[union-attr]
@@ -334,5 +336,5 @@ def test_sqlite_columns_mirror_the_document(tmp_path: Path) -> None:
     assert row["version"] == 7
     assert row["created_at"] == "2026-11-26T12:00:00Z"
     assert row["updated_at"] == "2026-11-26T13:00:00.123456Z"
-    assert row["format"] == 1
+    assert row["format"] == FORMAT_VERSION
     assert row["symptom"] == submission.intake.symptoms[0]

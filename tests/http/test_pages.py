@@ -22,12 +22,11 @@ from litestar.testing import TestClient
 from diagpro.container import Container
 from diagpro.domain.equipment import CATEGORIES, DETAIL_LABELS
 from diagpro.domain.errors import RenderFailed
-from diagpro.domain.intake import CHOICES, PAYLOAD_KEYS
+from diagpro.domain.intake import CHOICE_LABELS, CHOICES, PAYLOAD_KEYS
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.http import local, order_progress, pages
 from diagpro.entrypoints.http.app import create_app
-from diagpro.entrypoints.http.intake_form import CHOICE_LABELS
 from tests.doubles import FixedClock, RecordingRenderer
 from tests.harness import container_for_tests
 

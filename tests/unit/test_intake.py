@@ -54,7 +54,7 @@ def test_symptoms_arrive_as_a_list_too():
 
 def test_the_minimum_is_a_category_an_email_and_something_to_analyse():
     intake = validate_intake({"equipmentType": "hvac", "email": "a@b.co", "errorCodes": "E4"})
-    assert intake.urgency_level == "normal"
+    assert intake.urgency_level == ""  # not said: never assumed "normal"
     assert intake.equipment_name == "HVAC"
 
 

@@ -11,7 +11,8 @@ plain ``dict``/``list``/``str``/``int``/``bool``/``None``:
 * tuples become lists and come back as tuples (the domain's values are frozen);
 * ``format_version`` says which layout the document has. Bump ``FORMAT_VERSION`` and register an
   upgrade in ``_UPGRADES`` when a change cannot be read by the current decoder (a field renamed
-  or re-typed; a new field with a default needs nothing).
+  or re-typed; a new field with a default needs nothing); the upgrades live in
+  ``codec_upgrades``.
 
 Anything the decoder cannot read raises ``DocumentDecodeError``: a stored document that does not
 decode is corruption or a deployment mistake, and must be loud.
@@ -26,15 +27,17 @@ from typing import Any
 
 import msgspec
 
+from diagpro.adapters.codec_upgrades import submission_1_to_2
 from diagpro.domain.submission import Submission
 
-FORMAT_VERSION = 1
+# 2: the analysis is one structured shape (domain.analysis) instead of 15 prose sections.
+FORMAT_VERSION = 2
 FORMAT_KEY = "format_version"
 
 Document = dict[str, Any]
 
 # _UPGRADES[n] turns a version-n document into a version-(n+1) one.
-_UPGRADES: dict[int, Callable[[Document], Document]] = {}
+_UPGRADES: dict[int, Callable[[Document], Document]] = {1: submission_1_to_2}
 
 
 class DocumentDecodeError(ValueError):

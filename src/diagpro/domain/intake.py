@@ -97,6 +97,34 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# The label each field carries where a customer reads it (the intake form, the summary before
+# paying, the report's copy of the intake); the "intake" catalogue translates it (no context).
+# The category's own words replace serialNumber's and mileageHours' ("VIN", "Engine Hours").
+FIELD_LABELS: dict[str, str] = {
+    "equipmentType": "Equipment type",
+    "make": "Make",
+    "model": "Model",
+    "year": "Year",
+    "mileageHours": "Mileage / hours",
+    "serialNumber": "VIN / serial number",
+    "errorCodes": "Error codes",
+    "symptoms": "Symptoms",
+    "whenStarted": "When it started",
+    "frequency": "How often it happens",
+    "urgencyLevel": "How urgent is it?",
+    "locationEnvironment": "Where it is used",
+    "usagePattern": "How it is used",
+    "problemDescription": "What's wrong?",
+    "previousRepairs": "Previous repairs",
+    "modifications": "Modifications",
+    "troubleshootingSteps": "What you have already tried",
+    "shopQuoteAmount": "Shop quote",
+    "shopRecommendation": "What the shop recommends",
+    "fullName": "Your name",
+    "email": "Email",
+    "phone": "Phone",
+}
+
 # Limits keep one submission from becoming a multi-megabyte prompt or a 100-page PDF.
 LONG_TEXT = 5000
 SHORT_TEXT = 200

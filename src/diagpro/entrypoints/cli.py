@@ -19,6 +19,7 @@ from pathlib import Path
 from diagpro.config import ConfigError
 from diagpro.container import Container
 from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
+from diagpro.domain.intake import CHOICE_LABELS, CHOICES
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
@@ -34,11 +35,11 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--serial-number", "serialNumber", "VIN, HIN, serial or IMEI"),
     ("--codes", "errorCodes", "error codes as shown, e.g. 'P0301 P0171'"),
     ("--symptoms", "symptoms", "comma-separated symptoms"),
-    ("--when-started", "whenStarted", "today, week, month, gradual or sudden"),
-    ("--frequency", "frequency", "always, often, sometimes, rarely or once"),
-    ("--urgency", "urgencyLevel", "low, normal, high or emergency"),
+    ("--when-started", "whenStarted", ""),  # the choices' help: _choice_help
+    ("--frequency", "frequency", ""),
+    ("--urgency", "urgencyLevel", ""),
     ("--location", "locationEnvironment", "where it is used"),
-    ("--usage", "usagePattern", "daily, weekly, occasional, heavy, light, commercial, ..."),
+    ("--usage", "usagePattern", ""),
     ("--problem", "problemDescription", "the problem in your own words"),
     ("--previous-repairs", "previousRepairs", "repairs already done"),
     ("--modifications", "modifications", "modifications"),
@@ -49,6 +50,13 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--email", "email", "where the receipt would go"),
     ("--phone", "phone", "phone number"),
 )
+
+
+def _choice_help(key: str) -> str:
+    """'one of: today (Today), week (In the last week), ...': the values the intake accepts, with
+    the words the form shows for them (domain.intake's one copy)."""
+    labels = CHOICE_LABELS[key]
+    return "one of: " + ", ".join(f"{value} ({labels[value]})" for value in CHOICES[key])
 
 
 class UserError(Exception):
@@ -319,8 +327,8 @@ def _parser() -> argparse.ArgumentParser:
         help="describe a problem and get the PDF report (runs the whole paid lifecycle locally)",
     )
     diagnose.add_argument("--from", dest="from_file", metavar="FILE", help="intake JSON file")
-    for flag, _, text in _FLAGS:
-        diagnose.add_argument(flag, help=text)
+    for flag, key, text in _FLAGS:
+        diagnose.add_argument(flag, help=(text or _choice_help(key)).replace("%", "%%"))
     diagnose.add_argument(
         "--detail",
         action="append",

@@ -21,66 +21,15 @@ from diagpro.domain.equipment import (
     EquipmentCategory,
 )
 from diagpro.domain.errors import FieldProblem
-from diagpro.domain.intake import CHOICES, PAYLOAD_KEYS, Intake, intake_to_payload
+from diagpro.domain.intake import (
+    CHOICE_LABELS,
+    CHOICES,
+    FIELD_LABELS,
+    PAYLOAD_KEYS,
+    Intake,
+    intake_to_payload,
+)
 from diagpro.domain.payment import format_money
-
-FIELD_LABELS: dict[str, str] = {
-    "equipmentType": "Equipment type",
-    "make": "Make",
-    "model": "Model",
-    "year": "Year",
-    "mileageHours": "Mileage / hours",
-    "serialNumber": "VIN / serial number",
-    "errorCodes": "Error codes",
-    "symptoms": "Symptoms",
-    "whenStarted": "When it started",
-    "frequency": "How often it happens",
-    "urgencyLevel": "How urgent is it?",
-    "locationEnvironment": "Where it is used",
-    "usagePattern": "How it is used",
-    "problemDescription": "What's wrong?",
-    "previousRepairs": "Previous repairs",
-    "modifications": "Modifications",
-    "troubleshootingSteps": "What you have already tried",
-    "shopQuoteAmount": "Shop quote",  # the form adds the price currency: "Shop quote (USD)"
-    "shopRecommendation": "What the shop recommends",
-    "fullName": "Your name",
-    "email": "Email",
-    "phone": "Phone",
-}
-
-# The words a customer picks from; the values are the domain's CHOICES.
-CHOICE_LABELS: dict[str, dict[str, str]] = {
-    "whenStarted": {
-        "today": "Today",
-        "week": "In the last week",
-        "month": "In the last month",
-        "gradual": "Gradually, over time",
-        "sudden": "Suddenly, all at once",
-    },
-    "frequency": {
-        "always": "All the time",
-        "often": "Often",
-        "sometimes": "Sometimes",
-        "rarely": "Rarely",
-        "once": "It happened once",
-    },
-    "urgencyLevel": {
-        "low": "Can wait",
-        "normal": "Needs attention soon",
-        "high": "Critical issue",
-        "emergency": "Safety concern",
-    },
-    "usagePattern": {
-        "daily": "Daily",
-        "weekly": "Weekly",
-        "occasional": "Occasionally",
-        "heavy": "Heavy duty",
-        "light": "Light duty",
-        "commercial": "Commercial",
-        "recreational": "Recreational",
-    },
-}
 
 BLURBS: dict[str, str] = {
     "automotive": "Cars, SUVs, minivans",

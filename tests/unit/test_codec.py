@@ -1,0 +1,137 @@
+"""Stored submissions of the first layout still read, as the current shape.
+
+``stored/submission_v1.json`` is a real format-1 document: what the release before the
+structured analysis wrote for ``tests.builders.make_rich_submission()`` (its 15 prose sections,
+``ranked_causes`` with ``reasoning``, ``urgency`` and ``safety_flags``, cost notes).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diagpro.adapters.codec import (
+    FORMAT_KEY,
+    FORMAT_VERSION,
+    DocumentDecodeError,
+    submission_from_document,
+    submission_from_json,
+    submission_to_document,
+)
+from diagpro.adapters.codec_upgrades import URGENCY_REASON
+from diagpro.domain.analysis import Urgency
+from diagpro.domain.submission import Status
+from tests.builders import make_rich_submission
+
+V1 = Path(__file__).with_name("stored") / "submission_v1.json"
+
+
+def _v1() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(V1.read_text(encoding="utf-8"))
+    assert document[FORMAT_KEY] == 1
+    return document
+
+
+def test_a_current_submission_round_trips_at_the_current_format() -> None:
+    original = make_rich_submission()
+    document = submission_to_document(original)
+    assert document[FORMAT_KEY] == FORMAT_VERSION == 2
+    assert submission_from_document(document) == original
+
+
+def test_a_stored_v1_submission_reads_as_the_new_shape() -> None:
+    old = _v1()
+    submission = submission_from_json(V1.read_bytes())
+
+    assert submission.id == old["id"]
+    assert submission.status is Status.FAILED
+    assert submission.intake.make == "Ford" and submission.intake.urgency_level == "high"
+    analysis = submission.analysis
+    assert analysis is not None
+    assert analysis.check() is analysis  # renderable: the new rules hold
+    assert analysis.language == "en"
+
+    ranked = old["analysis"]["ranked_causes"]
+    assert [c.cause for c in analysis.causes] == [c["cause"] for c in ranked]
+    assert [c.likelihood_pct for c in analysis.causes] == [62, 21, 9]
+    assert analysis.other_pct == 8
+    assert analysis.confidence_pct == 62
+    assert analysis.causes[0].why == ranked[0]["reasoning"]
+    assert analysis.causes[0].evidence_for == tuple(ranked[0]["evidence"])
+
+    assert analysis.urgency.level is Urgency.SOON
+    assert analysis.urgency.reason == URGENCY_REASON
+    assert analysis.safety == tuple(old["analysis"]["safety_flags"])
+    assert analysis.next_steps == tuple(old["analysis"]["next_steps"])
+    assert analysis.shop_questions == tuple(old["analysis"]["shop_questions"])
+    assert [t.name for t in analysis.shop_tests] == [
+        t["name"] for t in old["analysis"]["shop_tests"]
+    ]
+    assert [c.repair for c in analysis.costs] == [c["repair"] for c in old["analysis"]["costs"]]
+    assert [c.cause_index for c in analysis.costs] == [0, -1, -1]
+    assert analysis.cost_range_cents == (20500, 69000)
+    assert not analysis.worst_cases
+    assert analysis.detected_codes and analysis.detected_codes[0].code == "P0301"
+    assert analysis.model == old["analysis"]["model"]
+    sections = {s["key"]: s for s in old["analysis"]["sections"]}
+    assert analysis.how_it_works == sections["technical_education"]["summary"]
+    assert analysis.sources == tuple(sections["source_verification"]["points"])
+
+
+def test_an_upgraded_submission_is_written_back_at_the_current_format() -> None:
+    submission = submission_from_json(V1.read_bytes())
+    document = submission_to_document(submission)
+    assert document[FORMAT_KEY] == FORMAT_VERSION
+    assert "sections" not in document["analysis"]
+    assert submission_from_document(document) == submission
+
+
+def test_a_v1_analysis_without_ranked_causes_keeps_its_verdict() -> None:
+    # The first offline analyzer wrote only the most likely cause and a confidence.
+    document = _v1()
+    document["analysis"]["ranked_causes"] = []
+    document["analysis"]["next_steps"] = []
+    analysis = submission_from_document(document).analysis
+    assert analysis is not None
+    old = document["analysis"]
+    assert [(c.cause, c.likelihood_pct) for c in analysis.causes] == [
+        (old["most_likely_cause"], old["confidence_pct"])
+    ]
+    assert analysis.other_pct == 100 - old["confidence_pct"]
+    summary = {s["key"]: s for s in old["sections"]}["next_steps_summary"]
+    assert analysis.next_steps == tuple(summary["points"][:3])
+    assert analysis.check() is analysis
+
+
+def test_v1_likelihoods_over_100_are_scaled_to_a_distribution() -> None:
+    document = _v1()
+    for cause in document["analysis"]["ranked_causes"]:
+        cause["likelihood_pct"] = 60
+    analysis = submission_from_document(document).analysis
+    assert analysis is not None
+    assert [c.likelihood_pct for c in analysis.causes] == [33, 33, 33]
+    assert analysis.other_pct == 1
+
+
+def test_a_v1_submission_without_an_analysis_upgrades() -> None:
+    document = _v1()
+    document["analysis"] = None
+    assert submission_from_document(document).analysis is None
+
+
+def test_a_broken_v1_analysis_is_a_decode_error_not_a_crash() -> None:
+    document = copy.deepcopy(_v1())
+    document["analysis"]["urgency"] = "whenever"
+    with pytest.raises(DocumentDecodeError, match="invalid"):
+        submission_from_document(document)
+
+
+def test_a_document_from_a_newer_release_is_refused() -> None:
+    document = submission_to_document(make_rich_submission())
+    document[FORMAT_KEY] = FORMAT_VERSION + 1
+    with pytest.raises(DocumentDecodeError, match="newer release"):
+        submission_from_document(document)
