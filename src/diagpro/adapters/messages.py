@@ -28,7 +28,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAINS = ("report", "intake", "knowledge")
+DOMAINS = ("report", "intake", "knowledge", "codes")
 DEFAULT_LANGUAGE = "en"
 # Languages with a full catalogue: the report's fixed text and the offline knowledge base.
 # Any other detected language still gets a model-written report, with English fixed text.
