@@ -198,45 +198,57 @@ class _Found:
 
     def result(self) -> tuple[DetectedCode, ...]:
         # "Flashes 3 times" in one sentence and "then once" in the next is the 3-1 pattern:
-        # the lone 3 is its first group, not a second code.
-        pairs = {c.code.partition("-")[0] for c in self.codes if "-" in c.code and _is_flash(c)}
-        return tuple(c for c in self.codes if not (_is_flash(c) and c.code in pairs))
+        # the lone 3 and the lone 1 are its groups, not more codes.
+        groups = {
+            f"FLASH:{group}"
+            for c in self.codes
+            if _is_flash(c) and "-" in c.code
+            for group in c.code.removeprefix("FLASH:").split("-")
+        }
+        return tuple(c for c in self.codes if not (_is_flash(c) and c.code in groups))
 
 
 def _is_flash(code: DetectedCode) -> bool:
     return code.family == CodeFamily.BLINK
 
 
+def _codes_in(text: str, category: str, codes_field: bool) -> list[tuple[int, CodeFamily, str]]:
+    """(position, family, code) for every code in one text."""
+    found: list[tuple[int, CodeFamily, str]] = []
+    for match in _OBD2.finditer(text):
+        # Real codes start with a digit after the letter (P0301, U0100); "BEEF" is a word.
+        code = match.group(1).upper()
+        if code[1].isdigit():
+            found.append((match.start(), CodeFamily.OBD2, code))
+    for match in _J1939.finditer(text):
+        code = f"SPN{int(match.group(1))}/FMI{int(match.group(2))}"
+        found.append((match.start(), CodeFamily.J1939, code))
+    for match in _DOTTED_SPN.finditer(text):
+        spn, fmi = int(match.group(1) or match.group(2)), int(match.group(3))
+        if fmi <= 31:  # J1939 defines FMI 0-31; anything else is not this kind of code
+            found.append((match.start(), CodeFamily.J1939, f"SPN{spn}/FMI{fmi}"))
+    flash_board = category in _FLASH_CATEGORIES
+    # The codes field of a furnace holds flash codes even without the word "flash".
+    blinks, blink_spans = _blink_codes(text, flash_board, anywhere=flash_board and codes_field)
+    for match in _EQUIPMENT.finditer(text):
+        if any(match.start() < end and start < match.end() for start, end in blink_spans):
+            continue  # "blink code 3" is a blink code, not the equipment code "CODE-3"
+        word = match.group(1).upper().replace("Ó", "O").replace("CODIGO", "CODE")
+        found.append((match.start(), CodeFamily.EQUIPMENT, f"{word}-{int(match.group(2))}"))
+    for match in _ERROR_IN_BRACKETS.finditer(text):
+        found.append((match.start(), CodeFamily.EQUIPMENT, f"ERROR-{int(match.group(1))}"))
+    if category in _DISPLAY_CODE_CATEGORIES:
+        for match in _DISPLAY_CODE.finditer(text):
+            found.append((match.start(), CodeFamily.EQUIPMENT, f"E-{int(match.group(1))}"))
+    found += [(start, CodeFamily.BLINK, code) for code, (start, _) in zip(blinks, blink_spans)]
+    found.sort(key=lambda item: item[0])
+    return found
+
+
 def extract_codes(intake: Intake) -> tuple[DetectedCode, ...]:
     """Every distinct code in the order the customer wrote them."""
     found = _Found()
-    flash_board = intake.equipment_type in _FLASH_CATEGORIES
     for index, text in enumerate(_texts(intake)):
-        if not text:
-            continue
-        for match in _OBD2.finditer(text):
-            # Real codes start with a digit after the letter (P0301, U0100); "BEEF" is a word.
-            code = match.group(1).upper()
-            if code[1].isdigit():
-                found.add(CodeFamily.OBD2, code)
-        for match in _J1939.finditer(text):
-            found.add(CodeFamily.J1939, f"SPN{int(match.group(1))}/FMI{int(match.group(2))}")
-        for match in _DOTTED_SPN.finditer(text):
-            spn, fmi = int(match.group(1) or match.group(2)), int(match.group(3))
-            if fmi <= 31:  # J1939 defines FMI 0-31; anything else is not this kind of code
-                found.add(CodeFamily.J1939, f"SPN{spn}/FMI{fmi}")
-        # The codes field of a furnace holds flash codes even without the word "flash".
-        blinks, blink_spans = _blink_codes(text, flash_board, anywhere=flash_board and index == 0)
-        for match in _EQUIPMENT.finditer(text):
-            if any(match.start() < end and start < match.end() for start, end in blink_spans):
-                continue  # "blink code 3" is a blink code, not the equipment code "CODE-3"
-            word = match.group(1).upper().replace("Ó", "O").replace("CODIGO", "CODE")
-            found.add(CodeFamily.EQUIPMENT, f"{word}-{int(match.group(2))}")
-        for match in _ERROR_IN_BRACKETS.finditer(text):
-            found.add(CodeFamily.EQUIPMENT, f"ERROR-{int(match.group(1))}")
-        if intake.equipment_type in _DISPLAY_CODE_CATEGORIES:
-            for match in _DISPLAY_CODE.finditer(text):
-                found.add(CodeFamily.EQUIPMENT, f"E-{int(match.group(1))}")
-        for code in blinks:
-            found.add(CodeFamily.BLINK, code)
+        for _, family, code in _codes_in(text, intake.equipment_type, codes_field=index == 0):
+            found.add(family, code)
     return found.result()
