@@ -68,7 +68,10 @@ def test_codes_keep_the_category_they_are_given():
         ({"problemDescription": "La placa muestra el código 31"}, "FLASH:3-1"),
         ({"problemDescription": "La luz destella 3 veces y luego 1 vez"}, "FLASH:3-1"),
         ({"problemDescription": "The light flashes 3 times"}, "FLASH:3"),
-        ({"problemDescription": "The LED is blinking 3 times, then pauses. Frost outside."}, "FLASH:3"),
+        (
+            {"problemDescription": "The LED is blinking 3 times, then pauses. Frost outside."},
+            "FLASH:3",
+        ),
         ({"problemDescription": "La luz roja parpadea 3 veces"}, "FLASH:3"),
         ({"problemDescription": "El led destella 3 veces sin parar"}, "FLASH:3"),
         ({"problemDescription": "blink code 3"}, "FLASH:3"),
@@ -114,7 +117,9 @@ def test_device_errors_are_one_code(text):
 
 
 def test_itunes_and_android_errors_keep_their_numbers():
-    found = codes(equipmentType="electronics", problemDescription="iTunes error 9; Android error code 7")
+    found = codes(
+        equipmentType="electronics", problemDescription="iTunes error 9; Android error code 7"
+    )
     assert found == [(CodeFamily.EQUIPMENT, "ERROR-9"), (CodeFamily.EQUIPMENT, "ERROR-7")]
 
 

@@ -240,7 +240,10 @@ def _codes_in(text: str, category: str, codes_field: bool) -> list[tuple[int, Co
     if category in _DISPLAY_CODE_CATEGORIES:
         for match in _DISPLAY_CODE.finditer(text):
             found.append((match.start(), CodeFamily.EQUIPMENT, f"E-{int(match.group(1))}"))
-    found += [(start, CodeFamily.BLINK, code) for code, (start, _) in zip(blinks, blink_spans)]
+    found += [
+        (start, CodeFamily.BLINK, code)
+        for code, (start, _) in zip(blinks, blink_spans, strict=True)
+    ]
     found.sort(key=lambda item: item[0])
     return found
 

@@ -39,9 +39,11 @@ _PROPRIETARY_SPN = N_(
     "SPN {spn} is the maker's own parameter (FMI {fmi}: {failure}); confirm it in {where}."
 )
 _ENGINE_MAKER = N_("the engine maker's fault code manual")
+_POWERTRAIN = N_("powertrain")
+_BAD_FMI = N_("not a valid FMI (J1939 defines 0-31)")
 SENTENCES = (
     OBD2_SYSTEM, J1939_SYSTEM, _MAKER_OBD2, _GENERIC_OBD2, _GROUP_FAULT, _SPN_FMI,
-    _UNKNOWN_SPN, _PROPRIETARY_SPN, _ENGINE_MAKER,
+    _UNKNOWN_SPN, _PROPRIETARY_SPN, _ENGINE_MAKER, _POWERTRAIN, _BAD_FMI,
 )  # fmt: skip
 
 
@@ -60,10 +62,10 @@ def j1939_texts() -> tuple[str, ...]:
 def _obd2_group(code: str, table: dict[str, Any]) -> str:
     letter, second = code[0], code[1]
     if letter == "P" and (second == "0" or code[2].isdigit()):
-        group: str = table["p_subgroups"].get(code[2], "powertrain")
+        group: str = table["p_subgroups"].get(code[2], _POWERTRAIN)
         return group
     if letter == "P":
-        return "powertrain"  # P0A.. hybrid sit in p_subgroups; P2A..P2F are not hybrid codes
+        return _POWERTRAIN  # P0A.. hybrid sit in p_subgroups; P2A..P2F are not hybrid codes
     system: str = table["systems"][letter]
     return str(table["bcu_subgroups"].get(code[:2], system))
 
@@ -96,7 +98,7 @@ def decode_j1939(code: str, t: Messages, system: str, where: str) -> DecodedCode
     spn_text, fmi_text = code.removeprefix("SPN").split("/FMI")
     spn, fmi = int(spn_text), int(fmi_text)
     printed = f"SPN {spn} FMI {fmi}"
-    failure = t(table["fmis"].get(str(fmi), "not a valid FMI (J1939 defines 0-31)"))
+    failure = t(table["fmis"].get(str(fmi), _BAD_FMI))
     parameter = table["spns"].get(str(spn))
     if parameter:
         meaning = t(_SPN_FMI, parameter=t(parameter), failure=failure)
