@@ -53,7 +53,12 @@ def given_fields(intake: Intake) -> tuple[str, ...]:
         ("Shop quote", "" if intake.shop_quote_cents is None else "given"),
         ("Shop recommendation", intake.shop_recommendation),
     )
-    details = tuple(_detail_label(name) for name, value in intake.details if value.strip())
+    # In the category's own order, then any other detail by name: the same intake always gives
+    # the same list, whatever order its details arrived in.
+    given = {name: value for name, value in intake.details if value.strip()}
+    order = category.detail_fields if category else ()
+    names = [*(n for n in order if n in given), *sorted(n for n in given if n not in order)]
+    details = tuple(_detail_label(name) for name in names)
     return (*(label for label, value in pairs if value.strip()), *details)
 
 
