@@ -12,7 +12,7 @@ import pytest
 from diagpro.adapters.gemini import schema as s
 from diagpro.adapters.gemini.output import ELLIPSIS, parse_analysis
 from diagpro.adapters.gemini.schema import response_schema
-from diagpro.domain.analysis import Certainty, OwnerFact, QuoteVerdict, Urgency
+from diagpro.domain.analysis import MAX_CAUSES, Certainty, OwnerFact, QuoteVerdict, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
 from diagpro.domain.errors import AnalysisInvalid
 from tests.builders import CURRENCY, make_intake
@@ -329,7 +329,7 @@ def test_a_confident_answer_needs_no_data_needed():
 def test_causes_past_the_cap_are_cut_and_their_share_goes_to_other():
     extra = [{**F150["causes"][2], "cause": f"Cause {n}", "pct": 5} for n in (4, 5)]
     analysis = parse(answer(causes=F150["causes"] + extra, other_pct=5))
-    assert len(analysis.causes) == s.MAX_CAUSES
+    assert len(analysis.causes) == MAX_CAUSES
     assert [c.likelihood_pct for c in analysis.causes] == [45, 25, 15, 5]
     assert analysis.other_pct == 10
 
@@ -607,7 +607,7 @@ def test_a_maximal_answer_from_the_schema_parses_without_losing_anything():
     data = maximal()
     jsonschema.validate(data, response_schema())
     analysis = parse(data)
-    assert len(analysis.causes) == s.MAX_CAUSES
+    assert len(analysis.causes) == MAX_CAUSES
     assert len(analysis.causes[0].evidence_for) == s.MAX_EVIDENCE
     assert len(analysis.facts_used) == s.MAX_FACTS
     assert len(analysis.codes) == s.MAX_CODES

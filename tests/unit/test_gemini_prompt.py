@@ -223,7 +223,12 @@ def test_the_code_books_meanings_go_to_the_model_as_data():
             "meaning": "Cylinder 1 misfire detected",
             "certainty": "known",
         },
-        {"code": "ERR-42", "system": "Unknown", "meaning": "not in the code book", "certainty": "unknown"},
+        {
+            "code": "ERR-42",
+            "system": "Unknown",
+            "meaning": "not in the code book",
+            "certainty": "unknown",
+        },
     ]
     assert "code_book" not in data_of(prompt_for(intake))
 

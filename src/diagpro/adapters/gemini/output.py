@@ -40,6 +40,8 @@ from msgspec import Meta
 from diagpro.adapters.gemini import schema as s
 from diagpro.adapters.gemini.given import asks_for_given
 from diagpro.domain.analysis import (
+    MAX_CAUSES,
+    MAX_NEXT_STEPS,
     Analysis,
     Certainty,
     CostEstimate,
@@ -73,7 +75,7 @@ RepairUnits = Annotated[int, Meta(ge=0, le=s.MAX_REPAIR_UNITS)]
 TestUnits = Annotated[int, Meta(ge=0, le=s.MAX_TEST_UNITS)]
 Rate = Annotated[int, Meta(ge=0, le=s.MAX_LABOUR_RATE)]
 Hours = Annotated[float, Meta(ge=0, le=s.MAX_LABOUR_HOURS)]
-CauseIndex = Annotated[int, Meta(ge=-1, lt=s.MAX_CAUSES)]
+CauseIndex = Annotated[int, Meta(ge=-1, lt=MAX_CAUSES)]
 
 
 class _Fact(msgspec.Struct):
@@ -183,8 +185,11 @@ _URL = re.compile(
 _LANGUAGE_TAG = re.compile(r"\A[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 # Words that carry no meaning when two cause names are compared (English and Spanish).
 _FILLER = frozenset(
-    "a an the of on in at to for and or with its bad failed failing faulty worn "
-    "el la los las un una de del en y o con mal".split()
+    {
+        *("a", "an", "the", "of", "on", "in", "at", "to", "for", "and", "or", "with", "its"),
+        *("bad", "failed", "failing", "faulty", "worn"),
+        *("el", "la", "los", "las", "un", "una", "de", "del", "en", "y", "o", "con", "mal"),
+    }
 )
 
 
@@ -275,8 +280,8 @@ def _language(answer: _Answer) -> str:
 def _distribution(answer: _Answer) -> tuple[list[int], int]:
     """The causes' shares and other_pct, scaled to add up to exactly 100 (largest remainder)."""
     # Causes past the cap are cut; their share goes to the causes not listed.
-    cut = sum(c.pct for c in answer.causes[s.MAX_CAUSES :])
-    raw = [c.pct for c in answer.causes[: s.MAX_CAUSES]] + [answer.other_pct + cut]
+    cut = sum(c.pct for c in answer.causes[MAX_CAUSES:])
+    raw = [c.pct for c in answer.causes[:MAX_CAUSES]] + [answer.other_pct + cut]
     total = sum(raw)
     if total == 0:
         _refuse("every likelihood is 0%")
@@ -293,7 +298,7 @@ def _causes(answer: _Answer, cleared: list[frozenset[str]]) -> tuple[RankedCause
         _refuse("causes is empty")
     shares, _ = _distribution(answer)
     ranked: list[RankedCause] = []
-    for i, (c, pct) in enumerate(zip(answer.causes[: s.MAX_CAUSES], shares, strict=True)):
+    for i, (c, pct) in enumerate(zip(answer.causes[:MAX_CAUSES], shares, strict=True)):
         name = _required(c.cause, s.NAME_TEXT, f"causes[{i}].cause")
         if any(_names_cleared(name, words) for words in cleared):
             _refuse(f"causes[{i}] is a cause ruled_out clears")
@@ -448,7 +453,7 @@ def parse_analysis(
     questions = _items(answer.shop_questions, s.ITEM_TEXT, s.MAX_QUESTIONS)
     if not questions:
         _refuse("shop_questions is empty")
-    steps = _items(answer.next_steps, s.ITEM_TEXT, s.MAX_NEXT_STEPS)
+    steps = _items(answer.next_steps, s.ITEM_TEXT, MAX_NEXT_STEPS)
     if len(steps) != len(answer.next_steps):
         _refuse(f"next_steps has {len(answer.next_steps)} items, {len(steps)} usable")
     analysis = Analysis(

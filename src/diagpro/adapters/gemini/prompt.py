@@ -13,6 +13,13 @@ Everything here is deterministic: the same intake and codes always give the same
 byte (no clock, no randomness, fields in a fixed order), so prompts can be cached, compared and
 tested.
 
+What the prompt asks for follows the master technician's review of the first version: the
+owner's tests are results that clear or convict a part (the field is labelled "Tests the owner
+already did and what they found", not "Already tried"), the fields already given are listed so
+they are never asked for again (``given.py``), only code families with codes are sent, the
+report is written in the language ``adapters.language.detect_language`` finds in the owner's
+words, and each rule is stated once, here, never again in the schema's descriptions.
+
 The customer's name, email and phone are withheld: they say nothing about the equipment and need
 not leave diagpro. Their keys are still listed, marked as withheld, so the model knows the field
 set is complete.

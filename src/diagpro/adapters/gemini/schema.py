@@ -115,9 +115,7 @@ def _build() -> dict[str, Any]:
             "system": _text("Whose code: standard, maker and model family.", NAME_TEXT),
             "meaning": _text("Its meaning on this machine; empty if unknown.", ITEM_TEXT),
             "certainty": _enum([c.value for c in Certainty], "How sure the meaning is."),
-            "bearing": _text(
-                "What it says about this case, or where to confirm it.", REASON_TEXT
-            ),
+            "bearing": _text("What it says about this case, or where to confirm it.", REASON_TEXT),
         },
         "A code the owner gave, decoded.",
     )

@@ -89,7 +89,9 @@ SAFETY_SETTINGS: tuple[types.SafetySetting, ...] = (
         threshold=types.HarmBlockThreshold.BLOCK_ONLY_HIGH,
     ),
     *(
-        types.SafetySetting(category=category, threshold=types.HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE)
+        types.SafetySetting(
+            category=category, threshold=types.HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE
+        )
         for category in (
             types.HarmCategory.HARM_CATEGORY_HARASSMENT,
             types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
