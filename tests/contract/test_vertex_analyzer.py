@@ -15,6 +15,7 @@ from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, answer_t
 from diagpro.adapters.gemini.prompt import OPEN_MARK, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
 from diagpro.adapters.gemini.vertex import STUB_TOKEN, VertexAnalyzer, vertex_client
+from diagpro.domain.analysis import Certainty, DecodedCode
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
     AnalysisInvalid,
@@ -78,6 +79,11 @@ def thinking_sent(config: dict) -> dict | None:
     return {key.replace("_", "").lower(): value for key, value in thinking.items()}
 
 
+def safety_sent(body: dict) -> dict[str, str]:
+    settings = body.get("safetySettings", body.get("safety_settings", []))
+    return {s["category"]: s["threshold"] for s in settings}
+
+
 # --- a good answer ------------------------------------------------------------------------------
 
 
@@ -109,23 +115,30 @@ def test_the_request_carries_instruction_customer_data_schema_and_bearer(vertex,
     config = body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert config["responseJsonSchema"] == response_schema()
-    assert config["temperature"] == pytest.approx(0.2)
+    # Gemini 3 keeps its default temperature (Google's guidance): none is sent.
+    assert "temperature" not in config
     # The cap is the schema's longest answer plus room for Gemini 3's thinking.
     assert config["maxOutputTokens"] == answer_tokens() + THINKING_ALLOWANCE_TOKENS
-    assert thinking_sent(config) == {"thinkinglevel": "LOW"}
+    assert thinking_sent(config) == {"thinkinglevel": "MEDIUM"}
+    assert safety_sent(body) == {
+        "HARM_CATEGORY_DANGEROUS_CONTENT": "BLOCK_ONLY_HIGH",
+        "HARM_CATEGORY_HARASSMENT": "BLOCK_MEDIUM_AND_ABOVE",
+        "HARM_CATEGORY_HATE_SPEECH": "BLOCK_MEDIUM_AND_ABOVE",
+        "HARM_CATEGORY_SEXUALLY_EXPLICIT": "BLOCK_MEDIUM_AND_ABOVE",
+    }
 
 
 def test_the_default_cap_holds_the_longest_answer_the_schema_allows():
-    # 8192 (the old fixed cap) could not: a schema-sized answer is several times longer.
-    assert answer_tokens() > 8192
+    assert answer_tokens() < output_cap(THINKING_ALLOWANCE_TOKENS)
     assert output_cap(THINKING_ALLOWANCE_TOKENS) <= MODEL_OUTPUT_CEILING
 
 
 @pytest.mark.parametrize(
     ("model", "thinking"),
     [
-        ("gemini-3.5-flash", {"thinkinglevel": "LOW"}),
-        ("gemini-3.1-pro-preview", {"thinkinglevel": "LOW"}),
+        ("gemini-3.5-flash", {"thinkinglevel": "MEDIUM"}),
+        ("gemini-3.1-pro-preview", {"thinkinglevel": "MEDIUM"}),
+        ("gemini-3-pro-preview", {"thinkinglevel": "LOW"}),  # 3.0 Pro: LOW or HIGH only
         ("gemini-2.5-flash", {"thinkingbudget": 0}),  # 2.5 takes a budget; 0 turns it off
         ("gemini-2.5-pro", {"thinkingbudget": 128}),  # 2.5 Pro cannot turn it off
         ("acme-reasoner-7", None),  # unknown family: nothing it might refuse
@@ -136,6 +149,34 @@ def test_thinking_is_configured_per_model_family(vertex, stub, model, thinking):
     (request,) = stub.requests
     assert request.model == model
     assert thinking_sent(request.generation_config) == thinking
+
+
+def test_a_spanish_description_gets_a_spanish_analysis(vertex, stub):
+    intake = make_intake(
+        problem_description=(
+            "La camioneta falla en frío y tiembla mucho en ralentí; el taller dice que hay que "
+            "cambiar todas las bobinas y los inyectores."
+        ),
+        troubleshooting_steps="cambié la bobina 1 por la 2 y la falla siguió en el cilindro 1",
+        symptoms=("tiembla en ralentí",),
+    )
+    analysis = make_analyzer(vertex).analyse(intake, CODES, CURRENCY)
+    assert analysis.language == "es"
+    assert analysis.ruled_out[0].cause == "Bobina de encendido del cilindro 1"
+    assert analysis.most_likely_cause.startswith("Inyector del cilindro 1")
+
+
+def test_the_code_book_is_asked_in_the_customers_language_and_sent_as_data(vertex, stub):
+    asked = []
+
+    def decode(intake, codes, language):
+        asked.append((codes, language))
+        return (DecodedCode("P0301", "OBD-II", "Cylinder 1 misfire", Certainty.KNOWN),)
+
+    make_analyzer(vertex, decode=decode).analyse(INTAKE, CODES, CURRENCY)
+    assert asked == [(CODES, "en")]
+    (request,) = stub.requests
+    assert '"meaning": "Cylinder 1 misfire"' in request.body["contents"][0]["parts"][0]["text"]
 
 
 def test_a_model_id_is_required():
@@ -242,7 +283,7 @@ def test_persistent_bad_output_is_invalid_and_never_quotes_the_model(vertex, stu
         make_analyzer(vertex, max_attempts=3).analyse(INTAKE, CODES, CURRENCY)
     assert len(stub.requests) == 3
     printed = "".join(traceback.format_exception(raised.value))
-    assert "confidence_pct" in raised.value.message
+    assert "other_pct" in raised.value.message
     for text in (printed, caplog.text):
         assert vs.SECRET_WORDS not in text
         assert OPEN_MARK not in text  # nor the prompt

@@ -26,7 +26,7 @@ from tests.stubs.local_http import LocalHttpStub, StubRequestHandler
 from tests.unit.test_gemini_output import F150
 
 # Behaviours.
-GOOD = "good"  # a valid analysis for the builders' F-150 intake
+GOOD = "good"  # a valid analysis for the builders' F-150 intake, in the prompt's language
 SLOW = "slow"  # sleep ``slow_seconds`` (past the client's timeout), then answer well
 ERROR_429 = "429"
 ERROR_500 = "500"
@@ -74,13 +74,153 @@ _ERRORS = {
 }
 
 
-def good_answer() -> dict[str, Any]:
-    """The unit tests' F-150 answer, also naming ERR-42 (so every detected code is discussed)."""
+def good_answer(language: str = "en") -> dict[str, Any]:
+    """The unit tests' F-150 coil-swap answer (the coil ruled out by the owner's swap, the
+    injector ranked first), or the same answer written in Spanish for ``language="es"``."""
     answer = copy.deepcopy(F150)
-    answer["sections"]["primary_diagnosis"]["points"].append(
-        "ERR-42 is not a standard OBD-II code: ask which scan tool reported it."
-    )
+    if language == "es":
+        answer.update(_SPANISH)
     return answer
+
+
+# What Gemini writes for the same F-150 when the description is in Spanish: every text value in
+# Spanish, codes and units as the maker writes them.
+_SPANISH: dict[str, Any] = {
+    "language": "es",
+    "equipment_assumed": "Ford F-150 2015 de gasolina, automática, 4x4, 98.000 millas; V6",
+    "facts_used": [
+        {
+            "fact": "Cambió la bobina 1 por la 2 y la falla siguió en el cilindro 1",
+            "proves": "La bobina no es la causa: una bobina mala se lleva la falla consigo",
+        }
+    ],
+    "ruled_out": [
+        {
+            "cause": "Bobina de encendido del cilindro 1",
+            "because": "la falla siguió en el cilindro 1 después de cambiar las bobinas",
+        }
+    ],
+    "causes": [
+        {
+            "cause": "Inyector del cilindro 1 obstruido o con fuga",
+            "pct": 45,
+            "why": "P0301 con P0171: el cilindro 1 falla mientras el banco va pobre.",
+            "for": ["P0301", "P0171", "la falla siguió en el cilindro 1"],
+            "against": [],
+        },
+        {
+            "cause": "Fuga en la junta de admisión del cilindro 1",
+            "pct": 25,
+            "why": "El aire no medido empobrece el banco y afecta más al cilindro cercano.",
+            "for": ["P0171"],
+            "against": ["no se oye silbido"],
+        },
+        {
+            "cause": "Compresión baja en el cilindro 1",
+            "pct": 15,
+            "why": "Una válvula que no sella mantiene la falla en un cilindro.",
+            "for": ["la falla no se mueve"],
+            "against": [],
+        },
+    ],
+    "data_needed": ["Ajustes de combustible del banco 1 en ralentí y a 2.500 rpm"],
+    "urgency": {
+        "level": "soon",
+        "reason": "La luz de motor parpadeando calienta el catalizador.",
+        "stop_if": ["La luz parpadea a velocidad constante"],
+    },
+    "codes": [
+        {
+            "code": "P0301",
+            "system": "OBD-II (SAE J2012)",
+            "meaning": "Falla de encendido detectada en el cilindro 1",
+            "certainty": "known",
+            "bearing": "La falla está en un cilindro, no en todo el motor",
+        },
+        {
+            "code": "P0171",
+            "system": "OBD-II (SAE J2012)",
+            "meaning": "Sistema demasiado pobre, banco 1",
+            "certainty": "known",
+            "bearing": "Entra aire sin medir o falta combustible en el banco 1",
+        },
+    ],
+    "safety": ["La luz de motor parpadeando puede recalentar el catalizador."],
+    "owner_checks": [
+        {
+            "check": "Escuche en ralentí si hay un silbido cerca de la admisión",
+            "what_it_tells": "Un silbido junto al cilindro 1 apunta a la junta de admisión",
+        }
+    ],
+    "shop_tests": [
+        {
+            "test": "Intercambio o prueba de balance de inyectores, cilindro 1",
+            "how": "Intercambiar los inyectores 1 y 2, o prueba de balance con escáner.",
+            "confirms": "Si la falla pasa al cilindro 2, el inyector está mal.",
+            "cost_low": 100,
+            "cost_high": 150,
+        },
+        {
+            "test": "Prueba de humo de la admisión",
+            "how": "Introducir humo en la admisión con el motor apagado.",
+            "confirms": "Humo en el conducto del cilindro 1 indica una fuga en la junta.",
+            "cost_low": 80,
+            "cost_high": 120,
+        },
+    ],
+    "do_not": ["No cambie las seis bobinas: su prueba ya las descartó."],
+    "repair_costs": [
+        {
+            "repair": "Cambiar el inyector del cilindro 1",
+            "cause_index": 0,
+            "worst_case": False,
+            "parts_low": 90,
+            "parts_high": 120,
+            "hours_low": 1.5,
+            "hours_high": 2.0,
+            "total_low": 320,
+            "total_high": 420,
+        },
+        {
+            "repair": "Cambiar el catalizador tras conducir con la falla",
+            "cause_index": -1,
+            "worst_case": True,
+            "parts_low": 600,
+            "parts_high": 900,
+            "hours_low": 1.0,
+            "hours_high": 2.0,
+            "total_low": 750,
+            "total_high": 1100,
+        },
+    ],
+    "quote_check": {
+        "shop_job": "Cambiar todas las bobinas e inyectores",
+        "fair_low": 1100,
+        "fair_high": 1400,
+        "verdict": "unjustified_scope",
+        "explanation": "El precio es justo para ese trabajo, pero su prueba descartó las bobinas.",
+    },
+    "shop_questions": [
+        "¿Qué valores dieron los ajustes de combustible del banco 1, en frío y en caliente?",
+        "¿Probaron el inyector del cilindro 1 antes de presupuestar los seis?",
+        "¿Por qué cambiar bobinas que mi prueba ya descartó?",
+    ],
+    "how_it_works": "Cada cilindro necesita aire, combustible y chispa en el momento justo.",
+    "sources": ["Manual de taller de Ford, sección 303-14, diagnóstico de fallas de encendido"],
+    "next_steps": [
+        "Pida una prueba de inyectores y una prueba de humo antes de cambiar piezas.",
+        "No apruebe el cambio de las seis bobinas: su prueba ya las descartó.",
+        "Conduzca con suavidad hasta la reparación.",
+    ],
+}
+
+
+def _language_asked(body: dict[str, Any]) -> str:
+    """The language the request's system instruction asks for ("detected: es")."""
+    parts = body.get("systemInstruction", {}).get("parts", [])
+    text = " ".join(part.get("text", "") for part in parts)
+    match = re.search(r"\(detected: ([A-Za-z-]+)\)", text)
+    return match.group(1) if match else "en"
 
 
 @dataclass(frozen=True)
@@ -193,19 +333,19 @@ class VertexStub(LocalHttpStub):
         elif behaviour == SLOW:
             if self._stopping.wait(self.slow_seconds):
                 return
-            self._send(handler, 200, _response(json.dumps(good_answer())))
+            self._send(handler, 200, _response(json.dumps(good_answer(_language_asked(body)))))
         else:
-            self._send(handler, 200, self._answer(behaviour))
+            self._send(handler, 200, self._answer(behaviour, _language_asked(body)))
 
     @staticmethod
-    def _answer(behaviour: str) -> dict[str, Any]:
+    def _answer(behaviour: str, language: str) -> dict[str, Any]:
         if behaviour == GOOD:
-            return _response(json.dumps(good_answer()))
+            return _response(json.dumps(good_answer(language)))
         if behaviour == BROKEN_JSON:
-            return _response('{"ranked_causes": [{"cause": "' + SECRET_WORDS)
+            return _response('{"causes": [{"cause": "' + SECRET_WORDS)
         if behaviour == BAD_SCHEMA:
             answer = good_answer()
-            answer["confidence_pct"] = SECRET_WORDS
+            answer["other_pct"] = SECRET_WORDS
             del answer["next_steps"]
             return _response(json.dumps(answer))
         if behaviour == EMPTY:

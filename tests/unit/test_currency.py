@@ -45,12 +45,12 @@ def test_the_submission_is_priced_and_processed_in_the_configured_currency(tmp_p
 def test_the_prompt_asks_for_every_amount_in_the_submissions_currency() -> None:
     intake = make_intake()
     prompt = build_prompt(intake, extract_codes(intake), "eur")
-    assert "7. Money is in EUR." in prompt.system_instruction
-    assert "1,250.00 EUR is 125000" in prompt.system_instruction
+    assert "Money is in EUR, in whole units" in prompt.system_instruction
+    assert "1,250.00 EUR is 1250" in prompt.system_instruction
     assert "USD" not in prompt.system_instruction and "$" not in prompt.system_instruction
     data = customer_data(intake, extract_codes(intake), "eur")
-    assert data["intake"]["Shop quote"] == f"1,250.00 EUR ({QUOTE_CENTS} cents)"  # type: ignore[index]
-    assert "1,250.00 EUR (125000 cents)" in prompt.user_text
+    assert data["intake"]["Shop quote"] == "1,250.00 EUR"  # type: ignore[index]
+    assert '"Shop quote": "1,250.00 EUR"' in prompt.user_text
 
 
 def test_the_models_amounts_are_in_the_currency_it_was_asked_for() -> None:

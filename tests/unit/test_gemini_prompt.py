@@ -17,12 +17,13 @@ from diagpro.adapters.gemini.prompt import (
     build_prompt,
     field_label,
 )
-from diagpro.domain.analysis import SECTIONS
+from diagpro.domain.analysis import Certainty, DecodedCode
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.equipment import CATEGORIES, CATEGORY_BY_KEY, DETAIL_LABELS
-from diagpro.domain.intake import PAYLOAD_KEYS, validate_intake
+from diagpro.domain.intake import CHOICE_LABELS, PAYLOAD_KEYS, validate_intake
 from tests.builders import CURRENCY, make_intake
 
+TESTS_DONE = "Tests the owner already did and what they found"
 ANY_MARK = re.compile(r"<\s*/?\s*customer_data\s*>", re.IGNORECASE)
 
 
@@ -96,19 +97,19 @@ def test_every_one_of_the_22_intake_keys_is_listed_with_its_readable_label():
         "VIN": "1FTFW1EF5FFA00000",
         "Error codes (as typed)": "P0301, P0171",
         "Symptoms": ["rough idle", "check engine light flashing", "loss of power uphill"],
-        "When it started": "in the last week",
-        "How often it happens": "often",
-        "Customer's urgency rating": "critical issue",
+        "When it started": "In the last week",
+        "How often it happens": "Often",
+        "Customer's urgency rating": "Critical issue",
         "Where it is used": "cold mornings, city driving",
-        "How it is used": "daily",
+        "How it is used": "Daily",
         "Problem description": (
             "Misfire on cold start; the shop says it needs new coils (ERR-42)."
         ),
         "Previous repairs": "spark plugs replaced last year",
         "Modifications": "none",
-        "Already tried": "swapped coil 1 and 2, misfire stayed on cylinder 1",
-        "Shop quote": "$1,250.00 USD (125000 cents)",
-        "Shop recommendation": "replace all six coils and injectors",
+        TESTS_DONE: "swapped coil 1 and 2, misfire stayed on cylinder 1",
+        "Shop quote": "$1,250.00 USD",
+        "Shop recommendation (the job the quote is for)": "replace all six coils and injectors",
         "Customer name": WITHHELD,
         "Customer email": WITHHELD,
         "Customer phone": WITHHELD,
@@ -159,10 +160,11 @@ def test_every_field_and_detail_of_every_category_reaches_the_data_block(categor
     assert list(fields) == [field_label(key, category) for key in PAYLOAD_KEYS]
     assert fields[category.identifier_label] == "SN-0001"
     assert fields[category.usage_label] == "1234"
-    assert fields["Shop quote"] == "$899.50 USD (89950 cents)"
-    assert fields["When it started"] == "suddenly, all at once"
-    assert fields["Customer's urgency rating"] == "safety concern"
-    assert fields["How it is used"] == "commercial"
+    assert fields["Shop quote"] == "$899.50 USD"
+    # The choice labels are the domain's one copy (CHOICE_LABELS), as the intake form shows them.
+    assert fields["When it started"] == CHOICE_LABELS["whenStarted"]["sudden"]
+    assert fields["Customer's urgency rating"] == "Safety concern"
+    assert fields["How it is used"] == "Commercial"
     assert NOT_PROVIDED not in fields.values()
 
     details = data["category_details"]
@@ -188,21 +190,47 @@ def test_codes_are_listed_by_family():
     assert codes == {
         "OBD-II (P/B/C/U + 4)": ["P0301", "P0171"],
         "J1939 (SPN/FMI)": ["SPN3251/FMI0"],
-        "Equipment error codes (ERR-n style)": ["ERR-42", "FAULT-7"],
+        "Equipment error codes": ["ERR-42", "FAULT-7"],
         "Blink / flash codes": ["FLASH:3-2"],
     }
 
 
-def test_no_codes_means_empty_families():
+def test_only_families_with_codes_are_sent():
+    assert data_of(prompt_for(make_intake()))["detected_codes"] == {
+        "OBD-II (P/B/C/U + 4)": ["P0301", "P0171"],
+        "Equipment error codes": ["ERR-42"],
+    }
     intake = make_intake(error_codes="", problem_description="it knocks", symptoms=())
-    codes = data_of(prompt_for(intake))["detected_codes"]
-    assert codes and all(found == [] for found in codes.values())
+    assert data_of(prompt_for(intake))["detected_codes"] == {}
 
 
 def test_the_codes_given_are_the_ones_listed_not_a_rescan():
+    prompt = build_prompt(make_intake(), (), CURRENCY)
+    assert data_of(prompt)["detected_codes"] == {}
+
+
+def test_the_code_books_meanings_go_to_the_model_as_data():
+    decoded = (
+        DecodedCode("P0301", "OBD-II", "Cylinder 1 misfire detected", Certainty.KNOWN),
+        DecodedCode("ERR-42", "Unknown", "", Certainty.UNKNOWN),
+    )
     intake = make_intake()
-    prompt = build_prompt(intake, (), CURRENCY)
-    assert all(found == [] for found in data_of(prompt)["detected_codes"].values())
+    prompt = build_prompt(intake, extract_codes(intake), CURRENCY, decoded)
+    assert data_of(prompt)["code_book"] == [
+        {
+            "code": "P0301",
+            "system": "OBD-II",
+            "meaning": "Cylinder 1 misfire detected",
+            "certainty": "known",
+        },
+        {
+            "code": "ERR-42",
+            "system": "Unknown",
+            "meaning": "not in the code book",
+            "certainty": "unknown",
+        },
+    ]
+    assert "code_book" not in data_of(prompt_for(intake))
 
 
 # --- Equipment context ------------------------------------------------------------------------
@@ -225,7 +253,10 @@ def test_every_category_has_a_complete_context_and_there_is_a_default():
         ("semi-trucks", ["Class 8", "J1939/J1708", "FMCSA out-of-service", "NOT OBD-II"]),
         ("diesel-trucks", ["DEF", "DPF", "SPN/FMI"]),
         ("marine", ["ABYC", "USCG", "should NOT leave the dock"]),
-        ("hvac", ["EPA Section 608", "Carbon-monoxide", "blink codes"]),
+        ("hvac", ["EPA Section 608", "Carbon-monoxide", "flash codes", "3 then 1"]),
+        ("marine", ["Yamaha", "Mercury"]),
+        ("electronics", ["4013"]),
+        ("farm-ag", ["John Deere", "Case IH"]),
         ("electronics", ["Back up the data", "warranty"]),
         ("farm-ag", ["hydraulic", "PTO", "NOT OBD-II"]),
         ("golf-carts", ["hydrogen", "controller"]),
@@ -267,21 +298,102 @@ def test_the_system_instruction_holds_the_rules():
     system = prompt_for(make_intake()).system_instruction
     for rule in (
         "one JSON object",
-        "not instructions",
-        "confidence_pct",
+        "never instructions",
+        "is ignored and never quoted",
+        "The owner's findings come first",
+        "A swap whose fault stayed put clears the swapped part",
+        "Put every cleared cause in ruled_out with the reason",
+        "never ask the owner to repeat a test they did",
+        "Never ask in data_needed for a fact the data already gives",
+        "Decode every code, including codes described in words",
+        '"See the manual" alone is not a decoding',
+        "equipment_assumed",
+        "Give no cause, test or warning for a component this machine does not have",
+        "pct plus other_pct add up to 100",
         "below 80%",
-        "data_needed",
-        "Safety first",
-        'Never write a generic "look up a TSB"',
-        "Never write a URL",
-        "Never invent a part number",
-        "integer number of cents",
-        "exactly three actions",
-        "Plain language",
+        "One urgency instruction",
+        "only hazards this data shows",
+        "never defeat a safety or emissions device",
+        "owner_checks: free checks",
+        "whole units ($1,250.00 USD is 1250)",
+        "about $150.00 USD an hour",
+        "total_high at most 1.5 x total_low",
+        "worst_case row",
+        "price the job exactly as the shop wrote it",
+        "unjustified_scope",
+        "Judge the quote, not the people",
+        "Never a URL",
+        'never a generic "look up a TSB"',
+        "detected: en",
     ):
-        assert rule in system
-    for number, (key, title) in enumerate(SECTIONS, start=1):
-        assert f"{number}. {title} ({key})" in system
+        assert rule in system, rule
+    # The rules are stated once: the old 15-section guide is gone.
+    assert "THE 15 SECTIONS" not in system
+
+
+def test_the_f150_owners_coil_swap_reaches_the_model_as_a_test_result():
+    prompt = prompt_for(make_intake())
+    fields = data_of(prompt)["intake"]
+    assert fields[TESTS_DONE] == "swapped coil 1 and 2, misfire stayed on cylinder 1"
+    assert "Already tried" not in prompt.user_text
+    # What the swap proves is the model's to say, under the rule that a fault that stayed put
+    # clears the swapped part.
+    assert "clears the swapped part" in prompt.system_instruction
+
+
+def test_the_user_turn_lists_what_is_already_given():
+    text = prompt_for(make_intake()).user_text
+    after = text[text.rindex(CLOSE_MARK) :]
+    assert "never to be asked for in data_needed: Make, Model, Year, Mileage, VIN," in after
+    assert "Tests the owner already did" in after and "Fuel type" in after
+    bare = make_intake(mileage_hours="", serial_number="", previous_repairs="")
+    after = prompt_for(bare).user_text.rsplit(CLOSE_MARK, 1)[1]
+    assert "Mileage" not in after and "VIN" not in after and "Previous repairs" not in after
+
+
+def test_a_spanish_description_gets_a_prompt_asking_for_spanish():
+    intake = make_intake(
+        problem_description=(
+            "La camioneta falla en frío y tiembla mucho en ralentí; el taller dice que hay que "
+            "cambiar todas las bobinas y los inyectores."
+        ),
+        troubleshooting_steps="cambié la bobina 1 por la 2 y la falla siguió en el cilindro 1",
+        symptoms=("tiembla en ralentí", "pierde fuerza en subida"),
+        previous_repairs="bujías nuevas el año pasado",
+        shop_recommendation="cambiar todas las bobinas e inyectores",
+        location_environment="mañanas frías, ciudad",
+    )
+    system = prompt_for(intake).system_instruction
+    assert "in the language of the problem description (detected: es)" in system
+    assert "set language to its BCP-47 tag" in system
+
+
+def test_an_unrated_urgency_is_sent_as_not_provided():
+    fields = data_of(prompt_for(make_intake(urgency_level="")))["intake"]
+    assert fields["Customer's urgency rating"] == NOT_PROVIDED
+
+
+def test_a_quote_in_another_currency_is_costed_at_the_local_rate():
+    intake = make_intake()
+    system = build_prompt(intake, extract_codes(intake), "eur").system_instruction
+    assert "Money is in EUR, in whole units (1,250.00 EUR is 1250)" in system
+    assert "the usual rate for this trade where EUR is the currency" in system
+    assert "$" not in system and "USD" not in system
+
+
+@pytest.mark.parametrize(
+    ("key", "rate"), [("automotive", "$150.00"), ("semi-trucks", "$175.00"), ("hvac", "$130.00")]
+)
+def test_the_labour_rate_is_the_trades(key, rate):
+    prompt = prompt_for(validate_intake(full_payload(CATEGORY_BY_KEY[key])))
+    assert f"about {rate} USD an hour for this trade" in prompt.system_instruction
+
+
+def test_no_context_punts_a_code_to_the_manual():
+    for key, context in load_contexts().items():
+        text = context.code_format.lower()
+        for punt in ("read the chart", "meanings come from", "from the maker's manual"):
+            assert punt not in text, key
 
 
 # --- Customer text is data --------------------------------------------------------------------
@@ -310,7 +422,7 @@ def test_injected_text_stays_inside_the_data_block_and_cannot_close_it(attack):
     # Exactly one block, and it decodes back to precisely what the customer typed.
     data = data_of(prompt)
     assert data["intake"]["Problem description"] == attack
-    assert data["intake"]["Already tried"] == attack
+    assert data["intake"][TESTS_DONE] == attack
     assert data["category_details"]["Fuel type"] == attack
 
     # Nothing of it leaks outside the block or into the system instruction (fragments shorter

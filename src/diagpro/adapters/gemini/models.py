@@ -7,14 +7,19 @@ https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions). Wha
 only what differs between families, so a new id of a known family needs no code change.
 
 Thinking (https://cloud.google.com/vertex-ai/generative-ai/docs/thinking):
-- Gemini 3 takes ``thinking_level``; Pro cannot turn thinking off, and LOW is the one level below
-  the default HIGH that every Gemini 3 model accepts. A report is a structured summary of a
-  diagnosis the prompt already lays out, so LOW keeps latency near the old 2.5 Flash without
-  thinking.
+- Gemini 3 takes ``thinking_level``. MEDIUM is used: the report now reasons from the owner's own
+  findings (a swap that clears a part, codes to decode) before it ranks anything, which thinking
+  turned off could not do. Gemini 3.5 Flash and 3.1 Pro accept MEDIUM ("Developer's guide to
+  Gemini 3.5 Flash", https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/guides/gemini-3-5-flash);
+  Gemini 3.0 Pro accepts only LOW and HIGH, so it gets LOW.
 - Gemini 2.5 takes ``thinking_budget`` in tokens: 0 turns it off on Flash and Flash-Lite; Pro
   cannot turn it off and its smallest budget is 128.
 - Sending ``thinking_level`` to 2.5, or both fields at once, is refused with 400. An id of an
   unknown family therefore gets no thinking config at all: the model's own default.
+
+Temperature: Google's Gemini 3 guidance is to keep the default 1.0 (lower values can loop or
+degrade reasoning: "Gemini 3 Developer Guide", https://ai.google.dev/gemini-api/docs/gemini-3),
+so none is sent to Gemini 3 or an unknown family; 2.5 keeps the 0.2 it was tuned with.
 """
 
 from __future__ import annotations
@@ -34,9 +39,10 @@ EXAMPLE_MODEL = "gemini-3.5-flash"
 _GEMINI = re.compile(r"gemini-(?P<major>\d+)(?:\.(?P<minor>\d+))?-(?P<tier>[a-z]+)")
 
 GEMINI_2_5_PRO_MIN_BUDGET = 128
+GEMINI_2_5_TEMPERATURE = 0.2
 # Thinking tokens are billed as output and count against max_output_tokens, so the cap leaves
-# room for them. LOW thinking on a task this size stays well below this in practice.
-THINKING_ALLOWANCE_TOKENS = 8_192
+# room for them. MEDIUM thinking on a task this size stays well below this in practice.
+THINKING_ALLOWANCE_TOKENS = 12_288
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,20 @@ class ModelFamily:
     def thinking(self) -> types.ThinkingConfig | None:
         """The thinking config this family takes; None (the model's default) when unknown."""
         if self.generation >= 3:
-            return types.ThinkingConfig(thinking_level=types.ThinkingLevel.LOW)
+            level = (
+                types.ThinkingLevel.LOW
+                if (self.family, self.tier) == ("3.0", "pro")
+                else types.ThinkingLevel.MEDIUM
+            )
+            return types.ThinkingConfig(thinking_level=level)
         if self.family == "2.5":
             budget = GEMINI_2_5_PRO_MIN_BUDGET if self.tier == "pro" else 0
             return types.ThinkingConfig(thinking_budget=budget)
         return None
+
+    def temperature(self) -> float | None:
+        """The temperature to send; None keeps the model's default (Gemini 3 and unknown)."""
+        return GEMINI_2_5_TEMPERATURE if self.generation == 2 else None
 
     def thinking_allowance(self) -> int:
         """Output tokens to leave for thinking on top of the answer."""

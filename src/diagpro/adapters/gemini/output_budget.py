@@ -22,12 +22,15 @@ import math
 import re
 from typing import Any
 
-from diagpro.adapters.gemini.schema import response_schema
+from diagpro.adapters.gemini.schema import MAX_REPAIR_UNITS, response_schema
 
 CHARS_PER_TOKEN = 3
 HEADROOM = 1.25
 # The largest max_output_tokens the Gemini 2.5 and 3 Flash and Pro models accept on Vertex AI.
 MODEL_OUTPUT_CEILING = 65_536
+
+# Digits of a number the schema leaves unbounded (the parser bounds it): "-1" to "500000".
+OPEN_NUMBER_DIGITS = len(str(MAX_REPAIR_UNITS))
 
 _TEXT_LIMIT = re.compile(r"At most (\d+) characters\.")
 
@@ -68,7 +71,9 @@ def _longest(node: dict[str, Any], path: str) -> int:
             raise ValueError(f"{path} is a text with no stated limit ('At most N characters.')")
         return int(match.group(1)) + 2
     if kind == "integer":
-        return len(str(int(node["maximum"])))
+        return len(str(int(node["maximum"]))) if "maximum" in node else OPEN_NUMBER_DIGITS
     if kind == "number":
-        return len(str(int(node["maximum"]))) + 3  # a decimal point and two places
+        return OPEN_NUMBER_DIGITS + 3  # a decimal point and two places
+    if kind == "boolean":
+        return len("false")
     raise ValueError(f"{path} has a type the budget cannot count: {kind!r}")

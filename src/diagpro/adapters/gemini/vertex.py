@@ -4,8 +4,10 @@ One ``analyse`` call builds the prompt, asks the model for JSON following ``resp
 (sent verbatim as ``responseJsonSchema``) and parses the answer with ``parse_analysis``.
 
 The model id is configuration (``VAI_MODEL``, no default: ids retire). What differs between
-model families, the thinking config, comes from ``models.model_family``; the output cap comes
-from the response schema's own limits (``output_budget``).
+model families, the temperature and the thinking config, comes from ``models.model_family``;
+the output cap comes from the response schema's own limits (``output_budget``); the safety
+settings are fixed here (``SAFETY_SETTINGS``). With a code book (``decode``), its meanings for
+the customer's codes go to the model as data.
 
 Retries live here, not in the SDK: the client is built with ``HttpRetryOptions(attempts=1)`` so
 each SDK call is exactly one HTTP request, and this loop owns the budget. A failed attempt is
@@ -50,7 +52,8 @@ from diagpro.adapters.gemini.output import parse_analysis
 from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, output_cap
 from diagpro.adapters.gemini.prompt import Prompt, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
-from diagpro.domain.analysis import Analysis
+from diagpro.adapters.language import detect_language
+from diagpro.domain.analysis import Analysis, DecodedCode
 from diagpro.domain.codes import DetectedCode
 from diagpro.domain.errors import (
     AnalysisInvalid,
@@ -64,12 +67,38 @@ log = logging.getLogger("diagpro.analyzer.vertex")
 
 # The global endpoint spreads load across regions (fewer 429s than a single region).
 DEFAULT_LOCATION = "global"
-TEMPERATURE = 0.2
 # A retry needs at least this much budget left to be worth starting.
 MIN_ATTEMPT_SECONDS = 1.0
 STUB_TOKEN = "stub-token"  # noqa: S105 - a placeholder bearer for a local stub, not a secret
 
+# The code book (``diagpro.adapters.code_book.decode_codes``): the maker's meanings for the
+# codes found, in the customer's language, handed to the model as data.
+CodeDecoder = Callable[[Intake, tuple[DetectedCode, ...], str], tuple[DecodedCode, ...]]
+
 _RETRY_STATUS = frozenset({408, 429})
+
+# Set deliberately rather than left to defaults ("Safety and content filters",
+# https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/configure-safety-filters).
+# A repair report must talk about fuel, propane, lithium packs and high voltage, which the
+# dangerous-content filter scores; it blocks only at high probability. A report has no use for
+# harassment, hate or sexual content, so those block from medium up: such text could only come
+# from an injection, and a refused answer is better than printing it.
+SAFETY_SETTINGS: tuple[types.SafetySetting, ...] = (
+    types.SafetySetting(
+        category=types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT,
+        threshold=types.HarmBlockThreshold.BLOCK_ONLY_HIGH,
+    ),
+    *(
+        types.SafetySetting(
+            category=category, threshold=types.HarmBlockThreshold.BLOCK_MEDIUM_AND_ABOVE
+        )
+        for category in (
+            types.HarmCategory.HARM_CATEGORY_HARASSMENT,
+            types.HarmCategory.HARM_CATEGORY_HATE_SPEECH,
+            types.HarmCategory.HARM_CATEGORY_SEXUALLY_EXPLICIT,
+        )
+    ),
+)
 
 
 def _exception_types(names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
@@ -169,6 +198,7 @@ class VertexAnalyzer:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        decode: CodeDecoder | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -186,11 +216,16 @@ class VertexAnalyzer:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
+        self._decode = decode
 
     # --- the port ------------------------------------------------------------------------------
 
+    def _prompt(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Prompt:
+        decoded = self._decode(intake, codes, detect_language(intake)) if self._decode else ()
+        return build_prompt(intake, codes, currency, decoded)
+
     def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
-        prompt = build_prompt(intake, codes, currency)
+        prompt = self._prompt(intake, codes, currency)
         start = self._clock()
         attempt = 0
         cap = self.output_cap
@@ -199,7 +234,7 @@ class VertexAnalyzer:
             remaining = self.budget_seconds - (self._clock() - start)
             timeout = min(self.timeout_seconds, max(remaining, MIN_ATTEMPT_SECONDS))
             try:
-                return self._attempt(prompt, codes, currency, timeout, cap)
+                return self._attempt(prompt, intake, codes, currency, timeout, cap)
             except _Retryable as failure:
                 last = failure
             except _CutOff:
@@ -229,9 +264,9 @@ class VertexAnalyzer:
     ) -> Analysis:
         """Exactly one request with the real prompt, schema and config, no retry: the doctor's
         probe. Raises what ``analyse`` raises, each failure on its first occurrence."""
-        prompt = build_prompt(intake, codes, currency)
+        prompt = self._prompt(intake, codes, currency)
         try:
-            return self._attempt(prompt, codes, currency, timeout, self.output_cap)
+            return self._attempt(prompt, intake, codes, currency, timeout, self.output_cap)
         except _Retryable as failure:
             kind = AnalysisInvalid if failure.invalid else AnalysisUnavailable
             raise kind(failure.reason) from None
@@ -249,15 +284,17 @@ class VertexAnalyzer:
     def request_config(
         self, system_instruction: str, timeout: float, cap: int | None = None
     ) -> types.GenerateContentConfig:
-        """What every request sends besides the prompt: the response schema, the thinking
-        config of the model's family and the output cap sized to the schema."""
+        """What every request sends besides the prompt: the response schema, the temperature
+        and thinking config of the model's family, the output cap sized to the schema (thinking
+        included) and the safety settings."""
         return types.GenerateContentConfig(
             system_instruction=system_instruction,
             response_mime_type="application/json",
             response_json_schema=response_schema(),
-            temperature=TEMPERATURE,
+            temperature=self.family.temperature(),
             max_output_tokens=cap or self.output_cap,
             thinking_config=self.family.thinking(),
+            safety_settings=list(SAFETY_SETTINGS),
             # Per call, so a late attempt never outlives the budget.
             http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
         )
@@ -265,6 +302,7 @@ class VertexAnalyzer:
     def _attempt(
         self,
         prompt: Prompt,
+        intake: Intake,
         codes: tuple[DetectedCode, ...],
         currency: str,
         timeout: float,
@@ -306,6 +344,7 @@ class VertexAnalyzer:
                 model=response.model_version or self.model,
                 prompt_tokens=prompt_tokens,
                 output_tokens=output_tokens,
+                intake=intake,
             )
         except AnalysisInvalid as exc:
             raise _Retryable(exc.message, invalid=True) from None
@@ -326,7 +365,11 @@ class VertexAnalyzer:
         if finish == "MAX_TOKENS":
             raise _CutOff()
         if finish in _POLICY_FINISH:
-            raise AnalysisRefused(f"the model stopped its answer (finish reason {finish})")
+            # The same request would stop the same way and be billed again.
+            raise AnalysisRefused(
+                f"the model stopped its answer on a content filter (finish reason {finish}); "
+                "the same request is not sent again"
+            )
         if finish not in _TEXT_FINISH:
             raise _Retryable(f"the answer stopped early (finish reason {finish})")
         if not text.strip():
