@@ -79,10 +79,13 @@ def _stripe_refunds(gateway: Any) -> Any:
 
 
 def _vertex_analyzer(vertex: VertexSettings) -> Any:
+    from diagpro.adapters.code_book import decode_codes
     from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
 
     client = vertex_client(vertex.project, vertex.location, base_url=vertex.base_url or None)
-    return VertexAnalyzer(client, vertex.model)
+    # The model gets the code book's meanings for the maker's codes, so it decodes them
+    # instead of answering "see the manual".
+    return VertexAnalyzer(client, vertex.model, decode=decode_codes)
 
 
 def _gcs_reports(storage_settings: StorageSettings) -> Any:
