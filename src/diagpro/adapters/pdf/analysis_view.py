@@ -113,8 +113,11 @@ def _items(items: tuple[str, ...], count: int, limit: int) -> tuple[str, ...]:
     return tuple(shorten(item, limit) for item in items if item.strip())[:count]
 
 
-def _more(total: int, shown: int) -> int:
-    return max(0, total - shown)
+def not_printed(t: Messages, total: int, shown: int) -> str:
+    """'2 more items not printed.' under a capped list, or '' (a real report never needs it:
+    the caps are the most a model is asked for)."""
+    extra = total - shown
+    return t.plural("{n} more item not printed.", "{n} more items not printed.", extra) if extra > 0 else ""
 
 
 def _confidence_words(t: Messages, confidence: int) -> str:
@@ -150,9 +153,9 @@ def _money_view(analysis: Analysis, money: Money, t: Messages) -> dict[str, Any]
     language = analysis.language
     return {
         "repairs": tuple(_cost_row(c, money, language) for c in repairs[:MAX_REPAIRS]),
-        "more_repairs": _more(len(repairs), MAX_REPAIRS),
+        "more_repairs": not_printed(t, len(repairs), MAX_REPAIRS),
         "worst_cases": tuple(_cost_row(c, money, language) for c in worst[:MAX_WORST_CASES]),
-        "more_worst_cases": _more(len(worst), MAX_WORST_CASES),
+        "more_worst_cases": not_printed(t, len(worst), MAX_WORST_CASES),
         "note": note,
     }
 
@@ -241,6 +244,20 @@ def _shop_tests(analysis: Analysis, money: Money) -> tuple[dict[str, str], ...]:
     return tuple(rows)
 
 
+def _likely_cost(
+    repairs: tuple[CostEstimate, ...], money: Money, t: Messages
+) -> dict[str, str] | None:
+    """The repair of the most likely cause, else the first priced repair, named with the cause
+    it repairs so a cheap check is never mistaken for the top cause's fix."""
+    if not repairs:
+        return None
+    repair = next((r for r in repairs if r.cause_index == 0), repairs[0])
+    name = shorten(repair.repair, NAME_LIMIT)
+    if repair.cause_index > 0:
+        name = t("{repair} (cause {rank})", repair=name, rank=repair.cause_index + 1)
+    return {"range": money.range(repair.total_cents_low, repair.total_cents_high), "repair": name}
+
+
 def written_by(analysis: Analysis, t: Messages) -> str:
     """Who wrote it, in neutral words: the offline knowledge base is named as what it is."""
     model = shorten(analysis.model, MODEL_LIMIT)
@@ -277,12 +294,7 @@ def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str
             "stop_if": _items(analysis.urgency.stop_if, MAX_STOP_IF, ITEM_LIMIT),
         },
         "steps": _items(analysis.next_steps, MAX_NEXT_STEPS, ITEM_LIMIT),
-        "likely_cost": {
-            "range": money.range(repairs[0].total_cents_low, repairs[0].total_cents_high),
-            "repair": shorten(repairs[0].repair, NAME_LIMIT),
-        }
-        if repairs
-        else None,
+        "likely_cost": _likely_cost(repairs, money, t),
         "quote": _quote_view(analysis, intake, money, quote_money, t),
         "equipment_assumed": shorten(analysis.equipment_assumed, ITEM_LIMIT),
         "safety": _items(analysis.safety, MAX_SAFETY, ITEM_LIMIT),
@@ -312,11 +324,11 @@ def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str
         "written_by": written_by(analysis, t),
     }
     view["more"] = {
-        "causes": _more(len(analysis.causes), MAX_CAUSES),
-        "codes": _more(len(analysis.codes or analysis.detected_codes), MAX_CODES),
-        "facts": _more(len(analysis.facts_used), MAX_FACTS),
-        "shop_tests": _more(len(analysis.shop_tests), MAX_SHOP_TESTS),
-        "questions": _more(len(analysis.shop_questions), MAX_QUESTIONS),
+        "causes": not_printed(t, len(analysis.causes), MAX_CAUSES),
+        "codes": not_printed(t, len(analysis.codes or analysis.detected_codes), MAX_CODES),
+        "facts": not_printed(t, len(analysis.facts_used), MAX_FACTS),
+        "shop_tests": not_printed(t, len(analysis.shop_tests), MAX_SHOP_TESTS),
+        "questions": not_printed(t, len(analysis.shop_questions), MAX_QUESTIONS),
     }
     view["sections"] = _sections(view, t)
     return view

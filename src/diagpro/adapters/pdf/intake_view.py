@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagpro.adapters.messages import Messages
+from diagpro.adapters.pdf.analysis_view import not_printed
 from diagpro.adapters.pdf.limits import (
     HISTORY_TEXT_LIMIT,
     INTAKE_PARAGRAPHS,
@@ -101,7 +102,7 @@ def intake_view(intake: Intake, currency: str, language: str) -> dict[str, Any]:
         ),
         "description": _long_text(intake.problem_description, INTAKE_TEXT_LIMIT),
         "symptoms": tuple(shorten(s, SYMPTOM_LIMIT) for s in intake.symptoms[:MAX_SYMPTOMS]),
-        "more_symptoms": max(0, len(intake.symptoms) - MAX_SYMPTOMS),
+        "more_symptoms": not_printed(t, len(intake.symptoms), MAX_SYMPTOMS),
         "texts": tuple(
             (label, _long_text(text, HISTORY_TEXT_LIMIT))
             for label, text in (

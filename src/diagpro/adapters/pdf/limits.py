@@ -15,11 +15,11 @@ from __future__ import annotations
 MAX_PARAGRAPHS = 12
 # The owner's own words are reprinted once, for the technician: the description gets the most
 # room, each history field less (the owner keeps the full text; the shop needs the gist).
-INTAKE_TEXT_LIMIT = 1200
-HISTORY_TEXT_LIMIT = 500
-INTAKE_PARAGRAPHS = 6
-SYMPTOM_LIMIT = 120
-MAX_SYMPTOMS = 12
+INTAKE_TEXT_LIMIT = 800
+HISTORY_TEXT_LIMIT = 300
+INTAKE_PARAGRAPHS = 4
+SYMPTOM_LIMIT = 100
+MAX_SYMPTOMS = 6
 SHORT_FIELD_LIMIT = 90  # make, model, location, a detail's value
 TITLE_LIMIT = 110  # the equipment name in the title
 PERSON_LIMIT = 80
@@ -28,7 +28,7 @@ WORD_BREAK_SEARCH = 24  # a cut sentence ends at the last space this close to th
 
 # The analysis: items per list (the compact schema's maxima) and characters per text.
 MAX_CAUSES = 4
-MAX_EVIDENCE = 3  # for, and against, each
+MAX_EVIDENCE = 2  # for, and against, each
 MAX_FACTS = 5
 MAX_RULED_OUT = 4
 MAX_CODES = 6
@@ -39,15 +39,15 @@ MAX_SHOP_TESTS = 4
 MAX_DO_NOT = 3
 MAX_REPAIRS = 3
 MAX_WORST_CASES = 2
-MAX_QUESTIONS = 6
+MAX_QUESTIONS = 5
 MAX_NEXT_STEPS = 3
 MAX_SOURCES = 3
 MAX_DATA_NEEDED = 4
-NAME_LIMIT = 110  # a cause, a test, a repair, a code's system
+NAME_LIMIT = 90  # a cause, a test, a repair, a code's system
 CAUSE_LIMIT = 200  # the most likely cause on the first page
-ITEM_LIMIT = 260  # a fact, a reason, a check, a warning, a question, a step
-CELL_LIMIT = 220  # a table cell: why, how, expected reading, meaning
-EVIDENCE_LIMIT = 110
-REASON_LIMIT = 320  # the urgency's reason, the quote's explanation
-HOW_IT_WORKS_LIMIT = 700
+ITEM_LIMIT = 180  # a fact, a reason, a check, a warning, a question, a step
+CELL_LIMIT = 150  # a table cell: why, how, expected reading, meaning
+EVIDENCE_LIMIT = 90
+REASON_LIMIT = 260  # the urgency's reason, the quote's explanation
+HOW_IT_WORKS_LIMIT = 500
 MODEL_LIMIT = 60
