@@ -125,8 +125,13 @@ def spanish_document() -> ReportDocument:
             ),
         ),
         shop_tests=(
-            ShopTest("Prueba de humo de la admisión", "Humo en la admisión", "Humo en la junta",
-                     8_000, 12_000),
+            ShopTest(
+                "Prueba de humo de la admisión",
+                "Humo en la admisión",
+                "Humo en la junta",
+                8_000,
+                12_000,
+            ),
         ),
         do_not=("No cambie todas las bobinas: su prueba ya las descartó.",),
         quote_check=QuoteCheck(
@@ -192,9 +197,7 @@ def worst_case_document(word: str) -> ReportDocument:
         urgency=UrgencyAdvice(Urgency.STOP, text(5000), texts(10, 2000)),
         safety=texts(40, 2000),
         owner_checks=tuple(OwnerCheck(text(2000), text(2000)) for _ in range(30)),
-        shop_tests=tuple(
-            ShopTest(text(2000), text(5000), text(5000), 1, 10**9) for _ in range(40)
-        ),
+        shop_tests=tuple(ShopTest(text(2000), text(5000), text(5000), 1, 10**9) for _ in range(40)),
         do_not=texts(30, 2000),
         costs=(
             *(replace(cost, cause_index=0) for _ in range(20)),

@@ -32,7 +32,6 @@ from diagpro.domain.errors import RenderFailed
 from tests import builders
 from tests.report_documents import (
     REPORT_ID,
-    SYMPTOM,
     hvac_document,
     make_document,
     make_intake,
@@ -143,8 +142,17 @@ def test_each_item_is_printed_once(full_report: tuple[int, str, str]) -> None:
         assert body.count(cause.why) == 1, cause.cause
     assert body.count("Other causes") == 1
     # The ranking is one table, in order, with the rest of the distribution.
-    assert in_order(body, "1 Intake gasket", "62%", "2 Leaking or clogged", "21%", "3 Low", "9%",
-                    "Other causes", "8%")
+    assert in_order(
+        body,
+        "1 Intake gasket",
+        "62%",
+        "2 Leaking or clogged",
+        "21%",
+        "3 Low",
+        "9%",
+        "Other causes",
+        "8%",
+    )
     assert in_order(body, "RULED OUT", "Ignition coil on cylinder 1", "after your coil swap")
 
 
@@ -156,8 +164,9 @@ def test_money_is_whole_with_the_currency_named_once(full_report: tuple[int, str
     assert "labour rate of $150 an hour" in body
     assert in_order(body, "Replace injector 1", "$90–$120", "1–1.5", "$240–$330")
     assert in_order(body, "If it is left to get worse", "Replace the catalytic", "$750–$1,200")
-    assert in_order(body, "Your shop's quote: $1,250", "Replace all six coils and injectors",
-                    "$1,100–$1,400")
+    assert in_order(
+        body, "Your shop's quote: $1,250", "Replace all six coils and injectors", "$1,100–$1,400"
+    )
 
 
 def test_nothing_is_cut_or_marked_as_cut(full_report: tuple[int, str, str]) -> None:
@@ -188,8 +197,12 @@ def test_offline_is_named_plainly_and_a_model_too(
 
 
 def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> None:
-    for document in (make_document(), hvac_document(), spanish_document(),
-                     worst_case_document("WWWWWWW")):
+    for document in (
+        make_document(),
+        hvac_document(),
+        spanish_document(),
+        worst_case_document("WWWWWWW"),
+    ):
         fills = renderer.page_fills(document)
         assert all(fill >= MIN_FILL for fill in fills[:-1]), fills
 
@@ -268,8 +281,9 @@ def test_cjk_and_emoji_are_drawn_with_real_glyphs(
     names = {name for name, _ in embedded_fonts(path)}
     assert any("CJK" in name for name in names), names
     assert any("Emoji" in name for name in names), names
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "发动机" in text and "🔧" in text  # mapped back to Unicode: no .notdef boxes
 
 

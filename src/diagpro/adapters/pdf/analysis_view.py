@@ -117,7 +117,11 @@ def not_printed(t: Messages, total: int, shown: int) -> str:
     """'2 more items not printed.' under a capped list, or '' (a real report never needs it:
     the caps are the most a model is asked for)."""
     extra = total - shown
-    return t.plural("{n} more item not printed.", "{n} more items not printed.", extra) if extra > 0 else ""
+    return (
+        t.plural("{n} more item not printed.", "{n} more items not printed.", extra)
+        if extra > 0
+        else ""
+    )
 
 
 def _confidence_words(t: Messages, confidence: int) -> str:

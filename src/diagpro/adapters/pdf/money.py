@@ -31,7 +31,7 @@ def report_locale(language: str) -> Locale:
 @cache
 def _whole_pattern(locale: Locale) -> str:
     """The locale's currency pattern without its decimals: '¤#,##0.00' -> '¤#,##0'."""
-    pattern = locale.currency_formats["standard"].pattern
+    pattern: str = locale.currency_formats["standard"].pattern
     return pattern.split(";")[0].replace(".00", "")
 
 
