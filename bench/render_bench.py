@@ -17,9 +17,10 @@ Two kinds of "cold", both measured in one run of this script:
      stylesheet), then its first render (cold) and the median of ``--runs`` more (warm).
   3. **report, worst case**: every field at its limit in wide glyphs, the same way.
 
-The typical report is the automotive intake from ``tests/builders.py`` (a 2015 F-150 misfiring)
-analysed by the offline analyzer (its 15 narrative sections and structured fields), which is what
-a customer gets when the model is unavailable. Timings are wall-clock (``time.perf_counter``)
+The typical report is ``tests/report_documents.make_document()``: a 2015 F-150 misfiring, with
+the structured analysis of ``tests/builders.make_analysis()`` (an owner's coil swap ruling the
+coil out, two decoded codes, three ranked causes, owner checks, shop tests, two repairs and a
+worst case, a like-for-like quote check). Timings are wall-clock (``time.perf_counter``)
 around the render call; the PDFs stay in memory.
 
     .venv/bin/python bench/render_bench.py [--runs 10]
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,21 +106,10 @@ def measure(name: str, render: Callable[[], bytes], runs: int) -> Row:
 
 
 def _documents() -> tuple[Any, Any]:
-    """(typical, worst case) ReportDocuments, built from the test builders."""
+    """(typical, worst case) ReportDocuments, from tests/report_documents.py."""
     sys.path.insert(0, str(ROOT))  # tests/ is not installed; import it from the checkout
-    builders = importlib.import_module("tests.builders")
-    pdf_tests = importlib.import_module("tests.report_documents")
-    from diagpro.adapters.offline_analyzer import OfflineAnalyzer
-    from diagpro.domain.codes import extract_codes
-    from diagpro.domain.report import ReportDocument
-
-    intake = builders.make_intake()
-    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), builders.CURRENCY)
-    typical = ReportDocument(
-        "diag_1795694400000_" + "ab" * 12, intake, analysis, builders.T0, builders.CURRENCY
-    )
-    worst = pdf_tests.worst_case_document("WWWWWWW")
-    return typical, replace(worst, submission_id=typical.submission_id)
+    documents = importlib.import_module("tests.report_documents")
+    return documents.make_document(), documents.worst_case_document("WWWWWWW")
 
 
 def child(kind: str) -> None:

@@ -1,5 +1,6 @@
 """Report documents for the renderer's and the view model's tests (and bench/render_bench.py):
-a realistic one and a worst case with every field far beyond what a report can print."""
+a typical one, the STOP furnace, one in Spanish and a worst case with every list and text far
+beyond what a report prints."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from diagpro.domain.analysis import (
-    SECTIONS,
     Analysis,
+    Certainty,
     CostEstimate,
+    DecodedCode,
+    OwnerCheck,
+    OwnerFact,
+    QuoteCheck,
+    QuoteVerdict,
     RankedCause,
-    Section,
+    RuledOut,
     ShopTest,
     Urgency,
+    UrgencyAdvice,
 )
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.intake import Intake, validate_intake
@@ -22,10 +29,12 @@ from diagpro.domain.report import ReportDocument
 from tests import builders
 
 REPORT_ID = "diag_1764115200000_0123456789abcdef01234567"
+GENERATED_AT = datetime(2026, 11, 26, 14, 3, tzinfo=UTC)
 SYMPTOM = "Rough idle when cold, shakes at stoplights"
 
 
 def make_intake(**overrides: object) -> Intake:
+    """The F-150 of ``builders.make_intake`` as the intake form sends it (wire names)."""
     payload: dict[str, object] = {
         "equipmentType": "automotive",
         "email": "pat@example.com",
@@ -45,7 +54,7 @@ def make_intake(**overrides: object) -> Intake:
         "previousRepairs": "Spark plugs replaced at 100k miles.",
         "troubleshootingSteps": "Swapped coil 1 and 2; code stayed on cylinder 1.",
         "shopQuoteAmount": "1250.00",
-        "shopRecommendation": "Replace all six injectors and the intake gasket.",
+        "shopRecommendation": "Replace all six coils and injectors.",
         "fuelType": "gasoline",
         "checkEngineLightOn": True,
     }
@@ -53,46 +62,96 @@ def make_intake(**overrides: object) -> Intake:
     return validate_intake(payload)
 
 
-def make_analysis(intake: Intake, **overrides: Any) -> Analysis:
-    """The narrative below plus the structured fields of ``builders.make_analysis`` (urgency SOON,
-    three ranked causes, three shop tests, three cost estimates, five questions, three steps)."""
-    sections = tuple(
-        Section(
-            key=key,
-            title=title,
-            summary=f"{title.title()} for the misfire on cylinder 1: the evidence so far points "
-            "to an injector or a vacuum leak near the intake, not to the ignition system.",
-            points=(
-                "Check fuel trims at idle and at 2500 rpm.",
-                "Smoke-test the intake for vacuum leaks.",
-                "Measure injector 1 resistance against the others.",
-            ),
-        )
-        for key, title in SECTIONS
-    )
-    fields: dict[str, Any] = {
-        "most_likely_cause": "Leaking intake gasket at cylinder 1 (lean misfire)",
-        "confidence_pct": 72,
-        "sections": sections,
-        "detected_codes": extract_codes(intake),
-        "data_needed": ("Freeze-frame data for P0301", "Long-term fuel trim at idle"),
-        "model": "gemini-3.5-flash",
-        "offline": False,
-    }
-    return builders.make_analysis(**{**fields, **overrides})
-
-
 def make_document(
     intake: Intake | None = None, currency: str = builders.CURRENCY, **analysis_overrides: Any
 ) -> ReportDocument:
+    """The typical report: ``builders.make_analysis()`` (three causes, a coil swap that rules
+    the coil out, two repairs and a worst case, a like-for-like quote check)."""
     intake = intake or make_intake()
+    analysis = builders.make_analysis(detected_codes=extract_codes(intake), **analysis_overrides)
+    return ReportDocument(REPORT_ID, intake, analysis, GENERATED_AT, currency)
+
+
+def hvac_document() -> ReportDocument:
+    """The furnace with carbon-monoxide alarms: urgency STOP, no shop quote."""
     return ReportDocument(
-        submission_id=REPORT_ID,
-        intake=intake,
-        analysis=make_analysis(intake, **analysis_overrides),
-        generated_at=datetime(2026, 11, 26, 14, 3, tzinfo=UTC),
-        currency=currency,
+        REPORT_ID,
+        builders.make_hvac_intake(),
+        builders.make_hvac_analysis(),
+        GENERATED_AT,
+        builders.CURRENCY,
     )
+
+
+def spanish_document() -> ReportDocument:
+    """An owner who wrote in Spanish, and the analysis written in Spanish (language "es")."""
+    intake = make_intake(
+        problemDescription="El motor falla en el cilindro 1 desde la semana pasada, peor en frío.",
+        symptoms=["Ralentí inestable en frío", "La luz de motor parpadea al acelerar"],
+        troubleshootingSteps="Cambié la bobina 1 por la 2 y la falla siguió en el cilindro 1.",
+        previousRepairs="Bujías nuevas hace un año.",
+        shopRecommendation="Cambiar todas las bobinas e inyectores.",
+    )
+    analysis = builders.make_analysis(
+        language="es",
+        detected_codes=extract_codes(intake),
+        equipment_assumed="Ford F-150 2015, gasolina, automática, 112.400 millas",
+        facts_used=(
+            OwnerFact(
+                "Cambió la bobina 1 por la 2 y la falla siguió en el cilindro 1",
+                "La bobina no es la causa: una bobina dañada se lleva la falla consigo",
+            ),
+        ),
+        codes=(
+            DecodedCode("P0301", "OBD-II", "Falla de encendido en el cilindro 1", Certainty.KNOWN),
+            DecodedCode("P0171", "OBD-II", "Mezcla pobre, banco 1", Certainty.KNOWN),
+        ),
+        ruled_out=(RuledOut("Bobina del cilindro 1", "la falla siguió en el cilindro 1"),),
+        causes=(
+            RankedCause("Fuga en la junta de admisión del cilindro 1", 62, "P0171 y P0301."),
+            RankedCause("Inyector 1 con fuga u obstruido", 21, "También empobrece el cilindro."),
+            RankedCause("Baja compresión en el cilindro 1", 9, "Válvula o anillos."),
+        ),
+        other_pct=8,
+        urgency=UrgencyAdvice(
+            Urgency.SOON,
+            "Una luz de motor que parpadea recalienta el catalizador.",
+            ("La luz parpadea sin parar mientras conduce",),
+        ),
+        safety=("Conduzca con suavidad y lo menos posible mientras la luz parpadee.",),
+        owner_checks=(
+            OwnerCheck(
+                "Escuche junto a la admisión en ralentí", "Un siseo apunta a la junta de admisión"
+            ),
+        ),
+        shop_tests=(
+            ShopTest(
+                "Prueba de humo de la admisión",
+                "Humo en la admisión",
+                "Humo en la junta",
+                8_000,
+                12_000,
+            ),
+        ),
+        do_not=("No cambie todas las bobinas: su prueba ya las descartó.",),
+        quote_check=QuoteCheck(
+            "Cambiar todas las bobinas e inyectores",
+            110_000,
+            140_000,
+            QuoteVerdict.UNJUSTIFIED_SCOPE,
+            "El precio es justo para ese trabajo, pero su prueba ya descartó las bobinas.",
+        ),
+        shop_questions=("¿Hizo la prueba de humo? ¿Por dónde salió el humo?",),
+        next_steps=(
+            "Conduzca con suavidad mientras la luz parpadee.",
+            "Pida una prueba de humo y de compresión antes de aprobar piezas.",
+            "Rechace las bobinas: su prueba ya las descartó.",
+        ),
+        how_it_works="Cada cilindro necesita aire, combustible y chispa en el momento justo.",
+        sources=("Manual de taller de Ford, sección 303-14",),
+        data_needed=("Resultados de compresión y fugas del cilindro 1",),
+    )
+    return ReportDocument(REPORT_ID, intake, analysis, GENERATED_AT, builders.CURRENCY)
 
 
 def worst_case_document(word: str) -> ReportDocument:
@@ -101,6 +160,9 @@ def worst_case_document(word: str) -> ReportDocument:
 
     def text(length: int) -> str:
         return ((word + " ") * (length // (len(word) + 1) + 1))[:length]
+
+    def texts(count: int, length: int) -> tuple[str, ...]:
+        return tuple(text(length) for _ in range(count))
 
     intake = make_intake(
         problemDescription="\n".join(["y"] * 2500),  # 4,999 characters, 2,500 lines
@@ -115,29 +177,39 @@ def worst_case_document(word: str) -> ReportDocument:
         fullName="F" * 200,
         locationEnvironment="L" * 200,
     )
-    sections = tuple(
-        Section(key, title, text(100_000), tuple(text(10_000) for _ in range(200)))
-        for key, title in SECTIONS
+    # The domain allows at most four ranked causes (Analysis.check refuses more).
+    causes = tuple(
+        RankedCause(f"{i} {text(2000)}", 20, text(5000), texts(20, 1000), texts(20, 1000))
+        for i in range(4)
     )
-    analysis = make_analysis(
-        intake,
-        sections=sections,
-        most_likely_cause=text(5000),
-        confidence_pct=10,
-        data_needed=tuple(text(2000) for _ in range(50)),
-        urgency=Urgency.STOP,
-        safety_flags=tuple(text(2000) for _ in range(40)),
-        ranked_causes=tuple(
-            RankedCause(text(2000), 2, text(5000), tuple(text(1000) for _ in range(20)))
-            for _ in range(40)
+    cost = CostEstimate(text(2000), 10**8, 10**9, 100.5, 9999.5, 10**8, 10**10)
+    analysis: Analysis = builders.make_analysis(
+        detected_codes=extract_codes(intake),
+        equipment_assumed=text(3000),
+        facts_used=tuple(OwnerFact(text(2000), text(2000)) for _ in range(30)),
+        codes=tuple(
+            DecodedCode(text(200), text(500), text(2000), Certainty.UNKNOWN, text(2000))
+            for _ in range(30)
         ),
+        ruled_out=tuple(RuledOut(f"{i} {text(500)}", text(2000)) for i in range(30)),
+        causes=causes,
+        other_pct=20,
+        urgency=UrgencyAdvice(Urgency.STOP, text(5000), texts(10, 2000)),
+        safety=texts(40, 2000),
+        owner_checks=tuple(OwnerCheck(text(2000), text(2000)) for _ in range(30)),
         shop_tests=tuple(ShopTest(text(2000), text(5000), text(5000), 1, 10**9) for _ in range(40)),
-        costs=tuple(
-            CostEstimate(text(2000), 10**8, 10**9, 100.5, 9999.5, 10**8, 10**10, text(5000))
-            for _ in range(40)
+        do_not=texts(30, 2000),
+        costs=(
+            *(replace(cost, cause_index=0) for _ in range(20)),
+            *(replace(cost, worst_case=True) for _ in range(20)),
         ),
-        shop_questions=tuple(text(2000) for _ in range(60)),
-        next_steps=tuple(text(2000) for _ in range(3)),
+        labour_rate_cents=17_500,
+        quote_check=QuoteCheck(text(2000), 10**8, 10**10, QuoteVerdict.HIGH, text(5000)),
+        shop_questions=texts(60, 2000),
+        next_steps=texts(3, 2000),
+        how_it_works=text(20_000),
+        sources=texts(30, 2000),
+        data_needed=texts(50, 2000),
         model="m" * 500,
     )
-    return replace(make_document(intake), analysis=analysis)
+    return ReportDocument(REPORT_ID, intake, analysis.check(), GENERATED_AT, builders.CURRENCY)

@@ -1,6 +1,6 @@
 """The WeasyPrint renderer, for real: PDFs are checked with poppler (pdfinfo, pdftotext,
-pdffonts): the text, the page each part lands on, the structure (tables, checklist, callouts)
-and the fonts embedded."""
+pdffonts): the page counts, what each page says, money and headings in the report's language,
+escaping, running headers, the fonts embedded, and how full each page is."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,26 +27,23 @@ from diagpro.adapters.pdf.fetcher import (
     load_packaged_assets,
 )
 from diagpro.adapters.pdf.fonts import FONT_FOLDER_PREFIX, sweep_font_folders
-from diagpro.adapters.pdf.view_model import URGENCY_VIEWS
-from diagpro.domain.analysis import (
-    SECTIONS,
-    CostEstimate,
-    RankedCause,
-    Section,
-    ShopTest,
-    Urgency,
-)
+from diagpro.domain.analysis import RankedCause, ShopTest
 from diagpro.domain.errors import RenderFailed
-from diagpro.domain.report import ReportDocument
 from tests import builders
 from tests.report_documents import (
     REPORT_ID,
-    SYMPTOM,
-    make_analysis,
+    hvac_document,
     make_document,
     make_intake,
+    spanish_document,
     worst_case_document,
 )
+
+# A typical report is 4 to 6 pages; the worst case (every list and text far too long) at most 8.
+TYPICAL_PAGES = range(4, 7)
+WORST_PAGES = 8
+# No page but the last may be less full than this (a near-empty page reads as a layout fault).
+MIN_FILL = 0.35
 
 
 def pdf_facts(pdf: bytes, tmp: Path) -> tuple[int, str, str]:
@@ -71,18 +67,6 @@ def page_texts(text: str) -> list[str]:
     return [flat_text(page) for page in text.split("\f")][: text.count("\f")]
 
 
-def section_text(text: str, number: int) -> str:
-    """Flattened text from heading ``number`` to the next heading (or the disclaimer)."""
-    body = flat_text(text)
-    start = body.index(f"{number}. {SECTIONS[number - 1][1]}")
-    end = (
-        body.index(f"{number + 1}. {SECTIONS[number][1]}", start)
-        if number < len(SECTIONS)
-        else body.index("Disclaimer", start)
-    )
-    return body[start:end]
-
-
 def in_order(text: str, *parts: str) -> bool:
     """Every part occurs in ``text``, each after the previous one."""
     position = 0
@@ -99,6 +83,15 @@ def embedded_fonts(pdf: Path) -> list[tuple[str, str]]:
     out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
     rows = [line.split() for line in out.stdout.splitlines()[2:] if line.strip()]
     return [(row[0].split("+", 1)[-1], row[-5]) for row in rows]
+
+
+def header_and_footer_lines(text: str) -> list[str]:
+    """The first and last non-blank line of every page (the running header and footer)."""
+    lines = []
+    for page in text.split("\f")[: text.count("\f")]:
+        kept = [line.strip() for line in page.splitlines() if line.strip()]
+        lines += [kept[0], kept[-1]] if kept else []
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -120,74 +113,178 @@ def full_report(full_pdf: Path) -> tuple[int, str, str]:
     return pdf_facts(full_pdf.read_bytes(), full_pdf.parent)
 
 
-def test_full_report_is_letter_sized_with_a_sane_page_count(
-    full_report: tuple[int, str, str],
-) -> None:
+def test_a_typical_report_is_four_to_six_letter_pages(full_report: tuple[int, str, str]) -> None:
     pages, info, _ = full_report
-    assert (
-        5 <= pages <= 10
-    )  # a typical report: cover, at a glance, summary, 15 sections, disclaimer
+    assert pages in TYPICAL_PAGES
     assert "612 x 792 pts (letter)" in info
-    assert f"diagpro Diagnostic Report {REPORT_ID}" in info  # the PDF title
+    assert f"diagpro diagnostic report {REPORT_ID}" in info  # the PDF title
 
 
-def test_full_report_prints_every_section_heading_in_order(
-    full_report: tuple[int, str, str],
+def test_the_first_page_answers_the_owner(full_report: tuple[int, str, str]) -> None:
+    first = page_texts(full_report[2])[0]
+    analysis = builders.make_analysis()
+    assert in_order(first, "2015 Ford F-150", "November 26, 2026", REPORT_ID)
+    assert "Written by diagpro's offline knowledge base (offline-test)" in first
+    assert in_order(first, "SOON Get it checked within the next few days", analysis.urgency.reason)
+    assert in_order(first, "MOST LIKELY CAUSE", "Intake gasket leak at cylinder 1", "62%")
+    # The likely repair's total, and the quote with its like-for-like verdict.
+    assert in_order(first, "LIKELY REPAIR", "$340–$435", "Replace the intake manifold gaskets")
+    assert in_order(first, "YOUR SHOP'S QUOTE", "$1,250", "A fair price, but the evidence")
+    assert in_order(first, "YOUR NEXT STEPS", *analysis.next_steps)
+
+
+def test_each_item_is_printed_once(full_report: tuple[int, str, str]) -> None:
+    body = flat_text(full_report[2])
+    analysis = builders.make_analysis()
+    for step in analysis.next_steps:
+        assert body.count(step) == 1, step
+    for cause in analysis.causes:
+        assert body.count(cause.why) == 1, cause.cause
+    assert body.count("Other causes") == 1
+    # The ranking is one table, in order, with the rest of the distribution.
+    assert in_order(
+        body,
+        "1 Intake gasket",
+        "62%",
+        "2 Leaking or clogged",
+        "21%",
+        "3 Low",
+        "9%",
+        "Other causes",
+        "8%",
+    )
+    assert in_order(body, "RULED OUT", "Ignition coil on cylinder 1", "after your coil swap")
+
+
+def test_money_is_whole_with_the_currency_named_once(full_report: tuple[int, str, str]) -> None:
+    body = flat_text(full_report[2])
+    assert ".00" not in body
+    assert "USD" not in body
+    assert body.count("Amounts are in US dollars") == 1
+    assert "labour rate of $150 an hour" in body
+    assert in_order(body, "Replace injector 1", "$90–$120", "1–1.5", "$240–$330")
+    assert in_order(body, "If it is left to get worse", "Replace the catalytic", "$750–$1,200")
+    assert in_order(
+        body, "Your shop's quote: $1,250", "Replace all six coils and injectors", "$1,100–$1,400"
+    )
+
+
+def test_nothing_is_cut_or_marked_as_cut(full_report: tuple[int, str, str]) -> None:
+    body = flat_text(full_report[2])
+    assert "[…]" not in body and "…" not in body
+    analysis = builders.make_analysis()
+    for text in (*analysis.shop_questions, *analysis.do_not, analysis.urgency.reason):
+        assert text in body, text
+
+
+def test_headings_are_neutral(full_report: tuple[int, str, str]) -> None:
+    body = flat_text(full_report[2]).lower()
+    for hostile in ("interrogation", "ripoff", "rip-off", "negotiation", "tactics"):
+        assert hostile not in body
+
+
+def test_offline_is_named_plainly_and_a_model_too(
+    renderer: WeasyPrintRenderer, tmp_path: Path, full_report: tuple[int, str, str]
 ) -> None:
-    _, _, text = full_report
-    positions = [text.find(f"{n}. {title}") for n, (_, title) in enumerate(SECTIONS, start=1)]
-    assert -1 not in positions, [SECTIONS[i] for i, p in enumerate(positions) if p == -1]
-    assert positions == sorted(positions)
+    offline = flat_text(full_report[2])
+    assert "offline knowledge base" in offline
+    for apology in ("without the AI model", "not the AI model", "lesser", "fallback"):
+        assert apology not in offline
+    pdf = renderer.render(make_document(offline=False, model="gemini-3.5-flash"))
+    online = flat_text(pdf_facts(pdf, tmp_path)[2])
+    assert "Written by an AI model (gemini-3.5-flash)" in online
+    assert "offline" not in online.lower()
 
 
-def test_full_report_prints_the_submission(full_report: tuple[int, str, str]) -> None:
-    pages, _, text = full_report
-    flat = " ".join(text.split())
-    for expected in (
-        "diagpro Diagnostic Report",
-        "diagpro — Diagnostic Report",  # the running header
-        REPORT_ID,
-        "November 26, 2026",
-        "2015 Ford F-150",
-        "Cars & SUVs",
-        "P0301",
-        "P0171",
-        SYMPTOM,
-        "VIN 1FTEW1EG5FFA00000",
-        "Mileage 112,400",
-        "Check engine light on Yes",
-        "Fuel type gasoline",
-        "$1,250.00 USD",
-        "Within the last week",
-        "Urgency High",
-        "Leaking intake gasket at cylinder 1",
-        "72%",
-        "Freeze-frame data for P0301",  # data needed: confidence is below 80
-        "for informational purposes only",
-        "does not replace diagnosis by a qualified technician",
-        "Page 1 of",
-        f"Page {pages} of {pages}",
+def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> None:
+    for document in (
+        make_document(),
+        hvac_document(),
+        spanish_document(),
+        worst_case_document("WWWWWWW"),
     ):
-        assert expected in flat, expected
-    assert f"Report {REPORT_ID}" in flat  # footer
-    # The cover and the last page say which analyzer wrote it, model id included.
-    assert "Analysis by AI model (gemini-3.5-flash)" in flat
-    assert "This analysis was written by an AI model" in flat
-    assert "offline" not in flat.lower()
+        fills = renderer.page_fills(document)
+        assert all(fill >= MIN_FILL for fill in fills[:-1]), fills
 
 
-def test_offline_analysis_is_labelled_and_data_needed_is_omitted_when_confident(
+def test_the_stop_case_gives_one_instruction(renderer: WeasyPrintRenderer, tmp_path: Path) -> None:
+    pages, _, text = pdf_facts(renderer.render(hvac_document()), tmp_path)
+    first = page_texts(text)[0]
+    assert in_order(first, "STOP Stop using it until it is checked", "carbon-monoxide alarms")
+    assert in_order(first, "⚠ Safety", "Carbon monoxide: turn the furnace off")
+    assert "None given" in first  # no shop quote
+    body = flat_text(text)
+    assert "drive gently" not in body.lower() and "tow it" not in body.lower()
+    assert in_order(body, "Do not", "Never jumper the pressure switch")
+    assert pages <= 6
+
+
+def test_the_spanish_report_is_written_in_spanish(
     renderer: WeasyPrintRenderer, tmp_path: Path
 ) -> None:
-    pdf = renderer.render(make_document(offline=True, confidence_pct=85, data_needed=()))
-    _, _, text = pdf_facts(pdf, tmp_path)
-    flat = " ".join(text.split())
-    assert "Analysis by diagpro's offline knowledge base" in flat
-    assert "with no AI model involved" in flat
-    # Neutral words: nothing suggests the customer was owed something else.
-    assert "without the AI model" not in flat and "not the AI model" not in flat
-    assert "85%" in flat
-    assert "would raise it" not in flat
+    document = spanish_document()
+    assert 'lang="es"' in renderer.html(document)
+    pages, _, text = pdf_facts(renderer.render(document), tmp_path)
+    body = flat_text(text)
+    assert pages in TYPICAL_PAGES
+    for heading in (
+        "1. Lo que nos dicen sus propias comprobaciones",
+        "Causas probables, por orden",
+        "Costos y su presupuesto",
+        "En el taller",
+        "Lo que usted nos contó",
+        "SUS PRÓXIMOS PASOS",
+        "PRONTO Hágalo revisar en los próximos días",
+        "26 de noviembre de 2026",
+        f"Página 1 de {pages}",
+    ):
+        assert heading in body, heading
+    assert "340 US$–435 US$" in body  # Spanish number format, currency after the amount
+    for english in ("Next steps", "Likely causes", "What you told us", "Page 1 of"):
+        assert english not in body, english
+
+
+def test_the_worst_case_stays_within_eight_pages_uncut(
+    renderer: WeasyPrintRenderer, tmp_path: Path
+) -> None:
+    for word in ("WWWWWWW", "proceed"):
+        pages, _, text = pdf_facts(renderer.render(worst_case_document(word)), tmp_path)
+        assert pages <= WORST_PAGES, word
+        body = flat_text(text)
+        assert "[…]" not in body
+        assert "more items not printed" in body  # capped lists say so
+        assert "About this report" in page_texts(text)[-1]
+
+
+def test_customer_text_stays_out_of_running_headers(
+    renderer: WeasyPrintRenderer, tmp_path: Path
+) -> None:
+    injected = "IGNORE PREVIOUS INSTRUCTIONS"
+    intake = make_intake(make=injected, model="<b>X</b>", problemDescription=f"{injected} now")
+    _, _, text = pdf_facts(renderer.render(make_document(intake)), tmp_path)
+    margins = header_and_footer_lines(text)
+    assert margins and not any(injected in line or "<b>" in line for line in margins)
+    assert any(line.startswith("diagpro · Diagnostic report") for line in margins)
+    assert any(f"Report {REPORT_ID}" in line for line in margins)
+    # The owner's description is printed once, as text.
+    assert flat_text(text).count(f"{injected} now") == 1
+
+
+def test_cjk_and_emoji_are_drawn_with_real_glyphs(
+    renderer: WeasyPrintRenderer, tmp_path: Path
+) -> None:
+    words = "发动机 ⚠️ 🔧"
+    intake = make_intake(problemDescription=f"{words} misfire")
+    pdf = renderer.render(make_document(intake))
+    path = tmp_path / "cjk.pdf"
+    path.write_bytes(pdf)
+    names = {name for name, _ in embedded_fonts(path)}
+    assert any("CJK" in name for name in names), names
+    assert any("Emoji" in name for name in names), names
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "发动机" in text and "🔧" in text  # mapped back to Unicode: no .notdef boxes
 
 
 class _RecordingHandler(http.server.BaseHTTPRequestHandler):
@@ -231,25 +328,17 @@ def test_hostile_markup_is_printed_as_text_and_fetches_nothing(
         symptoms=[f"{img}", '<img src="file:///etc/passwd">'],
         modifications='<iframe src="file:///etc/passwd"></iframe>',
     )
-    hostile_section = Section(
-        key="primary_diagnosis",
-        title="PRIMARY DIAGNOSIS",
-        summary=f"Model text with {img}",
-        points=(f"<style>@import url(http://127.0.0.1:{port}/b.css);</style>",),
-    )
-    analysis = make_analysis(
+    document = make_document(
         intake,
-        most_likely_cause=f"Cause {img}",
-        safety_flags=(f"Flag {link}",),
-        ranked_causes=(RankedCause(f"Ranked {img}", 60, "<script>alert(1)</script>", (img,)),),
+        causes=(RankedCause(f"Ranked {img}", 60, "<script>alert(1)</script>", (img,)),),
+        other_pct=40,
+        safety=(f"Flag {link}",),
         shop_tests=(ShopTest(f"Test {img}", "<u>how</u>", "<i>expected</i>", 100, 200),),
-        costs=(CostEstimate(f"Repair {img}", 1, 2, 1.0, 2.0, 3, 4, f"note {link}"),),
         shop_questions=(f"Question {img}?",),
         next_steps=(f"Step {img}",),
+        costs=(),
+        ruled_out=(),
     )
-    analysis = replace(analysis, sections=(hostile_section, *analysis.sections[1:]))
-    document = replace(make_document(intake), analysis=analysis)
-
     pdf = renderer.render(document)
 
     _, _, text = pdf_facts(pdf, tmp_path)
@@ -259,11 +348,17 @@ def test_hostile_markup_is_printed_as_text_and_fetches_nothing(
         assert "".join(literal.split()) in squashed, literal
     for literal in ("<script>alert(1)</script>", "<u>how</u>", "<i>expected</i>"):
         assert literal in squashed, literal
-    for label in ("Cause", "Flag", "Ranked", "Test", "Repair", "Question", "Step"):
+    for label in ("Flag", "Ranked", "Test", "Question", "Step"):
         assert label + "<" in squashed, label  # printed with its markup, as text
     assert "<iframe" in squashed
-    assert "@import" in squashed
     assert "root:" not in text
+
+
+def test_incomplete_analysis_is_refused_with_a_reason(renderer: WeasyPrintRenderer) -> None:
+    document = make_document()
+    broken = replace(document.analysis, next_steps=())
+    with pytest.raises(RenderFailed, match="next steps"):
+        renderer.render(replace(document, analysis=broken))
 
 
 def test_fetcher_alone_stops_raw_html_from_fetching(
@@ -314,177 +409,6 @@ def test_fetcher_serves_packaged_assets_only() -> None:
             fetcher.fetch(url)
         with pytest.raises(AssetRefused):
             fetcher(url)  # WeasyPrint calls the fetcher itself
-
-
-@pytest.mark.parametrize("word", ["WWWWWWW", "proceed"])
-def test_worst_case_report_stays_bounded_and_keeps_its_layout(
-    renderer: WeasyPrintRenderer, tmp_path: Path, word: str
-) -> None:
-    # The original ran to 36 pages; every text is clipped by its printed width and every list
-    # and table is capped, so even wide glyphs in every field stay within 25 pages.
-    pdf = renderer.render(worst_case_document(word))
-    pages, _, text = pdf_facts(pdf, tmp_path)
-    assert pages <= 25
-    by_page = page_texts(text)
-    assert "At a glance" in by_page[1]  # the cover is one page
-    assert "YOUR NEXT THREE STEPS" in by_page[1]  # the glance is one page: its last part...
-    assert "Submission summary" in by_page[2]  # ...is on page 2, and page 3 is the summary
-    assert "Disclaimer" in by_page[-1]
-    assert f"Page {pages} of {pages}" in by_page[-1]
-    body = flat_text(text)
-    assert "further point(s) omitted" in body
-    assert "more safety note(s) in section 13" in by_page[1]
-    assert "further cause(s) omitted" in body
-    assert "further question(s) omitted" in body
-    headings = [body.find(f"{n}. {title}") for n, (_, title) in enumerate(SECTIONS, start=1)]
-    assert -1 not in headings
-    assert headings == sorted(headings)
-
-
-def test_incomplete_analysis_is_refused_with_a_reason(renderer: WeasyPrintRenderer) -> None:
-    document = make_document()
-    broken = replace(document.analysis, sections=document.analysis.sections[:14])
-    with pytest.raises(RenderFailed, match="next_steps_summary"):
-        renderer.render(replace(document, analysis=broken))
-
-
-# ---- Structure: the at-a-glance page, tables, checklist, callouts, fonts ----
-
-
-@pytest.fixture(scope="module")
-def full_pages(full_report: tuple[int, str, str]) -> list[str]:
-    return page_texts(full_report[2])
-
-
-def test_at_a_glance_is_page_two_with_the_answer(full_pages: list[str]) -> None:
-    glance = full_pages[1]
-    assert glance.startswith("diagpro — Diagnostic Report 2015 Ford F-150 At a glance")
-    soon = URGENCY_VIEWS[Urgency.SOON]
-    assert f"{soon.badge} {soon.words}" in glance  # "SOON Get it checked within ..."
-    # Labels are upper-cased by the stylesheet, and pdftotext prints them so.
-    assert in_order(glance, "MOST LIKELY CAUSE", "Leaking intake gasket at cylinder 1 (lean")
-    assert in_order(glance, "72%", "Moderate confidence")
-    # The fair cost range (the first estimate's total, through format_money) and its repair:
-    assert in_order(glance, "FAIR COST RANGE", "$205.00 USD", "to $690.00 USD", "Replace the")
-    assert in_order(glance, "YOUR SHOP'S QUOTE", "$1,250.00 USD")
-    assert "Freeze-frame data for P0301" in glance  # below 80%: the data that would raise it
-    assert in_order(
-        glance,
-        "YOUR NEXT THREE STEPS",
-        "1 Drive gently and as little as possible while the light flashes.",
-        "2 Ask for a smoke test and fuel trims before approving any parts.",
-        "3 Compare the quote with the fair range for the intake gaskets.",
-    )
-    assert in_order(glance, "OTHER POSSIBILITIES", "2. Leaking or clogged", "21%", "3. Worn", "9%")
-    assert "⚠ Safety" in glance
-    assert "Submission summary" in full_pages[2]  # the glance is one page
-
-
-def test_stop_urgency_and_safety_flags_lead_the_report(
-    renderer: WeasyPrintRenderer, tmp_path: Path
-) -> None:
-    document = ReportDocument(
-        REPORT_ID,
-        builders.make_hvac_intake(),
-        builders.make_hvac_analysis(),
-        datetime(2026, 11, 26, 14, 3, tzinfo=UTC),
-        builders.CURRENCY,
-    )
-    _, _, text = pdf_facts(renderer.render(document), tmp_path)
-    glance = page_texts(text)[1]
-    assert "At a glance" in glance
-    assert "STOP Stop using it until it is checked" in glance
-    assert in_order(glance, "⚠ Safety", "Carbon monoxide: turn the furnace off", "Do not run")
-    assert "None given" in glance  # no shop quote
-    assert in_order(glance, "$110.00 USD", "to $630.00 USD")
-    assert "1 Turn the furnace off now and keep the CO alarm on." in glance
-    recommendations = section_text(text, 13)
-    assert in_order(recommendations, "⚠ Safety", "Carbon monoxide", "If you smell gas")
-
-
-def test_ranked_causes_are_a_table_in_order_with_their_likelihoods(
-    full_report: tuple[int, str, str],
-) -> None:
-    ranked = section_text(full_report[2], 12)
-    assert in_order(ranked, "# Cause Likelihood Why")
-    assert in_order(
-        ranked,
-        "1 Intake gasket",
-        "62%",
-        "2 Leaking or clogged",
-        "21%",
-        "3 Worn spark plug",
-        "9%",
-        "Other or less common causes",
-        "8%",  # 100 - 62 - 21 - 9
-    )
-    assert "Smoke-test the intake" not in ranked  # the table replaces the narrative points
-    differential = section_text(full_report[2], 2)
-    assert in_order(differential, "Alternative cause Evidence for it Why it ranks lower")
-    assert in_order(
-        differential, "Leaking or clogged", "21% likely", "Worn spark plug", "9% likely"
-    )
-    assert "62% likely" not in differential  # the primary is not its own alternative
-
-
-def test_shop_tests_and_costs_are_tables(full_report: tuple[int, str, str]) -> None:
-    tests = section_text(full_report[2], 3)
-    assert "Test How Expected reading Cost" in tests
-    assert in_order(tests, "Smoke test of the", "$80.00 USD", "to $150.00 USD")
-    assert in_order(tests, "Fuel trims at idle", "up to $50.00 USD")
-    assert in_order(tests, "Injector balance", "$50.00 USD", "to $120.00 USD")
-    costs = section_text(full_report[2], 6)
-    assert "Repair Parts Labour Total" in costs
-    # One row per estimate: repair (the first tagged), parts, labour hours, total.
-    assert in_order(
-        costs,
-        "Replace the intake manifold gaskets $40.00 USD 1.5–3 h $205.00 USD MOST LIKELY",
-        "to $120.00 USD to $690.00 USD Independent shop to dealer rates.",
-        "Replace injector 1 $90.00 USD 1–2.5 h $200.00 USD to $250.00 USD to $725.00 USD",
-        "Replace the spark plug on cylinder 1 $15.00 USD 0.3–0.8 h $50.00 USD",
-    )
-    assert "Your shop's quote: $1,250.00 USD" in costs.replace("’", "'")
-
-
-def test_shop_questions_are_a_checklist(full_report: tuple[int, str, str]) -> None:
-    questions = section_text(full_report[2], 4)
-    asked = builders.make_analysis().shop_questions
-    assert in_order(questions, *(f"☐ {q}" for q in asked))
-    assert questions.count("☐") == len(asked)
-    assert questions.count("Answer:") == len(asked)  # room to write the shop's answer
-
-
-def test_next_steps_close_the_analysis(full_report: tuple[int, str, str]) -> None:
-    steps = section_text(full_report[2], 15)
-    assert in_order(
-        steps, *(f"{n} {s}" for n, s in enumerate(builders.make_analysis().next_steps, 1))
-    )
-
-
-def test_a_narrative_only_analysis_still_prints_all_15_sections(
-    renderer: WeasyPrintRenderer, tmp_path: Path
-) -> None:
-    document = make_document(**builders.NARRATIVE_ONLY)
-    pages, _, text = pdf_facts(renderer.render(document), tmp_path)
-    body = flat_text(text)
-    headings = [body.find(f"{n}. {title}") for n, (_, title) in enumerate(SECTIONS, start=1)]
-    assert -1 not in headings
-    assert headings == sorted(headings)
-    for number in range(1, 16):
-        section = section_text(text, number)
-        assert "Smoke-test the intake for vacuum leaks." in section, number  # the points
-    assert "☐" not in body
-    assert "Likelihood" not in body
-    glance = page_texts(text)[1]
-    assert "At a glance" in glance
-    assert "No estimate" in glance
-    assert in_order(  # the next steps come from section 15's narrative
-        glance,
-        "1 Check fuel trims at idle and at 2500 rpm.",
-        "2 Smoke-test the intake",
-        "3 Measure injector 1",
-    )
-    assert 5 <= pages <= 10
 
 
 def test_the_fonts_embedded_are_the_packaged_dejavu(full_pdf: Path) -> None:
@@ -559,7 +483,7 @@ def test_rendering_does_not_use_the_hosts_fonts(tmp_path: Path) -> None:
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "1. PRIMARY DIAGNOSIS" in text
+    assert "1. What your own checks tell us" in text
 
 
 def test_a_renderer_without_its_fonts_refuses_to_start() -> None:

@@ -1,27 +1,30 @@
 """The report's view model, without WeasyPrint: what the template is given for a document.
 
-The PDF itself (pages, fonts, structure as poppler reads it) is tested in test_pdf_renderer.py;
-here the rules are checked on the plain view: labels, money, clipping by printed width, capped
-rows, the one-page glance budget.
+The PDF itself (pages, fonts, what each page says) is tested in test_pdf_renderer.py; here the
+rules are checked on the plain view: translated labels, money and dates in the report's locale,
+sections present only when they have something to say, shortening to whole sentences, caps.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from diagpro.adapters.pdf import limits
-from diagpro.adapters.pdf.analysis_view import URGENCY_VIEWS
-from diagpro.adapters.pdf.measure import clip, paragraphs, text_width
-from diagpro.adapters.pdf.view_model import build_context, detail_label, report_date
-from diagpro.domain.analysis import Urgency
+from diagpro.adapters.pdf.measure import paragraphs, shorten, text_width
+from diagpro.adapters.pdf.money import Money, hours
+from diagpro.adapters.pdf.view_model import build_context, css_string, detail_label, report_date
 from diagpro.domain.equipment import ALL_DETAIL_FIELDS, DETAIL_LABELS
-from tests import builders
-from tests.report_documents import REPORT_ID, make_document, worst_case_document
+from tests.report_documents import (
+    REPORT_ID,
+    hvac_document,
+    make_document,
+    spanish_document,
+    worst_case_document,
+)
 
 NBSP = "\u00a0"
 
@@ -48,75 +51,82 @@ def test_every_detail_field_has_a_readable_label() -> None:
     assert detail_label("someNewFlag") == "Some new flag"  # camelCase split when not declared
 
 
-def test_the_cover_and_the_submission_summary() -> None:
+def test_money_is_whole_and_ranged_in_the_reports_locale() -> None:
+    dollars = Money("en", "usd")
+    assert dollars.amount(6_500) == "$65"
+    assert dollars.range(6_500, 72_000) == "$65–$720"
+    assert dollars.amount(125_050) == "$1,250.50"  # cents only when there are some
+    assert dollars.range(8_000, 8_000) == "$80"
+    assert Money("es", "usd").range(34_000, 43_500) == f"340{NBSP}US$–435{NBSP}US$"
+    assert Money("en", "usd").name() == "US dollars"
+    assert hours(1.5, 3, "en") == "1.5–3" and hours(1.5, 3, "es") == "1,5–3"
+
+
+def test_dates_are_the_utc_day_in_the_reports_language() -> None:
+    late_in_new_york = datetime(2026, 11, 26, 22, 30, tzinfo=timezone(timedelta(hours=-5)))
+    assert report_date(late_in_new_york, "en") == "November 27, 2026"
+    assert report_date(datetime(2026, 1, 2, tzinfo=UTC), "es") == "2 de enero de 2026"
+
+
+def test_the_first_page_view() -> None:
     context = build_context(make_document())
     assert context["report_id"] == REPORT_ID
-    assert context["report_date"] == "November 26, 2026"
+    assert context["lang"] == "en"
     assert context["equipment_name"] == "2015 Ford F-150"
-    intake = context["intake"]
-    assert intake["shop_quote"] == "$1,250.00 USD"
-    assert ("When it started", "Within the last week") in {
-        (row.label, row.value) for row in intake["problem_rows"]
+    analysis = context["analysis"]
+    assert analysis["cause"] == "Intake gasket leak at cylinder 1"
+    assert analysis["likely_cost"] == {
+        "range": "$340–$435",
+        "repair": "Replace the intake manifold gaskets",
     }
-    assert ("Check engine light on", "Yes") in {
-        (row.label, row.value) for row in intake["detail_rows"]
-    }
-    assert intake["problem_description"] == (
-        "Misfire on cylinder 1 since last week.",
-        "Worse when cold.",
-    )
+    assert analysis["quote"]["quoted"] == "$1,250"
+    assert analysis["quote"]["fair"] == "$1,100–$1,400"
+    assert analysis["quote"]["verdict"] == "unjustified_scope"
+    assert len(analysis["steps"]) == 3
 
 
-def test_the_report_date_is_the_utc_day() -> None:
-    late_in_new_york = datetime(2026, 11, 26, 22, 30, tzinfo=timezone(timedelta(hours=-5)))
-    assert report_date(late_in_new_york) == "November 27, 2026"
-    assert report_date(datetime(2026, 1, 2, tzinfo=UTC)) == "January 2, 2026"
+def test_sections_are_numbered_from_what_the_analysis_has() -> None:
+    typical = build_context(make_document())["analysis"]["sections"]
+    assert [s["key"] for s in typical] == [
+        *("facts", "codes", "causes", "checks", "costs", "shop", "background", "intake")
+    ]
+    assert [s["number"] for s in typical] == list(range(1, 9))
+    hvac = build_context(hvac_document())["analysis"]["sections"]
+    assert "facts" not in [s["key"] for s in hvac]  # no owner facts, nothing ruled out
+    assert hvac[0]["title"] == "Your codes, decoded" and hvac[0]["number"] == 1
 
 
-def test_the_glance_gives_the_answer_with_money_that_never_wraps() -> None:
-    glance = build_context(make_document())["analysis"]["glance"]
-    assert glance["cause"] == "Leaking intake gasket at cylinder 1 (lean misfire)"
-    assert glance["cost"]["range"] == (f"$205.00{NBSP}USD", f"to $690.00{NBSP}USD")
-    assert glance["quote"] == f"$1,250.00{NBSP}USD"
-    assert len(glance["steps"]) == 3
-    assert [(o["rank"], o["pct"]) for o in glance["others"]] == [(2, 21), (3, 9)]
+def test_a_repair_for_another_cause_is_named_with_it() -> None:
+    likely = build_context(hvac_document())["analysis"]["likely_cost"]
+    assert likely["repair"] == "Clear and reseal the flue and vent pipe (cause 2)"
 
 
-def test_sections_print_their_structure_in_place_of_their_points() -> None:
-    analysis = build_context(make_document())["analysis"]
-    assert analysis["urgency"] == URGENCY_VIEWS[Urgency.SOON]
-    assert analysis["other_causes_pct"] == 8  # 100 - 62 - 21 - 9
-    by_block = {s["block"]: s for s in analysis["sections"] if s["block"]}
-    assert set(by_block) == {
-        *("differential", "tests", "questions", "costs", "ranked", "safety", "steps")
-    }
-    assert by_block["ranked"]["points"] == ()  # the table replaces the narrative points
-    assert len(by_block["safety"]["points"]) == 3  # the safety callout comes on top of them
-    assert [row["rank"] for row in by_block["ranked"]["rows"]] == [1, 2, 3]
-    assert by_block["differential"]["rows"][0]["cause"].startswith("Leaking or clogged")
-    assert by_block["tests"]["rows"][1]["cost"] == (f"up to $50.00{NBSP}USD",)
-    assert analysis["sections"][5]["heading"] == "6. COST BREAKDOWN"
+def test_the_spanish_view_translates_fixed_text_and_keeps_the_models() -> None:
+    context = build_context(spanish_document())
+    analysis = context["analysis"]
+    assert context["lang"] == "es"
+    assert context["report_date"] == "26 de noviembre de 2026"
+    assert analysis["urgency"]["words"] == "Hágalo revisar en los próximos días"
+    assert analysis["sections"][0]["title"] == "Lo que nos dicen sus propias comprobaciones"
+    assert analysis["money"]["note"].startswith("Los importes están en dólares estadounidenses")
+    assert context["t"]("Page {page} of {pages}") == "Página {page} de {pages}"
+    assert '"P\\e1 gina " counter(page) " de " counter(pages)' in context["page_css"]
 
 
-def test_a_narrative_only_analysis_takes_its_steps_from_section_15() -> None:
-    analysis = build_context(make_document(**builders.NARRATIVE_ONLY))["analysis"]
-    assert all(section["block"] == "" for section in analysis["sections"])
-    assert all(len(section["points"]) == 3 for section in analysis["sections"])
-    assert analysis["glance"]["cost"] is None
-    assert analysis["glance"]["steps"][0] == "Check fuel trims at idle and at 2500 rpm."
+def test_page_css_escapes_every_character_a_translation_could_break_out_with() -> None:
+    assert css_string('a"b') == '"a\\22 b"'
+    assert "</style>" not in css_string("</style><script>")
+    assert css_string("Page 1") == '"Page 1"'
 
 
-def test_wide_glyphs_are_clipped_by_their_printed_width() -> None:
-    assert text_width("proceed") == pytest.approx(len("proceed"), rel=0.25)
-    wide, narrow = clip("W" * 500, 100), clip("i" * 500, 100)
-    assert wide.endswith(limits.CLIP_MARK) and narrow.endswith(limits.CLIP_MARK)
+def test_shortening_keeps_whole_sentences() -> None:
+    assert shorten("One two. Three four five six. Seven", 20) == "One two."
+    assert shorten("short", 20) == "short"
+    cut = shorten("word " * 100, 50)  # one sentence longer than the limit: cut at a word
+    assert cut.endswith("word" + limits.SHORTENED_MARK)
+    assert text_width(cut) <= 50
+    wide, narrow = shorten("W" * 500, 100), shorten("i" * 500, 100)
     assert len(wide) < len(narrow)  # same printed width, fewer wide characters
-    assert text_width(wide.removesuffix(limits.CLIP_MARK)) <= 100
-    cut = clip("word " * 40, 50)
-    assert cut.endswith("word" + limits.CLIP_MARK)  # cut at a space, not inside a word
-    assert set(cut.removesuffix(limits.CLIP_MARK).split(" ")) == {"word"}
-    assert text_width(cut.removesuffix(limits.CLIP_MARK)) <= 50
-    assert clip("short", 50) == "short"
 
 
 def test_paragraphs_drop_blank_lines_and_join_the_excess() -> None:
@@ -130,32 +140,19 @@ def test_paragraphs_drop_blank_lines_and_join_the_excess() -> None:
 def test_the_worst_case_is_capped_everywhere(word: str) -> None:
     context = build_context(worst_case_document(word))
     analysis = context["analysis"]
-    glance = analysis["glance"]
-    lines = sum(
-        -(-text_width(item) // limits.GLANCE_LINE_CHARS)
-        for item in (*glance["flags"], *glance["data_needed"], *glance["steps"])
-    )
-    assert lines <= limits.GLANCE_LINES  # the at-a-glance page stays one page
-    assert glance["more_flags"] > 0
-    assert text_width(context["equipment_name"]) <= limits.COVER_NAME_LIMIT + 4
-    for section in analysis["sections"]:
-        assert len(section["points"]) <= limits.MAX_POINTS
-        assert len(section["rows"]) <= max(limits.MAX_CAUSE_ROWS, limits.MAX_QUESTIONS)
-        budget = (
-            limits.PRIMARY_BUDGET if section["number"] == 1 else limits.SECTION_BUDGET
-        ) + limits.POINT_LIMIT  # the point that crosses the budget is clipped, not dropped
-        printed = sum(text_width(p) for p in section["summary"])
-        printed += sum(text_width(p.lead) + text_width(p.text) for p in section["points"])
-        assert printed <= budget, section["heading"]
-    ranked = next(s for s in analysis["sections"] if s["block"] == "ranked")
-    assert len(ranked["rows"]) == limits.MAX_CAUSE_ROWS
-    assert ranked["more_rows"] == 40 - limits.MAX_CAUSE_ROWS
-    assert len(context["intake"]["problem_description"]) <= limits.INTAKE_PARAGRAPHS
+    assert len(analysis["causes"]) == limits.MAX_CAUSES
+    assert len(analysis["facts"]) == limits.MAX_FACTS
+    assert len(analysis["codes"]) == limits.MAX_CODES
+    assert len(analysis["shop_tests"]) == limits.MAX_SHOP_TESTS
+    assert len(analysis["questions"]) == limits.MAX_QUESTIONS
+    assert len(analysis["money"]["repairs"]) == limits.MAX_REPAIRS
+    assert analysis["more"]["questions"] == "55 more items not printed."
+    assert text_width(analysis["cause"]) <= limits.CAUSE_LIMIT
+    for step in analysis["steps"]:
+        assert text_width(step) <= limits.ITEM_LIMIT
+    assert len(context["intake"]["description"]) <= limits.INTAKE_PARAGRAPHS
+    assert len(context["intake"]["symptoms"]) == limits.MAX_SYMPTOMS
 
 
-def test_an_analysis_without_a_shop_quote_says_so_with_an_empty_quote() -> None:
-    document = make_document()
-    document = replace(document, intake=replace(document.intake, shop_quote_cents=None))
-    context = build_context(document)
-    assert context["intake"]["shop_quote"] == ""
-    assert context["analysis"]["glance"]["quote"] == ""
+def test_a_report_without_a_shop_quote_has_no_quote_view() -> None:
+    assert build_context(hvac_document())["analysis"]["quote"] is None

@@ -1,71 +1,62 @@
-"""The analysis as the report prints it: plain words for the urgency, money through
-``format_money``, capped rows, each section's narrative within its budget, and the at-a-glance
-page fitted to one page."""
+"""The analysis as the report prints it: each finding once, in the report's language.
+
+The first page answers the owner (the most likely cause and how sure, the one urgency
+instruction, the likely repair's cost, the quote's verdict, the next three steps); the sections
+after it print the rest of the fields, each once: the ranking is printed in one table, the next
+steps only on the first page. A section with nothing to say is left out and the others are
+numbered in order. Fixed text comes from the ``report`` catalogue; model text is shortened to
+whole sentences (``measure.shorten``) and lists are capped (``limits``).
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from diagpro.adapters.messages import Messages
 from diagpro.adapters.pdf.limits import (
     CAUSE_LIMIT,
     CELL_LIMIT,
-    DATA_NEEDED_ITEM_LIMIT,
-    DATA_NEEDED_LIMIT,
     EVIDENCE_LIMIT,
-    GLANCE_CAUSE_LIMIT,
-    GLANCE_DATA_LIMIT,
-    GLANCE_DATA_NEEDED,
-    GLANCE_FLAG_LIMIT,
-    GLANCE_FLAGS,
-    GLANCE_LINE_CHARS,
-    GLANCE_LINES,
-    GLANCE_OTHER_CAUSES,
-    GLANCE_OTHER_LIMIT,
-    GLANCE_REPAIR_LIMIT,
-    GLANCE_SHORT_STEP_LIMIT,
-    GLANCE_STEP_LIMIT,
+    HOW_IT_WORKS_LIMIT,
     ITEM_LIMIT,
-    KEEP_INTRO_LIMIT,
-    LEAD_LIMIT,
-    MAX_CAUSE_ROWS,
-    MAX_COST_ROWS,
+    MAX_CAUSES,
+    MAX_CODES,
+    MAX_DATA_NEEDED,
+    MAX_DO_NOT,
     MAX_EVIDENCE,
+    MAX_FACTS,
     MAX_NEXT_STEPS,
-    MAX_POINTS,
+    MAX_OWNER_CHECKS,
     MAX_QUESTIONS,
-    MAX_SAFETY_FLAGS,
-    MAX_TEST_ROWS,
+    MAX_REPAIRS,
+    MAX_RULED_OUT,
+    MAX_SAFETY,
+    MAX_SHOP_TESTS,
+    MAX_SOURCES,
+    MAX_STOP_IF,
+    MAX_WORST_CASES,
+    MODEL_LIMIT,
     NAME_LIMIT,
-    NEXT_STEP_LIMIT,
-    NOTE_LIMIT,
-    POINT_LIMIT,
-    PRIMARY_BUDGET,
-    SECTION_BUDGET,
-    SUMMARY_LIMIT,
+    REASON_LIMIT,
 )
-from diagpro.adapters.pdf.measure import clip, paragraphs, text_width
+from diagpro.adapters.pdf.measure import paragraphs, shorten
+from diagpro.adapters.pdf.money import Money, hours
 from diagpro.domain.analysis import (
     CONFIDENCE_THRESHOLD,
-    SECTION_TITLES,
     Analysis,
+    Certainty,
     CostEstimate,
-    RankedCause,
-    Section,
-    ShopTest,
+    QuoteVerdict,
     Urgency,
 )
 from diagpro.domain.codes import CodeFamily
 from diagpro.domain.intake import Intake
-from diagpro.domain.payment import format_money
 
-_FAMILY_LABELS: dict[str, str] = {
-    CodeFamily.OBD2: "OBD-II",
-    CodeFamily.J1939: "J1939",
-    CodeFamily.EQUIPMENT: "equipment",
-    CodeFamily.BLINK: "blink",
-}
+
+def N_(text: str) -> str:
+    """Marks a msgid for extraction; translated where it is printed."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -73,320 +64,294 @@ class UrgencyView:
     key: str  # css class
     badge: str  # "STOP"
     words: str  # the plain-words headline
-    advice: str
 
 
+# The headline only: the reason and the signs that make it a stop come from the analysis, so
+# the page gives one instruction (a fixed "tow it" beside a model's "drive gently" contradicted).
 URGENCY_VIEWS: dict[Urgency, UrgencyView] = {
-    Urgency.STOP: UrgencyView(
-        "stop",
-        "STOP",
-        "Stop using it until it is checked",
-        "Do not drive, run or use it until a technician has checked it. Tow it if it must move.",
-    ),
-    Urgency.SOON: UrgencyView(
-        "soon",
-        "SOON",
-        "Get it checked within the next few days",
-        "Book an inspection now; until then use it as little and as gently as possible.",
-    ),
+    Urgency.STOP: UrgencyView("stop", N_("STOP"), N_("Stop using it until it is checked")),
+    Urgency.SOON: UrgencyView("soon", N_("SOON"), N_("Get it checked within the next few days")),
     Urgency.CAN_WAIT: UrgencyView(
-        "can-wait",
-        "CAN WAIT",
-        "It can wait for a convenient appointment",
-        "Book a visit when convenient; stop using it if a warning sign in section 13 appears.",
+        "can-wait", N_("CAN WAIT"), N_("It can wait for a convenient appointment")
     ),
 }
 
+VERDICT_WORDS: dict[QuoteVerdict, str] = {
+    QuoteVerdict.FAIR: N_("Fair for the job as the shop wrote it"),
+    QuoteVerdict.HIGH: N_("High for the job as the shop wrote it"),
+    QuoteVerdict.LOW: N_("Low for the job as the shop wrote it: ask what it leaves out"),
+    QuoteVerdict.UNJUSTIFIED_SCOPE: N_("A fair price, but the evidence does not call for this job"),
+    QuoteVerdict.NO_QUOTE: N_("No quote to compare"),
+}
 
-@dataclass(frozen=True)
-class _Lead:
-    """A list item split as 'Label: rest' so the label can be set in bold."""
+CERTAINTY_WORDS: dict[Certainty, str] = {
+    Certainty.KNOWN: N_("Maker's meaning"),
+    Certainty.TYPICAL: N_("Typical meaning"),
+    Certainty.UNKNOWN: N_("Not decoded"),
+}
 
-    lead: str
-    text: str
+FAMILY_LABELS: dict[str, str] = {
+    CodeFamily.OBD2: "OBD-II",
+    CodeFamily.J1939: "J1939",
+    CodeFamily.EQUIPMENT: N_("equipment code"),
+    CodeFamily.BLINK: N_("flash code"),
+}
 
-
-def _lead(point: str) -> _Lead:
-    # 'Approve now: the diagnosis ...' -> ('Approve now', 'the diagnosis ...'). Only short labels
-    # without sentence punctuation, so ordinary sentences with a colon stay as they are.
-    label, sep, rest = point.partition(": ")
-    if sep and rest and 0 < len(label) <= LEAD_LIMIT and not any(ch in label for ch in '."“”'):
-        return _Lead(label, rest)
-    return _Lead("", point)
-
-
-def money(cents: int, currency: str) -> str:
-    """format_money, with a no-break space so an amount never wraps away from its currency."""
-    return format_money(cents, currency).replace(" ", "\u00a0")
-
-
-def money_lines(low: int, high: int, currency: str) -> tuple[str, ...]:
-    """A range as lines for a narrow cell: ('$65.00 USD', 'to $720.00 USD'), or one line."""
-    if low == high:
-        return (money(low, currency),)
-    return (money(low, currency), f"to {money(high, currency)}")
-
-
-def _hours(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
-
-
-def _hours_range(low: float, high: float) -> str:
-    if low == high:
-        return f"{_hours(low)} h"
-    return f"{_hours(low)}–{_hours(high)} h"
+SECTION_TITLES: dict[str, str] = {
+    "facts": N_("What your own checks tell us"),
+    "codes": N_("Your codes, decoded"),
+    "causes": N_("Likely causes, ranked"),
+    "checks": N_("Checks and tests"),
+    "costs": N_("Costs and your quote"),
+    "shop": N_("At the shop"),
+    "background": N_("How it works and where to confirm"),
+    "intake": N_("What you told us"),
+}
 
 
-def _pct(value: int) -> int:
-    return max(0, min(100, value))
+def _items(items: tuple[str, ...], count: int, limit: int) -> tuple[str, ...]:
+    return tuple(shorten(item, limit) for item in items if item.strip())[:count]
 
 
-def _capped(items: tuple[str, ...], count: int, limit: int) -> tuple[str, ...]:
-    return tuple(clip(item, limit) for item in items if item.strip())[:count]
-
-
-def _omitted(total: int, shown: int) -> int:
-    return max(0, total - shown)
-
-
-def _cause_rows(causes: tuple[RankedCause, ...]) -> tuple[dict[str, Any], ...]:
-    return tuple(
-        {
-            "rank": rank,
-            "cause": clip(c.cause, NAME_LIMIT),
-            "pct": _pct(c.likelihood_pct),
-            "reasoning": clip(c.reasoning, CELL_LIMIT),
-            "evidence": _capped(c.evidence, MAX_EVIDENCE, EVIDENCE_LIMIT),
-        }
-        for rank, c in enumerate(causes[:MAX_CAUSE_ROWS], start=1)
+def not_printed(t: Messages, total: int, shown: int) -> str:
+    """'2 more items not printed.' under a capped list, or '' (a real report never needs it:
+    the caps are the most a model is asked for)."""
+    extra = total - shown
+    return (
+        t.plural("{n} more item not printed.", "{n} more items not printed.", extra)
+        if extra > 0
+        else ""
     )
 
 
-def _test_rows(tests: tuple[ShopTest, ...], currency: str) -> tuple[dict[str, Any], ...]:
+def _confidence_words(t: Messages, confidence: int) -> str:
+    if confidence >= CONFIDENCE_THRESHOLD:
+        return t("High confidence")
+    if confidence >= 60:
+        return t("Moderate confidence: the tests below would firm it up")
+    return t("Low confidence: treat it as the first lead to test")
+
+
+def _cost_row(cost: CostEstimate, money: Money, language: str) -> dict[str, Any]:
+    return {
+        "repair": shorten(cost.repair, NAME_LIMIT),
+        "parts": money.range(cost.parts_cents_low, cost.parts_cents_high),
+        "hours": hours(cost.labour_hours_low, cost.labour_hours_high, language),
+        "total": money.range(cost.total_cents_low, cost.total_cents_high),
+        "cause_index": cost.cause_index,
+    }
+
+
+def _money_view(analysis: Analysis, money: Money, t: Messages) -> dict[str, Any]:
+    repairs = analysis.repairs
+    worst = analysis.worst_cases
+    rate = analysis.labour_rate_cents
+    # The currency is named once, here, rather than after every amount.
+    note = t("Amounts are in {currency}.", currency=money.name())
+    if rate > 0:
+        note = t(
+            "Amounts are in {currency}, at an independent shop's labour rate of {rate} an hour.",
+            currency=money.name(),
+            rate=money.amount(rate),
+        )
+    language = analysis.language
+    return {
+        "repairs": tuple(_cost_row(c, money, language) for c in repairs[:MAX_REPAIRS]),
+        "more_repairs": not_printed(t, len(repairs), MAX_REPAIRS),
+        "worst_cases": tuple(_cost_row(c, money, language) for c in worst[:MAX_WORST_CASES]),
+        "more_worst_cases": not_printed(t, len(worst), MAX_WORST_CASES),
+        "note": note,
+    }
+
+
+def _quote_view(
+    analysis: Analysis, intake: Intake, money: Money, quote_money: Money, t: Messages
+) -> dict[str, Any] | None:
+    check = analysis.quote_check
+    quoted = intake.shop_quote_cents
+    if check is None or check.verdict is QuoteVerdict.NO_QUOTE:
+        if quoted is None:
+            return None
+        return {
+            "verdict": "no_quote",
+            "words": t(VERDICT_WORDS[QuoteVerdict.NO_QUOTE]),
+            "quoted": quote_money.amount(quoted),
+            "job": "",
+            "fair": "",
+            "explanation": shorten(check.explanation, REASON_LIMIT) if check else "",
+        }
+    return {
+        "verdict": check.verdict.value,
+        "words": t(VERDICT_WORDS[check.verdict]),
+        "quoted": quote_money.amount(quoted) if quoted is not None else "",
+        "job": shorten(check.shop_job, NAME_LIMIT),
+        "fair": money.range(check.fair_cents_low, check.fair_cents_high)
+        if check.fair_cents_high > 0
+        else "",
+        "explanation": shorten(check.explanation, REASON_LIMIT),
+    }
+
+
+def _causes(analysis: Analysis) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {
+            "rank": rank,
+            "cause": shorten(c.cause, NAME_LIMIT),
+            "pct": max(0, min(100, c.likelihood_pct)),
+            "why": shorten(c.why, CELL_LIMIT),
+            "for": _items(c.evidence_for, MAX_EVIDENCE, EVIDENCE_LIMIT),
+            "against": _items(c.evidence_against, MAX_EVIDENCE, EVIDENCE_LIMIT),
+        }
+        for rank, c in enumerate(analysis.causes[:MAX_CAUSES], start=1)
+    )
+
+
+def _codes(analysis: Analysis, t: Messages) -> tuple[dict[str, str], ...]:
+    if analysis.codes:
+        return tuple(
+            {
+                "code": shorten(c.code, 40),
+                "system": shorten(c.system, NAME_LIMIT),
+                "meaning": shorten(c.meaning, CELL_LIMIT) or t("Not decoded"),
+                "certainty": c.certainty.value,
+                "certainty_words": t(CERTAINTY_WORDS[c.certainty]),
+                "bearing": shorten(c.bearing, CELL_LIMIT),
+            }
+            for c in analysis.codes[:MAX_CODES]
+        )
+    # Found in the text but not decoded by the analyzer: say so rather than guess.
+    return tuple(
+        {
+            "code": shorten(c.code, 40),
+            "system": t(FAMILY_LABELS.get(c.family, str(c.family))),
+            "meaning": t("Not decoded"),
+            "certainty": Certainty.UNKNOWN.value,
+            "certainty_words": t(CERTAINTY_WORDS[Certainty.UNKNOWN]),
+            "bearing": t("Confirm it in the maker's service literature for this model."),
+        }
+        for c in analysis.detected_codes[:MAX_CODES]
+    )
+
+
+def _shop_tests(analysis: Analysis, money: Money) -> tuple[dict[str, str], ...]:
     rows = []
-    for test in tests[:MAX_TEST_ROWS]:
+    for test in analysis.shop_tests[:MAX_SHOP_TESTS]:
         low, high = test.cost_cents_low, max(test.cost_cents_low, test.cost_cents_high)
-        if high <= 0:
-            cost: tuple[str, ...] = ("—",)
-        elif low <= 0:
-            cost = (f"up to {money(high, currency)}",)
-        else:
-            cost = money_lines(low, high, currency)
         rows.append(
             {
-                "name": clip(test.name, NAME_LIMIT),
-                "how": clip(test.how, CELL_LIMIT),
-                "expected": clip(test.expected, CELL_LIMIT),
-                "cost": cost,
+                "name": shorten(test.name, NAME_LIMIT),
+                "how": shorten(test.how, CELL_LIMIT),
+                "expected": shorten(test.expected, CELL_LIMIT),
+                "cost": money.range(low, high) if high > 0 else "",
             }
         )
     return tuple(rows)
 
 
-def _cost_rows(costs: tuple[CostEstimate, ...], currency: str) -> tuple[dict[str, Any], ...]:
-    return tuple(
-        {
-            "repair": clip(c.repair, NAME_LIMIT),
-            "note": clip(c.note, NOTE_LIMIT),
-            "parts": money_lines(c.parts_cents_low, c.parts_cents_high, currency),
-            "labour": _hours_range(c.labour_hours_low, c.labour_hours_high),
-            "total": money_lines(c.total_cents_low, c.total_cents_high, currency),
-        }
-        for c in costs[:MAX_COST_ROWS]
-    )
+def _likely_cost(
+    repairs: tuple[CostEstimate, ...], money: Money, t: Messages
+) -> dict[str, str] | None:
+    """The repair of the most likely cause, else the first priced repair, named with the cause
+    it repairs so a cheap check is never mistaken for the top cause's fix."""
+    if not repairs:
+        return None
+    repair = next((r for r in repairs if r.cause_index == 0), repairs[0])
+    name = shorten(repair.repair, NAME_LIMIT)
+    if repair.cause_index > 0:
+        name = t("{repair} (cause {rank})", repair=name, rank=repair.cause_index + 1)
+    return {"range": money.range(repair.total_cents_low, repair.total_cents_high), "repair": name}
 
 
-def _narrative(section: Section) -> tuple[tuple[str, ...], tuple[_Lead, ...], int]:
-    """(summary paragraphs, points, points omitted), within the section's character budget."""
-    budget = PRIMARY_BUDGET if section.key == "primary_diagnosis" else SECTION_BUDGET
-    summary = paragraphs(section.summary, min(SUMMARY_LIMIT, budget))
-    budget -= round(sum(text_width(p) for p in summary))
-    points = [p.strip() for p in section.points if p.strip()]
-    kept: list[str] = []
-    for point in points[:MAX_POINTS]:
-        if budget <= 0:
-            break
-        clipped = clip(point, min(POINT_LIMIT, max(budget, 80)))
-        kept.append(clipped)
-        budget -= round(text_width(clipped))
-    return summary, tuple(_lead(p) for p in kept), len(points) - len(kept)
-
-
-# The structured field each section prints, when the analysis has it.
-_BLOCKS: dict[str, str] = {
-    "differential_diagnosis": "differential",
-    "diagnostic_verification": "tests",
-    "shop_interrogation": "questions",
-    "cost_breakdown": "costs",
-    "likely_causes_ranked": "ranked",
-    "recommendations": "safety",
-    "next_steps_summary": "steps",
-}
-
-
-def contents_title(title: str) -> str:
-    """'OEM PARTS STRATEGY' -> 'OEM parts strategy' for the contents list."""
-    words = title.lower().split()
-    words = [w.upper() if w == "oem" else w for w in words]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
-def _next_steps(analysis: Analysis) -> tuple[str, ...]:
-    """The three next steps: the structured field, else section 15's narrative."""
-    if any(step.strip() for step in analysis.next_steps):
-        return _capped(analysis.next_steps, MAX_NEXT_STEPS, NEXT_STEP_LIMIT)
-    try:
-        section = analysis.section("next_steps_summary")
-    except KeyError:
-        return ()
-    steps = _capped(section.points, MAX_NEXT_STEPS, NEXT_STEP_LIMIT)
-    return steps or paragraphs(section.summary, NEXT_STEP_LIMIT)[:MAX_NEXT_STEPS]
-
-
-def _confidence_words(confidence: int) -> str:
-    if confidence >= CONFIDENCE_THRESHOLD:
-        return "High confidence"
-    if confidence >= 60:
-        return "Moderate confidence: more data would firm it up"
-    return "Low confidence: treat this as a lead to test, not a verdict"
-
-
-def _glance_lines(items: tuple[str, ...]) -> int:
-    return sum(math.ceil(text_width(item) / GLANCE_LINE_CHARS) for item in items)
-
-
-def _fit_glance(
-    flags: tuple[str, ...], data: tuple[str, ...], steps: tuple[str, ...]
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Flags, data needed and steps for the glance, within GLANCE_LINES lines: drop the data
-    needed (it is in section 1), then the flags after the first (section 13), then shorten
-    the steps (section 15)."""
-    flags = tuple(clip(f, GLANCE_FLAG_LIMIT) for f in flags[:GLANCE_FLAGS])
-    data = tuple(clip(d, GLANCE_DATA_LIMIT) for d in data[:GLANCE_DATA_NEEDED])
-    steps = tuple(clip(s, GLANCE_STEP_LIMIT) for s in steps)
-
-    def lines() -> int:
-        return _glance_lines(flags) + _glance_lines(data) + _glance_lines(steps)
-
-    while data and lines() > GLANCE_LINES:
-        data = data[:-1]
-    while len(flags) > 1 and lines() > GLANCE_LINES:
-        flags = flags[:-1]
-    if lines() > GLANCE_LINES:
-        steps = tuple(clip(s, GLANCE_SHORT_STEP_LIMIT) for s in steps)
-    return flags, data, steps
-
-
-def _glance_view(
-    analysis: Analysis,
-    intake: Intake,
-    ranked: tuple[dict[str, Any], ...],
-    data_needed: tuple[str, ...],
-    currencies: tuple[str, str],
-) -> dict[str, Any]:
-    amounts, quote_currency = currencies
-    all_flags = tuple(f for f in analysis.safety_flags if f.strip())
-    flags, data, steps = _fit_glance(all_flags, data_needed, _next_steps(analysis))
-    cost = None
-    if analysis.cost_range_cents is not None:
-        low, high = analysis.cost_range_cents
-        cost = {
-            "range": money_lines(low, high, amounts),
-            "repair": clip(analysis.costs[0].repair, GLANCE_REPAIR_LIMIT),
-        }
-    cents = intake.shop_quote_cents
-    quote = money(cents, quote_currency) if cents is not None else ""
-    others = tuple(
-        {"cause": clip(row["cause"], GLANCE_OTHER_LIMIT), "pct": row["pct"], "rank": row["rank"]}
-        for row in ranked[1 : 1 + GLANCE_OTHER_CAUSES]
-    )
-    return {
-        "cause": clip(analysis.most_likely_cause, GLANCE_CAUSE_LIMIT),
-        "flags": flags,
-        "more_flags": _omitted(len(all_flags), len(flags)),
-        "data_needed": data,
-        "more_data_needed": _omitted(len(data_needed), len(data)),
-        "cost": cost,
-        "quote": quote,
-        "steps": steps,
-        "others": others,
-    }
+def written_by(analysis: Analysis, t: Messages) -> str:
+    """Who wrote it, in neutral words: the offline knowledge base is named as what it is."""
+    model = shorten(analysis.model, MODEL_LIMIT)
+    if analysis.offline:
+        if model:
+            return t("Written by diagpro's offline knowledge base ({model})", model=model)
+        return t("Written by diagpro's offline knowledge base")
+    if model:
+        return t("Written by an AI model ({model})", model=model)
+    return t("Written by an AI model")
 
 
 def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str, Any]:
     """``currency`` is the submission's (the shop quote's); the analysis' own amounts are in the
-    currency it names, else in that one. Every amount prints with its currency code, so a quote
-    and an offline analysis' dollar ranges are never mistaken for one another."""
-    amounts = analysis.currency or currency
-    confidence = _pct(analysis.confidence_pct)
-    ranked = _cause_rows(analysis.ranked_causes)
-    ranked_total = sum(_pct(c.likelihood_pct) for c in analysis.ranked_causes)
-    structures: dict[str, Any] = {
-        "differential": ranked[1:],
-        "tests": _test_rows(analysis.shop_tests, amounts),
-        "questions": _capped(analysis.shop_questions, MAX_QUESTIONS, ITEM_LIMIT),
-        "costs": _cost_rows(analysis.costs, amounts),
-        "ranked": ranked,
-        "safety": _capped(analysis.safety_flags, MAX_SAFETY_FLAGS, ITEM_LIMIT),
-        "steps": _capped(analysis.next_steps, MAX_NEXT_STEPS, NEXT_STEP_LIMIT),
-    }
-    omitted = {
-        "differential": _omitted(len(analysis.ranked_causes) - 1, len(ranked) - 1),
-        "tests": _omitted(len(analysis.shop_tests), MAX_TEST_ROWS),
-        "questions": _omitted(len(analysis.shop_questions), MAX_QUESTIONS),
-        "costs": _omitted(len(analysis.costs), MAX_COST_ROWS),
-        "ranked": _omitted(len(analysis.ranked_causes), MAX_CAUSE_ROWS),
-        "safety": _omitted(len(analysis.safety_flags), MAX_SAFETY_FLAGS),
-        "steps": 0,
-    }
-    sections = []
-    for number, section in enumerate(analysis.sections, start=1):
-        title = SECTION_TITLES.get(section.key, section.title)
-        block = _BLOCKS.get(section.key, "")
-        rows = structures.get(block, ())
-        summary, points, more_points = _narrative(section)
-        # The structure replaces the narrative points, except the safety callout, which comes
-        # on top of the recommendations.
-        show_points = not rows or block == "safety"
-        sections.append(
-            {
-                "number": number,
-                "heading": f"{number}. {title}",
-                "contents_title": contents_title(title),
-                "anchor": f"section-{number}",
-                "block": block if rows else "",
-                "rows": rows,
-                "more_rows": omitted.get(block, 0) if rows else 0,
-                "summary": summary,
-                "keep_intro": sum(text_width(p) for p in summary) <= KEEP_INTRO_LIMIT,
-                "points": points if show_points else (),
-                "more_points": more_points if show_points else 0,
-            }
-        )
-    low = confidence < CONFIDENCE_THRESHOLD
-    data_needed = (
-        _capped(analysis.data_needed, DATA_NEEDED_LIMIT, DATA_NEEDED_ITEM_LIMIT) if low else ()
-    )
-    return {
-        "most_likely_cause": clip(analysis.most_likely_cause, CAUSE_LIMIT),
+    currency it names, else in that one."""
+    language = analysis.language
+    t = Messages(language, "report")
+    money = Money(language, analysis.currency or currency)
+    quote_money = Money(language, currency)
+    confidence = max(0, min(100, analysis.confidence_pct))
+    urgency = URGENCY_VIEWS[Urgency(analysis.urgency.level)]
+    repairs = analysis.repairs
+    low_confidence = confidence < CONFIDENCE_THRESHOLD
+    view: dict[str, Any] = {
+        "cause": shorten(analysis.most_likely_cause, CAUSE_LIMIT),
         "confidence": confidence,
-        "confidence_words": _confidence_words(confidence),
-        "low_confidence": low,
-        "threshold": CONFIDENCE_THRESHOLD,
-        "data_needed": data_needed,
-        "urgency": URGENCY_VIEWS[Urgency(analysis.urgency)],
-        "glance": _glance_view(analysis, intake, ranked, data_needed, (amounts, currency)),
-        "other_causes_pct": 100 - ranked_total
-        if ranked and len(analysis.ranked_causes) <= MAX_CAUSE_ROWS and ranked_total < 100
-        else 0,
-        "codes": tuple(
-            (code.code, _FAMILY_LABELS.get(code.family, str(code.family)))
-            for code in analysis.detected_codes
+        "confidence_words": _confidence_words(t, confidence),
+        "low_confidence": low_confidence,
+        "urgency": {
+            "key": urgency.key,
+            "badge": t(urgency.badge),
+            "words": t(urgency.words),
+            "reason": shorten(analysis.urgency.reason, REASON_LIMIT),
+            "stop_if": _items(analysis.urgency.stop_if, MAX_STOP_IF, ITEM_LIMIT),
+        },
+        "steps": _items(analysis.next_steps, MAX_NEXT_STEPS, ITEM_LIMIT),
+        "likely_cost": _likely_cost(repairs, money, t),
+        "quote": _quote_view(analysis, intake, money, quote_money, t),
+        "equipment_assumed": shorten(analysis.equipment_assumed, ITEM_LIMIT),
+        "safety": _items(analysis.safety, MAX_SAFETY, ITEM_LIMIT),
+        "facts": tuple(
+            {"fact": shorten(f.fact, ITEM_LIMIT), "proves": shorten(f.proves, ITEM_LIMIT)}
+            for f in analysis.facts_used[:MAX_FACTS]
         ),
+        "ruled_out": tuple(
+            {"cause": shorten(r.cause, NAME_LIMIT), "because": shorten(r.because, ITEM_LIMIT)}
+            for r in analysis.ruled_out[:MAX_RULED_OUT]
+        ),
+        "codes": _codes(analysis, t),
+        "causes": _causes(analysis),
+        "other_pct": analysis.other_pct if len(analysis.causes) <= MAX_CAUSES else 0,
+        "owner_checks": tuple(
+            {"check": shorten(c.check, ITEM_LIMIT), "tells": shorten(c.what_it_tells, ITEM_LIMIT)}
+            for c in analysis.owner_checks[:MAX_OWNER_CHECKS]
+        ),
+        "shop_tests": _shop_tests(analysis, money),
+        "do_not": _items(analysis.do_not, MAX_DO_NOT, ITEM_LIMIT),
+        "money": _money_view(analysis, money, t),
+        "questions": _items(analysis.shop_questions, MAX_QUESTIONS, ITEM_LIMIT),
+        "how_it_works": paragraphs(analysis.how_it_works, HOW_IT_WORKS_LIMIT),
+        "sources": _items(analysis.sources, MAX_SOURCES, ITEM_LIMIT),
+        "data_needed": _items(analysis.data_needed, MAX_DATA_NEEDED, ITEM_LIMIT),
         "offline": analysis.offline,
-        "model": clip(analysis.model, 80),
-        # Who wrote it, the same words for either analyzer: printed on the cover and last page.
-        "written_by": clip(analysis.written_by, 120),
-        "sections": tuple(sections),
+        "written_by": written_by(analysis, t),
     }
+    view["more"] = {
+        "causes": not_printed(t, len(analysis.causes), MAX_CAUSES),
+        "codes": not_printed(t, len(analysis.codes or analysis.detected_codes), MAX_CODES),
+        "facts": not_printed(t, len(analysis.facts_used), MAX_FACTS),
+        "shop_tests": not_printed(t, len(analysis.shop_tests), MAX_SHOP_TESTS),
+        "questions": not_printed(t, len(analysis.shop_questions), MAX_QUESTIONS),
+    }
+    view["sections"] = _sections(view, t)
+    return view
+
+
+def _sections(view: dict[str, Any], t: Messages) -> tuple[dict[str, Any], ...]:
+    """The sections that have something to print, numbered in order."""
+    present = {
+        "facts": bool(view["facts"] or view["ruled_out"]),
+        "codes": bool(view["codes"]),
+        "causes": bool(view["causes"]),
+        "checks": bool(view["owner_checks"] or view["shop_tests"] or view["do_not"]),
+        "costs": bool(view["money"]["repairs"] or view["money"]["worst_cases"] or view["quote"]),
+        "shop": bool(view["questions"]),
+        "background": bool(view["how_it_works"] or view["sources"] or view["data_needed"]),
+        "intake": True,
+    }
+    keys = [key for key in SECTION_TITLES if present[key]]
+    return tuple(
+        {"key": key, "number": number, "title": t(SECTION_TITLES[key]), "anchor": key}
+        for number, key in enumerate(keys, start=1)
+    )

@@ -1,61 +1,32 @@
-"""The submission summary as the report prints it: labels in the customer's words, choices
-spelled out, long answers clipped for the mechanic (the customer keeps the full text)."""
+"""What the owner told us, as the report's last section prints it: once, in the report's language.
+
+The owner's words may be hostile (markup, injected instructions); they are printed here once, as
+text escaped by Jinja, and nowhere else (not in running headers). Choice values are spelled out
+with the one copy of their labels (``domain.intake.CHOICE_LABELS``) translated by the ``intake``
+catalogue; detail, category and field labels likewise.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from diagpro.adapters.messages import Messages
+from diagpro.adapters.pdf.analysis_view import not_printed
 from diagpro.adapters.pdf.limits import (
-    COVER_PERSON_LIMIT,
     HISTORY_TEXT_LIMIT,
     INTAKE_PARAGRAPHS,
     INTAKE_TEXT_LIMIT,
+    MAX_SYMPTOMS,
+    PERSON_LIMIT,
+    SHORT_FIELD_LIMIT,
     SYMPTOM_LIMIT,
+    TITLE_LIMIT,
 )
-from diagpro.adapters.pdf.measure import clip, paragraphs
+from diagpro.adapters.pdf.measure import paragraphs, shorten
+from diagpro.adapters.pdf.money import Money
 from diagpro.domain.equipment import DETAIL_LABELS
-from diagpro.domain.intake import Intake
-from diagpro.domain.payment import format_money
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-_CHOICE_LABELS: dict[str, dict[str, str]] = {
-    "when_started": {
-        "today": "Today",
-        "week": "Within the last week",
-        "month": "Within the last month",
-        "gradual": "Gradually, over time",
-        "sudden": "Suddenly",
-    },
-    "frequency": {
-        "always": "Always",
-        "often": "Often",
-        "sometimes": "Sometimes",
-        "rarely": "Rarely",
-        "once": "Once",
-    },
-    "urgency_level": {
-        "low": "Low",
-        "normal": "Normal",
-        "high": "High",
-        "emergency": "Emergency",
-    },
-}
+from diagpro.domain.intake import CHOICE_LABELS, Intake
 
 
 def detail_label(name: str) -> str:
@@ -71,80 +42,77 @@ def detail_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _choice(field: str, value: str) -> str:
-    return _CHOICE_LABELS.get(field, {}).get(value, value[:1].upper() + value[1:])
-
-
-def _yes_no(value: str) -> str:
-    return {"yes": "Yes", "no": "No"}.get(value, value)
-
-
-def report_date(moment: datetime) -> str:
-    """'November 26, 2026' (UTC when the time is aware); no locale involved."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
-
-
 @dataclass(frozen=True)
-class _Row:
+class Row:
     label: str
     value: str
 
 
-def _rows(*pairs: tuple[str, str]) -> tuple[_Row, ...]:
-    return tuple(_Row(label, value) for label, value in pairs if value)
+def _rows(*pairs: tuple[str, str]) -> tuple[Row, ...]:
+    return tuple(Row(label, value) for label, value in pairs if value)
 
 
-def intake_view(intake: Intake, currency: str) -> dict[str, Any]:
+def equipment_name(intake: Intake) -> str:
+    """'2015 Ford F-150' for the report's title, or the category when none is given."""
+    name = " ".join(part for part in (intake.year, intake.make, intake.model) if part.strip())
+    return shorten(name, TITLE_LIMIT)
+
+
+def _long_text(text: str, limit: int) -> tuple[str, ...]:
+    kept = paragraphs(text, limit)
+    if len(kept) > INTAKE_PARAGRAPHS:
+        kept = (*kept[: INTAKE_PARAGRAPHS - 1], " ".join(kept[INTAKE_PARAGRAPHS - 1 :]))
+    return kept
+
+
+def intake_view(intake: Intake, currency: str, language: str) -> dict[str, Any]:
     """``currency``: the submission's, which the customer's shop quote is in."""
+    t = Messages(language, "report")
+    labels = Messages(language, "intake")
+
+    def choice(field: str, value: str) -> str:
+        label = CHOICE_LABELS.get(field, {}).get(value)
+        return labels.choice(field, label) if label else shorten(value, SHORT_FIELD_LIMIT)
+
+    def yes_no(value: str) -> str:
+        return {"yes": t("Yes"), "no": t("No")}.get(value, shorten(value, SHORT_FIELD_LIMIT))
+
     category = intake.category
     details = dict(intake.details)
     ordered = [name for name in category.detail_fields if name in details]
     ordered += sorted(name for name in details if name not in category.detail_fields)
     quote = (
-        format_money(intake.shop_quote_cents, currency)
+        Money(language, currency).amount(intake.shop_quote_cents)
         if intake.shop_quote_cents is not None
         else ""
     )
-
-    def long_text(text: str, limit: int = HISTORY_TEXT_LIMIT) -> tuple[str, ...]:
-        kept = paragraphs(text, limit)
-        if len(kept) > INTAKE_PARAGRAPHS:
-            kept = (*kept[: INTAKE_PARAGRAPHS - 1], " ".join(kept[INTAKE_PARAGRAPHS - 1 :]))
-        return kept
-
     return {
-        "category": category.label,
-        "equipment_rows": _rows(
-            ("Category", category.label),
-            ("Make", intake.make),
-            ("Model", intake.model),
-            ("Year", _choice("year", intake.year)),
-            (category.identifier_label, intake.serial_number),
-            (category.usage_label, intake.mileage_hours),
-            ("Usage pattern", _choice("usage_pattern", intake.usage_pattern)),
-            ("Location / environment", intake.location_environment),
+        "category": labels(category.label),
+        "rows": _rows(
+            (t("Category"), labels(category.label)),
+            (labels(category.identifier_label), shorten(intake.serial_number, SHORT_FIELD_LIMIT)),
+            (labels(category.usage_label), shorten(intake.mileage_hours, SHORT_FIELD_LIMIT)),
+            (t("Usage"), choice("usagePattern", intake.usage_pattern)),
+            (t("Where it works"), shorten(intake.location_environment, SHORT_FIELD_LIMIT)),
+            *((labels(detail_label(n)), yes_no(details[n])) for n in ordered),
+            (t("When it started"), choice("whenStarted", intake.when_started)),
+            (t("How often"), choice("frequency", intake.frequency)),
+            (t("Your urgency"), choice("urgencyLevel", intake.urgency_level)),
+            (t("Shop's quote"), quote),
         ),
-        "detail_rows": _rows(*((detail_label(n), _yes_no(details[n])) for n in ordered)),
-        "problem_rows": _rows(
-            ("When it started", _choice("when_started", intake.when_started)),
-            ("How often", _choice("frequency", intake.frequency)),
-            ("Urgency", _choice("urgency_level", intake.urgency_level)),
-        ),
-        "problem_description": long_text(intake.problem_description, INTAKE_TEXT_LIMIT),
-        "symptoms": tuple(clip(symptom, SYMPTOM_LIMIT) for symptom in intake.symptoms),
-        "codes_as_entered": long_text(intake.error_codes),
-        "history": tuple(
-            (label, long_text(text))
+        "description": _long_text(intake.problem_description, INTAKE_TEXT_LIMIT),
+        "symptoms": tuple(shorten(s, SYMPTOM_LIMIT) for s in intake.symptoms[:MAX_SYMPTOMS]),
+        "more_symptoms": not_printed(t, len(intake.symptoms), MAX_SYMPTOMS),
+        "texts": tuple(
+            (label, _long_text(text, HISTORY_TEXT_LIMIT))
             for label, text in (
-                ("Previous repairs", intake.previous_repairs),
-                ("Modifications", intake.modifications),
-                ("Troubleshooting already done", intake.troubleshooting_steps),
+                (t("Codes as you entered them"), intake.error_codes),
+                (t("Tests you already did"), intake.troubleshooting_steps),
+                (t("Previous repairs"), intake.previous_repairs),
+                (t("Modifications"), intake.modifications),
+                (t("What the shop recommended"), intake.shop_recommendation),
             )
-            if text
+            if text.strip()
         ),
-        "shop_quote": quote,
-        "shop_recommendation": long_text(intake.shop_recommendation),
-        "full_name": clip(intake.full_name, COVER_PERSON_LIMIT),
+        "full_name": shorten(intake.full_name, PERSON_LIMIT),
     }

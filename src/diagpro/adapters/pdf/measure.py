@@ -1,9 +1,9 @@
-"""Printed width of text, and clipping by it.
+"""Printed width of text, and shortening by it.
 
 Limits count characters of ordinary prose. Printed width is what fills pages, and "WWWW" is twice
 as wide as prose, so text is measured in prose-character widths (from the packaged body font's
-advance widths, read with fontTools) and clipped by that measure: hostile wide text cannot
-stretch the page bound, ordinary text is clipped where a character count would clip it.
+advance widths, read with fontTools) and shortened by that measure: hostile wide text cannot
+stretch the page bound, ordinary text is shortened where a character count would.
 """
 
 from __future__ import annotations
@@ -11,16 +11,19 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import io
+import re
 
 from fontTools.ttLib import TTFont
 
-from diagpro.adapters.pdf.limits import CLIP_MARK, MAX_PARAGRAPHS, WORD_BREAK_SEARCH
+from diagpro.adapters.pdf.limits import MAX_PARAGRAPHS, SHORTENED_MARK, WORD_BREAK_SEARCH
 
 BODY_FONT = "assets/fonts/DejaVuSans.ttf"  # the font the page bound is measured with
 _PROSE_SAMPLE = (
     "The shop should smoke-test the intake before replacing the injectors; "
     "fuel trims at idle were +14% on bank 1, so ask for the readings."
 )
+# A sentence ends at . ! ? (or their full-width forms) followed by a space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 _UNKNOWN_WIDTH = 2.0  # a glyph the body font lacks (CJK, emoji): about one em, two prose chars
 
 
@@ -41,10 +44,9 @@ def text_width(text: str) -> float:
     return sum(widths.get(ord(ch), _UNKNOWN_WIDTH) for ch in text)
 
 
-def clip(text: str, limit: int) -> str:
-    """At most ``limit`` prose characters wide (and never more than 2 × limit characters: zero-
-    width marks count too), ending with CLIP_MARK when cut; cut at a word break when one is near."""
-    text = text.strip()
+def _cut(text: str, limit: int) -> str:
+    """The longest start of ``text`` at most ``limit`` prose characters wide (and never more than
+    2 × limit characters: zero-width marks count too), ended at a word break when one is near."""
     widths = _glyph_widths()
     total = 0.0
     for index, ch in enumerate(text[: 2 * limit + 1]):
@@ -52,14 +54,29 @@ def clip(text: str, limit: int) -> str:
         if total > limit or index >= 2 * limit:
             cut = text[:index]
             space = cut.rfind(" ", max(0, index - WORD_BREAK_SEARCH))
-            return (cut[:space] if space > 0 else cut).rstrip(" ,;:") + CLIP_MARK
+            return (cut[:space] if space > 0 else cut).rstrip(" ,;:")
     return text
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` prose characters: its whole sentences that fit, so nothing is
+    cut mid-sentence; only a first sentence longer than the limit is cut at a word, ending with
+    SHORTENED_MARK. Text within the limit comes back as it is (stripped)."""
+    text = text.strip()
+    if text_width(text) <= limit:
+        return text
+    kept = ""
+    for boundary in _SENTENCE_END.finditer(text):
+        if text_width(text[: boundary.start()]) > limit:
+            break
+        kept = text[: boundary.start()].rstrip()
+    return kept or _cut(text, limit - 1) + SHORTENED_MARK
 
 
 def paragraphs(text: str, limit: int | None = None) -> tuple[str, ...]:
     """Customer or model text as paragraphs: blank lines dropped, at most MAX_PARAGRAPHS."""
     if limit is not None:
-        text = clip(text, limit)
+        text = shorten(text, limit)
     lines = [line.strip() for line in text.splitlines()]
     kept = [line for line in lines if line]
     if len(kept) > MAX_PARAGRAPHS:

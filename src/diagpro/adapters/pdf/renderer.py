@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 from weasyprint import CSS, HTML
+from weasyprint.formatting_structure.boxes import MarginBox
 
 from diagpro.adapters.pdf.fetcher import ASSET_PREFIX, AssetOnlyFetcher, asset_url
 from diagpro.adapters.pdf.fonts import font_configuration
@@ -78,15 +79,23 @@ class WeasyPrintRenderer:
                 f"report data could not be prepared: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def render(self, document: ReportDocument) -> bytes:
+    def _laid_out(self, document: ReportDocument) -> Any:
+        """The WeasyPrint document, laid out and paginated (not yet written)."""
         html = self.html(document)
+        with self._lock:
+            return HTML(string=html, base_url=ASSET_PREFIX, url_fetcher=self._fetcher).render(
+                stylesheets=[self._stylesheet],
+                font_config=self._font_config,
+                cache=self._image_cache,
+            )
+
+    def render(self, document: ReportDocument) -> bytes:
         try:
+            laid_out = self._laid_out(document)
             with self._lock:
-                pdf = HTML(string=html, base_url=ASSET_PREFIX, url_fetcher=self._fetcher).write_pdf(
-                    stylesheets=[self._stylesheet],
-                    font_config=self._font_config,
-                    cache=self._image_cache,
-                )
+                pdf = laid_out.write_pdf()
+        except RenderFailed:
+            raise
         except Exception as exc:  # WeasyPrint raises anything from its parsers and cffi
             raise RenderFailed(
                 f"WeasyPrint could not render report {document.submission_id}: "
@@ -95,3 +104,26 @@ class WeasyPrintRenderer:
         if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
             raise RenderFailed(f"WeasyPrint returned no PDF for report {document.submission_id}")
         return pdf
+
+    def page_fills(self, document: ReportDocument) -> tuple[float, ...]:
+        """How full each page's content area is (0 to 1), down to its lowest line: the report
+        must have no near-empty page but the last (tests and bench/render_bench.py read it)."""
+        return tuple(page_fill(page) for page in self._laid_out(document).pages)
+
+
+def page_fill(page: Any) -> float:
+    """The share of the page's content height used, down to the bottom of its lowest box."""
+    box = page._page_box  # WeasyPrint 66-70: the laid-out page box, its children the content
+    top = box.content_box_y()
+    height = box.height
+    lowest = top
+    stack = [child for child in box.children if not isinstance(child, MarginBox)]
+    while stack:
+        child = stack.pop()
+        if child.height and child.position_y + child.margin_height() > lowest:
+            children = getattr(child, "children", ())
+            if children:
+                stack.extend(children)
+            else:
+                lowest = max(lowest, child.position_y + child.margin_height())
+    return min(1.0, (lowest - top) / height) if height else 0.0
