@@ -10,7 +10,7 @@ Feature: Paying for a report
     When I pay on the checkout
     And the worker runs
     Then the submission is "ready"
-    And the report lists the 15 sections and the codes "P0301, P0171"
+    And the report puts the verdict first and decodes the codes "P0301, P0171"
     And fresh download and view links are offered
 
   @signed-event

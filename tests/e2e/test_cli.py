@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from diagpro.domain.analysis import SECTIONS
 from tests.e2e.conftest import pdf_pages, pdf_text, run
 
 pytestmark = pytest.mark.process
@@ -43,10 +42,9 @@ def test_diagnose_runs_the_whole_lifecycle_and_writes_the_report(env, tmp_path):
 
     report = tmp_path / "report.pdf"
     text = pdf_text(report)
-    assert 3 <= pdf_pages(report) <= 30
+    assert 3 <= pdf_pages(report) <= 6  # a typical report: 4-6 pages
     assert "P0301" in text and "P0171" in text and sid in text
-    for n, (_, title) in enumerate(SECTIONS, start=1):
-        assert f"{n}. {title}" in text
+    assert "Most likely cause" in text and "Likely causes, ranked" in text
 
     status = run(["status", sid], env, tmp_path)
     assert status.returncode == 0
