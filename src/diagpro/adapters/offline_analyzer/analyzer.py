@@ -53,7 +53,7 @@ class OfflineAnalyzer:
         profile = kb.profiles[intake.equipment_type]
         book = self._code_book
         hints = book.cause_hints(intake, codes) if book else ()
-        findings = analyse_findings(kb, profile, intake, codes, hints)
+        findings = analyse_findings(kb, profile, intake, codes, hints, book is not None)
         ctx = Context(
             intake,
             profile,

@@ -58,7 +58,8 @@ class Cause:
     needs: tuple[str, ...] = ()
     not_for: tuple[str, ...] = ()
     do_not: tuple[str, ...] = ()  # machine-specific "do not do this" warnings
-    owner_checks: tuple[tuple[str, str], ...] = ()  # (check, what it tells), free, ten minutes
+    # (check, what it tells, test it duplicates): free, about ten minutes, no shop tools
+    owner_checks: tuple[tuple[str, str, str], ...] = ()
     # What it costs when the fault is left to cascade: (repair, parts low, parts high, hours
     # low, hours high); None when it does not cascade.
     worst_case: tuple[str, int, int, float, float] | None = None
@@ -116,7 +117,7 @@ class Profile:
     baseline_data: tuple[str, ...]
     maintenance: tuple[str, ...]
     no_go: str
-    owner_checks: tuple[tuple[str, str], ...] = ()
+    owner_checks: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,12 @@ class DecodedCode:
 
     @property
     def display(self) -> str:
-        """The code as the customer would write it ('blink code 3-2' rather than FLASH:3-2)."""
+        """The code as the customer would write it ('Flash code 3-2' rather than FLASH:3-2)."""
         if self.code.family == CodeFamily.BLINK:
-            return f"blink code {self.code.code.removeprefix('FLASH:')}"
+            return f"Flash code {self.code.code.removeprefix('FLASH:')}"
+        if self.code.family == CodeFamily.J1939:
+            spn, fmi = self.code.code.removeprefix("SPN").split("/FMI")
+            return f"SPN {spn} FMI {fmi}"
         return self.code.code
 
 
@@ -195,8 +199,11 @@ def _procedure(raw: dict[str, Any]) -> Procedure:
     )
 
 
-def _checks(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple((c["check"], c["tells"]) for c in raw.get("owner_checks", ()))
+def _checks(raw: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(check, what it tells, the shop test name that does the same: done, it is not asked)."""
+    return tuple(
+        (c["check"], c["tells"], c.get("done_by", "")) for c in raw.get("owner_checks", ())
+    )
 
 
 def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
@@ -431,3 +438,35 @@ def _decode_maker_code(code: DetectedCode, profile: Profile) -> DecodedCode:
         f"its meaning depends on the maker and model; look it up in {profile.code_table}",
         False,
     )
+
+
+def translatable_texts() -> tuple[str, ...]:
+    """Every knowledge-base text and writer sentence a customer can read: the msgids of the
+    ``knowledge`` catalogue, in a stable order (for the extraction tool and the completeness
+    test)."""
+    # Imported here: the writer modules import this one.
+    from diagpro.adapters.offline_analyzer import codes, money, writer  # noqa: F401
+    from diagpro.adapters.offline_analyzer.context import writer_sentences
+    from diagpro.adapters.offline_analyzer.owner_facts import findings
+    from diagpro.adapters.offline_analyzer.pricing import GRADES
+
+    kb = knowledge()
+    texts: list[str] = list(writer_sentences())
+    texts += GRADES
+    for cause in kb.causes.values():
+        texts += [cause.name, cause.explain, cause.repair, *cause.questions, *cause.data]
+        texts += [*cause.do_not, *(t for c in cause.owner_checks for t in c[:2])]
+        texts += [cause.worst_case[0]] if cause.worst_case else []
+        for test in cause.tests:
+            texts += [test.name, test.how, test.expected]
+    for profile in kb.profiles.values():
+        texts += [profile.noun, profile.shop, profile.stop, profile.code_table, profile.usage_unit]
+        texts += [*profile.warning_signs, *profile.sources, *profile.baseline_data]
+        texts += [t for c in profile.owner_checks for t in c[:2]]
+        for test in profile.baseline_tests:
+            texts += [test.name, test.how, test.expected]
+    texts += [a.text for a in kb.alerts]
+    for f in findings():
+        texts += [f.fact, f.fact_any, f.proves, *f.rules_out.values()]
+    texts += list(kb.obd2["codes"].values())
+    return tuple(t for t in dict.fromkeys(texts) if t)

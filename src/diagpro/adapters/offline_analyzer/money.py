@@ -24,6 +24,8 @@ from diagpro.domain.payment import format_money
 
 # Repairs costed: the most likely cause's and the runner-up's (the others wait for a test).
 COSTED_CAUSES = 2
+# A cause this far down can still cascade (a failing high-pressure pump): its worst case shows.
+WORST_CASE_CAUSES = 3
 _QUANTITY = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
     "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "ocho": 8,
@@ -36,8 +38,6 @@ _OEM = re.compile(r"\b(?:oem|genuine|original|dealer|motorcraft|acdelco|mopar|or
 _AFTERMARKET = re.compile(r"\b(?:aftermarket|generic|universal|economy|remanufactured|reman)\b")
 
 JOB_GRADE = N_("{repair} ({grade})")
-AND_ALSO = N_("{first} plus {second}")
-TIMES = N_("{count} \u00d7 {repair}")
 UNPRICED = N_(
     "The job as the shop wrote it could not be matched to a repair in the price data: ask for "
     "it line by line, parts and labour hours."
@@ -48,11 +48,16 @@ OTHER_CURRENCY = N_(
     "{fair} at today's rate and allow for local labour rates."
 )
 FAIR = N_("Your quote of {quote} is in line with the fair {fair} for {job}.")
+AS_WRITTEN = N_('the job as the shop wrote it ("{job}")')
+FAIR_OEM = N_(
+    "Your quote of {quote} fits the job with OEM parts (up to {oem}); with aftermarket parts it "
+    "is fair at {fair}."
+)
 HIGH = N_("Your quote of {quote} is above the fair {fair} for {job}: ask for it line by line.")
 LOW = N_("Your quote of {quote} is below the fair {fair} for {job}: ask what it leaves out.")
 SCOPE = N_(
-    "Priced as written, {job} is fair at {fair} (your quote: {quote}), but the evidence does "
-    "not call for that job: {problems}."
+    "Priced as the shop wrote it, the job is fair at {fair} (your quote: {quote}), but the "
+    "evidence does not call for it: {problems}."
 )
 SCOPE_RULED_OUT = N_("{cause} is ruled out ({why})")
 SCOPE_ONE_CYLINDER = N_("your codes point at one cylinder, not {count}")
@@ -65,12 +70,13 @@ STEP_DIAGNOSIS_ONLY = N_("Approve only the diagnosis for now: the repair depends
 def costs(ctx: Context) -> tuple[CostEstimate, ...]:
     rows: list[CostEstimate] = []
     worst: list[CostEstimate] = []
-    for index, r in enumerate(ctx.findings.ranked[:COSTED_CAUSES]):
+    for index, r in enumerate(ctx.findings.ranked[:WORST_CASE_CAUSES]):
         cause = r.cause
         if cause.id == UNDETERMINED:
             continue
-        for job in jobs(cause.repair, cause.parts_usd, cause.labor_hours, ctx.profile):
-            rows.append(_row(ctx, job, index, worst_case=False))
+        if index < COSTED_CAUSES:
+            for job in jobs(cause.repair, cause.parts_usd, cause.labor_hours, ctx.profile):
+                rows.append(_row(ctx, job, index, worst_case=False))
         if cause.worst_case is not None:
             name, parts_low, parts_high, hours_low, hours_high = cause.worst_case
             for job in jobs(name, (parts_low, parts_high), (hours_low, hours_high), ctx.profile):
@@ -101,9 +107,11 @@ def shop_jobs(ctx: Context) -> list[tuple[Cause, int]]:
     text = _plain(ctx.intake.shop_recommendation)
     found: dict[str, tuple[int, Cause, int]] = {}
     taken: list[tuple[int, int]] = []
+    own, _ = ctx.kb.rule_tiers(ctx.profile)
+    pool = dict.fromkeys(ctx.kb.causes[c] for rule in own for c, _ in rule.causes)
     candidates = [
         (term, cause)
-        for cause in ctx.kb.causes_for(ctx.profile)
+        for cause in pool or ctx.kb.causes_for(ctx.profile)
         if fits(cause.needs, cause.not_for, ctx.findings.tags)
         for term in cause.terms
     ]
@@ -132,10 +140,14 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
         return QuoteCheck(shop_job, 0, 0, QuoteVerdict.NO_QUOTE, t(UNPRICED))
     text = _plain(intake.shop_recommendation)
     grade = 1 if _OEM.search(text) else 0 if _AFTERMARKET.search(text) else None
-    ranges = [_graded(fair_range(c, ctx.profile, n), grade) for c, n in written]
+    full = [fair_range(c, ctx.profile, n) for c, n in written]
+    # Priced at the grade the shop wrote; when it named none, at the standard grade, and a
+    # quote that only an OEM-parts job explains is said to be so rather than called high.
+    ranges = [_graded(r, 0 if grade is None else grade) for r in full]
     low, high = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+    oem_high = sum(_graded(r, 1)[1] for r in full)
     fair = dollars(low, high)
-    job = _job_label(ctx, written)
+    job = t(AS_WRITTEN, job=shop_job)
     cents = intake.shop_quote_cents
     if cents is None:
         return QuoteCheck(shop_job, low * 100, high * 100, QuoteVerdict.NO_QUOTE, t(NO_AMOUNT, fair=fair))
@@ -147,10 +159,13 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
     problems = _scope_problems(ctx, written)
     if problems:
         verdict, explanation = QuoteVerdict.UNJUSTIFIED_SCOPE, t(
-            SCOPE, job=job, fair=fair, quote=quote, problems=t("; ").join(problems)
+            SCOPE, fair=fair, quote=quote, problems=t("; ").join(problems)
         )
     elif cents < low * 100:
         verdict, explanation = QuoteVerdict.LOW, t(LOW, quote=quote, fair=fair, job=job)
+    elif grade is None and high * 100 * HIGH_RATIO < cents <= oem_high * 100 * HIGH_RATIO:
+        oem = dollars(oem_high)
+        verdict, explanation = QuoteVerdict.FAIR, t(FAIR_OEM, quote=quote, fair=fair, oem=oem)
     elif cents > high * 100 * HIGH_RATIO:
         verdict, explanation = QuoteVerdict.HIGH, t(HIGH, quote=quote, fair=fair, job=job)
     else:
@@ -169,18 +184,6 @@ def _graded(fair: tuple[int, int], grade: int | None) -> tuple[int, int]:
     return to_five(high / 1.25), high
 
 
-def _job_label(ctx: Context, written: list[tuple[Cause, int]]) -> str:
-    t = ctx.t
-    labels = [
-        t(TIMES, count=n, repair=lower_first(t(c.repair))) if n > 1 else lower_first(t(c.repair))
-        for c, n in written
-    ]
-    label = labels[0]
-    for more in labels[1:]:
-        label = t(AND_ALSO, first=label, second=more)
-    return label
-
-
 def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]:
     t, f = ctx.t, ctx.findings
     ruled = {c.id: why for c, why in f.ruled_out}
@@ -190,7 +193,7 @@ def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]
     for cause, n in written:
         name = capitalise(t(cause.name))
         if cause.id in ruled:
-            problems.append(t(SCOPE_RULED_OUT, cause=name, why=t(ruled[cause.id])))
+            problems.append(t(SCOPE_RULED_OUT, cause=lower_first(name), why=t(ruled[cause.id])))
         elif cause.id not in ranked:
             problems.append(t(SCOPE_NO_EVIDENCE, cause=lower_first(name)))
         elif cause.id in _PER_CYLINDER and n > 1 and one_cylinder:

@@ -36,6 +36,7 @@ class Finding:
     rules_out: dict[str, str]  # cause id -> why it is ruled out
     raises: dict[str, int]  # cause id -> weight added, as a rule would
     tests_done: tuple[str, ...]  # test names the owner already did
+    covers: tuple[str, ...]  # causes whose repair this finding states (no second "you reported")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def _finding(entry: dict[str, Any]) -> Finding:
         rules_out=dict(entry.get("rules_out", {})),
         raises={k: int(v) for k, v in entry.get("raises", {}).items()},
         tests_done=tuple(entry.get("tests_done", ())),
+        covers=tuple(entry.get("covers", ())),
     )
 
 

@@ -25,6 +25,12 @@ MAX_SPREAD = 1.5
 _SPLIT_SPREAD = 1.25
 
 
+# The two named jobs a wide repair is split into (msgids, translated by the writer).
+STANDARD_GRADE = "aftermarket part, straightforward job"
+OEM_GRADE = "OEM part, or harder access and related parts"
+GRADES = (STANDARD_GRADE, OEM_GRADE)
+
+
 @dataclass(frozen=True)
 class Job:
     """One priced job: parts and hours ranges and the totals they give at the labour rate."""
@@ -59,14 +65,14 @@ def jobs(
     return (
         Job(
             name,
-            "aftermarket part, straightforward job",
+            STANDARD_GRADE,
             low_parts,
             low_hours,
             _total(low_parts, low_hours, rate),
         ),
         Job(
             name,
-            "OEM part, or harder access and related parts",
+            OEM_GRADE,
             high_parts,
             high_hours,
             _total(high_parts, high_hours, rate),

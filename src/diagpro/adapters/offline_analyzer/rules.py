@@ -44,13 +44,19 @@ _NEGATIVE_VALUES = frozenset(
 )
 # Usage fallbacks when mileageHours is empty, in the order they are tried.
 _USAGE_DETAILS = ("engineHours", "generatorHours", "unitAge", "toolAge", "batteryAge")
-_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|n't)\s+(?:[a-z]+\s+)?$")
+_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|n't|\bsin)\s+(?:[a-z]+\s+)?$")
+# "Steering still works normally" names the steering to say it is fine: not a complaint.
+_FINE_AFTER = re.compile(
+    r"^\s*(?:\w+\s+)?(?:still\s+)?(?:works?|is|are|seems?|feels?|funciona)?\s*"
+    r"(?:fine|normal(?:ly)?|ok|okay|good|bien)\b"
+)
 _NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k\b)?", re.IGNORECASE)
 # Verbs that turn "the thermostat" into a repair: "replaced the thermostat", "plugs were changed".
-_REPAIR = r"(?:replac|new\b|chang|install|clean|swap|rebuil|fix|repair|flush|put in)"
+# ("Swapped coil 1 and 2" is a test, not a repair: owner_facts.py reads what it proved.)
+_REPAIR = r"(?:replac|new\b|chang|install|clean|rebuil|fix|repair|flush|put in)"
 _REPAIR_BEFORE = re.compile(r"(?<![a-z])" + _REPAIR + r"[^,;]*$")
 _REPAIR_AFTER = re.compile(r"^[^,;]*?(?<![a-z])" + _REPAIR)
-_NOT_DONE = re.compile(r"\b(?:not|never|didn't|haven't|hasn't|wasn't)\b")
+_NOT_DONE = re.compile(r"\b(?:not|never|didn't|haven't|hasn't|wasn't|nunca|no)\b")
 _ACRONYMS = {"dpf", "def", "abs", "eld", "ecm", "pto", "os", "dot", "rv", "imei"}
 # Details in which the customer describes the problem; rule and alert words are looked for in
 # these only. The others describe the equipment ("Engine brake type: Jacobs compression brake"
@@ -136,8 +142,11 @@ def _pattern(word: str) -> re.Pattern[str]:
 def find(word: str, text: str) -> re.Match[str] | None:
     """The first match of ``word`` in normalised ``text`` that is not negated ("no smoke")."""
     for match in _pattern(word).finditer(text):
-        if not _NEGATION.search(text[max(0, match.start() - 24) : match.start()]):
-            return match
+        if _NEGATION.search(text[max(0, match.start() - 24) : match.start()]):
+            continue
+        if _FINE_AFTER.search(text[match.end() : match.end() + 30]):
+            continue
+        return match
     return None
 
 
@@ -229,7 +238,7 @@ def _repaired(cause: Cause, history: str) -> re.Match[str] | None:
         for match in _pattern(term).finditer(history):
             before = history[: match.start()].rsplit(".", 1)[-1][-40:]
             after = history[match.end() :].split(".", 1)[0][:25]
-            if _NOT_DONE.search(before):  # "did not replace the coil yet"
+            if _NOT_DONE.search(before) or _NOT_DONE.search(after):  # "DPF never cleaned"
                 continue
             if _REPAIR_BEFORE.search(before) or _REPAIR_AFTER.search(after):
                 return match
@@ -297,11 +306,13 @@ def analyse_findings(
     intake: Intake,
     codes: tuple[DetectedCode, ...],
     hints: tuple[str, ...] = (),
+    book: bool = False,
 ) -> Findings:
     """Score every cause the category's rules reach (generic rules only if none does), drop what
     does not fit the machine, apply the owner's findings (ruled out, raised, tests done), adjust
     for wear and past repairs, rank, and derive confidence, percentages, alerts and data needed.
-    ``hints`` are cause ids a maker's code points at (the code book's ``cause_hints``)."""
+    ``hints`` are cause ids a maker's code points at (the code book's ``cause_hints``);
+    ``book`` says a code book decodes the maker codes, so they are not asked about."""
     decoded = tuple(kb.decode(c, profile) for c in codes)
     sources = _sources(intake)
     raw = _raw_texts(intake)
@@ -319,13 +330,15 @@ def analyse_findings(
         _drop_unfit(kb, tags, scores)
 
     owner = match_findings(intake, profile.groups)
-    ruled_out = _apply_owner_findings(kb, tags, owner, scores, evidence)
+    ruled_out = _apply_owner_findings(kb, profile, tags, owner, scores, evidence)
     tests_done = frozenset(t for f in owner for t in f.finding.tests_done)
 
     usage = parse_usage(intake)
 
     lowered: dict[str, list[Evidence]] = {}
     histories = [t for t in (intake.previous_repairs, intake.troubleshooting_steps) if t]
+    # A repair a finding already reads (the hydraulic fluid changed) is stated once, as that fact.
+    covered = {c for f in owner for c in f.finding.covers}
     for cause_id in list(scores):
         cause = kb.causes[cause_id]
         if cause.wear and usage is not None and usage >= (cause.wear_at or profile.wear_at):
@@ -333,7 +346,7 @@ def analyse_findings(
             evidence[cause_id]["usage"] = Evidence(
                 "usage", f"{usage:,.0f}", 1, "usage", profile.usage_unit
             )
-        for history in histories:
+        for history in histories if cause_id not in covered else ():
             match = _repaired(cause, _normalise(history))
             if match:
                 scores[cause_id] *= HISTORY_FACTOR
@@ -360,7 +373,7 @@ def analyse_findings(
     alerts = _alerts(kb, profile, decoded, sources)
     alerts = tuple(a for a in alerts if fits(a.needs, a.not_for, tags))
     data = (
-        _data_needed(ranked, decoded, intake, profile, usage, tests_done)
+        _data_needed(ranked, decoded, intake, profile, usage, tests_done, book)
         if confidence < CONFIDENCE_THRESHOLD
         else ()
     )
@@ -406,6 +419,7 @@ def _drop_unfit(kb: KnowledgeBase, tags: frozenset[str], scores: dict[str, float
 
 def _apply_owner_findings(
     kb: KnowledgeBase,
+    profile: Profile,
     tags: frozenset[str],
     owner: tuple[OwnerFinding, ...],
     scores: dict[str, float],
@@ -413,10 +427,11 @@ def _apply_owner_findings(
 ) -> tuple[tuple[Cause, str], ...]:
     """Raise what the owner's findings point at, then remove what they rule out."""
     ruled: dict[str, str] = {}
+    reach = {c.id for c in kb.causes_for(profile)}
     for found in owner:
         for cause_id, weight in found.finding.raises.items():
             cause = kb.causes.get(cause_id)
-            if cause is None or not fits(cause.needs, cause.not_for, tags):
+            if cause is None or cause_id not in reach or not fits(cause.needs, cause.not_for, tags):
                 continue
             scores[cause_id] = scores.get(cause_id, 0.0) + weight * CODE_FACTOR
             evidence.setdefault(cause_id, {})[f"finding:{found.finding.id}"] = Evidence(
@@ -563,18 +578,25 @@ def _data_needed(
     profile: Profile,
     usage: float | None,
     done: frozenset[str],
+    book: bool,
 ) -> tuple[Need, ...]:
     wanted: list[Need] = []
     for r in ranked[:3]:
         items = r.cause.data if r is ranked[0] else r.cause.data[:1]
         wanted.extend(Need(d) for d in items if not already_given(d, intake, usage, done))
     for d in decoded:
+        if book and d.code.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK):
+            continue  # the maker code book decodes these
         if d.code.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK) or not d.specific:
             wanted.append(
                 Need("What {code} means in {table}", (("code", d.display), ("table", profile.code_table)))
             )
     if not decoded:
-        wanted.extend(Need(d) for d in profile.baseline_data[:1])
+        wanted.extend(
+            Need(d)
+            for d in profile.baseline_data[:1]
+            if not already_given(d, intake, usage, done)
+        )
     if not (intake.make and intake.model):
         wanted.append(Need("The make, model and year"))
     if usage is None:

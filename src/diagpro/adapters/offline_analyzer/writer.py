@@ -45,6 +45,7 @@ WHY_ONLY = N_("Only this cause explains {clues}.")
 WHY_TOP = N_("Fits {clues} more strongly than any other cause.")
 WHY_ALONE = N_("Fits {clues}; nothing else in the knowledge base does.")
 WHY_FINDING = N_("Your own finding points here: {fact}.")
+WHY_FINDING_TOO = N_("Your finding points here too, but {cause} is the more common fault.")
 WHY_MISSING = N_("Fits {clues}, but does not explain {missing}.")
 WHY_WEAKER = N_("Fits {clues}, but they are a more typical sign of the first cause.")
 WHY_LOWERED = N_('Less likely because you already reported: "{words}"')
@@ -55,12 +56,11 @@ NOT_EXPLAINED = N_("Does not explain {clues}")
 REASON_TOP_SAFETY = N_("{cause} is the most likely cause, and a safety item.")
 REASON_EMERGENCY = N_("You marked this as a safety concern.")
 REASON_SOON = N_(
-    "Nothing you described makes it unsafe to use, but small faults become expensive ones: "
-    "have it checked within days."
+    "{cause} is not a hazard on its own, but it costs more the longer it runs: have it checked "
+    "within days."
 )
 REASON_CAN_WAIT = N_(
-    "Nothing you described is a safety risk or likely to get worse quickly: book it when "
-    "convenient."
+    "{cause} is not a safety risk and is unlikely to get worse quickly: book it when convenient."
 )
 STEP_TEST = N_(
     "Have {shop} do the {test} before any part is replaced (about {cost} if billed on its own)."
@@ -114,21 +114,34 @@ def _bare(words: str) -> str:
 
 
 def _clues(ctx: Context, evidence: tuple[Evidence, ...] | list[Evidence]) -> list[str]:
-    """The owner's clues in a list, without the usage note (which is about the part)."""
-    return list(dict.fromkeys(clue(ctx, e) for e in evidence if e.kind != "usage"))
+    """The owner's clues in a list (mid-sentence), without the usage note (about the part)."""
+    return list(
+        dict.fromkeys(
+            lower_first(clue(ctx, e)) if e.kind == "finding" else clue(ctx, e)
+            for e in evidence
+            if e.kind != "usage"
+        )
+    )
 
 
 def causes(ctx: Context) -> tuple[RankedCause, ...]:
-    return tuple(
-        RankedCause(
-            ctx.t(r.cause.name),
-            r.pct,
-            _why(ctx, r),
-            tuple(clue(ctx, e) for e in r.evidence),
-            _against(ctx, r),
+    """The ranking, each clue listed once: under the first cause it supports (a lower cause's
+    ``why`` says which of the earlier clues it also fits)."""
+    printed: set[str] = set()
+    ranked = []
+    for r in ctx.findings.ranked[:4]:
+        clues = [clue(ctx, e) for e in r.evidence]
+        ranked.append(
+            RankedCause(
+                ctx.t(r.cause.name),
+                r.pct,
+                _why(ctx, r),
+                tuple(c for c in dict.fromkeys(clues) if c not in printed),
+                _against(ctx, r),
+            )
         )
-        for r in ctx.findings.ranked[:4]
-    )
+        printed.update(clues)
+    return tuple(ranked)
 
 
 def _why(ctx: Context, r: Scored) -> str:
@@ -136,6 +149,10 @@ def _why(ctx: Context, r: Scored) -> str:
     if r.cause.id == UNDETERMINED:
         return t(WHY_NOTHING)
     finding = next((e for e in r.evidence if e.kind == "finding"), None)
+    if finding is not None and r is not ctx.top and finding.source in {
+        e.source for e in ctx.top.evidence
+    }:
+        return t(WHY_FINDING_TOO, cause=lower_first(t(ctx.top.cause.name)))
     if finding is not None:
         return t(WHY_FINDING, fact=lower_first(clue(ctx, finding)))
     mine = _clues(ctx, r.evidence)
@@ -157,7 +174,8 @@ def _why(ctx: Context, r: Scored) -> str:
 
 
 def _against(ctx: Context, r: Scored) -> tuple[str, ...]:
-    against = [ctx.t(REPORTED, words=_bare(e.text)) for e in r.lowered_by]
+    # What the owner already repaired is stated once, in facts_used and the ``why``.
+    against: list[str] = []
     if r is not ctx.top:
         sources = {e.source for e in r.evidence}
         missing = _clues(ctx, [e for e in ctx.top.evidence if e.source not in sources])
@@ -197,9 +215,9 @@ def urgency(ctx: Context) -> tuple[UrgencyAdvice, tuple[str, ...]]:
     elif alerts:
         level, reason = Urgency.SOON, texts.pop(0)
     elif ctx.intake.urgency_level == "high" or top.urgency != Urgency.CAN_WAIT:
-        level, reason = Urgency.SOON, t(REASON_SOON)
+        level, reason = Urgency.SOON, t(REASON_SOON, cause=capitalise(t(top.name)))
     else:
-        level, reason = Urgency.CAN_WAIT, t(REASON_CAN_WAIT)
+        level, reason = Urgency.CAN_WAIT, t(REASON_CAN_WAIT, cause=capitalise(t(top.name)))
     stop_if = () if level == Urgency.STOP else tuple(t(w) for w in ctx.profile.warning_signs[:3])
     return UrgencyAdvice(level, reason, stop_if), tuple(texts[:MAX_SAFETY])
 
@@ -228,18 +246,13 @@ def shop_tests(ctx: Context) -> tuple[ShopTest, ...]:
 
 
 def owner_checks(ctx: Context) -> tuple[OwnerCheck, ...]:
+    usage, done = ctx.findings.usage, ctx.findings.tests_done
     found: dict[str, str] = {}
     for r in ctx.findings.ranked[:3]:
-        for check, tells in r.cause.owner_checks:
-            found.setdefault(check, tells)
-    for check, tells in ctx.profile.owner_checks:
-        found.setdefault(check, tells)
-    usage, done = ctx.findings.usage, ctx.findings.tests_done
-    return tuple(
-        OwnerCheck(ctx.t(check), ctx.t(tells))
-        for check, tells in found.items()
-        if not already_given(check, ctx.intake, usage, done)
-    )[:MAX_CHECKS]
+        for check, tells, done_by in (*r.cause.owner_checks, *ctx.profile.owner_checks):
+            if done_by not in done and not already_given(check, ctx.intake, usage, done):
+                found.setdefault(check, tells)
+    return tuple(OwnerCheck(ctx.t(c), ctx.t(tells)) for c, tells in found.items())[:MAX_CHECKS]
 
 
 def do_not(ctx: Context) -> tuple[str, ...]:
