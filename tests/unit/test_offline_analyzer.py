@@ -195,7 +195,6 @@ def case(request: pytest.FixtureRequest) -> tuple[Case, Intake, Analysis]:
     return spec, intake, analysis
 
 
-
 def test_it_implements_the_analyzer_port() -> None:
     assert isinstance(OfflineAnalyzer(), Analyzer)
 
@@ -206,7 +205,9 @@ def test_the_analysis_is_complete_and_valid(case: tuple[Case, Intake, Analysis])
     assert 1 <= len(analysis.next_steps) <= 3
     assert analysis.shop_tests and analysis.shop_questions and analysis.how_it_works
     assert analysis.language == "en" and analysis.currency == "usd"
-    assert analysis.labour_rate_cents == knowledge().profiles[analysis_category(case)].labour_usd * 100
+    assert (
+        analysis.labour_rate_cents == knowledge().profiles[analysis_category(case)].labour_usd * 100
+    )
 
 
 def analysis_category(case: tuple[Case, Intake, Analysis]) -> str:
@@ -228,9 +229,7 @@ def test_it_names_the_equipment_and_cites_the_customers_own_words(
     _, intake, analysis = case
     assert analysis.equipment_assumed.startswith(intake.equipment_name)
     cited = " ".join(e for c in analysis.causes for e in c.evidence_for)
-    assert any(s in cited for s in intake.symptoms) or any(
-        c.code in cited for c in analysis.codes
-    )
+    assert any(s in cited for s in intake.symptoms) or any(c.code in cited for c in analysis.codes)
 
 
 def test_it_decodes_the_customers_codes(case: tuple[Case, Intake, Analysis]) -> None:
@@ -334,7 +333,9 @@ def test_a_vague_description_gives_a_valid_but_less_confident_analysis() -> None
 
 
 def test_an_older_model_year_alone_still_reads_as_equipment() -> None:
-    _, analysis = _analyse({"equipmentType": "marine", "year": "older", "symptoms": ["Overheating"]})
+    _, analysis = _analyse(
+        {"equipmentType": "marine", "year": "older", "symptoms": ["Overheating"]}
+    )
     assert analysis.equipment_assumed == "boat (Marine, older model year)"
 
 
@@ -396,7 +397,7 @@ def test_a_part_already_replaced_ranks_lower_and_is_stated_as_a_fact() -> None:
     _, before = _analyse(payload)
     _, after = _analyse({**payload, "previousRepairs": "Replaced the ignition coil last month"})
     assert any(
-        'You reported: "Replaced the ignition coil last month"' == f.fact for f in after.facts_used
+        f.fact == 'You reported: "Replaced the ignition coil last month"' for f in after.facts_used
     )
     coil = "A failing ignition coil on the misfiring cylinder"
 
@@ -441,20 +442,35 @@ def test_advice_fits_the_machine() -> None:
     )
     assert "grid heater" not in _text(duramax).lower()
     _, cummins = _analyse(
-        {"equipmentType": "diesel-trucks", "make": "Ram", "model": "2500 6.7 Cummins",
-         "symptoms": ["Hard to start when cold"]}
+        {
+            "equipmentType": "diesel-trucks",
+            "make": "Ram",
+            "model": "2500 6.7 Cummins",
+            "symptoms": ["Hard to start when cold"],
+        }
     )
     assert "grid heater" in _text(cummins).lower()
     _, phone = _analyse(
-        {"equipmentType": "electronics", "model": "iPhone 13", "symptoms": ["Gets hot", "Overheating"]}
+        {
+            "equipmentType": "electronics",
+            "model": "iPhone 13",
+            "symptoms": ["Gets hot", "Overheating"],
+        }
     )
     assert "Fan and vent" not in _text(phone) and "dust-clogged fan" not in _text(phone)
     _, mower = _analyse(
         {"equipmentType": "lawn-garden", "problemDescription": "It just clicks and won't crank."}
     )
     assert "spark test" not in _text(mower).lower()
-    _, honda = _analyse({"equipmentType": "automotive", "make": "Honda", "year": "2014",
-                         "model": "Accord", "errorCodes": "P0420"})
+    _, honda = _analyse(
+        {
+            "equipmentType": "automotive",
+            "make": "Honda",
+            "year": "2014",
+            "model": "Accord",
+            "errorCodes": "P0420",
+        }
+    )
     assert "Oxygen sensor switching test" not in _text(honda) and "Air-fuel" in _text(honda)
 
 
@@ -497,7 +513,10 @@ def test_hazards_in_the_symptoms_mean_stop(payload: dict[str, object], flag: str
 
 
 def test_the_customers_emergency_means_stop_and_high_means_at_least_soon() -> None:
-    mower = {"equipmentType": "lawn-garden", "symptoms": ["Won't start after winter"]}
+    mower: dict[str, object] = {
+        "equipmentType": "lawn-garden",
+        "symptoms": ["Won't start after winter"],
+    }
     assert _analyse(mower)[1].urgency.level == Urgency.CAN_WAIT
     assert _analyse({**mower, "urgencyLevel": "high"})[1].urgency.level == Urgency.SOON
     _, emergency = _analyse({**mower, "urgencyLevel": "emergency"})
@@ -543,7 +562,10 @@ def test_details_that_describe_the_equipment_are_not_complaints() -> None:
 
 def test_a_part_said_to_work_fine_is_not_a_complaint() -> None:
     _, tractor = _analyse(
-        {"equipmentType": "farm-ag", "problemDescription": "Loader is slow. Steering still works normally."}
+        {
+            "equipmentType": "farm-ag",
+            "problemDescription": "Loader is slow. Steering still works normally.",
+        }
     )
     assert tractor.urgency.level != Urgency.STOP
 

@@ -28,7 +28,12 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "detroit": ("detroit", "dd13", "dd15", "dd16", "series 60"),
     "paccar": ("paccar mx", "mx-13", "mx13", "mx-11"),
 }
-_DIESEL_MAKE_FAMILY = {"chevrolet": "duramax", "chevy": "duramax", "gmc": "duramax", "ram": "cummins"}
+_DIESEL_MAKE_FAMILY = {
+    "chevrolet": "duramax",
+    "chevy": "duramax",
+    "gmc": "duramax",
+    "ram": "cummins",
+}
 _DIESEL_WORDS = ("diesel", "dpf", "def fluid", "regen", "glow plug", "turbo diesel", "tdi")
 # "Cranks but won't start" cranks; these do not turn the engine over at all.
 _NO_CRANK = re.compile(
@@ -60,9 +65,7 @@ def machine_tags(intake: Intake) -> frozenset[str]:
     """The machine facts this intake settles (see the module docstring)."""
     about = _plain(" ".join((intake.make, intake.model, *dict(intake.details).values())))
     said = _plain(
-        " ".join(
-            (intake.problem_description, *intake.symptoms, intake.troubleshooting_steps)
-        )
+        " ".join((intake.problem_description, *intake.symptoms, intake.troubleshooting_steps))
     )
     everything = f"{about} {said} {_plain(intake.previous_repairs)}"
     tags: set[str] = set()
@@ -93,15 +96,15 @@ def machine_tags(intake: Intake) -> frozenset[str]:
         if _has(words, everything):
             tags.add(family)
     if "diesel" in tags and not tags & _FAMILIES.keys():
-        family = _DIESEL_MAKE_FAMILY.get(_plain(intake.make))
-        if family and intake.equipment_type in ("diesel-trucks", "gas-trucks", "automotive"):
-            tags.add(family)
+        pickup = _DIESEL_MAKE_FAMILY.get(_plain(intake.make))
+        if pickup and intake.equipment_type in ("diesel-trucks", "gas-trucks", "automotive"):
+            tags.add(pickup)
     if _NO_CRANK.search(said) and not _CRANKS.search(said):
         tags.add("no_crank")
     year = int(intake.year) if intake.year.isdigit() else 0
-    if _plain(intake.make) in _WIDEBAND_MAKES and "gasoline" in tags:
-        if year == 0 or year >= _WIDEBAND_FROM_YEAR:
-            tags.add("wideband_o2")
+    wideband_make = _plain(intake.make) in _WIDEBAND_MAKES and "gasoline" in tags
+    if wideband_make and (year == 0 or year >= _WIDEBAND_FROM_YEAR):
+        tags.add("wideband_o2")
     if intake.equipment_type == "electronics":
         if _has(_PHONE, everything):
             tags.add("phone")

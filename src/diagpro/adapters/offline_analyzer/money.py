@@ -27,8 +27,22 @@ COSTED_CAUSES = 2
 # A cause this far down can still cascade (a failing high-pressure pump): its worst case shows.
 WORST_CASE_CAUSES = 3
 _QUANTITY = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
-    "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "ocho": 8,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "eight": 8,
+    "ten": 10,
+    "uno": 1,
+    "una": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "ocho": 8,
 }
 # Parts that come one per cylinder: a code for one cylinder calls for one of them.
 _PER_CYLINDER = frozenset({"ignition_coil", "spark_plugs", "fuel_injector", "diesel_injector"})
@@ -122,8 +136,11 @@ def shop_jobs(ctx: Context) -> list[tuple[Cause, int]]:
         taken.append((match.start(), match.end()))
         before = text[: match.start()].split()[-3:]
         quantity = next(
-            (int(w) if w.isdigit() else _QUANTITY[w] for w in reversed(before)
-             if w.isdigit() or w in _QUANTITY),
+            (
+                int(w) if w.isdigit() else _QUANTITY[w]
+                for w in reversed(before)
+                if w.isdigit() or w in _QUANTITY
+            ),
             1,
         )
         found.setdefault(cause.id, (match.start(), cause, max(1, min(quantity, 16))))
@@ -150,7 +167,9 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
     job = t(AS_WRITTEN, job=shop_job)
     cents = intake.shop_quote_cents
     if cents is None:
-        return QuoteCheck(shop_job, low * 100, high * 100, QuoteVerdict.NO_QUOTE, t(NO_AMOUNT, fair=fair))
+        return QuoteCheck(
+            shop_job, low * 100, high * 100, QuoteVerdict.NO_QUOTE, t(NO_AMOUNT, fair=fair)
+        )
     quote = format_money(cents, ctx.currency)
     if ctx.currency.lower() != PRICE_DATA_CURRENCY:
         explanation = t(OTHER_CURRENCY, quote=quote, fair=fair)
@@ -158,8 +177,9 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
     quote = dollars(round(cents / 100))
     problems = _scope_problems(ctx, written)
     if problems:
-        verdict, explanation = QuoteVerdict.UNJUSTIFIED_SCOPE, t(
-            SCOPE, fair=fair, quote=quote, problems=t("; ").join(problems)
+        verdict, explanation = (
+            QuoteVerdict.UNJUSTIFIED_SCOPE,
+            t(SCOPE, fair=fair, quote=quote, problems=t("; ").join(problems)),
         )
     elif cents < low * 100:
         verdict, explanation = QuoteVerdict.LOW, t(LOW, quote=quote, fair=fair, job=job)

@@ -1,4 +1,5 @@
-"""Fair prices: parts plus labour at one independent-shop rate, tests by the hour, to the nearest $5.
+"""Fair prices: parts plus labour at one independent-shop rate, tests by the hour, to the
+nearest $5.
 
 All amounts here are whole US dollars (``PRICE_DATA_CURRENCY``) until they leave as cents for the
 domain's fields. One labour rate per category (``Profile.labour_usd``, an independent shop in

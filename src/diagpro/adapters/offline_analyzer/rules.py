@@ -21,7 +21,6 @@ from diagpro.adapters.offline_analyzer.knowledge import (
 )
 from diagpro.adapters.offline_analyzer.machine import _plain, fits, machine_tags
 from diagpro.adapters.offline_analyzer.owner_facts import OwnerFinding, match_findings
-from diagpro.adapters.offline_analyzer.wording import lower_first
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import DETAIL_LABELS
@@ -589,13 +588,14 @@ def _data_needed(
             continue  # the maker code book decodes these
         if d.code.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK) or not d.specific:
             wanted.append(
-                Need("What {code} means in {table}", (("code", d.display), ("table", profile.code_table)))
+                Need(
+                    "What {code} means in {table}",
+                    (("code", d.display), ("table", profile.code_table)),
+                )
             )
     if not decoded:
         wanted.extend(
-            Need(d)
-            for d in profile.baseline_data[:1]
-            if not already_given(d, intake, usage, done)
+            Need(d) for d in profile.baseline_data[:1] if not already_given(d, intake, usage, done)
         )
     if not (intake.make and intake.model):
         wanted.append(Need("The make, model and year"))

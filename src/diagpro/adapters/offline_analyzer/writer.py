@@ -149,9 +149,11 @@ def _why(ctx: Context, r: Scored) -> str:
     if r.cause.id == UNDETERMINED:
         return t(WHY_NOTHING)
     finding = next((e for e in r.evidence if e.kind == "finding"), None)
-    if finding is not None and r is not ctx.top and finding.source in {
-        e.source for e in ctx.top.evidence
-    }:
+    if (
+        finding is not None
+        and r is not ctx.top
+        and finding.source in {e.source for e in ctx.top.evidence}
+    ):
         return t(WHY_FINDING_TOO, cause=lower_first(t(ctx.top.cause.name)))
     if finding is not None:
         return t(WHY_FINDING, fact=lower_first(clue(ctx, finding)))
@@ -186,9 +188,7 @@ def _against(ctx: Context, r: Scored) -> tuple[str, ...]:
 
 def facts_used(ctx: Context) -> tuple[OwnerFact, ...]:
     t = ctx.t
-    facts = [
-        OwnerFact(t(f.fact, n=f.number), t(f.finding.proves)) for f in ctx.findings.owner
-    ]
+    facts = [OwnerFact(t(f.fact, n=f.number), t(f.finding.proves)) for f in ctx.findings.owner]
     facts += [
         OwnerFact(t(REPORTED, words=_bare(words)), t(LESS_LIKELY, cause=capitalise(t(cause.name))))
         for cause, words in ctx.findings.lowered
@@ -197,9 +197,7 @@ def facts_used(ctx: Context) -> tuple[OwnerFact, ...]:
 
 
 def ruled_out(ctx: Context) -> tuple[RuledOut, ...]:
-    return tuple(
-        RuledOut(ctx.t(cause.name), ctx.t(why)) for cause, why in ctx.findings.ruled_out
-    )
+    return tuple(RuledOut(ctx.t(cause.name), ctx.t(why)) for cause, why in ctx.findings.ruled_out)
 
 
 def urgency(ctx: Context) -> tuple[UrgencyAdvice, tuple[str, ...]]:
@@ -279,9 +277,7 @@ def next_steps(ctx: Context, level: Urgency, approval: str) -> tuple[str, ...]:
     t, shop = ctx.t, ctx.t(ctx.profile.shop)
     tests = [first_test(ctx)]
     low, high = procedure_cost(tests[0], ctx.profile)
-    test_step = t(
-        STEP_TEST, shop=shop, test=lower_first(t(tests[0].name)), cost=dollars(low, high)
-    )
+    test_step = t(STEP_TEST, shop=shop, test=lower_first(t(tests[0].name)), cost=dollars(low, high))
     if level == Urgency.STOP:
         return t(ctx.profile.stop), test_step, approval
     middle = t(STEP_DATA, shop=shop) if ctx.findings.data_needed else t(STEP_QUESTIONS)
