@@ -649,3 +649,15 @@ def test_output_does_not_depend_on_hash_seeds() -> None:
         )
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_a_quote_in_another_currency_is_never_compared_with_the_dollar_data() -> None:
+    intake = _intake({**CASES["ford_f150_misfire_lean"].payload, "shopQuoteAmount": "1250"})
+    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), "eur")
+    assert analysis.currency == "usd"  # its amounts stay US dollars, and say so
+    quote = analysis.quote_check
+    assert quote is not None and quote.verdict == QuoteVerdict.NO_QUOTE
+    assert "1,250.00 EUR is not compared" in quote.explanation
+    assert "EUR" not in " ".join(analysis.next_steps)
+    dollars = OfflineAnalyzer().analyse(intake, extract_codes(intake), "usd").quote_check
+    assert dollars is not None and dollars.verdict != QuoteVerdict.NO_QUOTE

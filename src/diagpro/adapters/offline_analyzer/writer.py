@@ -40,7 +40,7 @@ QUOTED = N_('"{words}"')
 DETAIL_CLUE = N_("{label}: {value}")
 USAGE_CLUE = N_("{amount} {unit}, an age at which this part commonly wears out")
 REPORTED = N_('You reported: "{words}"')
-LESS_LIKELY = N_("{cause} is less likely after that repair, though a new part can fail too.")
+LESS_LIKELY = N_("After that repair this is less likely (a new part can fail too): {cause}.")
 WHY_ONLY = N_("Only this cause explains {clues}.")
 WHY_TOP = N_("Fits {clues} more strongly than any other cause.")
 WHY_ALONE = N_("Fits {clues}; nothing else in the knowledge base does.")
@@ -190,7 +190,7 @@ def facts_used(ctx: Context) -> tuple[OwnerFact, ...]:
     t = ctx.t
     facts = [OwnerFact(t(f.fact, n=f.number), t(f.finding.proves)) for f in ctx.findings.owner]
     facts += [
-        OwnerFact(t(REPORTED, words=_bare(words)), t(LESS_LIKELY, cause=capitalise(t(cause.name))))
+        OwnerFact(t(REPORTED, words=_bare(words)), t(LESS_LIKELY, cause=lower_first(t(cause.name))))
         for cause, words in ctx.findings.lowered
     ]
     return tuple(facts[:5])
