@@ -1,24 +1,34 @@
 """Golden cases: realistic submissions through the offline analyzer, and once through the PDF.
 
 Each ``cases/*.json`` holds the API's intake payload (camelCase, category details included) and
-an ``expect`` block: the codes that must come out decoded (code -> words of their meaning), the
-symptom phrases the report must cite, a substring of the expected most likely cause, the
-urgency and a confidence range. Beyond the expectations, every case must give a complete,
-self-consistent report: the structured fields the PDF's tables are built from say the same as
-the narrative sections, and nothing is said twice.
+an ``expect`` block. The ``tech_*`` cases are the master technician's failures from issue 10,
+with his expectations:
 
-The PDF is being redesigned elsewhere, so the PDF check asserts only that the customer's own
-codes and symptom phrases reach the PDF text.
+* ``topCause`` (a substring of the most likely cause, in the report's language), ``urgency``,
+  ``confidence`` (a range) and ``language`` (default "en");
+* ``codes``: code -> words of its meaning (OBD-II and J1939, decoded from the built-in tables);
+* ``symptoms``: phrases the top cause's evidence or the report must quote;
+* ``ruledOut`` / ``facts``: words of the causes the owner's findings clear and of the facts used;
+* ``mustSay`` / ``mustNotSay``: words that must (not) appear anywhere in the analysis;
+* ``quoteVerdict``, ``notFirst`` (a cause that must not rank first) and ``notInDataNeeded``
+  (data the intake already gives);
+* ``codeBook``: maker codes only the code book decodes; checked when it is installed, with
+  ``mustNotSayWithCodeBook``.
+
+Beyond the expectations, every case must give a valid analysis that repeats nothing, prints no
+truncation marker, keeps one urgency, and whose cost rows are narrow.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,18 +36,32 @@ from typing import Any
 import pytest
 
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
-from diagpro.adapters.offline_analyzer.pricing import PRICE_DATA_CURRENCY
-from diagpro.adapters.pdf import WeasyPrintRenderer
-from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, SECTION_KEYS, Analysis, Urgency
-from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
+from diagpro.domain.analysis import Analysis, QuoteVerdict, Urgency
+from diagpro.domain.codes import extract_codes
 from diagpro.domain.intake import Intake, validate_intake
-from diagpro.domain.payment import format_money
 from diagpro.domain.report import ReportDocument
 from tests.builders import CURRENCY
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
-_SENTENCE = re.compile(r'(?<=[.!?])\s+(?=[A-Z"])')
+TECH_FILES = [p for p in CASE_FILES if p.stem.startswith("tech_")]
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
+# Measured over the 22 golden cases: 6.9% (797 words a report); the 15-section writer this
+# replaced gave 31.8% (2,757 words a report) on the same cases. What remains shared is the
+# category's own texts (a furnace's warning signs in both furnace cases), which is right; the
+# bound leaves room for a few more cases of one category, not for generic sentences.
+MAX_BOILERPLATE_SHARE = 0.12
+
+
+def _code_book() -> Any:
+    """The maker code book when it is installed (part CODES), else None."""
+    try:
+        return importlib.import_module("diagpro.adapters.code_book")
+    except ImportError:
+        return None
+
+
+CODE_BOOK = _code_book()
 
 
 @dataclass(frozen=True)
@@ -49,11 +73,14 @@ class Golden:
     analysis: Analysis
 
 
+def _analyse(intake: Intake) -> Analysis:
+    return OfflineAnalyzer(CODE_BOOK).analyse(intake, extract_codes(intake), CURRENCY)
+
+
 def _load(path: Path) -> Golden:
     raw = json.loads(path.read_text("utf-8"))
     intake = validate_intake(raw["payload"])
-    analysis = OfflineAnalyzer().analyse(intake, extract_codes(intake), CURRENCY)
-    return Golden(path.stem, raw["payload"], raw["expect"], intake, analysis)
+    return Golden(path.stem, raw["payload"], raw["expect"], intake, _analyse(intake))
 
 
 @pytest.fixture(scope="module", params=CASE_FILES, ids=lambda p: p.stem)
@@ -61,182 +88,209 @@ def golden(request: pytest.FixtureRequest) -> Golden:
     return _load(request.param)
 
 
-def _text(analysis: Analysis, key: str | None = None) -> str:
-    sections = [analysis.section(key)] if key else list(analysis.sections)
-    return "\n".join(f"{s.summary}\n" + "\n".join(s.points) for s in sections)
+def _strings(value: object) -> list[str]:
+    """Every text in an analysis (or any nested dataclass or tuple in it)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple):
+        return [s for item in value for s in _strings(item)]
+    if hasattr(value, "__dataclass_fields__"):
+        return [s for f in fields(value) for s in _strings(getattr(value, f.name))]  # type: ignore[arg-type]
+    return []
 
 
-def _display(code: DetectedCode) -> str:
-    if code.family == CodeFamily.BLINK:
-        return f"blink code {code.code.removeprefix('FLASH:')}"
-    return code.code
+def _text(analysis: Analysis) -> str:
+    skip = {"model", "language", "currency"}
+    return "\n".join(
+        s
+        for f in fields(analysis)
+        if f.name not in skip
+        for s in _strings(getattr(analysis, f.name))
+    )
 
 
-def _cents(cents: int) -> str:
-    return format_money(cents, PRICE_DATA_CURRENCY)  # the offline analyzer's amounts
-
-
-def test_there_are_enough_cases_across_the_categories() -> None:
+def test_there_are_cases_for_every_failure_the_technician_found() -> None:
     categories = {json.loads(p.read_text("utf-8"))["payload"]["equipmentType"] for p in CASE_FILES}
-    assert len(CASE_FILES) >= 8
-    assert {"automotive", "semi-trucks", "marine", "hvac", "electronics"} <= categories
-    assert len(categories) >= 8
+    assert len(CASE_FILES) >= 20 and len(TECH_FILES) >= 10
+    assert {"automotive", "semi-trucks", "marine", "hvac", "electronics", "farm-ag"} <= categories
 
 
 def test_the_expectations_hold(golden: Golden) -> None:
     expect, analysis = golden.expect, golden.analysis
-    assert expect["topCause"].lower() in analysis.most_likely_cause.lower()
-    assert analysis.urgency == Urgency(expect["urgency"])
+    assert expect["topCause"].lower() in analysis.most_likely_cause.lower(), analysis.causes
+    assert analysis.urgency.level == Urgency(expect["urgency"])
     low, high = expect["confidence"]
     assert low <= analysis.confidence_pct <= high
+    assert analysis.language == expect.get("language", "en")
+    if "notFirst" in expect:
+        assert expect["notFirst"] not in analysis.most_likely_cause.lower()
+    if "quoteVerdict" in expect:
+        assert analysis.quote_check is not None
+        assert analysis.quote_check.verdict == QuoteVerdict(expect["quoteVerdict"])
+
+
+def test_the_technicians_words_are_said_and_the_wrong_advice_is_not(golden: Golden) -> None:
+    text = _text(golden.analysis)
+    for words in golden.expect.get("mustSay", ()):
+        assert words.lower() in text.lower(), words
+    must_not = list(golden.expect.get("mustNotSay", ()))
+    if CODE_BOOK is not None:
+        must_not += golden.expect.get("mustNotSayWithCodeBook", ())
+    for words in must_not:
+        assert words not in text, words
+
+
+def test_the_owners_findings_are_facts(golden: Golden) -> None:
+    analysis, expect = golden.analysis, golden.expect
+    cleared = " ".join(r.cause.lower() for r in analysis.ruled_out)
+    for words in expect.get("ruledOut", ()):
+        assert words in cleared, analysis.ruled_out
+        assert all(words not in c.cause.lower() for c in analysis.causes)
+    used = " ".join(f.fact.lower() for f in analysis.facts_used)
+    for words in expect.get("facts", ()):
+        assert words in used, analysis.facts_used
+    needed = " ".join(analysis.data_needed).lower()
+    for words in expect.get("notInDataNeeded", ()):
+        assert words not in needed, analysis.data_needed
 
 
 def test_the_customers_codes_come_out_decoded(golden: Golden) -> None:
     analysis = golden.analysis
-    detected = {c.code: c for c in analysis.detected_codes}
-    assert set(golden.expect["codes"]) == set(detected)
-    primary = analysis.section("primary_diagnosis").points
-    for code, meaning in golden.expect["codes"].items():
-        line = next(p for p in primary if p.startswith(f"{_display(detected[code])}: "))
-        assert meaning in line, line
-
-
-def test_the_customers_codes_and_symptoms_are_cited(golden: Golden) -> None:
-    text = _text(golden.analysis)
-    for code in golden.analysis.detected_codes:
-        assert _display(code) in text
-    assert set(golden.expect["symptoms"]) <= set(golden.intake.symptoms)
-    for symptom in golden.intake.symptoms:
-        assert symptom in text
-    # ... and the evidence behind the top cause quotes them, not a paraphrase.
-    top = golden.analysis.ranked_causes[0]
-    assert any(code.code in " ".join(top.evidence) for code in golden.analysis.detected_codes) or (
-        any(symptom in " ".join(top.evidence) for symptom in golden.intake.symptoms)
-    )
-
-
-def test_all_15_sections_are_written(golden: Golden) -> None:
-    analysis = golden.analysis
-    assert analysis.check() is analysis
-    assert tuple(s.key for s in analysis.sections) == SECTION_KEYS
-    for section in analysis.sections:
-        assert section.summary.strip(), section.key
-        assert section.points and all(p.strip() for p in section.points), section.key
-
-
-def test_it_is_labelled_as_an_offline_analysis(golden: Golden) -> None:
-    analysis = golden.analysis
-    assert analysis.offline and analysis.model.startswith("diagpro-offline-")
-    assert "offline analysis" in analysis.section("primary_diagnosis").summary.lower()
-
-
-def test_the_ranked_causes_agree_with_the_headline_and_the_narrative(golden: Golden) -> None:
-    analysis = golden.analysis
-    causes = analysis.ranked_causes
-    assert causes and causes[0].cause == analysis.most_likely_cause
-    assert causes[0].likelihood_pct == analysis.confidence_pct
-    assert sum(c.likelihood_pct for c in causes) <= 100
-    pcts = [c.likelihood_pct for c in causes]
-    assert pcts == sorted(pcts, reverse=True)
-    ranked_text = _text(analysis, "likely_causes_ranked")
-    differential = _text(analysis, "differential_diagnosis")
-    for n, cause in enumerate(causes, start=1):
-        assert cause.reasoning and cause.evidence
-        assert f"{n}. {cause.cause}: {cause.likelihood_pct}%." in ranked_text
-        if n > 1:
-            assert f"{cause.cause} ({cause.likelihood_pct}%): {cause.reasoning}" in differential
-    assert f"Why this cause: {causes[0].reasoning}" in _text(analysis, "primary_diagnosis")
-
-
-def test_the_costs_agree_with_the_cost_breakdown(golden: Golden) -> None:
-    analysis = golden.analysis
-    assert analysis.costs, "a likely repair needs a cost range"
-    assert analysis.cost_range_cents == (
-        analysis.costs[0].total_cents_low,
-        analysis.costs[0].total_cents_high,
-    )
-    assert "most likely" in analysis.costs[0].note.lower()
-    breakdown = _text(analysis, "cost_breakdown")
-    for cost in analysis.costs:
-        assert cost.repair in breakdown
-        assert (
-            f"total about {_cents(cost.total_cents_low)} to {_cents(cost.total_cents_high)}"
-            in breakdown
+    expected = golden.expect["codes"]
+    decoded = {c.code: c for c in analysis.codes}
+    for code, meaning in expected.items():
+        shown = code.replace("/FMI", " FMI ").replace("SPN", "SPN ") if "SPN" in code else code
+        match = (
+            decoded.get(code)
+            or decoded.get(shown)
+            or next(
+                (c for c in analysis.codes if code.replace("/", "") in c.code.replace(" ", "")),
+                None,
+            )
         )
-        assert cost.total_cents_high > 0 and cost.parts_cents_high <= cost.total_cents_high
-    top = analysis.costs[0]
-    authorization = _text(analysis, "authorization_guide")
-    assert f"{_cents(top.total_cents_low)} to {_cents(top.total_cents_high)}" in authorization
+        assert match is not None, (code, analysis.codes)
+        assert meaning.lower() in match.meaning.lower(), match
 
 
-def test_the_shop_tests_questions_and_next_steps_agree_with_their_sections(
-    golden: Golden,
-) -> None:
+def test_maker_codes_are_decoded_once_the_code_book_is_in(golden: Golden) -> None:
+    book = golden.expect.get("codeBook")
+    if book is None:
+        pytest.skip("no maker code in this case")
+    if CODE_BOOK is None:
+        pytest.skip("the maker code book (part CODES) is not installed yet")
+    decoded = " ".join(f"{c.code} {c.meaning}" for c in golden.analysis.codes)
+    for code in book["codes"]:
+        assert code in decoded.replace("-", ""), golden.analysis.codes
+    assert book["meaning"].lower() in decoded.lower()
+
+
+def test_the_top_cause_cites_the_owners_evidence(golden: Golden) -> None:
+    top = golden.analysis.causes[0]
+    assert top.why and top.evidence_for
+    cited = " ".join(top.evidence_for)
+    codes = [c.code for c in golden.analysis.detected_codes]
+    findings = [f.fact for f in golden.analysis.facts_used]
+    assert (
+        any(c.split(":")[-1] in cited for c in codes)
+        or any(s in cited for s in golden.intake.symptoms)
+        or any(f in cited for f in findings)
+        or golden.intake.problem_description.split(".")[0] in cited
+    ), top
+
+
+def test_the_analysis_is_valid_and_each_item_is_printed_once(golden: Golden) -> None:
     analysis = golden.analysis
-    assert len(analysis.shop_tests) >= 2
-    verification = _text(analysis, "diagnostic_verification")
-    for test in analysis.shop_tests:
-        assert test.name and test.how and test.expected
-        assert 0 <= test.cost_cents_low <= test.cost_cents_high
-        assert f"{test.name}: {test.how}. Expected: {test.expected}." in verification
-    assert 3 <= len(analysis.shop_questions) <= 5
-    interrogation = analysis.section("shop_interrogation").points
-    for n, question in enumerate(analysis.shop_questions, start=1):
-        assert f"Q{n}: {question}" in interrogation
-    assert len(analysis.next_steps) == 3
-    assert analysis.section("next_steps_summary").points == analysis.next_steps
+    assert analysis.check() is analysis and analysis.offline
+    assert analysis.model.startswith("diagpro-offline-")
+    assert 1 <= len(analysis.next_steps) <= 3
+    assert 2 <= len(analysis.shop_tests) <= 4 and 3 <= len(analysis.shop_questions) <= 5
+    assert len({t.name for t in analysis.shop_tests}) == len(analysis.shop_tests)
+    assert analysis.labour_rate_cents > 0 and analysis.costs
+    for cost in analysis.costs:
+        assert cost.total_cents_high <= 1.5 * cost.total_cents_low, cost
+    # Each statement once: two causes may share a reason or a clue (each row says why it ranks
+    # there), but no other text is printed twice.
+    texts = [
+        s
+        for f in fields(analysis)
+        if f.name not in ("causes", "detected_codes", "codes")
+        for s in _strings(getattr(analysis, f.name))
+        if len(s) > 40
+    ]
+    assert not [s for s, n in Counter(texts).items() if n > 1]
+    assert not set(texts) & {c.why for c in analysis.causes}
 
 
-def test_urgency_and_safety_flags_agree(golden: Golden) -> None:
-    analysis = golden.analysis
-    recommendations = analysis.section("recommendations")
-    word = {Urgency.STOP: "stop", Urgency.SOON: "soon", Urgency.CAN_WAIT: "can wait"}
-    assert recommendations.summary.startswith(f"Urgency: {word[analysis.urgency]}.")
-    if analysis.urgency == Urgency.STOP:
-        assert analysis.safety_flags
-    if analysis.urgency == Urgency.CAN_WAIT:
-        assert not analysis.safety_flags
-    for flag in analysis.safety_flags:
-        assert flag.endswith(".") and len(flag) < 220
-        assert f"Now: {flag}" in recommendations.points
-
-
-def test_data_needed_stays_in_its_own_box(golden: Golden) -> None:
-    """The PDF prints data_needed in a box of its own: the sections point to it, not copy it."""
-    analysis = golden.analysis
-    primary = _text(analysis, "primary_diagnosis")
-    if analysis.confidence_pct < CONFIDENCE_THRESHOLD:
-        assert analysis.data_needed and "Data Needed" in primary
-    for item in analysis.data_needed:
-        assert item not in primary
-    for section in analysis.sections:
-        for point in section.points:
-            assert sum(item in point for item in analysis.data_needed) < 2, point
-
-
-def test_no_sentence_is_repeated_across_sections(golden: Golden) -> None:
-    seen: dict[str, str] = {}
-    for section in golden.analysis.sections:
-        for text in (section.summary, *section.points):
-            for sentence in _SENTENCE.split(text):
-                first = seen.setdefault(sentence.strip(), section.key)
-                assert first == section.key, f"{sentence!r} in {first} and {section.key}"
-
-
-def test_no_links_and_no_invented_part_numbers(golden: Golden) -> None:
+def test_no_truncation_markers_and_no_links(golden: Golden) -> None:
     text = _text(golden.analysis)
-    assert "http" not in text and "www." not in text
-    # A part number the customer did not give would be invented. Model codes they gave, their
-    # fault codes and SAE standard numbers (J2012, J1939-73) are fine.
-    given = json.dumps(golden.payload)
-    for token in re.findall(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9-]{7,}\b", text):
-        assert token in given or re.match(r"(SPN|FMI|J\d{4})", token), token
+    for marker in ("[\u2026]", "\u2026", "...", "http", "www."):
+        assert marker not in text, marker
+
+
+def test_one_urgency_instruction(golden: Golden) -> None:
+    analysis = golden.analysis
+    text = _text(analysis).lower()
+    if analysis.urgency.level == Urgency.STOP:
+        assert "drive gently" not in text and "drive it to the shop" not in text
+        assert not analysis.urgency.stop_if
+    else:
+        assert "tow" not in " ".join(analysis.next_steps).lower()
+
+
+def test_a_test_the_owner_did_is_not_asked_for_again(golden: Golden) -> None:
+    from diagpro.adapters.offline_analyzer.owner_facts import match_findings
+
+    done = {
+        t
+        for f in match_findings(
+            golden.intake,
+            ("automotive", "diesel", "hvac", "electronics", "small_engine", "generic", "marine"),
+        )
+        for t in f.finding.tests_done
+    }
+    if golden.analysis.language != "en":
+        return  # test names are translated; the English cases cover the rule
+    for test in golden.analysis.shop_tests:
+        assert test.name not in done, test.name
 
 
 def test_the_analysis_is_deterministic(golden: Golden) -> None:
-    again = OfflineAnalyzer().analyse(golden.intake, extract_codes(golden.intake), CURRENCY)
-    assert again == golden.analysis
-    assert _load(CASES_DIR / f"{golden.name}.json").analysis == golden.analysis
+    assert _analyse(golden.intake) == golden.analysis
+
+
+# ---- Repetition across reports: the technician found a fifth of the words were sentences
+# printed verbatim in three or more of ten reports.
+
+
+def _sentences(analysis: Analysis) -> list[str]:
+    own = {golden_text.strip() for golden_text in _strings(analysis.detected_codes)}
+    return [
+        s.strip()
+        for text in _strings(analysis)
+        if text not in own
+        for s in _SENTENCE.split(text)
+        if s.strip()
+    ]
+
+
+def boilerplate_share(analyses: list[Analysis]) -> float:
+    """The share of words that sit in sentences printed verbatim in 3 or more of the reports."""
+    per_report = [set(_sentences(a)) for a in analyses]
+    seen_in = Counter(s for sentences in per_report for s in sentences)
+    total = shared = 0
+    for analysis in analyses:
+        for sentence in _sentences(analysis):
+            words = len(sentence.split())
+            total += words
+            if seen_in[sentence] >= 3:
+                shared += words
+    return shared / total if total else 0.0
+
+
+def test_boilerplate_stays_rare() -> None:
+    analyses = [_load(p).analysis for p in CASE_FILES]
+    share = boilerplate_share(analyses)
+    assert share <= MAX_BOILERPLATE_SHARE, f"{share:.1%} of words are repeated boilerplate"
 
 
 # ---- The PDF: rendered once per case, checked with poppler ----
@@ -250,6 +304,8 @@ def _flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def pdf_texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from diagpro.adapters.pdf import WeasyPrintRenderer
+
     renderer = WeasyPrintRenderer()
     folder = tmp_path_factory.mktemp("golden-pdfs")
     texts: dict[str, str] = {}
@@ -274,7 +330,7 @@ def test_the_pdf_shows_the_customers_codes_and_symptoms(
     golden: Golden, pdf_texts: dict[str, str]
 ) -> None:
     text = _flat(pdf_texts[golden.name])
-    for code in golden.analysis.detected_codes:
-        assert _flat(code.code) in text or _flat(_display(code)) in text, code
+    for code in golden.analysis.codes:
+        assert _flat(code.code) in text, code
     for symptom in golden.expect["symptoms"]:
         assert _flat(symptom) in text, symptom

@@ -33,7 +33,9 @@ class Procedure:
     name: str  # "Coil swap test"
     how: str
     expected: str  # the reading that confirms or rules out the cause
-    hours: tuple[float, float]  # shop time, priced at the category's labor rates
+    hours: tuple[float, float]  # shop time, priced at the category's labour rate
+    needs: tuple[str, ...] = ()  # machine facts it needs (machine.py), e.g. ("diesel",)
+    not_for: tuple[str, ...] = ()  # machine facts that make it not apply, e.g. ("no_crank",)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,6 @@ class Cause:
     repair: str  # what the shop does about it: "Replace the ignition coil on the misfiring ..."
     tests: tuple[Procedure, ...]  # the decisive test first
     questions: tuple[str, ...]
-    red_flags: tuple[str, ...]
     parts: str
     parts_usd: tuple[int, int]
     labor_hours: tuple[float, float]
@@ -54,6 +55,14 @@ class Cause:
     wear: bool  # a wear item: high mileage/hours makes it more likely
     wear_at: float | None  # when it wears out sooner than the category's wear_at
     urgency: Urgency  # how soon to act when this is the most likely cause
+    needs: tuple[str, ...] = ()
+    not_for: tuple[str, ...] = ()
+    do_not: tuple[str, ...] = ()  # machine-specific "do not do this" warnings
+    # (check, what it tells, test it duplicates): free, about ten minutes, no shop tools
+    owner_checks: tuple[tuple[str, str, str], ...] = ()
+    # What it costs when the fault is left to cascade: (repair, parts low, parts high, hours
+    # low, hours high); None when it does not cascade.
+    worst_case: tuple[str, int, int, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class Alert:
     # STOP: do not use it until checked. SOON: act now, but it may still be used to reach the
     # shop (an SCR inducement countdown) or it is not a hazard at all (back up your data).
     level: Urgency
+    needs: tuple[str, ...] = ()
+    not_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ class Profile:
     code_table: str
     usage_unit: str
     wear_at: float
-    labor_usd: tuple[int, int]
+    labour_usd: int  # an independent shop's hourly rate in 2026 (one rate, stated once)
     diag_fee_usd: tuple[int, int]
     shop: str
     stop: str  # what to do when the report says not to use it ("Do not ride it until ...")
@@ -106,6 +117,7 @@ class Profile:
     baseline_data: tuple[str, ...]
     maintenance: tuple[str, ...]
     no_go: str
+    owner_checks: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,9 +129,12 @@ class DecodedCode:
 
     @property
     def display(self) -> str:
-        """The code as the customer would write it ('blink code 3-2' rather than FLASH:3-2)."""
+        """The code as the customer would write it ('Flash code 3-2' rather than FLASH:3-2)."""
         if self.code.family == CodeFamily.BLINK:
-            return f"blink code {self.code.code.removeprefix('FLASH:')}"
+            return f"Flash code {self.code.code.removeprefix('FLASH:')}"
+        if self.code.family == CodeFamily.J1939:
+            spn, fmi = self.code.code.removeprefix("SPN").split("/FMI")
+            return f"SPN {spn} FMI {fmi}"
         return self.code.code
 
 
@@ -174,7 +189,21 @@ def _group_names() -> list[str]:
 
 def _procedure(raw: dict[str, Any]) -> Procedure:
     low, high = raw["hours"]
-    return Procedure(raw["name"], raw["how"], raw["expected"], (float(low), float(high)))
+    return Procedure(
+        raw["name"],
+        raw["how"],
+        raw["expected"],
+        (float(low), float(high)),
+        tuple(raw.get("needs", ())),
+        tuple(raw.get("not_for", ())),
+    )
+
+
+def _checks(raw: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(check, what it tells, the shop test name that does the same: done, it is not asked)."""
+    return tuple(
+        (c["check"], c["tells"], c.get("done_by", "")) for c in raw.get("owner_checks", ())
+    )
 
 
 def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
@@ -186,7 +215,6 @@ def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
         repair=raw["repair"],
         tests=tuple(_procedure(t) for t in raw["tests"]),
         questions=tuple(raw["questions"]),
-        red_flags=tuple(raw["red_flags"]),
         parts=raw["parts"],
         parts_usd=(int(parts_low), int(parts_high)),
         labor_hours=(float(hours_low), float(hours_high)),
@@ -196,7 +224,19 @@ def _cause(cause_id: str, raw: dict[str, Any]) -> Cause:
         wear=bool(raw.get("wear", False)),
         wear_at=float(raw["wear_at"]) if "wear_at" in raw else None,
         urgency=Urgency(raw.get("urgency", Urgency.SOON)),
+        needs=tuple(raw.get("needs", ())),
+        not_for=tuple(raw.get("not_for", ())),
+        do_not=tuple(raw.get("do_not", ())),
+        owner_checks=_checks(raw),
+        worst_case=_worst_case(raw.get("worst_case")),
     )
+
+
+def _worst_case(raw: dict[str, Any] | None) -> tuple[str, int, int, float, float] | None:
+    if raw is None:
+        return None
+    parts_low, parts_high, hours_low, hours_high = raw["cost"]
+    return (raw["repair"], int(parts_low), int(parts_high), float(hours_low), float(hours_high))
 
 
 def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
@@ -214,7 +254,7 @@ def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
             code_table=entry["code_table"],
             usage_unit=entry["usage_unit"],
             wear_at=float(entry["wear_at"]),
-            labor_usd=(int(entry["labor"][0]), int(entry["labor"][1])),
+            labour_usd=int(entry["labour_rate"]),
             diag_fee_usd=(int(entry["diag_fee"][0]), int(entry["diag_fee"][1])),
             shop=entry["shop"],
             stop=entry["stop"],
@@ -226,6 +266,7 @@ def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
             baseline_data=tuple(entry["baseline_data"]),
             maintenance=tuple(entry["maintenance"]),
             no_go=entry["no_go"],
+            owner_checks=_checks(entry),
         )
     return profiles
 
@@ -263,6 +304,8 @@ def knowledge() -> KnowledgeBase:
                     words=tuple(entry.get("words", ())),
                     text=entry["text"],
                     level=Urgency(entry.get("level", Urgency.STOP)),
+                    needs=tuple(entry.get("needs", ())),
+                    not_for=tuple(entry.get("not_for", ())),
                 )
             )
     profiles = _profiles(_read("categories.json"))
@@ -279,14 +322,13 @@ def knowledge() -> KnowledgeBase:
         for g in p.groups
         if g not in groups
     ]
-    # The writer cites the first test, question, red flag and data item of every cause it ranks.
+    # The writer cites the first test, question and data item of every cause it ranks.
     problems += [
         f"cause {c.id} has no {what}"
         for c in causes.values()
         for what, items in (
             ("tests", c.tests),
             ("questions", c.questions),
-            ("red_flags", c.red_flags),
             ("data", c.data),
         )
         if not items
@@ -396,3 +438,35 @@ def _decode_maker_code(code: DetectedCode, profile: Profile) -> DecodedCode:
         f"its meaning depends on the maker and model; look it up in {profile.code_table}",
         False,
     )
+
+
+def translatable_texts() -> tuple[str, ...]:
+    """Every knowledge-base text and writer sentence a customer can read: the msgids of the
+    ``knowledge`` catalogue, in a stable order (for the extraction tool and the completeness
+    test)."""
+    # Imported here: the writer modules import this one.
+    from diagpro.adapters.offline_analyzer import codes, money, writer  # noqa: F401
+    from diagpro.adapters.offline_analyzer.context import writer_sentences
+    from diagpro.adapters.offline_analyzer.owner_facts import findings
+    from diagpro.adapters.offline_analyzer.pricing import GRADES
+
+    kb = knowledge()
+    texts: list[str] = list(writer_sentences())
+    texts += GRADES
+    for cause in kb.causes.values():
+        texts += [cause.name, cause.explain, cause.repair, *cause.questions, *cause.data]
+        texts += [*cause.do_not, *(t for c in cause.owner_checks for t in c[:2])]
+        texts += [cause.worst_case[0]] if cause.worst_case else []
+        for test in cause.tests:
+            texts += [test.name, test.how, test.expected]
+    for profile in kb.profiles.values():
+        texts += [profile.noun, profile.shop, profile.stop, profile.code_table, profile.usage_unit]
+        texts += [*profile.warning_signs, *profile.sources, *profile.baseline_data]
+        texts += [t for c in profile.owner_checks for t in c[:2]]
+        for test in profile.baseline_tests:
+            texts += [test.name, test.how, test.expected]
+    texts += [a.text for a in kb.alerts]
+    for f in findings():
+        texts += [f.fact, f.fact_any, f.proves, *f.rules_out.values()]
+    texts += list(kb.obd2["codes"].values())
+    return tuple(t for t in dict.fromkeys(texts) if t)

@@ -19,7 +19,8 @@ from diagpro.adapters.offline_analyzer.knowledge import (
     Profile,
     Rule,
 )
-from diagpro.adapters.offline_analyzer.wording import lower_first
+from diagpro.adapters.offline_analyzer.machine import _plain, fits, machine_tags
+from diagpro.adapters.offline_analyzer.owner_facts import OwnerFinding, match_findings
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import DETAIL_LABELS
@@ -42,13 +43,19 @@ _NEGATIVE_VALUES = frozenset(
 )
 # Usage fallbacks when mileageHours is empty, in the order they are tried.
 _USAGE_DETAILS = ("engineHours", "generatorHours", "unitAge", "toolAge", "batteryAge")
-_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|n't)\s+(?:[a-z]+\s+)?$")
+_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|\bwithout|n't|\bsin)\s+(?:[a-z]+\s+)?$")
+# "Steering still works normally" names the steering to say it is fine: not a complaint.
+_FINE_AFTER = re.compile(
+    r"^\s*(?:\w+\s+)?(?:still\s+)?(?:works?|is|are|seems?|feels?|funciona)?\s*"
+    r"(?:fine|normal(?:ly)?|ok|okay|good|bien)\b"
+)
 _NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k\b)?", re.IGNORECASE)
 # Verbs that turn "the thermostat" into a repair: "replaced the thermostat", "plugs were changed".
-_REPAIR = r"(?:replac|new\b|chang|install|clean|swap|rebuil|fix|repair|flush|put in)"
+# ("Swapped coil 1 and 2" is a test, not a repair: owner_facts.py reads what it proved.)
+_REPAIR = r"(?:replac|new\b|chang|install|clean|rebuil|fix|repair|flush|put in)"
 _REPAIR_BEFORE = re.compile(r"(?<![a-z])" + _REPAIR + r"[^,;]*$")
 _REPAIR_AFTER = re.compile(r"^[^,;]*?(?<![a-z])" + _REPAIR)
-_NOT_DONE = re.compile(r"\b(?:not|never|didn't|haven't|hasn't|wasn't)\b")
+_NOT_DONE = re.compile(r"\b(?:not|never|didn't|haven't|hasn't|wasn't|nunca|no)\b")
 _ACRONYMS = {"dpf", "def", "abs", "eld", "ecm", "pto", "os", "dot", "rv", "imei"}
 # Details in which the customer describes the problem; rule and alert words are looked for in
 # these only. The others describe the equipment ("Engine brake type: Jacobs compression brake"
@@ -72,11 +79,13 @@ _BELOW = re.compile(r"<(\d+(?:\.\d+)?)")
 
 @dataclass(frozen=True)
 class Evidence:
-    kind: str  # code | symptom | description | detail | usage | history
-    text: str  # how the report cites it: 'code P0301 "Cylinder 1 misfire detected"'
+    kind: str  # code | symptom | description | detail | usage | history | finding
+    # What the report quotes: a code's meaning, the owner's words (a symptom, a snippet of the
+    # description, a detail's value), the usage figure, or a finding's English fact.
+    text: str
     weight: int = 0  # the rule weight behind it (>= 3 means the input points straight at it)
     source: str = ""  # which code or field it came from, so one source counts once
-    short: str = ""  # the same clue in a list of clues: 'P0301', '"Rough idle"'
+    short: str = ""  # the code as displayed, the detail field, or a finding's number
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,13 @@ class Findings:
     alerts: tuple[Alert, ...]  # safety and act-now messages triggered by the input, STOP first
     confidence: int
     other_pct: int  # the share left for causes not listed
-    data_needed: tuple[str, ...]
+    data_needed: tuple[Need, ...]
     usage: float | None
+    tags: frozenset[str] = frozenset()  # the machine facts (machine.py)
+    owner: tuple[OwnerFinding, ...] = ()  # the owner's findings that matched
+    ruled_out: tuple[tuple[Cause, str], ...] = ()  # (cause, why), from the owner's findings
+    lowered: tuple[tuple[Cause, str], ...] = ()  # (cause, the owner's words): already repaired
+    tests_done: frozenset[str] = frozenset()  # test names the owner already did
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,8 @@ class _Source:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(text.lower().replace("\u2019", "'").split())
+    # Accents removed, so Spanish words match however they were typed ("calefacción").
+    return _plain(text)
 
 
 @cache
@@ -126,8 +141,11 @@ def _pattern(word: str) -> re.Pattern[str]:
 def find(word: str, text: str) -> re.Match[str] | None:
     """The first match of ``word`` in normalised ``text`` that is not negated ("no smoke")."""
     for match in _pattern(word).finditer(text):
-        if not _NEGATION.search(text[max(0, match.start() - 24) : match.start()]):
-            return match
+        if _NEGATION.search(text[max(0, match.start() - 24) : match.start()]):
+            continue
+        if _FINE_AFTER.search(text[match.end() : match.end() + 30]):
+            continue
+        return match
     return None
 
 
@@ -144,56 +162,38 @@ def detail_label(field: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def _detail_short(field: str, value: str) -> str:
-    label = lower_first(detail_label(field))
-    if value.lower() == "yes":
-        return label
-    return f"{label}: {value}" if len(value) <= 24 else f"your note on {label}"
-
-
-def snippet(raw: str, match: re.Match[str] | None, width: int = 40) -> str:
-    """The customer's words around ``match`` (positions in the normalised text), cut at word
-    boundaries, so evidence quotes them rather than paraphrasing."""
+def snippet(raw: str, match: re.Match[str] | None, width: int = 160) -> str:
+    """The owner's sentence around ``match`` (positions in the normalised text), or its clause
+    when the sentence is long: quoted whole, never cut mid-word or marked as cut."""
     text = " ".join(raw.split())
-    if len(text) <= 2 * width:
-        return text
-    if match is None:
-        return text[: 2 * width].rsplit(" ", 1)[0] + "..."
-    start, end = max(0, match.start() - width), min(len(text), match.end() + width)
-    if start:
-        start = text.find(" ", start) + 1 or start
-    if end < len(text):
-        end = text.rfind(" ", match.end(), end) if " " in text[match.end() : end] else end
-    return ("..." if start else "") + text[start:end].strip() + ("..." if end < len(text) else "")
+    if match is None or len(text) <= width:
+        return text if len(text) <= width else _first_piece(text, width)
+    at = min(match.start(), len(text) - 1)
+    for separators in (r"(?<=[.!?])\s+", r"(?<=[,;:])\s+"):
+        start = 0
+        for piece in re.split(separators, text):
+            if start <= at < start + len(piece) + 1 and len(piece) <= width:
+                return piece.strip()
+            start += len(piece) + 1
+    return _first_piece(text[at:], width)
+
+
+def _first_piece(text: str, width: int) -> str:
+    return text[:width].rsplit(" ", 1)[0]
 
 
 def _sources(intake: Intake) -> list[_Source]:
-    sources = [
-        _Source("symptom", f'your symptom "{s}"', _normalise(s), short=f'"{s}"')
-        for s in intake.symptoms
-    ]
-    if intake.problem_description:
-        sources.append(
-            _Source(
-                "description",
-                "your description",
-                _normalise(intake.problem_description),
-                short="your description",
-            )
-        )
-    if intake.location_environment:
-        sources.append(
-            _Source(
-                "description",
-                "your environment note",
-                _normalise(intake.location_environment),
-                short="your location note",
-            )
-        )
+    """Where the owner's words are; ``label`` keys the raw text a snippet is quoted from,
+    ``short`` is how the report quotes the source (the owner's own words, any language)."""
+    sources = [_Source("symptom", f"symptom:{s}", _normalise(s), short=s) for s in intake.symptoms]
+    for label, text in (
+        ("description", intake.problem_description),
+        ("environment", intake.location_environment),
+    ):
+        if text:
+            sources.append(_Source("description", label, _normalise(text), short=""))
     for field, value in intake.details:
-        label = f'your detail "{detail_label(field)}: {value}"'
-        short = _detail_short(field, value)
-        sources.append(_Source("detail", label, _normalise(value), field, short))
+        sources.append(_Source("detail", f"detail:{field}", _normalise(value), field, value))
     return sources
 
 
@@ -217,18 +217,16 @@ def _detail_hit(keyword: str, value: str) -> bool:
 def _source_hit(
     rule_words: tuple[str, ...], details: tuple[tuple[str, str], ...], src: _Source, raw: str
 ) -> str | None:
-    """How the report cites ``src`` if it triggers the rule, else None."""
+    """The owner's words the report quotes if ``src`` triggers the rule, else None."""
     for field, keyword in details:
         if src.field == field and _detail_hit(keyword, src.text):
-            return src.label
+            return src.short
     if not _describes_problem(src):
         return None
     for word in rule_words:
         match = find(word, src.text)
         if match:
-            if src.kind == "description":
-                return f'{src.label} ("{snippet(raw, match)}")'
-            return src.label
+            return snippet(raw, match) if src.kind == "description" else src.short
     return None
 
 
@@ -239,7 +237,7 @@ def _repaired(cause: Cause, history: str) -> re.Match[str] | None:
         for match in _pattern(term).finditer(history):
             before = history[: match.start()].rsplit(".", 1)[-1][-40:]
             after = history[match.end() :].split(".", 1)[0][:25]
-            if _NOT_DONE.search(before):  # "did not replace the coil yet"
+            if _NOT_DONE.search(before) or _NOT_DONE.search(after):  # "DPF never cleaned"
                 continue
             if _REPAIR_BEFORE.search(before) or _REPAIR_AFTER.search(after):
                 return match
@@ -259,9 +257,7 @@ def parse_usage(intake: Intake) -> float | None:
 
 def _raw_texts(intake: Intake) -> dict[str, str]:
     """Original wording per source label, so snippets quote the customer exactly."""
-    texts = {"your description": intake.problem_description}
-    texts["your environment note"] = intake.location_environment
-    return texts
+    return {"description": intake.problem_description, "environment": intake.location_environment}
 
 
 def _score_tier(
@@ -280,15 +276,17 @@ def _score_tier(
         for dc in decoded:
             if any(_code_matches(dc.code.code, p) for p in rule.codes):
                 factor = CODE_FACTOR if dc.specific else GENERIC_CODE_FACTOR
-                code_text = f'code {dc.display} "{dc.meaning}"'
                 hits.append(
-                    (Evidence("code", code_text, source=dc.code.code, short=dc.display), factor)
+                    (Evidence("code", dc.meaning, source=dc.code.code, short=dc.display), factor)
                 )
         for src in sources:
             cited = _source_hit(rule.words, rule.details, src, raw.get(src.label, ""))
             if cited:
                 hits.append(
-                    (Evidence(src.kind, cited, source=src.label, short=src.short), TEXT_FACTOR)
+                    (
+                        Evidence(src.kind, cited, source=src.label, short=src.field),
+                        TEXT_FACTOR,
+                    )
                 )
         for hit, factor in hits:
             for cause_id, weight in rule.causes:
@@ -302,53 +300,62 @@ def _score_tier(
 
 
 def analyse_findings(
-    kb: KnowledgeBase, profile: Profile, intake: Intake, codes: tuple[DetectedCode, ...]
+    kb: KnowledgeBase,
+    profile: Profile,
+    intake: Intake,
+    codes: tuple[DetectedCode, ...],
+    hints: tuple[str, ...] = (),
+    book: bool = False,
 ) -> Findings:
-    """Score every cause the category's rules reach (generic rules only if none does), adjust
-    for wear and past repairs, rank, and derive confidence, percentages, alerts and data needed."""
+    """Score every cause the category's rules reach (generic rules only if none does), drop what
+    does not fit the machine, apply the owner's findings (ruled out, raised, tests done), adjust
+    for wear and past repairs, rank, and derive confidence, percentages, alerts and data needed.
+    ``hints`` are cause ids a maker's code points at (the code book's ``cause_hints``);
+    ``book`` says a code book decodes the maker codes, so they are not asked about."""
     decoded = tuple(kb.decode(c, profile) for c in codes)
     sources = _sources(intake)
     raw = _raw_texts(intake)
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, Evidence]] = {}
+    tags = machine_tags(intake)
 
     own, generic = kb.rule_tiers(profile)
     _score_tier(own, decoded, sources, raw, scores, evidence)
+    _apply_hints(kb, hints, codes, scores, evidence)
+    _drop_unfit(kb, tags, scores)
     fallback = not scores
     if fallback:
         _score_tier(generic, decoded, sources, raw, scores, evidence)
+        _drop_unfit(kb, tags, scores)
+
+    owner = match_findings(intake, profile.groups)
+    ruled_out = _apply_owner_findings(kb, profile, tags, owner, scores, evidence)
+    tests_done = frozenset(t for f in owner for t in f.finding.tests_done)
 
     usage = parse_usage(intake)
 
     lowered: dict[str, list[Evidence]] = {}
     histories = [t for t in (intake.previous_repairs, intake.troubleshooting_steps) if t]
+    # A repair a finding already reads (the hydraulic fluid changed) is stated once, as that fact.
+    covered = {c for f in owner for c in f.finding.covers}
     for cause_id in list(scores):
         cause = kb.causes[cause_id]
         if cause.wear and usage is not None and usage >= (cause.wear_at or profile.wear_at):
             scores[cause_id] += 1.0
-            unit = f"{usage:,.0f} {profile.usage_unit}"
             evidence[cause_id]["usage"] = Evidence(
-                "usage",
-                f"your usage ({unit}), an age at which this part commonly wears out",
-                1,
-                "usage",
-                unit,
+                "usage", f"{usage:,.0f}", 1, "usage", profile.usage_unit
             )
-        for history in histories:
+        for history in histories if cause_id not in covered else ():
             match = _repaired(cause, _normalise(history))
             if match:
                 scores[cause_id] *= HISTORY_FACTOR
                 quoted = snippet(history, match)
-                lowered[cause_id] = [Evidence("history", f'you already reported "{quoted}"')]
+                lowered[cause_id] = [Evidence("history", quoted, source="history")]
                 break
 
     if not scores:
         scores[UNDETERMINED] = 1.0
-        given = [(s.label, s.short) for s in sources] or [("the codes you gave", "your codes")]
-        evidence[UNDETERMINED] = {
-            label: Evidence("description", label, source=label, short=short)
-            for label, short in given
-        }
+        evidence[UNDETERMINED] = {}
 
     order = sorted(scores, key=lambda c: (-round(scores[c], 6), c))[:5]
     ranked = [
@@ -363,16 +370,81 @@ def analyse_findings(
     confidence = _confidence(ranked, decoded, intake, usage, fallback)
     ranked_with_pct, other = _percentages(ranked, confidence)
     alerts = _alerts(kb, profile, decoded, sources)
+    alerts = tuple(a for a in alerts if fits(a.needs, a.not_for, tags))
     data = (
-        _data_needed(ranked, decoded, intake, profile, usage)
+        _data_needed(ranked, decoded, intake, profile, usage, tests_done, book)
         if confidence < CONFIDENCE_THRESHOLD
         else ()
     )
-    return Findings(tuple(ranked_with_pct), decoded, alerts, confidence, other, data, usage)
+    return Findings(
+        tuple(ranked_with_pct),
+        decoded,
+        alerts,
+        confidence,
+        other,
+        data,
+        usage,
+        tags,
+        owner,
+        ruled_out,
+        tuple((kb.causes[c], ev[0].text) for c, ev in lowered.items() if c in order),
+        tests_done,
+    )
+
+
+def _apply_hints(
+    kb: KnowledgeBase,
+    hints: tuple[str, ...],
+    codes: tuple[DetectedCode, ...],
+    scores: dict[str, float],
+    evidence: dict[str, dict[str, Evidence]],
+) -> None:
+    """A maker code decoded by the code book names its cause directly: the strongest hint counts
+    as a usual cause (weight 5) at code strength, the next ones less."""
+    maker = [c for c in codes if c.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK)]
+    for rank, cause_id in enumerate(h for h in hints if h in kb.causes):
+        weight = max(1, 5 - 2 * rank)
+        scores[cause_id] = scores.get(cause_id, 0.0) + weight * CODE_FACTOR
+        code = maker[0].code if maker else "code"
+        evidence.setdefault(cause_id, {})[code] = Evidence("code", code, weight, code, code)
+
+
+def _drop_unfit(kb: KnowledgeBase, tags: frozenset[str], scores: dict[str, float]) -> None:
+    for cause_id in list(scores):
+        cause = kb.causes[cause_id]
+        if not fits(cause.needs, cause.not_for, tags):
+            del scores[cause_id]
+
+
+def _apply_owner_findings(
+    kb: KnowledgeBase,
+    profile: Profile,
+    tags: frozenset[str],
+    owner: tuple[OwnerFinding, ...],
+    scores: dict[str, float],
+    evidence: dict[str, dict[str, Evidence]],
+) -> tuple[tuple[Cause, str], ...]:
+    """Raise what the owner's findings point at, then remove what they rule out."""
+    ruled: dict[str, str] = {}
+    reach = {c.id for c in kb.causes_for(profile)}
+    for found in owner:
+        for cause_id, weight in found.finding.raises.items():
+            cause = kb.causes.get(cause_id)
+            if cause is None or cause_id not in reach or not fits(cause.needs, cause.not_for, tags):
+                continue
+            scores[cause_id] = scores.get(cause_id, 0.0) + weight * CODE_FACTOR
+            evidence.setdefault(cause_id, {})[f"finding:{found.finding.id}"] = Evidence(
+                "finding", found.fact, weight, f"finding:{found.finding.id}", found.number
+            )
+        for cause_id, why in found.finding.rules_out.items():
+            ruled.setdefault(cause_id, why)
+    for cause_id in ruled:
+        scores.pop(cause_id, None)
+    return tuple((kb.causes[c], why) for c, why in ruled.items() if c in kb.causes)
 
 
 def _evidence_order(ev: Evidence) -> tuple[int, int, str]:
-    kinds = ("code", "symptom", "description", "detail", "usage")
+    kinds = ("finding", "code", "symptom", "description", "detail", "usage")
     return (kinds.index(ev.kind) if ev.kind in kinds else len(kinds), -ev.weight, ev.text)
 
 
@@ -404,7 +476,7 @@ def _confidence(
         return max(MIN_CONFIDENCE, min(35, 15 + richness + (5 if decoded else 0)))
     direct = sum(1 for e in top.evidence if e.kind == "code" and e.weight >= 3)
     supporting = sum(1 for e in top.evidence if e.kind == "code" and e.weight < 3)
-    told = sum(1 for e in top.evidence if e.kind in ("symptom", "description"))
+    told = sum(1 for e in top.evidence if e.kind in ("symptom", "description", "finding"))
     details = sum(1 for e in top.evidence if e.kind in ("detail", "usage"))
     second = ranked[1].score if len(ranked) > 1 else 0.0
     lead = (top.score - second) / top.score if top.score else 0.0
@@ -462,30 +534,80 @@ def _alerts(
     return tuple(sorted(found, key=lambda a: a.level != Urgency.STOP))
 
 
+@dataclass(frozen=True)
+class Need:
+    """A piece of data that would raise the confidence: an English msgid and its values."""
+
+    text: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+# Words of a data request that the intake already answers when the field is filled.
+_ASKS_USAGE = re.compile(r"\b(?:mileage|miles|odometer|hours|hour meter|age of)\b")
+_ASKS_PLUGS = re.compile(r"\bplugs?\b.*\b(?:last|changed|replaced|age)\b")
+_ASKS_WHEN = re.compile(r"\bwhen (?:the problem|it) (?:started|began)\b")
+_STOP_WORDS = frozenset({"test", "check", "and", "the", "a", "of", "or", "with"})
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP_WORDS}
+
+
+def already_given(text: str, intake: Intake, usage: float | None, done: frozenset[str]) -> bool:
+    """Whether a data request asks for what the owner already gave or a test they already did."""
+    low = text.lower()
+    if usage is not None and _ASKS_USAGE.search(low):
+        return True
+    if _ASKS_PLUGS.search(low) and "plug" in intake.previous_repairs.lower():
+        return True
+    if _ASKS_WHEN.search(low) and intake.when_started:
+        return True
+    asked = _stems(low)
+    for test in done:
+        name = _stems(test)
+        if name and len(name & asked) >= min(2, len(name)):
+            return True
+    return False
+
+
 def _data_needed(
     ranked: list[RankedCause],
     decoded: tuple[DecodedCode, ...],
     intake: Intake,
     profile: Profile,
     usage: float | None,
-) -> tuple[str, ...]:
-    wanted: list[str] = []
+    done: frozenset[str],
+    book: bool,
+) -> tuple[Need, ...]:
+    wanted: list[Need] = []
     for r in ranked[:3]:
-        wanted.extend(r.cause.data if r is ranked[0] else r.cause.data[:1])
+        items = r.cause.data if r is ranked[0] else r.cause.data[:1]
+        wanted.extend(Need(d) for d in items if not already_given(d, intake, usage, done))
     for d in decoded:
+        if book and d.code.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK):
+            continue  # the maker code book decodes these
         if d.code.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK) or not d.specific:
-            wanted.append(f"What {d.display} means in {profile.code_table}")
+            wanted.append(
+                Need(
+                    "What {code} means in {table}",
+                    (("code", d.display), ("table", profile.code_table)),
+                )
+            )
     if not decoded:
-        wanted.extend(profile.baseline_data[:1])
+        wanted.extend(
+            Need(d) for d in profile.baseline_data[:1] if not already_given(d, intake, usage, done)
+        )
     if not (intake.make and intake.model):
-        wanted.append("The make, model and year")
+        wanted.append(Need("The make, model and year"))
     if usage is None:
-        wanted.append(f"The current {intake.category.usage_label.lower()}")
+        wanted.append(Need("The current {usage}", (("usage", intake.category.usage_label),)))
     if _is_vague(intake, decoded):
         wanted.append(
-            "What exactly happens and when (cold or warm, idle or under load), how often, "
-            "and since when"
+            Need(
+                "What exactly happens and when (cold or warm, idle or under load), how often, "
+                "and since when"
+            )
         )
     elif not (intake.when_started or intake.frequency):
-        wanted.append("When the problem started and how often it happens")
+        wanted.append(Need("When the problem started and how often it happens"))
     return tuple(dict.fromkeys(wanted))[:MAX_DATA_NEEDED]

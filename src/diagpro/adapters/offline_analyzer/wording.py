@@ -1,8 +1,6 @@
-"""Small text helpers shared by the rules, the structured facts and the section writer."""
+"""Small text helpers shared by the rules and the writer."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 
 def lower_first(text: str) -> str:
@@ -14,13 +12,8 @@ def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def join_words(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def clip(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rstrip() + "..."
+def dollars(low: int, high: int | None = None) -> str:
+    """Whole US dollars as the report prints them: '$65', '$65–$720' (an en dash, no cents and
+    no currency code: the analysis states its currency once)."""
+    text = f"${low:,}"
+    return text if high is None or high == low else f"{text}\u2013${high:,}"

@@ -1,0 +1,237 @@
+"""The money fields: the repairs as narrow named jobs, the worst cases, and the shop's quote
+compared like for like (the job exactly as the shop wrote it, quantities included)."""
+
+from __future__ import annotations
+
+import re
+
+from diagpro.adapters.offline_analyzer.context import N_, Context
+from diagpro.adapters.offline_analyzer.knowledge import UNDETERMINED, Cause
+from diagpro.adapters.offline_analyzer.machine import _plain, fits
+from diagpro.adapters.offline_analyzer.pricing import (
+    HIGH_RATIO,
+    MAX_SPREAD,
+    PRICE_DATA_CURRENCY,
+    Job,
+    fair_range,
+    jobs,
+    to_five,
+)
+from diagpro.adapters.offline_analyzer.rules import find
+from diagpro.adapters.offline_analyzer.wording import capitalise, dollars, lower_first
+from diagpro.domain.analysis import CostEstimate, QuoteCheck, QuoteVerdict
+from diagpro.domain.payment import format_money
+
+# Repairs costed: the most likely cause's and the runner-up's (the others wait for a test).
+COSTED_CAUSES = 2
+# A cause this far down can still cascade (a failing high-pressure pump): its worst case shows.
+WORST_CASE_CAUSES = 3
+_QUANTITY = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "eight": 8,
+    "ten": 10,
+    "uno": 1,
+    "una": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "ocho": 8,
+}
+# Parts that come one per cylinder: a code for one cylinder calls for one of them.
+_PER_CYLINDER = frozenset({"ignition_coil", "spark_plugs", "fuel_injector", "diesel_injector"})
+_ONE_CYLINDER = re.compile(r"^P030[1-9]$")
+# How the shop names the parts grade it quoted: the job is priced at that grade.
+_OEM = re.compile(r"\b(?:oem|genuine|original|dealer|motorcraft|acdelco|mopar|original)\b")
+_AFTERMARKET = re.compile(r"\b(?:aftermarket|generic|universal|economy|remanufactured|reman)\b")
+
+JOB_GRADE = N_("{repair} ({grade})")
+UNPRICED = N_(
+    "The job as the shop wrote it could not be matched to a repair in the price data: ask for "
+    "it line by line, parts and labour hours."
+)
+NO_AMOUNT = N_("No amount was given; the job as the shop wrote it is fair at {fair}.")
+OTHER_CURRENCY = N_(
+    "Your quote of {quote} is not compared: the price data is in US dollars, so convert "
+    "{fair} at today's rate and allow for local labour rates."
+)
+FAIR = N_("Your quote of {quote} is in line with the fair {fair} for {job}.")
+AS_WRITTEN = N_('the job as the shop wrote it ("{job}")')
+FAIR_OEM = N_(
+    "Your quote of {quote} fits the job with OEM parts (up to {oem}); with aftermarket parts it "
+    "is fair at {fair}."
+)
+HIGH = N_("Your quote of {quote} is above the fair {fair} for {job}: ask for it line by line.")
+LOW = N_("Your quote of {quote} is below the fair {fair} for {job}: ask what it leaves out.")
+SCOPE = N_(
+    "Priced as the shop wrote it, the job is fair at {fair} (your quote: {quote}), but the "
+    "evidence does not call for it: {problems}."
+)
+SCOPE_RULED_OUT = N_("{cause} is ruled out ({why})")
+SCOPE_ONE_CYLINDER = N_("your codes point at one cylinder, not {count}")
+SCOPE_NO_EVIDENCE = N_("none of your evidence points at {cause}")
+SCOPE_NOT_FIRST = N_("{cause} is not the most likely cause")
+STEP_APPROVE = N_("Approve this repair only once the {test} confirms it: {repair}, a fair {fair}.")
+STEP_DIAGNOSIS_ONLY = N_("Approve only the diagnosis for now: the repair depends on the tests.")
+
+
+def costs(ctx: Context) -> tuple[CostEstimate, ...]:
+    rows: list[CostEstimate] = []
+    worst: list[CostEstimate] = []
+    for index, r in enumerate(ctx.findings.ranked[:WORST_CASE_CAUSES]):
+        cause = r.cause
+        if cause.id == UNDETERMINED:
+            continue
+        if index < COSTED_CAUSES:
+            for job in jobs(cause.repair, cause.parts_usd, cause.labor_hours, ctx.profile):
+                rows.append(_row(ctx, job, index, worst_case=False))
+        if cause.worst_case is not None:
+            name, parts_low, parts_high, hours_low, hours_high = cause.worst_case
+            for job in jobs(name, (parts_low, parts_high), (hours_low, hours_high), ctx.profile):
+                worst.append(_row(ctx, job, index, worst_case=True))
+    return (*rows, *worst[:2])
+
+
+def _row(ctx: Context, job: Job, index: int, worst_case: bool) -> CostEstimate:
+    name = ctx.t(job.name)
+    if job.grade:
+        name = ctx.t(JOB_GRADE, repair=name, grade=ctx.t(job.grade))
+    return CostEstimate(
+        repair=name,
+        parts_cents_low=job.parts[0] * 100,
+        parts_cents_high=job.parts[1] * 100,
+        labour_hours_low=job.hours[0],
+        labour_hours_high=job.hours[1],
+        total_cents_low=job.total[0] * 100,
+        total_cents_high=job.total[1] * 100,
+        cause_index=index,
+        worst_case=worst_case,
+    )
+
+
+def shop_jobs(ctx: Context) -> list[tuple[Cause, int]]:
+    """The repairs the shop wrote, each with its quantity ("eight coils" -> 8), in the order
+    written; a word counts for one repair only (the longest term that matches it)."""
+    text = _plain(ctx.intake.shop_recommendation)
+    found: dict[str, tuple[int, Cause, int]] = {}
+    taken: list[tuple[int, int]] = []
+    own, _ = ctx.kb.rule_tiers(ctx.profile)
+    pool = dict.fromkeys(ctx.kb.causes[c] for rule in own for c, _ in rule.causes)
+    candidates = [
+        (term, cause)
+        for cause in pool or ctx.kb.causes_for(ctx.profile)
+        if fits(cause.needs, cause.not_for, ctx.findings.tags)
+        for term in cause.terms
+    ]
+    for term, cause in sorted(candidates, key=lambda c: -len(c[0])):
+        match = find(term, text)
+        if match is None or any(s < match.end() and match.start() < e for s, e in taken):
+            continue
+        taken.append((match.start(), match.end()))
+        before = text[: match.start()].split()[-3:]
+        quantity = next(
+            (
+                int(w) if w.isdigit() else _QUANTITY[w]
+                for w in reversed(before)
+                if w.isdigit() or w in _QUANTITY
+            ),
+            1,
+        )
+        found.setdefault(cause.id, (match.start(), cause, max(1, min(quantity, 16))))
+    return [(cause, n) for _, cause, n in sorted(found.values(), key=lambda f: f[0])]
+
+
+def quote_check(ctx: Context) -> QuoteCheck | None:
+    intake, t = ctx.intake, ctx.t
+    if not intake.shop_recommendation and intake.shop_quote_cents is None:
+        return None
+    written = shop_jobs(ctx)
+    shop_job = intake.shop_recommendation
+    if not written:
+        return QuoteCheck(shop_job, 0, 0, QuoteVerdict.NO_QUOTE, t(UNPRICED))
+    text = _plain(intake.shop_recommendation)
+    grade = 1 if _OEM.search(text) else 0 if _AFTERMARKET.search(text) else None
+    full = [fair_range(c, ctx.profile, n) for c, n in written]
+    # Priced at the grade the shop wrote; when it named none, at the standard grade, and a
+    # quote that only an OEM-parts job explains is said to be so rather than called high.
+    ranges = [_graded(r, 0 if grade is None else grade) for r in full]
+    low, high = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+    oem_high = sum(_graded(r, 1)[1] for r in full)
+    fair = dollars(low, high)
+    job = t(AS_WRITTEN, job=shop_job)
+    cents = intake.shop_quote_cents
+    if cents is None:
+        return QuoteCheck(
+            shop_job, low * 100, high * 100, QuoteVerdict.NO_QUOTE, t(NO_AMOUNT, fair=fair)
+        )
+    quote = format_money(cents, ctx.currency)
+    if ctx.currency.lower() != PRICE_DATA_CURRENCY:
+        explanation = t(OTHER_CURRENCY, quote=quote, fair=fair)
+        return QuoteCheck(shop_job, low * 100, high * 100, QuoteVerdict.NO_QUOTE, explanation)
+    quote = dollars(round(cents / 100))
+    problems = _scope_problems(ctx, written)
+    if problems:
+        verdict, explanation = (
+            QuoteVerdict.UNJUSTIFIED_SCOPE,
+            t(SCOPE, fair=fair, quote=quote, problems=t("; ").join(problems)),
+        )
+    elif cents < low * 100:
+        verdict, explanation = QuoteVerdict.LOW, t(LOW, quote=quote, fair=fair, job=job)
+    elif grade is None and high * 100 * HIGH_RATIO < cents <= oem_high * 100 * HIGH_RATIO:
+        oem = dollars(oem_high)
+        verdict, explanation = QuoteVerdict.FAIR, t(FAIR_OEM, quote=quote, fair=fair, oem=oem)
+    elif cents > high * 100 * HIGH_RATIO:
+        verdict, explanation = QuoteVerdict.HIGH, t(HIGH, quote=quote, fair=fair, job=job)
+    else:
+        verdict, explanation = QuoteVerdict.FAIR, t(FAIR, quote=quote, fair=fair, job=job)
+    return QuoteCheck(shop_job, low * 100, high * 100, verdict, explanation)
+
+
+def _graded(fair: tuple[int, int], grade: int | None) -> tuple[int, int]:
+    """The part of a wide fair range that matches the grade the shop wrote (0 aftermarket,
+    1 OEM), split as the cost rows are; the whole range when the shop named none."""
+    low, high = fair
+    if grade is None or high <= MAX_SPREAD * low:
+        return fair
+    if grade == 0:
+        return low, to_five(low * 1.25)
+    return to_five(high / 1.25), high
+
+
+def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]:
+    t, f = ctx.t, ctx.findings
+    ruled = {c.id: why for c, why in f.ruled_out}
+    ranked = [r.cause.id for r in f.ranked]
+    one_cylinder = any(_ONE_CYLINDER.match(d.code.code) for d in f.codes)
+    problems: list[str] = []
+    for cause, n in written:
+        name = capitalise(t(cause.name))
+        if cause.id in ruled:
+            problems.append(t(SCOPE_RULED_OUT, cause=lower_first(name), why=t(ruled[cause.id])))
+        elif cause.id not in ranked:
+            problems.append(t(SCOPE_NO_EVIDENCE, cause=lower_first(name)))
+        elif cause.id in _PER_CYLINDER and n > 1 and one_cylinder:
+            problems.append(t(SCOPE_ONE_CYLINDER, count=n))
+    if not problems and all(c.id != ranked[0] for c, _ in written):
+        problems.append(t(SCOPE_NOT_FIRST, cause=capitalise(t(written[0][0].name))))
+    return problems
+
+
+def approval_step(ctx: Context, usable_test: str) -> str:
+    """The last next step: what to approve, and at what fair price."""
+    top = ctx.top.cause
+    if top.id == UNDETERMINED:
+        return ctx.t(STEP_DIAGNOSIS_ONLY)
+    low, high = jobs(top.repair, top.parts_usd, top.labor_hours, ctx.profile)[0].total
+    return ctx.t(
+        STEP_APPROVE,
+        repair=lower_first(ctx.t(top.repair)),
+        test=lower_first(usable_test),
+        fair=dollars(low, high),
+    )
