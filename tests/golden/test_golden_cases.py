@@ -12,8 +12,7 @@ with his expectations:
 * ``mustSay`` / ``mustNotSay``: words that must (not) appear anywhere in the analysis;
 * ``quoteVerdict``, ``notFirst`` (a cause that must not rank first) and ``notInDataNeeded``
   (data the intake already gives);
-* ``codeBook``: maker codes only the code book decodes; checked when it is installed, with
-  ``mustNotSayWithCodeBook``.
+* ``codeBook``: maker codes only the maker code book decodes, and the meaning it must give.
 
 Beyond the expectations, every case must give a valid analysis that repeats nothing, prints no
 truncation marker, keeps one urgency, and whose cost rows are narrow.
@@ -21,7 +20,6 @@ truncation marker, keeps one urgency, and whose cost rows are narrow.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import subprocess
@@ -53,17 +51,6 @@ _SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
 MAX_BOILERPLATE_SHARE = 0.12
 
 
-def _code_book() -> Any:
-    """The maker code book when it is installed (part CODES), else None."""
-    try:
-        return importlib.import_module("diagpro.adapters.code_book")
-    except ImportError:
-        return None
-
-
-CODE_BOOK = _code_book()
-
-
 @dataclass(frozen=True)
 class Golden:
     name: str
@@ -74,7 +61,7 @@ class Golden:
 
 
 def _analyse(intake: Intake) -> Analysis:
-    return OfflineAnalyzer(CODE_BOOK).analyse(intake, extract_codes(intake), CURRENCY)
+    return OfflineAnalyzer().analyse(intake, extract_codes(intake), CURRENCY)
 
 
 def _load(path: Path) -> Golden:
@@ -134,8 +121,6 @@ def test_the_technicians_words_are_said_and_the_wrong_advice_is_not(golden: Gold
     for words in golden.expect.get("mustSay", ()):
         assert words.lower() in text.lower(), words
     must_not = list(golden.expect.get("mustNotSay", ()))
-    if CODE_BOOK is not None:
-        must_not += golden.expect.get("mustNotSayWithCodeBook", ())
     for words in must_not:
         assert words not in text, words
 
@@ -172,12 +157,15 @@ def test_the_customers_codes_come_out_decoded(golden: Golden) -> None:
         assert meaning.lower() in match.meaning.lower(), match
 
 
-def test_maker_codes_are_decoded_once_the_code_book_is_in(golden: Golden) -> None:
-    book = golden.expect.get("codeBook")
-    if book is None:
-        pytest.skip("no maker code in this case")
-    if CODE_BOOK is None:
-        pytest.skip("the maker code book (part CODES) is not installed yet")
+CODE_BOOK_CASES = [
+    path for path in CASE_FILES if "codeBook" in json.loads(path.read_text("utf-8"))["expect"]
+]
+
+
+@pytest.mark.parametrize("path", CODE_BOOK_CASES, ids=lambda p: p.stem)
+def test_maker_codes_are_decoded_by_the_code_book(path: Path) -> None:
+    golden = _load(path)
+    book = golden.expect["codeBook"]
     decoded = " ".join(f"{c.code} {c.meaning}" for c in golden.analysis.codes)
     for code in book["codes"]:
         assert code in decoded.replace("-", ""), golden.analysis.codes
