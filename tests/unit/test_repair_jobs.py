@@ -13,16 +13,15 @@ from diagpro.adapters.offline_analyzer.jobs import (
     named_jobs,
     worst_case_jobs,
 )
-from diagpro.adapters.offline_analyzer.knowledge import knowledge, translatable_texts
+from diagpro.adapters.offline_analyzer.knowledge import Profile, knowledge, translatable_texts
 from diagpro.adapters.offline_analyzer.pricing import MAX_SPREAD
 from diagpro.adapters.offline_analyzer.rules import _normalise
-
 
 # The least a shop bills for a job with no part: about half an hour.
 _BENCH_CHARGE = 60
 
 
-def _uses() -> list[tuple[str, str, object]]:
+def _uses() -> list[tuple[str, str, Profile]]:
     """(category, cause id, profile) for every cause a category can rank."""
     kb = knowledge()
     return [(p.key, c.id, p) for p in kb.profiles.values() for c in kb.causes_for(p)]
@@ -34,8 +33,8 @@ def test_every_job_is_narrow_at_every_rate_that_uses_it() -> None:
     for category, cause_id, profile in _uses():
         cause = kb.causes[cause_id]
         for job in (*jobs_for(cause), *worst_case_jobs(cause)):
-            low, high = job.priced(profile).total  # type: ignore[arg-type]
-            if not (0 < low and high <= MAX_SPREAD * low):
+            low, high = job.priced(profile).total
+            if not (low > 0 and high <= MAX_SPREAD * low):
                 wide.append(f"{category}/{cause_id}: {job.name} ${low}-${high}")
     assert wide == []
 
@@ -49,10 +48,10 @@ def test_no_cause_needs_the_old_split_and_named_jobs_cover_its_range() -> None:
         jobs = named_jobs().get(cause_id)
         if jobs is None:
             continue
-        rate = profile.labour_usd  # type: ignore[attr-defined]
+        rate = profile.labour_usd
         old_low = cause.parts_usd[0] + cause.labor_hours[0] * rate
         old_high = cause.parts_usd[1] + cause.labor_hours[1] * rate
-        totals = [j.priced(profile).total for j in jobs]  # type: ignore[arg-type]
+        totals = [j.priced(profile).total for j in jobs]
         # The cheapest job starts near the old range's bottom (a shop bills at least a short
         # bench charge, even where the part is free), the dearest reaches near its top.
         assert min(t[0] for t in totals) <= max(1.5 * old_low, old_low + _BENCH_CHARGE), cause_id
@@ -110,4 +109,8 @@ def test_a_narrow_cause_is_its_own_single_job() -> None:
     narrow = [c for c in kb.causes.values() if c.id not in named_jobs()]
     for cause in narrow:
         (job,) = jobs_for(cause)
-        assert (job.name, job.parts, job.hours) == (cause.repair, cause.parts_usd, cause.labor_hours)
+        assert (job.name, job.parts, job.hours) == (
+            cause.repair,
+            cause.parts_usd,
+            cause.labor_hours,
+        )

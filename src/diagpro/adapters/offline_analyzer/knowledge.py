@@ -447,8 +447,8 @@ def translatable_texts() -> tuple[str, ...]:
     # Imported here: the writer modules import this one.
     from diagpro.adapters.offline_analyzer import codes, money, writer  # noqa: F401
     from diagpro.adapters.offline_analyzer.context import writer_sentences
-    from diagpro.adapters.offline_analyzer.owner_facts import findings
     from diagpro.adapters.offline_analyzer.jobs import job_names
+    from diagpro.adapters.offline_analyzer.owner_facts import findings
 
     kb = knowledge()
     texts: list[str] = list(writer_sentences())

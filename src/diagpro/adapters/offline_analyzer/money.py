@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from diagpro.adapters.offline_analyzer.context import N_, Context
+from diagpro.adapters.offline_analyzer.jobs import as_written, chosen, worst_case_jobs
 from diagpro.adapters.offline_analyzer.knowledge import UNDETERMINED, Cause
 from diagpro.adapters.offline_analyzer.machine import _plain, fits
-from diagpro.adapters.offline_analyzer.jobs import as_written, chosen, worst_case_jobs
 from diagpro.adapters.offline_analyzer.pricing import HIGH_RATIO, PRICE_DATA_CURRENCY, Job
 from diagpro.adapters.offline_analyzer.rules import find
 from diagpro.adapters.offline_analyzer.wording import capitalise, dollars, lower_first

@@ -42,9 +42,7 @@ def _total(parts: tuple[float, float], hours: tuple[float, float], rate: int) ->
     return to_five(parts[0] + hours[0] * rate), to_five(parts[1] + hours[1] * rate)
 
 
-def price(
-    name: str, parts: tuple[int, int], hours: tuple[float, float], profile: Profile
-) -> Job:
+def price(name: str, parts: tuple[int, int], hours: tuple[float, float], profile: Profile) -> Job:
     """The job at the category's labour rate. Narrow by construction: a repair that would span
     more than MAX_SPREAD is written as named jobs (``jobs.py``), never split here."""
     return Job(name, parts, hours, _total(parts, hours, profile.labour_usd))
