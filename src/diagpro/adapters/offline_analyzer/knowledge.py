@@ -447,12 +447,12 @@ def translatable_texts() -> tuple[str, ...]:
     # Imported here: the writer modules import this one.
     from diagpro.adapters.offline_analyzer import codes, money, writer  # noqa: F401
     from diagpro.adapters.offline_analyzer.context import writer_sentences
+    from diagpro.adapters.offline_analyzer.jobs import job_names
     from diagpro.adapters.offline_analyzer.owner_facts import findings
-    from diagpro.adapters.offline_analyzer.pricing import GRADES
 
     kb = knowledge()
     texts: list[str] = list(writer_sentences())
-    texts += GRADES
+    texts += job_names()
     for cause in kb.causes.values():
         texts += [cause.name, cause.explain, cause.repair, *cause.questions, *cause.data]
         texts += [*cause.do_not, *(t for c in cause.owner_checks for t in c[:2])]

@@ -6,24 +6,20 @@ from __future__ import annotations
 import re
 
 from diagpro.adapters.offline_analyzer.context import N_, Context
+from diagpro.adapters.offline_analyzer.jobs import as_written, chosen, worst_case_jobs
 from diagpro.adapters.offline_analyzer.knowledge import UNDETERMINED, Cause
 from diagpro.adapters.offline_analyzer.machine import _plain, fits
-from diagpro.adapters.offline_analyzer.pricing import (
-    HIGH_RATIO,
-    MAX_SPREAD,
-    PRICE_DATA_CURRENCY,
-    Job,
-    fair_range,
-    jobs,
-    to_five,
-)
+from diagpro.adapters.offline_analyzer.pricing import HIGH_RATIO, PRICE_DATA_CURRENCY, Job
 from diagpro.adapters.offline_analyzer.rules import find
 from diagpro.adapters.offline_analyzer.wording import capitalise, dollars, lower_first
 from diagpro.domain.analysis import CostEstimate, QuoteCheck, QuoteVerdict
 from diagpro.domain.payment import format_money
 
-# Repairs costed: the most likely cause's and the runner-up's (the others wait for a test).
-COSTED_CAUSES = 2
+# Repairs costed: the most likely cause's and the runner-up's (the others wait for a test),
+# as at most this many named jobs each, so the money page stays short: the jobs the owner's
+# words name first, then the cheapest (the one a technician tries first).
+COSTED_JOBS = (2, 1)
+COSTED_CAUSES = len(COSTED_JOBS)
 # A cause this far down can still cascade (a failing high-pressure pump): its worst case shows.
 WORST_CASE_CAUSES = 3
 _QUANTITY = {
@@ -47,11 +43,6 @@ _QUANTITY = {
 # Parts that come one per cylinder: a code for one cylinder calls for one of them.
 _PER_CYLINDER = frozenset({"ignition_coil", "spark_plugs", "fuel_injector", "diesel_injector"})
 _ONE_CYLINDER = re.compile(r"^P030[1-9]$")
-# How the shop names the parts grade it quoted: the job is priced at that grade.
-_OEM = re.compile(r"\b(?:oem|genuine|original|dealer|motorcraft|acdelco|mopar|original)\b")
-_AFTERMARKET = re.compile(r"\b(?:aftermarket|generic|universal|economy|remanufactured|reman)\b")
-
-JOB_GRADE = N_("{repair} ({grade})")
 UNPRICED = N_(
     "The job as the shop wrote it could not be matched to a repair in the price data: ask for "
     "it line by line, parts and labour hours."
@@ -62,11 +53,7 @@ OTHER_CURRENCY = N_(
     "{fair} at today's rate and allow for local labour rates."
 )
 FAIR = N_("Your quote of {quote} is in line with the fair {fair} for {job}.")
-AS_WRITTEN = N_('the job as the shop wrote it ("{job}")')
-FAIR_OEM = N_(
-    "Your quote of {quote} fits the job with OEM parts (up to {oem}); with aftermarket parts it "
-    "is fair at {fair}."
-)
+AS_WRITTEN = N_('the job as the shop wrote it ("{job}": {jobs})')
 HIGH = N_("Your quote of {quote} is above the fair {fair} for {job}: ask for it line by line.")
 LOW = N_("Your quote of {quote} is below the fair {fair} for {job}: ask what it leaves out.")
 SCOPE = N_(
@@ -89,21 +76,22 @@ def costs(ctx: Context) -> tuple[CostEstimate, ...]:
         if cause.id == UNDETERMINED:
             continue
         if index < COSTED_CAUSES:
-            for job in jobs(cause.repair, cause.parts_usd, cause.labor_hours, ctx.profile):
-                rows.append(_row(ctx, job, index, worst_case=False))
-        if cause.worst_case is not None:
-            name, parts_low, parts_high, hours_low, hours_high = cause.worst_case
-            for job in jobs(name, (parts_low, parts_high), (hours_low, hours_high), ctx.profile):
-                worst.append(_row(ctx, job, index, worst_case=True))
+            for job in chosen(cause, _owner_words(ctx), COSTED_JOBS[index]):
+                rows.append(_row(ctx, job.priced(ctx.profile), index, worst_case=False))
+        for job in worst_case_jobs(cause):
+            worst.append(_row(ctx, job.priced(ctx.profile), index, worst_case=True))
     return (*rows, *worst[:2])
 
 
+def _owner_words(ctx: Context) -> str:
+    """What the owner wrote, normalised: the words that point at one named job."""
+    i = ctx.intake
+    return _plain(" ".join((i.problem_description, *i.symptoms, i.shop_recommendation)))
+
+
 def _row(ctx: Context, job: Job, index: int, worst_case: bool) -> CostEstimate:
-    name = ctx.t(job.name)
-    if job.grade:
-        name = ctx.t(JOB_GRADE, repair=name, grade=ctx.t(job.grade))
     return CostEstimate(
-        repair=name,
+        repair=ctx.t(job.name),
         parts_cents_low=job.parts[0] * 100,
         parts_cents_high=job.parts[1] * 100,
         labour_hours_low=job.hours[0],
@@ -156,15 +144,12 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
     if not written:
         return QuoteCheck(shop_job, 0, 0, QuoteVerdict.NO_QUOTE, t(UNPRICED))
     text = _plain(intake.shop_recommendation)
-    grade = 1 if _OEM.search(text) else 0 if _AFTERMARKET.search(text) else None
-    full = [fair_range(c, ctx.profile, n) for c, n in written]
-    # Priced at the grade the shop wrote; when it named none, at the standard grade, and a
-    # quote that only an OEM-parts job explains is said to be so rather than called high.
-    ranges = [_graded(r, 0 if grade is None else grade) for r in full]
-    low, high = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
-    oem_high = sum(_graded(r, 1)[1] for r in full)
+    # Like for like: each repair the shop wrote is priced as the one named job its words name
+    # (an OEM part, the inducer rather than the switch), for the quantity it wrote.
+    priced = [as_written(c, text).priced(ctx.profile, n) for c, n in written]
+    low, high = sum(p.total[0] for p in priced), sum(p.total[1] for p in priced)
     fair = dollars(low, high)
-    job = t(AS_WRITTEN, job=shop_job)
+    job = t(AS_WRITTEN, job=shop_job, jobs=ctx.join([lower_first(t(p.name)) for p in priced]))
     cents = intake.shop_quote_cents
     if cents is None:
         return QuoteCheck(
@@ -183,25 +168,11 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
         )
     elif cents < low * 100:
         verdict, explanation = QuoteVerdict.LOW, t(LOW, quote=quote, fair=fair, job=job)
-    elif grade is None and high * 100 * HIGH_RATIO < cents <= oem_high * 100 * HIGH_RATIO:
-        oem = dollars(oem_high)
-        verdict, explanation = QuoteVerdict.FAIR, t(FAIR_OEM, quote=quote, fair=fair, oem=oem)
     elif cents > high * 100 * HIGH_RATIO:
         verdict, explanation = QuoteVerdict.HIGH, t(HIGH, quote=quote, fair=fair, job=job)
     else:
         verdict, explanation = QuoteVerdict.FAIR, t(FAIR, quote=quote, fair=fair, job=job)
     return QuoteCheck(shop_job, low * 100, high * 100, verdict, explanation)
-
-
-def _graded(fair: tuple[int, int], grade: int | None) -> tuple[int, int]:
-    """The part of a wide fair range that matches the grade the shop wrote (0 aftermarket,
-    1 OEM), split as the cost rows are; the whole range when the shop named none."""
-    low, high = fair
-    if grade is None or high <= MAX_SPREAD * low:
-        return fair
-    if grade == 0:
-        return low, to_five(low * 1.25)
-    return to_five(high / 1.25), high
 
 
 def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]:
@@ -228,10 +199,11 @@ def approval_step(ctx: Context, usable_test: str) -> str:
     top = ctx.top.cause
     if top.id == UNDETERMINED:
         return ctx.t(STEP_DIAGNOSIS_ONLY)
-    low, high = jobs(top.repair, top.parts_usd, top.labor_hours, ctx.profile)[0].total
+    first = chosen(top, _owner_words(ctx), COSTED_JOBS[0])[0].priced(ctx.profile)
+    low, high = first.total
     return ctx.t(
         STEP_APPROVE,
-        repair=lower_first(ctx.t(top.repair)),
+        repair=lower_first(ctx.t(first.name)),
         test=lower_first(usable_test),
         fair=dollars(low, high),
     )
