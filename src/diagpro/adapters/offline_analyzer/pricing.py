@@ -26,9 +26,10 @@ MAX_SPREAD = 1.5
 _SPLIT_SPREAD = 1.25
 
 
-# The two named jobs a wide repair is split into (msgids, translated by the writer).
-STANDARD_GRADE = "aftermarket part, straightforward job"
-OEM_GRADE = "OEM part, or harder access and related parts"
+# The two named jobs a wide repair is split into (msgids, translated by the writer); short,
+# because the report prints them after the repair's name in a narrow column.
+STANDARD_GRADE = "aftermarket, easy job"
+OEM_GRADE = "OEM or harder job"
 GRADES = (STANDARD_GRADE, OEM_GRADE)
 
 
