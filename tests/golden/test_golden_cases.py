@@ -281,7 +281,40 @@ def test_boilerplate_stays_rare() -> None:
     assert share <= MAX_BOILERPLATE_SHARE, f"{share:.1%} of words are repeated boilerplate"
 
 
-# ---- The PDF: rendered once per case, checked with poppler ----
+# ---- The PDF: what it prints (the view model, no WeasyPrint), then rendered once per case ----
+
+
+def _document(case: Golden) -> ReportDocument:
+    return ReportDocument(
+        submission_id=f"diag_1795000000000_{zlib.crc32(case.name.encode()):08x}",
+        intake=case.intake,
+        analysis=case.analysis,
+        generated_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+        currency=CURRENCY,
+    )
+
+
+def _printed(value: object, where: str = "") -> list[tuple[str, str]]:
+    """Every text in the report's view (dicts, tuples and lists), with where it sits."""
+    if isinstance(value, str):
+        return [(where, value)]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _printed(item, f"{where}.{key}")]
+    if isinstance(value, (tuple, list)):
+        return [p for item in value for p in _printed(item, f"{where}[]")]
+    return []
+
+
+def test_nothing_the_report_prints_is_cut(golden: Golden) -> None:
+    """The renderer keeps whole sentences within each field's limit and cuts only a single
+    over-long sentence, marking it: the analyzer's texts must fit, so nothing is cut."""
+    from diagpro.adapters.pdf.limits import SHORTENED_MARK
+    from diagpro.adapters.pdf.view_model import build_context
+
+    context = {k: v for k, v in build_context(_document(golden)).items() if k != "t"}
+    cut = [(where, text) for where, text in _printed(context) if SHORTENED_MARK in text]
+    cut += [(where, text) for where, text in _printed(context) if "..." in text]
+    assert not cut, cut
 
 
 def _flat(text: str) -> str:
@@ -298,14 +331,7 @@ def pdf_texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("golden-pdfs")
     texts: dict[str, str] = {}
     for path in CASE_FILES:
-        case = _load(path)
-        document = ReportDocument(
-            submission_id=f"diag_1795000000000_{zlib.crc32(path.stem.encode()):08x}",
-            intake=case.intake,
-            analysis=case.analysis,
-            generated_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
-            currency=CURRENCY,
-        )
+        document = _document(_load(path))
         pdf = folder / f"{path.stem}.pdf"
         pdf.write_bytes(renderer.render(document))
         texts[path.stem] = subprocess.run(

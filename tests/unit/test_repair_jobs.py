@@ -15,7 +15,7 @@ from diagpro.adapters.offline_analyzer.jobs import (
 )
 from diagpro.adapters.offline_analyzer.knowledge import Profile, knowledge, translatable_texts
 from diagpro.adapters.offline_analyzer.pricing import MAX_SPREAD
-from diagpro.adapters.offline_analyzer.rules import _normalise
+from diagpro.adapters.offline_analyzer.rules import normalise
 
 # The least a shop bills for a job with no part: about half an hour.
 _BENCH_CHARGE = 60
@@ -87,17 +87,17 @@ def test_named_jobs_are_short_known_and_exported_for_translation() -> None:
 )
 def test_the_shop_s_words_name_one_job(cause_id: str, shop_words: str, expected: str) -> None:
     cause = knowledge().causes[cause_id]
-    assert as_written(cause, _normalise(shop_words)).name == expected
+    assert as_written(cause, normalise(shop_words)).name == expected
 
 
 def test_the_costed_jobs_are_the_ones_the_owner_names_else_the_cheapest() -> None:
     cause = knowledge().causes["turbo_boost"]
-    cheapest = chosen(cause, _normalise("loss of power"), 2)
+    cheapest = chosen(cause, normalise("loss of power"), 2)
     assert [j.name for j in cheapest] == [
         "Clamp or replace a leaking boost hose",
         "Replace the charge-air cooler",
     ]
-    named = chosen(cause, _normalise("whistle from the turbo, loss of power"), 2)
+    named = chosen(cause, normalise("whistle from the turbo, loss of power"), 2)
     assert [j.name for j in named] == [
         "Clamp or replace a leaking boost hose",
         "Replace the turbocharger",

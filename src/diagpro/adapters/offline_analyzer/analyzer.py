@@ -67,7 +67,7 @@ class OfflineAnalyzer:
             Messages(language, "intake"),
         )
         advice, safety = writer.urgency(ctx)
-        approval = money.approval_step(ctx, ctx.t(writer.first_test(ctx).name))
+        approval = money.approval_step(ctx)
         return Analysis(
             causes=writer.causes(ctx),
             other_pct=findings.other_pct,

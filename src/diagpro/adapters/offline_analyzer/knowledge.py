@@ -94,6 +94,18 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class WarningSign:
+    """A sign that turns "soon" into "stop", printed only when the case is about it: one of its
+    causes is ranked, one of its codes was read, or the owner's words name it (a sinking brake
+    pedal is no warning sign for a misfire)."""
+
+    text: str
+    causes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # exact codes, or prefixes ending in '*'
+    words: tuple[str, ...] = ()  # keywords, matched as the rules match them
+
+
+@dataclass(frozen=True)
 class Profile:
     """What the analyzer knows about one equipment category (categories.json)."""
 
@@ -110,7 +122,7 @@ class Profile:
     shop: str
     stop: str  # what to do when the report says not to use it ("Do not ride it until ...")
     safety: tuple[str, ...]
-    warning_signs: tuple[str, ...]
+    warning_signs: tuple[WarningSign, ...]
     sources: tuple[str, ...]
     parts: str
     baseline_tests: tuple[Procedure, ...]
@@ -259,7 +271,15 @@ def _profiles(raw: dict[str, Any]) -> dict[str, Profile]:
             shop=entry["shop"],
             stop=entry["stop"],
             safety=tuple(entry["safety"]),
-            warning_signs=tuple(entry["warning_signs"]),
+            warning_signs=tuple(
+                WarningSign(
+                    w["text"],
+                    tuple(w.get("causes", ())),
+                    tuple(w.get("codes", ())),
+                    tuple(w.get("words", ())),
+                )
+                for w in entry["warning_signs"]
+            ),
             sources=tuple(entry["sources"]),
             parts=entry["parts"],
             baseline_tests=tuple(_procedure(t) for t in entry["baseline_tests"]),
@@ -461,7 +481,8 @@ def translatable_texts() -> tuple[str, ...]:
             texts += [test.name, test.how, test.expected]
     for profile in kb.profiles.values():
         texts += [profile.noun, profile.shop, profile.stop, profile.code_table, profile.usage_unit]
-        texts += [*profile.warning_signs, *profile.sources, *profile.baseline_data]
+        texts += [w.text for w in profile.warning_signs]
+        texts += [*profile.sources, *profile.baseline_data]
         texts += [t for c in profile.owner_checks for t in c[:2]]
         for test in profile.baseline_tests:
             texts += [test.name, test.how, test.expected]

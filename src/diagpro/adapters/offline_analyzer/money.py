@@ -60,11 +60,16 @@ SCOPE = N_(
     "Priced as the shop wrote it, the job is fair at {fair} (your quote: {quote}), but the "
     "evidence does not call for it: {problems}."
 )
-SCOPE_RULED_OUT = N_("{cause} is ruled out ({why})")
+# Why it is ruled out is printed once, in the ruled-out list.
+SCOPE_RULED_OUT = N_("{cause} is ruled out by your own finding")
 SCOPE_ONE_CYLINDER = N_("your codes point at one cylinder, not {count}")
 SCOPE_NO_EVIDENCE = N_("none of your evidence points at {cause}")
 SCOPE_NOT_FIRST = N_("{cause} is not the most likely cause")
-STEP_APPROVE = N_("Approve this repair only once the {test} confirms it: {repair}, a fair {fair}.")
+STEP_APPROVE = N_("Once that test confirms it, approve only this repair ({fair}): {repair}.")
+STEP_DECLINE = N_(
+    "Decline the job as quoted. Once that test confirms it, approve only this repair ({fair}): "
+    "{repair}."
+)
 STEP_DIAGNOSIS_ONLY = N_("Approve only the diagnosis for now: the repair depends on the tests.")
 
 
@@ -177,14 +182,14 @@ def quote_check(ctx: Context) -> QuoteCheck | None:
 
 def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]:
     t, f = ctx.t, ctx.findings
-    ruled = {c.id: why for c, why in f.ruled_out}
+    ruled = {c.id for c, _ in f.ruled_out}
     ranked = [r.cause.id for r in f.ranked]
     one_cylinder = any(_ONE_CYLINDER.match(d.code.code) for d in f.codes)
     problems: list[str] = []
     for cause, n in written:
         name = capitalise(t(cause.name))
         if cause.id in ruled:
-            problems.append(t(SCOPE_RULED_OUT, cause=lower_first(name), why=t(ruled[cause.id])))
+            problems.append(t(SCOPE_RULED_OUT, cause=lower_first(name)))
         elif cause.id not in ranked:
             problems.append(t(SCOPE_NO_EVIDENCE, cause=lower_first(name)))
         elif cause.id in _PER_CYLINDER and n > 1 and one_cylinder:
@@ -194,16 +199,18 @@ def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]
     return problems
 
 
-def approval_step(ctx: Context, usable_test: str) -> str:
-    """The last next step: what to approve, and at what fair price."""
+def approval_step(ctx: Context) -> str:
+    """The last next step, after the one naming the test: what to approve, at what fair price,
+    and, when the shop quoted a job the evidence does not call for, to decline it."""
     top = ctx.top.cause
     if top.id == UNDETERMINED:
         return ctx.t(STEP_DIAGNOSIS_ONLY)
     first = chosen(top, _owner_words(ctx), COSTED_JOBS[0])[0].priced(ctx.profile)
     low, high = first.total
+    check = quote_check(ctx)
+    scope = check is not None and check.verdict == QuoteVerdict.UNJUSTIFIED_SCOPE
     return ctx.t(
-        STEP_APPROVE,
+        STEP_DECLINE if scope else STEP_APPROVE,
         repair=lower_first(ctx.t(first.name)),
-        test=lower_first(usable_test),
         fair=dollars(low, high),
     )

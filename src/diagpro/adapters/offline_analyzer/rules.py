@@ -122,7 +122,7 @@ class _Source:
     short: str = ""
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     # Accents removed, so Spanish words match however they were typed ("calefacción").
     return _plain(text)
 
@@ -132,9 +132,9 @@ def _pattern(word: str) -> re.Pattern[str]:
     # Whole words with common endings ("stall" matches "stalls", "stalled"); a trailing '*'
     # opts into any ending ("hesitat*"). Left boundary always, so "ice" never matches "device".
     if word.endswith("*"):
-        return re.compile(r"(?<![a-z0-9])" + re.escape(_normalise(word[:-1])))
+        return re.compile(r"(?<![a-z0-9])" + re.escape(normalise(word[:-1])))
     return re.compile(
-        r"(?<![a-z0-9])" + re.escape(_normalise(word)) + r"(?:s|es|ed|d|ing)?(?![a-z0-9])"
+        r"(?<![a-z0-9])" + re.escape(normalise(word)) + r"(?:s|es|ed|d|ing)?(?![a-z0-9])"
     )
 
 
@@ -149,7 +149,7 @@ def find(word: str, text: str) -> re.Match[str] | None:
     return None
 
 
-def _code_matches(code: str, pattern: str) -> bool:
+def code_matches(code: str, pattern: str) -> bool:
     return code.startswith(pattern[:-1]) if pattern.endswith("*") else code == pattern
 
 
@@ -162,7 +162,7 @@ def detail_label(field: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def snippet(raw: str, match: re.Match[str] | None, width: int = 160) -> str:
+def snippet(raw: str, match: re.Match[str] | None, width: int = 76) -> str:
     """The owner's sentence around ``match`` (positions in the normalised text), or its clause
     when the sentence is long: quoted whole, never cut mid-word or marked as cut."""
     text = " ".join(raw.split())
@@ -185,15 +185,15 @@ def _first_piece(text: str, width: int) -> str:
 def _sources(intake: Intake) -> list[_Source]:
     """Where the owner's words are; ``label`` keys the raw text a snippet is quoted from,
     ``short`` is how the report quotes the source (the owner's own words, any language)."""
-    sources = [_Source("symptom", f"symptom:{s}", _normalise(s), short=s) for s in intake.symptoms]
+    sources = [_Source("symptom", f"symptom:{s}", normalise(s), short=s) for s in intake.symptoms]
     for label, text in (
         ("description", intake.problem_description),
         ("environment", intake.location_environment),
     ):
         if text:
-            sources.append(_Source("description", label, _normalise(text), short=""))
+            sources.append(_Source("description", label, normalise(text), short=""))
     for field, value in intake.details:
-        sources.append(_Source("detail", f"detail:{field}", _normalise(value), field, value))
+        sources.append(_Source("detail", f"detail:{field}", normalise(value), field, value))
     return sources
 
 
@@ -274,7 +274,7 @@ def _score_tier(
             continue
         hits: list[tuple[Evidence, float]] = []
         for dc in decoded:
-            if any(_code_matches(dc.code.code, p) for p in rule.codes):
+            if any(code_matches(dc.code.code, p) for p in rule.codes):
                 factor = CODE_FACTOR if dc.specific else GENERIC_CODE_FACTOR
                 hits.append(
                     (Evidence("code", dc.meaning, source=dc.code.code, short=dc.display), factor)
@@ -346,7 +346,7 @@ def analyse_findings(
                 "usage", f"{usage:,.0f}", 1, "usage", profile.usage_unit
             )
         for history in histories if cause_id not in covered else ():
-            match = _repaired(cause, _normalise(history))
+            match = _repaired(cause, normalise(history))
             if match:
                 scores[cause_id] *= HISTORY_FACTOR
                 quoted = snippet(history, match)
@@ -528,7 +528,7 @@ def _alerts(
     found = [
         alert
         for alert in kb.alerts_for(profile)
-        if any(_code_matches(d.code.code, p) for d in decoded for p in alert.codes)
+        if any(code_matches(d.code.code, p) for d in decoded for p in alert.codes)
         or any(find(w, s.text) for s in sources if _describes_problem(s) for w in alert.words)
     ]
     return tuple(sorted(found, key=lambda a: a.level != Urgency.STOP))

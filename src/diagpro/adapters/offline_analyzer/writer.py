@@ -10,11 +10,19 @@ place each).
 
 from __future__ import annotations
 
+import re
+
 from diagpro.adapters.offline_analyzer.context import N_, Context
-from diagpro.adapters.offline_analyzer.knowledge import UNDETERMINED, Cause, Procedure
+from diagpro.adapters.offline_analyzer.knowledge import UNDETERMINED, Cause, Procedure, WarningSign
 from diagpro.adapters.offline_analyzer.machine import fits
 from diagpro.adapters.offline_analyzer.pricing import procedure_cost
-from diagpro.adapters.offline_analyzer.rules import Evidence, already_given
+from diagpro.adapters.offline_analyzer.rules import (
+    Evidence,
+    already_given,
+    code_matches,
+    find,
+    normalise,
+)
 from diagpro.adapters.offline_analyzer.rules import RankedCause as Scored
 from diagpro.adapters.offline_analyzer.wording import capitalise, dollars, lower_first
 from diagpro.domain.analysis import (
@@ -32,6 +40,7 @@ MAX_TESTS = 4
 MAX_CHECKS = 3
 MAX_DO_NOT = 3
 MAX_SAFETY = 3
+MAX_STOP_IF = 3
 MAX_SOURCES = 3
 QUESTIONS = 5
 
@@ -65,8 +74,10 @@ REASON_CAN_WAIT = N_(
 STEP_TEST = N_(
     "Have {shop} do the {test} before any part is replaced (about {cost} if billed on its own)."
 )
-STEP_DATA = N_("Give {shop} the data listed as needed: it is what would raise the confidence.")
-STEP_QUESTIONS = N_("Ask for a written estimate in parts and labour hours, and ask the questions.")
+STEP_CHECK = N_("First, for free: {check}.")
+STEP_ESTIMATE = N_(
+    "Ask {shop} for a written estimate in parts and labour hours before any work starts."
+)
 ASK_PROOF = N_("Which test result proves it is {cause}, and can you write it on the estimate?")
 ASK_OLD_PART = N_("Can I see the test readings and the old part, and have the old part back?")
 ASSUMED = N_("{name} ({facts})")
@@ -108,20 +119,63 @@ def clue(ctx: Context, e: Evidence) -> str:
     return t(QUOTED, words=_bare(e.text))
 
 
+# The report prints each text whole within a per-field width (the PDF renderer's limits, in
+# average prose characters) and marks a cut: these keep the analyzer's texts inside them, with
+# a margin for wide glyphs and for translations that run longer than the English.
+EVIDENCE_WIDTH = 80  # an evidence item (the renderer allows 90)
+WHY_WIDTH = 130  # a cause's one-sentence ``why`` (150)
+BRIEF_WIDTH = 40  # one of the owner's clues named inside a ``why`` or "does not explain"
+BRIEF_CLUES = 2  # the clues a ``why`` names; the evidence list quotes them all
+YOUR_FINDING = N_("your own finding")
+YOUR_DESCRIPTION = N_("your description")
+
+
 def _bare(words: str) -> str:
     """The owner's words without their closing full stop, so a quote can end a sentence."""
     return words.rstrip(" .")
 
 
+def evidence_item(ctx: Context, e: Evidence) -> str:
+    """A clue as the evidence list prints it: a code with its meaning when that fits the
+    column, else the code alone (the codes table decodes it in full)."""
+    text = clue(ctx, e)
+    return e.short if e.kind == "code" and len(text) > EVIDENCE_WIDTH else text
+
+
+def _brief(ctx: Context, e: Evidence) -> str:
+    """A clue named inside a sentence: a code by its code, the owner's words quoted when short
+    (else their first clause), a finding as "your own finding"."""
+    t = ctx.t
+    if e.kind == "code":
+        return e.short
+    if e.kind == "finding":
+        return t(YOUR_FINDING)
+    if e.kind == "detail":
+        return lower_first(ctx.labels(DETAIL_LABELS.get(e.short, e.short)))
+    words = _first_clause(e.text)
+    return t(YOUR_DESCRIPTION) if len(words) > BRIEF_WIDTH else t(QUOTED, words=words)
+
+
+def _first_clause(words: str) -> str:
+    """The owner's words, or their first clause when they are longer than a brief mention."""
+    words = _bare(words)
+    return words if len(words) <= BRIEF_WIDTH else _bare(re.split(r"[,;:.!?]\s", words)[0])
+
+
 def _clues(ctx: Context, evidence: tuple[Evidence, ...] | list[Evidence]) -> list[str]:
-    """The owner's clues in a list (mid-sentence), without the usage note (about the part)."""
-    return list(
-        dict.fromkeys(
-            lower_first(clue(ctx, e)) if e.kind == "finding" else clue(ctx, e)
-            for e in evidence
-            if e.kind != "usage"
-        )
-    )
+    """The owner's clues named briefly, in a list (mid-sentence), without the usage note (about
+    the part); the evidence list beside the ``why`` quotes them in full."""
+    return list(dict.fromkeys(_brief(ctx, e) for e in evidence if e.kind != "usage"))
+
+
+def _fitted(ctx: Context, template: str, width: int, **lists: list[str]) -> str:
+    """``template`` with each list of clues joined, as many clues as keep it within ``width``
+    (at most BRIEF_CLUES each, at least one)."""
+    for count in range(BRIEF_CLUES, 0, -1):
+        text = ctx.t(template, **{k: ctx.join(v[:count]) for k, v in lists.items()})
+        if len(text) <= width:
+            break
+    return text
 
 
 def causes(ctx: Context) -> tuple[RankedCause, ...]:
@@ -130,7 +184,7 @@ def causes(ctx: Context) -> tuple[RankedCause, ...]:
     printed: set[str] = set()
     ranked = []
     for r in ctx.findings.ranked[:4]:
-        clues = [clue(ctx, e) for e in r.evidence]
+        clues = [evidence_item(ctx, e) for e in r.evidence]
         ranked.append(
             RankedCause(
                 ctx.t(r.cause.name),
@@ -162,17 +216,17 @@ def _why(ctx: Context, r: Scored) -> str:
         others = {e.source for alt in ctx.alternatives for e in alt.evidence}
         only = _clues(ctx, [e for e in r.evidence if e.source not in others])
         if not ctx.alternatives:
-            return t(WHY_ALONE, clues=ctx.join(mine))
+            return _fitted(ctx, WHY_ALONE, WHY_WIDTH, clues=mine)
         if only:
-            return t(WHY_ONLY, clues=ctx.join(only))
-        return t(WHY_TOP, clues=ctx.join(mine))
+            return _fitted(ctx, WHY_ONLY, WHY_WIDTH, clues=only)
+        return _fitted(ctx, WHY_TOP, WHY_WIDTH, clues=mine)
     if r.lowered_by:
-        return t(WHY_LOWERED, words=_bare(r.lowered_by[0].text))
+        return t(WHY_LOWERED, words=_first_clause(r.lowered_by[0].text))
     sources = {e.source for e in r.evidence}
     missing = _clues(ctx, [e for e in ctx.top.evidence if e.source not in sources])
     if missing:
-        return t(WHY_MISSING, clues=ctx.join(mine), missing=ctx.join(missing))
-    return t(WHY_WEAKER, clues=ctx.join(mine))
+        return _fitted(ctx, WHY_MISSING, WHY_WIDTH, clues=mine, missing=missing)
+    return _fitted(ctx, WHY_WEAKER, WHY_WIDTH, clues=mine)
 
 
 def _against(ctx: Context, r: Scored) -> tuple[str, ...]:
@@ -182,7 +236,7 @@ def _against(ctx: Context, r: Scored) -> tuple[str, ...]:
         sources = {e.source for e in r.evidence}
         missing = _clues(ctx, [e for e in ctx.top.evidence if e.source not in sources])
         if missing:
-            against.append(ctx.t(NOT_EXPLAINED, clues=ctx.join(missing)))
+            against.append(_fitted(ctx, NOT_EXPLAINED, EVIDENCE_WIDTH, clues=missing))
     return tuple(against)
 
 
@@ -216,12 +270,33 @@ def urgency(ctx: Context) -> tuple[UrgencyAdvice, tuple[str, ...]]:
         level, reason = Urgency.SOON, t(REASON_SOON, cause=capitalise(t(top.name)))
     else:
         level, reason = Urgency.CAN_WAIT, t(REASON_CAN_WAIT, cause=capitalise(t(top.name)))
-    stop_if = () if level == Urgency.STOP else tuple(t(w) for w in ctx.profile.warning_signs[:3])
+    stop_if = () if level == Urgency.STOP else tuple(t(w.text) for w in warning_signs(ctx))
     return UrgencyAdvice(level, reason, stop_if), tuple(texts[:MAX_SAFETY])
 
 
+def warning_signs(ctx: Context) -> tuple[WarningSign, ...]:
+    """The category's warning signs this case is about: a ranked cause's, a code's, or one the
+    owner's words name; at most three (the top three causes count, as for the owner checks)."""
+    ranked = {r.cause.id for r in ctx.findings.ranked[:3]}
+    codes = [d.code.code for d in ctx.findings.codes]
+    said = normalise(" . ".join((*ctx.intake.symptoms, ctx.intake.problem_description)))
+    return tuple(
+        w
+        for w in ctx.profile.warning_signs
+        if ranked & set(w.causes)
+        or any(code_matches(c, p) for c in codes for p in w.codes)
+        or any(find(word, said) for word in w.words)
+    )[:MAX_STOP_IF]
+
+
 def _fits(ctx: Context, p: Procedure) -> bool:
-    return fits(p.needs, p.not_for, ctx.findings.tags) and p.name not in ctx.findings.tests_done
+    """A test fits when the machine allows it, the owner has not done it, and it is not a free
+    check the report already gives the owner (a swap the owner can do is not billed)."""
+    return (
+        fits(p.needs, p.not_for, ctx.findings.tags)
+        and p.name not in ctx.findings.tests_done
+        and p.name not in {done_by for _, _, done_by in _owner_checks(ctx)}
+    )
 
 
 def usable_tests(ctx: Context, cause: Cause) -> list[Procedure]:
@@ -243,14 +318,19 @@ def shop_tests(ctx: Context) -> tuple[ShopTest, ...]:
     return tuple(shop_test(ctx, p) for p in list(unique.values())[:MAX_TESTS])
 
 
-def owner_checks(ctx: Context) -> tuple[OwnerCheck, ...]:
+def _owner_checks(ctx: Context) -> list[tuple[str, str, str]]:
+    """The free checks printed: (check, what it tells, the shop test it stands in for)."""
     usage, done = ctx.findings.usage, ctx.findings.tests_done
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str, str]] = {}
     for r in ctx.findings.ranked[:3]:
         for check, tells, done_by in (*r.cause.owner_checks, *ctx.profile.owner_checks):
             if done_by not in done and not already_given(check, ctx.intake, usage, done):
-                found.setdefault(check, tells)
-    return tuple(OwnerCheck(ctx.t(c), ctx.t(tells)) for c, tells in found.items())[:MAX_CHECKS]
+                found.setdefault(check, (check, tells, done_by))
+    return list(found.values())[:MAX_CHECKS]
+
+
+def owner_checks(ctx: Context) -> tuple[OwnerCheck, ...]:
+    return tuple(OwnerCheck(ctx.t(c), ctx.t(tells)) for c, tells, _ in _owner_checks(ctx))
 
 
 def do_not(ctx: Context) -> tuple[str, ...]:
@@ -274,14 +354,21 @@ def first_test(ctx: Context) -> Procedure:
 
 
 def next_steps(ctx: Context, level: Urgency, approval: str) -> tuple[str, ...]:
+    """Three actions in order: what to do first (stop using it, or the free check that can
+    settle it), which test to ask the shop for and what it costs, and what to approve or
+    decline."""
     t, shop = ctx.t, ctx.t(ctx.profile.shop)
-    tests = [first_test(ctx)]
-    low, high = procedure_cost(tests[0], ctx.profile)
-    test_step = t(STEP_TEST, shop=shop, test=lower_first(t(tests[0].name)), cost=dollars(low, high))
+    test = first_test(ctx)
+    low, high = procedure_cost(test, ctx.profile)
+    test_step = t(STEP_TEST, shop=shop, test=lower_first(t(test.name)), cost=dollars(low, high))
     if level == Urgency.STOP:
         return t(ctx.profile.stop), test_step, approval
-    middle = t(STEP_DATA, shop=shop) if ctx.findings.data_needed else t(STEP_QUESTIONS)
-    return test_step, middle, approval
+    checks = _owner_checks(ctx)
+    if checks:
+        first = t(STEP_CHECK, check=lower_first(t(checks[0][0])).rstrip("."))
+    else:
+        first = t(STEP_ESTIMATE, shop=shop)
+    return first, test_step, approval
 
 
 def data_needed(ctx: Context) -> tuple[str, ...]:
