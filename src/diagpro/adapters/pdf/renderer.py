@@ -29,6 +29,7 @@ from diagpro.domain.report import ReportDocument
 TEMPLATE_NAME = "report.html"
 STYLESHEET = "report.css"
 LOGO = "logo.svg"
+MAX_PAGE_SHEETS = 16  # one per report language; a bound, should a language ever vary per call
 
 
 class WeasyPrintRenderer:
@@ -64,40 +65,60 @@ class WeasyPrintRenderer:
         faces, loaded = css.count("@font-face"), len(list(font_folder.iterdir()))
         if loaded != faces:
             raise RenderFailed(f"only {loaded} of the {faces} packaged fonts could be loaded")
+        self._page_sheets: dict[str, CSS] = {}
         self._image_cache: dict[str, Any] = {}  # packaged images only (the fetcher's allowlist)
         self._lock = threading.Lock()
 
     def html(self, document: ReportDocument) -> str:
         """The HTML handed to WeasyPrint (for tests and debugging). Raises RenderFailed."""
+        return self._prepared(document)[0]
+
+    def _prepared(self, document: ReportDocument) -> tuple[str, str]:
+        """The HTML, and the running header and footer's CSS in the report's language (a
+        stylesheet of its own, see _page_sheet). Raises RenderFailed."""
         try:
             document.analysis.check()
         except AnalysisInvalid as exc:
             raise RenderFailed(f"refusing to render an incomplete analysis: {exc.message}") from exc
         try:
-            return self._template.render({**build_context(document), "logo_url": asset_url(LOGO)})
+            context = build_context(document)
+            html = self._template.render({**context, "logo_url": asset_url(LOGO)})
         except jinja2.TemplateError as exc:
             raise RenderFailed(f"report template failed: {type(exc).__name__}: {exc}") from exc
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise RenderFailed(
                 f"report data could not be prepared: {type(exc).__name__}: {exc}"
             ) from exc
+        return html, str(context["page_css"])
 
-    def _laid_out(self, html: str) -> Any:
+    def _page_sheet(self, page_css: str) -> CSS:
+        """The running header and footer's stylesheet, parsed once per language rather than
+        from a <style> in every report (a <style> is parsed and its selectors compiled on each
+        render). Call it holding the lock. The text is our own translated words only."""
+        sheet = self._page_sheets.get(page_css)
+        if sheet is None:
+            if len(self._page_sheets) >= MAX_PAGE_SHEETS:
+                self._page_sheets.clear()
+            sheet = CSS(string=page_css, url_fetcher=self._fetcher, font_config=self._font_config)
+            self._page_sheets[page_css] = sheet
+        return sheet
+
+    def _laid_out(self, html: str, page_css: str) -> Any:
         """The WeasyPrint document, laid out and paginated (not yet written). Call it holding
-        the lock."""
+        the lock. The page sheet comes after the report's, so its header words win."""
         return HTML(string=html, base_url=ASSET_PREFIX, url_fetcher=self._fetcher).render(
-            stylesheets=[self._stylesheet],
+            stylesheets=[self._stylesheet, self._page_sheet(page_css)],
             font_config=self._font_config,
             cache=self._image_cache,
         )
 
     def render(self, document: ReportDocument) -> bytes:
-        html = self.html(document)
+        html, page_css = self._prepared(document)
         try:
             # One pause for layout and write, ended once the laid-out document is gone (it is a
             # temporary here), so the collector that follows has almost nothing left to scan.
             with self._lock, collector_paused():
-                pdf = self._laid_out(html).write_pdf()
+                pdf = self._laid_out(html, page_css).write_pdf()
         except RenderFailed:
             raise
         except Exception as exc:  # WeasyPrint raises anything from its parsers and cffi
@@ -112,9 +133,9 @@ class WeasyPrintRenderer:
     def page_fills(self, document: ReportDocument) -> tuple[float, ...]:
         """How full each page's content area is (0 to 1), down to its lowest line: the report
         must have no near-empty page but the last (tests and bench/render_bench.py read it)."""
-        html = self.html(document)
+        html, page_css = self._prepared(document)
         with self._lock, collector_paused():
-            return tuple(page_fill(page) for page in self._laid_out(html).pages)
+            return tuple(page_fill(page) for page in self._laid_out(html, page_css).pages)
 
 
 @contextlib.contextmanager
