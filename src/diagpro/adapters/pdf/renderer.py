@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import jinja2
-from weasyprint import CSS, HTML
+from weasyprint import CSS
 from weasyprint.formatting_structure.boxes import MarginBox
 
 from diagpro.adapters.pdf.fetcher import ASSET_PREFIX, AssetOnlyFetcher, asset_url
 from diagpro.adapters.pdf.fonts import font_configuration
+from diagpro.adapters.pdf.user_agent import ReportHTML, report_user_agent_sheet
 from diagpro.adapters.pdf.view_model import build_context
 from diagpro.domain.errors import AnalysisInvalid, RenderFailed
 from diagpro.domain.report import ReportDocument
@@ -65,6 +66,7 @@ class WeasyPrintRenderer:
         faces, loaded = css.count("@font-face"), len(list(font_folder.iterdir()))
         if loaded != faces:
             raise RenderFailed(f"only {loaded} of the {faces} packaged fonts could be loaded")
+        self._user_agent_sheet = report_user_agent_sheet()
         self._page_sheets: dict[str, CSS] = {}
         self._image_cache: dict[str, Any] = {}  # packaged images only (the fetcher's allowlist)
         self._lock = threading.Lock()
@@ -106,7 +108,12 @@ class WeasyPrintRenderer:
     def _laid_out(self, html: str, page_css: str) -> Any:
         """The WeasyPrint document, laid out and paginated (not yet written). Call it holding
         the lock. The page sheet comes after the report's, so its header words win."""
-        return HTML(string=html, base_url=ASSET_PREFIX, url_fetcher=self._fetcher).render(
+        return ReportHTML(
+            string=html,
+            base_url=ASSET_PREFIX,
+            url_fetcher=self._fetcher,
+            user_agent_sheet=self._user_agent_sheet,
+        ).render(
             stylesheets=[self._stylesheet, self._page_sheet(page_css)],
             font_config=self._font_config,
             cache=self._image_cache,
