@@ -17,11 +17,16 @@ Two kinds of "cold", both measured in one run of this script:
      stylesheet), then its first render (cold) and the median of ``--runs`` more (warm).
   3. **report, worst case**: every field at its limit in wide glyphs, the same way.
 
+  The three first (cold) renders run in that order; then ``--runs`` rounds each render all
+  three once (warm), so background load is spread across the rows. Warm figures are medians,
+  wall-clock and process CPU time (``time.process_time``, which load from other processes
+  does not inflate the way it does wall-clock).
+
 The typical report is ``tests/report_documents.make_document()``: a 2015 F-150 misfiring, with
 the structured analysis of ``tests/builders.make_analysis()`` (an owner's coil swap ruling the
 coil out, two decoded codes, three ranked causes, owner checks, shop tests, two repairs and a
-worst case, a like-for-like quote check). Timings are wall-clock (``time.perf_counter``)
-around the render call; the PDFs stay in memory.
+worst case, a like-for-like quote check). Timings are taken around the render call
+(``time.perf_counter``, and ``time.process_time`` for CPU); the PDFs stay in memory.
 
     .venv/bin/python bench/render_bench.py [--runs 10]
 
@@ -73,6 +78,7 @@ class Row:
     cold_ms: float
     warm_ms: float
     spread_ms: tuple[float, float]  # min, max of the warm runs
+    cpu_ms: float  # median process CPU time of the warm runs
     pages: int
     size_kb: float
 
@@ -81,6 +87,13 @@ def _timed(render: Callable[[], bytes]) -> tuple[float, bytes]:
     start = time.perf_counter()
     pdf = render()
     return (time.perf_counter() - start) * 1000, pdf
+
+
+def _timed_cpu(render: Callable[[], bytes]) -> tuple[float, float]:
+    """(wall ms, process CPU ms) of one render."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    render()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 
 
 def _pages(pdf: bytes) -> int:
@@ -92,17 +105,29 @@ def _pages(pdf: bytes) -> int:
     return int(line.split()[1])
 
 
-def measure(name: str, render: Callable[[], bytes], runs: int) -> Row:
-    cold, pdf = _timed(render)
-    warm = [_timed(render)[0] for _ in range(runs)]
-    return Row(
-        name=name,
-        cold_ms=cold,
-        warm_ms=statistics.median(warm),
-        spread_ms=(min(warm), max(warm)),
-        pages=_pages(pdf),
-        size_kb=len(pdf) / 1024,
-    )
+def measure(renders: dict[str, Callable[[], bytes]], runs: int) -> list[Row]:
+    """Each render's first (cold) run in turn, then ``runs`` rounds of one warm run of each, so
+    a burst of background load is spread across the rows instead of landing on one."""
+    cold = {name: _timed(render) for name, render in renders.items()}
+    warm: dict[str, list[tuple[float, float]]] = {name: [] for name in renders}
+    for _ in range(runs):
+        for name, render in renders.items():
+            warm[name].append(_timed_cpu(render))
+    rows = []
+    for name, (cold_ms, pdf) in cold.items():
+        walls = [wall for wall, _ in warm[name]]
+        rows.append(
+            Row(
+                name=name,
+                cold_ms=cold_ms,
+                warm_ms=statistics.median(walls),
+                spread_ms=(min(walls), max(walls)),
+                cpu_ms=statistics.median(cpu for _, cpu in warm[name]),
+                pages=_pages(pdf),
+                size_kb=len(pdf) / 1024,
+            )
+        )
+    return rows
 
 
 def _documents() -> tuple[Any, Any]:
@@ -159,16 +184,17 @@ def main() -> None:
     from weasyprint import HTML
 
     typical, worst = _documents()
-    bare = measure("bare WeasyPrint, 1 page", lambda: HTML(string=BARE_HTML).write_pdf(), args.runs)
-
     from diagpro.adapters.pdf import WeasyPrintRenderer
 
     construct_ms, _ = _timed(lambda: (WeasyPrintRenderer(), b"")[1])
-    renderer = WeasyPrintRenderer()
-    report = measure("diagpro report, typical", lambda: renderer.render(typical), args.runs)
-    worst_renderer = WeasyPrintRenderer()
-    worst_row = measure(
-        "diagpro report, worst case", lambda: worst_renderer.render(worst), args.runs
+    renderer, worst_renderer = WeasyPrintRenderer(), WeasyPrintRenderer()
+    bare, report, worst_row = measure(
+        {
+            "bare WeasyPrint, 1 page": lambda: HTML(string=BARE_HTML).write_pdf(),
+            "diagpro report, typical": lambda: renderer.render(typical),
+            "diagpro report, worst case": lambda: worst_renderer.render(worst),
+        },
+        args.runs,
     )
 
     print(
@@ -193,7 +219,8 @@ def main() -> None:
     print(f"in-process (WeasyPrintRenderer() took {construct_ms:.0f} ms):")
     header = (
         f"{'render':<28} {'pages':>5} {'KB':>6} {'cold ms':>8} {'warm ms':>8} "
-        f"{'warm min–max':>13} {'cold ÷ bare':>11} {'warm ÷ bare':>11}"
+        f"{'warm min–max':>13} {'cold ÷ bare':>11} {'warm ÷ bare':>11} {'CPU ms':>7} "
+        f"{'CPU ÷ bare':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -202,7 +229,8 @@ def main() -> None:
         print(
             f"{row.name:<28} {row.pages:>5} {row.size_kb:>6.1f} {row.cold_ms:>8.0f} "
             f"{row.warm_ms:>8.0f} {spread:>13} {row.cold_ms / bare.cold_ms:>11.1f} "
-            f"{row.warm_ms / bare.warm_ms:>11.1f}"
+            f"{row.warm_ms / bare.warm_ms:>11.1f} {row.cpu_ms:>7.0f} "
+            f"{row.cpu_ms / bare.cpu_ms:>10.1f}"
         )
     print()
     print(

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 from weasyprint import HTML
+from weasyprint.html import UA
 
-from diagpro.adapters.pdf import WeasyPrintRenderer
+from diagpro.adapters.pdf import WeasyPrintRenderer, user_agent
 from diagpro.adapters.pdf.fetcher import (
     AssetOnlyFetcher,
     AssetRefused,
@@ -205,6 +206,16 @@ def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> Non
     ):
         fills = renderer.page_fills(document)
         assert all(fill >= MIN_FILL for fill in fills[:-1]), fills
+
+
+def test_the_user_agent_sheet_drops_only_the_footnote_and_note_pseudo_elements() -> None:
+    # Five rules in WeasyPrint's html5_ua.css give every element footnote and note
+    # pseudo-elements the report never has; if a WeasyPrint upgrade changes them, look again.
+    assert len(user_agent._UNUSED_PSEUDO_RULE.findall(UA)) == 5
+    sheet = user_agent.report_user_agent_sheet()
+    document = user_agent.ReportHTML(string="<p>x</p>", user_agent_sheet=sheet)
+    assert document._ua_stylesheets() == [sheet]
+    assert len(document._ua_stylesheets(forms=True)) == 2  # forms keep WeasyPrint's sheets
 
 
 def test_the_stop_case_gives_one_instruction(renderer: WeasyPrintRenderer, tmp_path: Path) -> None:
@@ -429,7 +440,7 @@ _DECOY_RENDER = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from diagpro.adapters.pdf import WeasyPrintRenderer
+    from diagpro.adapters.pdf import WeasyPrintRenderer, user_agent
     from diagpro.domain.report import ReportDocument
     from tests import builders
 

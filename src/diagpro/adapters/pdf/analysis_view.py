@@ -110,7 +110,9 @@ SECTION_TITLES: dict[str, str] = {
 
 
 def _items(items: tuple[str, ...], count: int, limit: int) -> tuple[str, ...]:
-    return tuple(shorten(item, limit) for item in items if item.strip())[:count]
+    # Cap first: items past the cap are never printed, so they are not measured either.
+    kept = [item for item in items if item.strip()][:count]
+    return tuple(shorten(item, limit) for item in kept)
 
 
 def not_printed(t: Messages, total: int, shown: int) -> str:

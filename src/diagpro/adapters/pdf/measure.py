@@ -58,16 +58,30 @@ def _cut(text: str, limit: int) -> str:
     return text
 
 
+def _fitting_end(text: str, limit: float) -> int | None:
+    """How many leading characters of ``text`` fit in ``limit`` prose characters, or None when
+    all of it fits. It stops at the limit: a 5000-character field costs what its printed start
+    costs, not 5000 lookups per sentence (widths are never negative, so prefixes only grow)."""
+    widths = _glyph_widths()
+    total = 0.0
+    for index, ch in enumerate(text):
+        total += widths.get(ord(ch), _UNKNOWN_WIDTH)
+        if total > limit:
+            return index
+    return None
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` within ``limit`` prose characters: its whole sentences that fit, so nothing is
     cut mid-sentence; only a first sentence longer than the limit is cut at a word, ending with
     SHORTENED_MARK. Text within the limit comes back as it is (stripped)."""
     text = text.strip()
-    if text_width(text) <= limit:
+    end = _fitting_end(text, limit)
+    if end is None:
         return text
     kept = ""
     for boundary in _SENTENCE_END.finditer(text):
-        if text_width(text[: boundary.start()]) > limit:
+        if boundary.start() > end:  # text[:start] is wider than the limit
             break
         kept = text[: boundary.start()].rstrip()
     return kept or _cut(text, limit - 1) + SHORTENED_MARK

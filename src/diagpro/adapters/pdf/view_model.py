@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from markupsafe import Markup
-
 from diagpro.adapters.messages import Messages
 from diagpro.adapters.pdf.analysis_view import URGENCY_VIEWS, UrgencyView, analysis_view
 from diagpro.adapters.pdf.intake_view import detail_label, equipment_name, intake_view
@@ -55,9 +53,10 @@ def css_string(text: str) -> str:
 _PAGE_FIELD = re.compile(r"\{(page|pages)\}")
 
 
-def page_css(t: Messages) -> Markup:
-    """The running header and footer's fixed words, in the report's language: our own text only
-    (the report id comes from the page via string-set; nothing the customer wrote is here)."""
+def page_css(t: Messages) -> str:
+    """The running header and footer's fixed words, in the report's language, as a stylesheet
+    (renderer.py parses it once per language): our own text only (the report id comes from the
+    page via string-set; nothing the customer wrote is here)."""
     parts = []
     for index, piece in enumerate(_PAGE_FIELD.split(t("Page {page} of {pages}"))):
         if index % 2:
@@ -66,9 +65,9 @@ def page_css(t: Messages) -> Markup:
             parts.append(css_string(piece))
     title = css_string(t("diagpro · Diagnostic report"))
     report = css_string(t("Report") + " ")
-    # Safe: built only from css_string() literals (every character outside [A-Za-z0-9 ]
-    # escaped) and fixed CSS; no customer or model text reaches it.
-    return Markup(  # noqa: S704
+    # Built only from css_string() literals (every character outside [A-Za-z0-9 ] escaped) and
+    # fixed CSS; no customer or model text reaches it.
+    return (
         f"@page {{ @top-left {{ content: {title}; }} "
         f"@bottom-left {{ content: {report} string(report-id); }} "
         f"@bottom-right {{ content: {' '.join(parts)}; }} }} "
