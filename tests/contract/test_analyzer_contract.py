@@ -7,9 +7,9 @@ import pytest
 
 from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
-from tests.analysis_text import analysis_text
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import AnalysisUnavailable
+from tests.analysis_text import analysis_text
 from tests.builders import CURRENCY, make_intake
 from tests.doubles import ScriptedAnalyzer
 from tests.stubs.vertex_stub import VertexStub

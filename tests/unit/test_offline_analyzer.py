@@ -612,7 +612,8 @@ def test_the_catalogue_template_holds_every_text_a_customer_can_read() -> None:
     assert knowledge().causes["pressure_switch"].name in texts
     with (Path(diagpro.__file__).parent / "locale" / "knowledge.pot").open("rb") as template:
         ids = {m.id for m in read_po(template) if m.id}
-    assert ids == set(texts)
+    # The template also holds the writer's sentences, extracted from its Python by make messages.
+    assert set(texts) <= ids
 
 
 def test_the_knowledge_base_is_consistent_and_ships_in_the_package() -> None:
