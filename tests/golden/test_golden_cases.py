@@ -38,6 +38,7 @@ from diagpro.domain.analysis import Analysis, QuoteVerdict, Urgency
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.intake import Intake, validate_intake
 from diagpro.domain.report import ReportDocument
+from tests.analysis_text import analysis_text
 from tests.builders import CURRENCY
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -213,6 +214,12 @@ def test_no_truncation_markers_and_no_links(golden: Golden) -> None:
     text = _text(golden.analysis)
     for marker in ("[\u2026]", "\u2026", "...", "http", "www."):
         assert marker not in text, marker
+
+
+def test_codes_are_printed_as_the_owner_knows_them(golden: Golden) -> None:
+    """diagpro's internal forms (FLASH:3-1, SPN110/FMI0, ERR-42) never reach the customer."""
+    text = analysis_text(golden.analysis)  # what is printed: not the detected codes' keys
+    assert not re.search(r"FLASH:|SPN\d+/FMI|\b[A-Z]{3,5}-\d", text), text
 
 
 def test_one_urgency_instruction(golden: Golden) -> None:

@@ -55,7 +55,8 @@ class OfflineAnalyzer:
         profile = kb.profiles[intake.equipment_type]
         book = self._code_book
         hints = book.cause_hints(intake, codes) if book else ()
-        findings = analyse_findings(kb, profile, intake, codes, hints, book is not None)
+        book_codes = book.decode_codes(intake, codes, language) if book else ()
+        findings = analyse_findings(kb, profile, intake, codes, hints, book is not None, book_codes)
         ctx = Context(
             intake,
             profile,
@@ -77,7 +78,7 @@ class OfflineAnalyzer:
             language=language,
             equipment_assumed=writer.equipment_assumed(ctx),
             facts_used=writer.facts_used(ctx),
-            codes=book.decode_codes(intake, codes, language) if book else decoded_codes(ctx),
+            codes=book_codes if book else decoded_codes(ctx),
             ruled_out=writer.ruled_out(ctx),
             safety=safety,
             owner_checks=writer.owner_checks(ctx),

@@ -22,6 +22,7 @@ from diagpro.adapters.offline_analyzer.knowledge import (
 from diagpro.adapters.offline_analyzer.machine import _plain, fits, machine_tags
 from diagpro.adapters.offline_analyzer.owner_facts import OwnerFinding, match_findings
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, Urgency
+from diagpro.domain.analysis import DecodedCode as BookCode
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import DETAIL_LABELS
 from diagpro.domain.intake import Intake
@@ -306,12 +307,14 @@ def analyse_findings(
     codes: tuple[DetectedCode, ...],
     hints: tuple[str, ...] = (),
     book: bool = False,
+    book_codes: tuple[BookCode, ...] = (),
 ) -> Findings:
     """Score every cause the category's rules reach (generic rules only if none does), drop what
     does not fit the machine, apply the owner's findings (ruled out, raised, tests done), adjust
     for wear and past repairs, rank, and derive confidence, percentages, alerts and data needed.
     ``hints`` are cause ids a maker's code points at (the code book's ``cause_hints``);
-    ``book`` says a code book decodes the maker codes, so they are not asked about."""
+    ``book`` says a code book decodes the maker codes, so they are not asked about, and
+    ``book_codes`` are its decodings (one per code, in the owner's language), cited as evidence."""
     decoded = tuple(kb.decode(c, profile) for c in codes)
     sources = _sources(intake)
     raw = _raw_texts(intake)
@@ -321,7 +324,7 @@ def analyse_findings(
 
     own, generic = kb.rule_tiers(profile)
     _score_tier(own, decoded, sources, raw, scores, evidence)
-    _apply_hints(kb, hints, codes, scores, evidence)
+    _apply_hints(kb, hints, decoded, book_codes, scores, evidence)
     _drop_unfit(kb, tags, scores)
     fallback = not scores
     if fallback:
@@ -395,18 +398,28 @@ def analyse_findings(
 def _apply_hints(
     kb: KnowledgeBase,
     hints: tuple[str, ...],
-    codes: tuple[DetectedCode, ...],
+    codes: tuple[DecodedCode, ...],
+    book_codes: tuple[BookCode, ...],
     scores: dict[str, float],
     evidence: dict[str, dict[str, Evidence]],
 ) -> None:
     """A maker code decoded by the code book names its cause directly: the strongest hint counts
-    as a usual cause (weight 5) at code strength, the next ones less."""
-    maker = [c for c in codes if c.family in (CodeFamily.EQUIPMENT, CodeFamily.BLINK)]
+    as a usual cause (weight 5) at code strength, the next ones less. The evidence cites the code
+    as the code book prints it ("Flash code 3-1", in the owner's language), never diagpro's
+    internal form (FLASH:3-1)."""
+    maker_families = (CodeFamily.EQUIPMENT, CodeFamily.BLINK)
+    maker = [i for i, d in enumerate(codes) if d.code.family in maker_families]
+    if not maker:
+        return
+    index = maker[0]
+    source = codes[index].code.code
+    printed = book_codes[index] if index < len(book_codes) else None
+    short = printed.code if printed else codes[index].display
+    meaning = printed.meaning if printed and printed.meaning else short
     for rank, cause_id in enumerate(h for h in hints if h in kb.causes):
         weight = max(1, 5 - 2 * rank)
         scores[cause_id] = scores.get(cause_id, 0.0) + weight * CODE_FACTOR
-        code = maker[0].code if maker else "code"
-        evidence.setdefault(cause_id, {})[code] = Evidence("code", code, weight, code, code)
+        evidence.setdefault(cause_id, {})[source] = Evidence("code", meaning, weight, source, short)
 
 
 def _drop_unfit(kb: KnowledgeBase, tags: frozenset[str], scores: dict[str, float]) -> None:
