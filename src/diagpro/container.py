@@ -81,11 +81,13 @@ def _stripe_refunds(gateway: Any) -> Any:
 def _vertex_analyzer(vertex: VertexSettings) -> Any:
     from diagpro.adapters.code_book import decode_codes
     from diagpro.adapters.gemini.vertex import VertexAnalyzer, vertex_client
+    from diagpro.adapters.offline_analyzer.owner_facts import stated_findings
 
     client = vertex_client(vertex.project, vertex.location, base_url=vertex.base_url or None)
     # The model gets the code book's meanings for the maker's codes, so it decodes them
-    # instead of answering "see the manual".
-    return VertexAnalyzer(client, vertex.model, decode=decode_codes)
+    # instead of answering "see the manual", and diagpro's reading of the owner's findings, so
+    # it starts from the facts the owner already established.
+    return VertexAnalyzer(client, vertex.model, decode=decode_codes, read_findings=stated_findings)
 
 
 def _gcs_reports(storage_settings: StorageSettings) -> Any:

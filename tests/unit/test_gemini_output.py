@@ -12,7 +12,14 @@ import pytest
 from diagpro.adapters.gemini import schema as s
 from diagpro.adapters.gemini.output import ELLIPSIS, parse_analysis
 from diagpro.adapters.gemini.schema import response_schema
-from diagpro.domain.analysis import MAX_CAUSES, Certainty, OwnerFact, QuoteVerdict, Urgency
+from diagpro.domain.analysis import (
+    MAX_CAUSES,
+    Certainty,
+    OwnerFact,
+    QuoteVerdict,
+    RuledOut,
+    Urgency,
+)
 from diagpro.domain.codes import CodeFamily, DetectedCode, extract_codes
 from diagpro.domain.errors import AnalysisInvalid
 from tests.builders import CURRENCY, make_intake
@@ -652,3 +659,29 @@ def test_a_domain_refusal_quoting_model_text_is_scrubbed(monkeypatch):
         parse(F150)
     assert caught.value.message == "model output refused: '…' is both ruled out and ranked"
     assert SECRET not in "".join(traceback.format_exception(caught.value))
+
+
+def test_an_answer_that_ignores_the_owners_findings_is_refused():
+    """diagpro's rules found the coil swap clears the coil; an answer ruling nothing out
+    has not used the owner's test, whatever language it is in."""
+    cleared = (RuledOut("A failing ignition coil", "the misfire stayed put after the swap"),)
+    kept = parse_analysis(
+        json.dumps(answer()),
+        (),
+        currency=CURRENCY,
+        model="m",
+        prompt_tokens=1,
+        output_tokens=1,
+        owner_cleared=cleared,
+    )
+    assert kept.ruled_out
+    with pytest.raises(AnalysisInvalid, match="the owner's own findings clear: A failing ignition"):
+        parse_analysis(
+            json.dumps(answer(ruled_out=[])),
+            (),
+            currency=CURRENCY,
+            model="m",
+            prompt_tokens=1,
+            output_tokens=1,
+            owner_cleared=cleared,
+        )

@@ -17,6 +17,7 @@ from diagpro.adapters.gemini.prompt import (
     build_prompt,
     field_label,
 )
+from diagpro.adapters.offline_analyzer.owner_facts import stated_findings
 from diagpro.domain.analysis import Certainty, DecodedCode
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.equipment import CATEGORIES, CATEGORY_BY_KEY, DETAIL_LABELS
@@ -339,6 +340,23 @@ def test_the_f150_owners_coil_swap_reaches_the_model_as_a_test_result():
     # What the swap proves is the model's to say, under the rule that a fault that stayed put
     # clears the swapped part.
     assert "clears the swapped part" in prompt.system_instruction
+
+
+def test_diagpros_reading_of_the_owners_findings_is_stated_after_the_customer_data():
+    intake = make_intake()
+    facts, cleared = stated_findings(intake)
+    assert cleared and "coil" in cleared[0].cause.lower()
+    prompt = build_prompt(intake, extract_codes(intake), CURRENCY, (), facts, cleared)
+    data_end = prompt.user_text.index("The customer data has ended")
+    stated = prompt.user_text[data_end:]
+    # Ours, not the customer's: outside the data block, with the cause it clears.
+    assert f"- {facts[0].fact}: {facts[0].proves}" in stated
+    assert f"- {cleared[0].cause}: {cleared[0].because}" in stated
+    assert "never rank it" in stated
+    assert prompt.owner_cleared == cleared
+    # Without findings the prompt says nothing of them.
+    plain = build_prompt(intake, extract_codes(intake), CURRENCY)
+    assert "owner's findings as follows" not in plain.user_text and not plain.owner_cleared
 
 
 def test_the_user_turn_lists_what_is_already_given():

@@ -435,15 +435,22 @@ def parse_analysis(
     prompt_tokens: int,
     output_tokens: int,
     intake: Intake | None = None,
+    owner_cleared: tuple[RuledOut, ...] = (),
 ) -> Analysis:
     """Turn the model's answer into a checked Analysis; raise AnalysisInvalid otherwise.
 
     ``codes`` are the ones extracted from the customer's text (``detected_codes``), never the
     model's. ``intake``, when given, is what ``data_needed`` must not ask for again. A ```json
     fence around the answer is tolerated. ``currency`` is the one the prompt asked amounts in.
+    ``owner_cleared`` are the causes diagpro's rules found the owner's findings clear (the prompt
+    states them): an answer that rules nothing out is refused. The model names causes in its own
+    words and language, so the causes it ranks are checked against its own ``ruled_out``.
     """
     answer = _decode(text)
     ruled_out = _ruled_out(answer)
+    if owner_cleared and not ruled_out:
+        names = "; ".join(c.cause for c in owner_cleared)
+        _refuse(f"ruled_out is empty, but the owner's own findings clear: {names}")
     cleared = [_words(r.cause) for r in ruled_out]
     causes = _causes(answer, cleared)
     # Sorted by likelihood, ties in the model's order; repairs follow their cause.

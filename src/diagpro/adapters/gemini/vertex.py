@@ -53,7 +53,7 @@ from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, output_c
 from diagpro.adapters.gemini.prompt import Prompt, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
 from diagpro.adapters.language import detect_language
-from diagpro.domain.analysis import Analysis, DecodedCode
+from diagpro.domain.analysis import Analysis, DecodedCode, OwnerFact, RuledOut
 from diagpro.domain.codes import DetectedCode
 from diagpro.domain.errors import (
     AnalysisInvalid,
@@ -74,6 +74,10 @@ STUB_TOKEN = "stub-token"  # noqa: S105 - a placeholder bearer for a local stub,
 # The code book (``diagpro.adapters.code_book.decode_codes``): the maker's meanings for the
 # codes found, in the customer's language, handed to the model as data.
 CodeDecoder = Callable[[Intake, tuple[DetectedCode, ...], str], tuple[DecodedCode, ...]]
+# diagpro's own reading of the owner's findings
+# (``diagpro.adapters.offline_analyzer.owner_facts.stated_findings``): what each proves and the
+# causes it clears, stated in the prompt and checked in the answer.
+FindingsReader = Callable[[Intake], tuple[tuple[OwnerFact, ...], tuple[RuledOut, ...]]]
 
 _RETRY_STATUS = frozenset({408, 429})
 
@@ -199,6 +203,7 @@ class VertexAnalyzer:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         decode: CodeDecoder | None = None,
+        read_findings: FindingsReader | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -217,12 +222,14 @@ class VertexAnalyzer:
         self._clock = clock
         self._rng = rng
         self._decode = decode
+        self._read_findings = read_findings
 
     # --- the port ------------------------------------------------------------------------------
 
     def _prompt(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Prompt:
         decoded = self._decode(intake, codes, detect_language(intake)) if self._decode else ()
-        return build_prompt(intake, codes, currency, decoded)
+        facts, cleared = self._read_findings(intake) if self._read_findings else ((), ())
+        return build_prompt(intake, codes, currency, decoded, facts, cleared)
 
     def analyse(self, intake: Intake, codes: tuple[DetectedCode, ...], currency: str) -> Analysis:
         prompt = self._prompt(intake, codes, currency)
@@ -345,6 +352,7 @@ class VertexAnalyzer:
                 prompt_tokens=prompt_tokens,
                 output_tokens=output_tokens,
                 intake=intake,
+                owner_cleared=prompt.owner_cleared,
             )
         except AnalysisInvalid as exc:
             raise _Retryable(exc.message, invalid=True) from None

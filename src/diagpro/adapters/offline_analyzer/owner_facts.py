@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any
 
 from diagpro.adapters.offline_analyzer.machine import _plain
+from diagpro.domain.analysis import OwnerFact, RuledOut
 from diagpro.domain.intake import Intake
 
 _PACKAGE = "diagpro.adapters.offline_analyzer"
@@ -104,3 +105,21 @@ def match_findings(intake: Intake, groups: tuple[str, ...]) -> tuple[OwnerFindin
                 matched.append(OwnerFinding(finding, number))
                 break
     return tuple(matched)
+
+
+def stated_findings(intake: Intake) -> tuple[tuple[OwnerFact, ...], tuple[RuledOut, ...]]:
+    """The owner's findings as diagpro's rules read them, in English: what each proves and the
+    causes it clears. The Gemini prompt states them, so the model starts from the same facts
+    the offline analyzer does, and its parser checks the cleared causes are acknowledged."""
+    from diagpro.adapters.offline_analyzer.knowledge import knowledge  # the KB imports this module
+
+    kb = knowledge()
+    matched = match_findings(intake, kb.profiles[intake.equipment_type].groups)
+    facts = tuple(OwnerFact(m.fact.format(n=m.number), m.finding.proves) for m in matched)
+    cleared = tuple(
+        RuledOut(kb.causes[cause].name, because)
+        for m in matched
+        for cause, because in m.finding.rules_out.items()
+        if cause in kb.causes
+    )
+    return facts, tuple(dict.fromkeys(cleared))
