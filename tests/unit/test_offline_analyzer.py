@@ -666,3 +666,18 @@ def test_a_quote_in_another_currency_is_never_compared_with_the_dollar_data() ->
     assert "EUR" not in " ".join(analysis.next_steps)
     dollars = OfflineAnalyzer().analyse(intake, extract_codes(intake), "usd").quote_check
     assert dollars is not None and dollars.verdict != QuoteVerdict.NO_QUOTE
+
+
+def test_a_part_the_owner_already_serviced_is_not_asked_about() -> None:
+    """'When were the fuel filters last changed?' is answered by 'replaced the fuel filter'."""
+    payload = {
+        "equipmentType": "diesel-trucks",
+        "make": "Chevrolet",
+        "model": "Silverado 2500HD Duramax",
+        "errorCodes": "P0087",
+        "problemDescription": "Goes into reduced power towing uphill with P0087.",
+    }
+    _, before = _analyse(payload)
+    assert any("fuel filters were last changed" in d for d in before.data_needed)
+    _, after = _analyse({**payload, "previousRepairs": "Replaced the fuel filter two weeks ago"})
+    assert not any("last changed" in d for d in after.data_needed), after.data_needed

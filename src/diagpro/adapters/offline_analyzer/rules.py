@@ -559,6 +559,12 @@ class Need:
 _ASKS_USAGE = re.compile(r"\b(?:mileage|miles|odometer|hours|hour meter|age of)\b")
 _ASKS_PLUGS = re.compile(r"\bplugs?\b.*\b(?:last|changed|replaced|age)\b")
 _ASKS_WHEN = re.compile(r"\bwhen (?:the problem|it) (?:started|began)\b")
+# "When the fuel filters were last changed": when the owner's repair history names the part
+# (every word of it: "fuel filter"), the request is answered already.
+_ASKS_LAST_SERVICE = re.compile(
+    r"\bwhen (?:was |were )?(?:the )?((?:[a-z-]+ ){0,3}?([a-z-]+?))s? "
+    r"(?:was |were )?last (?:changed|replaced|serviced|cleaned|done)\b"
+)
 _STOP_WORDS = frozenset({"test", "check", "and", "the", "a", "of", "or", "with"})
 
 
@@ -572,6 +578,12 @@ def already_given(text: str, intake: Intake, usage: float | None, done: frozense
     if usage is not None and _ASKS_USAGE.search(low):
         return True
     if _ASKS_PLUGS.search(low) and "plug" in intake.previous_repairs.lower():
+        return True
+    last = _ASKS_LAST_SERVICE.search(low)
+    history = f"{intake.previous_repairs} {intake.troubleshooting_steps}".lower()
+    if last and all(
+        re.search(rf"\b{re.escape(word.rstrip('s'))}", history) for word in last.group(1).split()
+    ):
         return True
     if _ASKS_WHEN.search(low) and intake.when_started:
         return True
