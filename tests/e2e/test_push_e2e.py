@@ -151,7 +151,8 @@ def check_report(cloud: Cloud, sid: str, report: dict[str, Any], tmp_path: Path)
     pdf = tmp_path / f"{sid}.pdf"
     pdf.write_bytes(download.content)
     text = " ".join(pdf_text(pdf).split())
-    assert " ".join(good_answer()["most_likely_cause"].split()) in text
+    # The model's top cause (its first words: a column of the first page's grid may wrap it).
+    assert " ".join(good_answer()["causes"][0]["cause"].split()[:4]) in text
 
 
 def job_document(cloud: Cloud, sid: str) -> dict[str, Any]:

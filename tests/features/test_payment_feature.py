@@ -85,7 +85,8 @@ def report_lists(driver, submission_id, tmp_path, codes):
     text = pdf_text(pdf)
     # The verdict and the next steps open the report; the ranking and the shop's checklist follow.
     headings = ("Most likely cause", "Your next steps", "Likely causes, ranked", "At the shop")
-    positions = [text.find(heading) for heading in headings]
+    # Some labels print in capitals (CSS text-transform): compare without case.
+    positions = [text.lower().find(heading.lower()) for heading in headings]
     assert -1 not in positions, f"a heading is missing from the PDF: {headings}"
     assert positions == sorted(positions), "the report's parts are out of order"
     assert text.count("Likely causes, ranked") == 1, "the ranking is printed once"
