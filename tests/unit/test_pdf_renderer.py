@@ -208,10 +208,10 @@ def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> Non
         assert all(fill >= MIN_FILL for fill in fills[:-1]), fills
 
 
-def test_the_user_agent_sheet_drops_only_the_footnote_and_note_pseudo_elements() -> None:
-    # Five rules in WeasyPrint's html5_ua.css give every element footnote and note
+def test_the_user_agent_sheet_drops_only_the_marker_footnote_and_note_pseudo_elements() -> None:
+    # Six rules in WeasyPrint's html5_ua.css give every element marker, footnote and note
     # pseudo-elements the report never has; if a WeasyPrint upgrade changes them, look again.
-    assert len(user_agent._UNUSED_PSEUDO_RULE.findall(UA)) == 5
+    assert len(user_agent._UNUSED_PSEUDO_RULE.findall(UA)) == 6
     sheet = user_agent.report_user_agent_sheet()
     document = user_agent.ReportHTML(string="<p>x</p>", user_agent_sheet=sheet)
     assert document._ua_stylesheets() == [sheet]
