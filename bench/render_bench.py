@@ -16,9 +16,11 @@ Two kinds of "cold", both measured in one run of this script:
      packaged fonts fetched through the asset-only fetcher and registered with fontconfig, the
      stylesheet), then its first render (cold) and the median of ``--runs`` more (warm).
   3. **report, worst case**: every field at its limit in wide glyphs, the same way.
+  4. **report, offline F-150**: a real report, the golden case ``GOLDEN_CASE``'s intake through
+     ``OfflineAnalyzer``, built as ``tests/golden/test_golden_cases.py`` builds it.
 
-  The three first (cold) renders run in that order; then ``--runs`` rounds each render all
-  three once (warm), so background load is spread across the rows. Warm figures are medians,
+  The four first (cold) renders run in that order; then ``--runs`` rounds each render all
+  four once (warm), so background load is spread across the rows. Warm figures are medians,
   wall-clock and process CPU time (``time.process_time``, which load from other processes
   does not inflate the way it does wall-clock).
 
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+GOLDEN_CASE = "tech_f150_coil_swap_stayed"  # a real report: the offline analyzer's, 4 pages
 
 BARE_HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>bare</title><style>
@@ -137,6 +140,14 @@ def _documents() -> tuple[Any, Any]:
     return documents.make_document(), documents.worst_case_document("WWWWWWW")
 
 
+def _golden_document(case: str = GOLDEN_CASE) -> Any:
+    """A real report: the golden case's intake through the offline analyzer, built into a
+    ReportDocument the way tests/golden/test_golden_cases.py does."""
+    sys.path.insert(0, str(ROOT))
+    golden = importlib.import_module("tests.golden.test_golden_cases")
+    return golden._document(golden._load(ROOT / "tests" / "golden" / "cases" / f"{case}.json"))
+
+
 def child(kind: str) -> None:
     """In a fresh process: import, construct (report only), render once; print JSON timings."""
     start = time.perf_counter()
@@ -187,12 +198,15 @@ def main() -> None:
     from diagpro.adapters.pdf import WeasyPrintRenderer
 
     construct_ms, _ = _timed(lambda: (WeasyPrintRenderer(), b"")[1])
+    golden = _golden_document()
     renderer, worst_renderer = WeasyPrintRenderer(), WeasyPrintRenderer()
-    bare, report, worst_row = measure(
+    golden_renderer = WeasyPrintRenderer()
+    bare, report, worst_row, golden_row = measure(
         {
             "bare WeasyPrint, 1 page": lambda: HTML(string=BARE_HTML).write_pdf(),
             "diagpro report, typical": lambda: renderer.render(typical),
             "diagpro report, worst case": lambda: worst_renderer.render(worst),
+            "diagpro report, offline F-150": lambda: golden_renderer.render(golden),
         },
         args.runs,
     )
@@ -218,16 +232,16 @@ def main() -> None:
     print()
     print(f"in-process (WeasyPrintRenderer() took {construct_ms:.0f} ms):")
     header = (
-        f"{'render':<28} {'pages':>5} {'KB':>6} {'cold ms':>8} {'warm ms':>8} "
+        f"{'render':<30} {'pages':>5} {'KB':>6} {'cold ms':>8} {'warm ms':>8} "
         f"{'warm min–max':>13} {'cold ÷ bare':>11} {'warm ÷ bare':>11} {'CPU ms':>7} "
         f"{'CPU ÷ bare':>10}"
     )
     print(header)
     print("-" * len(header))
-    for row in (bare, report, worst_row):
+    for row in (bare, report, worst_row, golden_row):
         spread = f"{row.spread_ms[0]:.0f}–{row.spread_ms[1]:.0f}"
         print(
-            f"{row.name:<28} {row.pages:>5} {row.size_kb:>6.1f} {row.cold_ms:>8.0f} "
+            f"{row.name:<30} {row.pages:>5} {row.size_kb:>6.1f} {row.cold_ms:>8.0f} "
             f"{row.warm_ms:>8.0f} {spread:>13} {row.cold_ms / bare.cold_ms:>11.1f} "
             f"{row.warm_ms / bare.warm_ms:>11.1f} {row.cpu_ms:>7.0f} "
             f"{row.cpu_ms / bare.cpu_ms:>10.1f}"

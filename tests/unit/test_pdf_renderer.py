@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -30,6 +31,7 @@ from diagpro.adapters.pdf.fetcher import (
 from diagpro.adapters.pdf.fonts import FONT_FOLDER_PREFIX, sweep_font_folders
 from diagpro.domain.analysis import RankedCause, ShopTest
 from diagpro.domain.errors import RenderFailed
+from diagpro.domain.report import ReportDocument
 from tests import builders
 from tests.report_documents import (
     REPORT_ID,
@@ -208,14 +210,42 @@ def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> Non
         assert all(fill >= MIN_FILL for fill in fills[:-1]), fills
 
 
-def test_the_user_agent_sheet_drops_only_the_footnote_and_note_pseudo_elements() -> None:
-    # Five rules in WeasyPrint's html5_ua.css give every element footnote and note
+def test_the_user_agent_sheet_drops_only_the_marker_footnote_and_note_pseudo_elements() -> None:
+    # Six rules in WeasyPrint's html5_ua.css give every element marker, footnote and note
     # pseudo-elements the report never has; if a WeasyPrint upgrade changes them, look again.
-    assert len(user_agent._UNUSED_PSEUDO_RULE.findall(UA)) == 5
+    assert len(user_agent._UNUSED_PSEUDO_RULE.findall(UA)) == 6
     sheet = user_agent.report_user_agent_sheet()
     document = user_agent.ReportHTML(string="<p>x</p>", user_agent_sheet=sheet)
     assert document._ua_stylesheets() == [sheet]
     assert len(document._ua_stylesheets(forms=True)) == 2  # forms keep WeasyPrint's sheets
+
+
+def _tree(document: HTML) -> tuple[list[tuple[str, dict[str, str]]], str]:
+    """The elements (less the tbody the HTML5 parser adds) and the words of a parsed document."""
+    root = document.etree_element
+    elements = [(e.tag, dict(e.attrib)) for e in root.iter() if e.tag != "tbody"]
+    return elements, " ".join("".join(root.itertext()).split())
+
+
+@pytest.mark.parametrize(
+    "document",
+    [make_document(), hvac_document(), spanish_document(), worst_case_document("WWWWWWW")],
+    ids=["typical", "stop", "spanish", "worst"],
+)
+def test_the_report_is_parsed_as_xml_into_the_tree_the_html5_parser_gives(
+    renderer: WeasyPrintRenderer, document: ReportDocument
+) -> None:
+    html = renderer.html(document)
+    ElementTree.fromstring(html)  # well-formed XML (raises otherwise): ReportHTML's fast path
+    fast = user_agent.ReportHTML(string=html, user_agent_sheet=user_agent.report_user_agent_sheet())
+    assert _tree(fast) == _tree(HTML(string=html))
+
+
+def test_text_that_is_not_xml_goes_through_weasyprints_html_parser() -> None:
+    sheet = user_agent.report_user_agent_sheet()
+    document = user_agent.ReportHTML(string="<p>a&nbsp;b<br>c\x0c</p>", user_agent_sheet=sheet)
+    assert [e.tag for e in document.etree_element.iter()] == ["html", "head", "body", "p", "br"]
+    assert "".join(document.etree_element.itertext()) == "a\u00a0bc\x0c"
 
 
 def test_the_stop_case_gives_one_instruction(renderer: WeasyPrintRenderer, tmp_path: Path) -> None:
