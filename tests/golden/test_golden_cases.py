@@ -355,3 +355,19 @@ def test_the_pdf_shows_the_customers_codes_and_symptoms(
         assert _flat(code.code) in text, code
     for symptom in golden.expect["symptoms"]:
         assert _flat(symptom) in text, symptom
+
+
+def test_a_near_empty_last_page_is_saved_by_the_compact_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mower's closing note alone would fill an eighth of a fourth page; laid out again with
+    slightly tighter lines, the report ends on page 3."""
+    from diagpro.adapters.pdf import WeasyPrintRenderer, renderer
+
+    document = _document(_load(CASES_DIR / "lawn_honda_mower_no_start.json"))
+    pdf_renderer = WeasyPrintRenderer()
+    fills = pdf_renderer.page_fills(document)
+    assert all(fill >= renderer.LAST_PAGE_MIN_FILL for fill in fills), fills
+    monkeypatch.setattr(renderer, "LAST_PAGE_MIN_FILL", 0.0)  # never compact
+    loose = pdf_renderer.page_fills(document)
+    assert len(loose) == len(fills) + 1 and loose[-1] < 0.3, loose

@@ -37,6 +37,11 @@ LOGO = "logo.svg"
 # between block boxes anyway, but only after parsing it into text nodes and building (then
 # discarding) anonymous boxes for it: about 3% of a render.
 _INDENTATION = re.compile(r">[ \t]*\n\s*<")
+# A last page this empty holds only the closing note: the report is laid out once more with
+# slightly tighter lines (COMPACT_CSS) and that layout is kept when it saves the page. A few
+# reports pay a second layout; none ends on a near-empty page (the issue a technician raised).
+LAST_PAGE_MIN_FILL = 0.3
+COMPACT_CSS = "html { line-height: 1.25; } .section { margin-bottom: 2pt; }"
 MAX_PAGE_SHEETS = 16  # one per report language; a bound, should a language ever vary per call
 
 
@@ -68,6 +73,7 @@ class WeasyPrintRenderer:
             url_fetcher=self._fetcher,
             font_config=self._font_config,
         )
+        self._compact = CSS(string=COMPACT_CSS, font_config=self._font_config)
         # WeasyPrint only logs a font it could not load and falls back to whatever fontconfig
         # finds on the host: refuse to start instead (each loaded face is one file there).
         faces, loaded = css.count("@font-face"), len(list(font_folder.iterdir()))
@@ -113,19 +119,24 @@ class WeasyPrintRenderer:
             self._page_sheets[page_css] = sheet
         return sheet
 
-    def _laid_out(self, html: str, page_css: str) -> Any:
+    def _laid_out(self, html: str, page_css: str, compact: bool = False) -> Any:
         """The WeasyPrint document, laid out and paginated (not yet written). Call it holding
-        the lock. The page sheet comes after the report's, so its header words win."""
-        return ReportHTML(
+        the lock. The page sheet comes after the report's, so its header words win. When the
+        last page would be near-empty, the compact layout is returned if it saves that page."""
+        sheets = [self._stylesheet, self._page_sheet(page_css)]
+        if compact:
+            sheets.append(self._compact)
+        document = ReportHTML(
             string=html,
             base_url=ASSET_PREFIX,
             url_fetcher=self._fetcher,
             user_agent_sheet=self._user_agent_sheet,
-        ).render(
-            stylesheets=[self._stylesheet, self._page_sheet(page_css)],
-            font_config=self._font_config,
-            cache=self._image_cache,
-        )
+        ).render(stylesheets=sheets, font_config=self._font_config, cache=self._image_cache)
+        pages = document.pages
+        if compact or len(pages) < 2 or page_fill(pages[-1]) >= LAST_PAGE_MIN_FILL:
+            return document
+        tighter = self._laid_out(html, page_css, compact=True)
+        return tighter if len(tighter.pages) < len(pages) else document
 
     def render(self, document: ReportDocument) -> bytes:
         html, page_css = self._prepared(document)
