@@ -59,7 +59,8 @@ def j1939_texts() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*table["spns"].values(), *table["fmis"].values())))
 
 
-def _obd2_group(code: str, table: dict[str, Any]) -> str:
+def obd2_group(code: str, table: dict[str, Any]) -> str:
+    """The SAE J2012 group a code sits in (its subsystem), in English (a msgid)."""
     letter, second = code[0], code[1]
     if letter == "P" and (second == "0" or code[2].isdigit()):
         group: str = table["p_subgroups"].get(code[2], _POWERTRAIN)
@@ -70,7 +71,8 @@ def _obd2_group(code: str, table: dict[str, Any]) -> str:
     return str(table["bcu_subgroups"].get(code[:2], system))
 
 
-def _obd2_generic(code: str, table: dict[str, Any]) -> bool:
+def obd2_generic(code: str, table: dict[str, Any]) -> bool:
+    """Whether SAE defines the code's meaning (else the vehicle maker does)."""
     ownership = table["ownership"][code[0]].get(code[1], "manufacturer")
     if ownership == "mixed":  # SAE J2012: P3000-P33FF belong to the maker, P3400 up are generic
         return code[2] not in "0123"
@@ -79,11 +81,11 @@ def _obd2_generic(code: str, table: dict[str, Any]) -> bool:
 
 def decode_obd2(code: str, t: Messages) -> DecodedCode:
     table = offline_table("obd2.json")
-    group = t(_obd2_group(code, table))
+    group = t(obd2_group(code, table))
     known = table["codes"].get(code)
     if known:
         return DecodedCode(code, t(OBD2_SYSTEM), t(known), Certainty.KNOWN)
-    if _obd2_generic(code, table):
+    if obd2_generic(code, table):
         meaning = t(_GROUP_FAULT, group=group)
         return DecodedCode(
             code, t(OBD2_SYSTEM), meaning[0].upper() + meaning[1:], Certainty.TYPICAL,

@@ -68,7 +68,8 @@ class OfflineAnalyzer:
             Messages(language, "intake"),
         )
         advice, safety = writer.urgency(ctx)
-        approval = money.approval_step(ctx)
+        quote = money.quote_check(ctx)
+        approval = money.approval_step(ctx, quote)
         return Analysis(
             causes=writer.causes(ctx),
             other_pct=findings.other_pct,
@@ -86,7 +87,7 @@ class OfflineAnalyzer:
             do_not=writer.do_not(ctx),
             costs=money.costs(ctx),
             labour_rate_cents=profile.labour_usd * 100,
-            quote_check=money.quote_check(ctx),
+            quote_check=quote,
             shop_questions=writer.shop_questions(ctx),
             how_it_works=ctx.t(ctx.top.cause.explain),
             sources=writer.sources(ctx),

@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from diagpro.adapters.code_book.standard import obd2_generic, obd2_group
 from diagpro.domain.analysis import Urgency
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import CATEGORY_BY_KEY
@@ -392,21 +393,12 @@ _OWNERSHIP = {
 
 
 def _decode_obd2(code: DetectedCode, table: dict[str, Any]) -> DecodedCode:
+    # The SAE J2012 group and ownership rules are the code book's (one copy of them).
     text = code.code
-    letter, second = text[0], text[1]
-    system = table["systems"][letter]
-    ownership = table["ownership"][letter].get(second, "manufacturer")
-    if ownership == "mixed":
-        # SAE J2012 splits P3xxx: P3000-P33FF belong to the maker, P3400 and up are generic.
-        ownership = "manufacturer" if text[2] in "0123" else "generic"
+    system = table["systems"][text[0]]
+    ownership = "generic" if obd2_generic(text, table) else "manufacturer"
     system_word = system.split(" (")[0]
-    if letter == "P" and (second == "0" or text[2].isdigit()):
-        group = table["p_subgroups"].get(text[2], "powertrain")
-    elif letter == "P":
-        # The lettered sub-groups (P0A.. hybrid) are P0 groups; P2A..P2F are not hybrid codes.
-        group = "powertrain"
-    else:
-        group = table["bcu_subgroups"].get(text[:2], system)
+    group = obd2_group(text, table)
     kind = _OWNERSHIP[ownership].format(system=system_word)
     known = table["codes"].get(text)
     if known:

@@ -199,15 +199,15 @@ def _scope_problems(ctx: Context, written: list[tuple[Cause, int]]) -> list[str]
     return problems
 
 
-def approval_step(ctx: Context) -> str:
+def approval_step(ctx: Context, check: QuoteCheck | None) -> str:
     """The last next step, after the one naming the test: what to approve, at what fair price,
-    and, when the shop quoted a job the evidence does not call for, to decline it."""
+    and, when the shop quoted a job the evidence does not call for (``check``, the analysis'
+    quote check), to decline it."""
     top = ctx.top.cause
     if top.id == UNDETERMINED:
         return ctx.t(STEP_DIAGNOSIS_ONLY)
     first = chosen(top, _owner_words(ctx), COSTED_JOBS[0])[0].priced(ctx.profile)
     low, high = first.total
-    check = quote_check(ctx)
     scope = check is not None and check.verdict == QuoteVerdict.UNJUSTIFIED_SCOPE
     return ctx.t(
         STEP_DECLINE if scope else STEP_APPROVE,
