@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from diagpro.adapters.gemini.contexts import EquipmentContext, context_for
 from diagpro.adapters.gemini.given import given_fields
 from diagpro.adapters.language import detect_language
+from diagpro.adapters.offline_analyzer.knowledge import knowledge
 from diagpro.domain.analysis import CONFIDENCE_THRESHOLD, DecodedCode, OwnerFact, RuledOut
 from diagpro.domain.codes import CodeFamily, DetectedCode
 from diagpro.domain.equipment import CATEGORY_BY_KEY, DETAIL_LABELS, EquipmentCategory
@@ -82,26 +83,7 @@ CODE_FAMILY_LABELS: dict[str, str] = {
     CodeFamily.BLINK: "Blink / flash codes",
 }
 
-# An independent shop's hourly labour rate per trade in the US, 2026 (what the cost rows assume
-# unless the owner's currency calls for the local rate): cars and light trucks, diesel and heavy
-# equipment, small engines, HVAC and electronics bench work.
-US_LABOUR_RATE_USD: dict[str, int] = {
-    "automotive": 150,
-    "gas-trucks": 150,
-    "diesel-trucks": 175,
-    "semi-trucks": 175,
-    "farm-ag": 175,
-    "compact-equipment": 175,
-    "rvs": 160,
-    "marine": 150,
-    "motorcycles": 130,
-    "atvs-utvs": 130,
-    "lawn-garden": 130,
-    "power-tools": 130,
-    "hvac": 130,
-    "golf-carts": 130,
-    "electronics": 130,
-}
+# When the category is unknown (never, for a validated intake), the car trade's rate.
 DEFAULT_US_LABOUR_RATE_USD = 150
 
 # Characters escaped inside the data block: the markers' brackets (and their full-width and
@@ -221,7 +203,10 @@ def _money_rule(currency: str, equipment_type: str) -> str:
     code = currency.upper()
     example = format_money(125000, currency)
     if code == "USD":
-        rate = US_LABOUR_RATE_USD.get(equipment_type, DEFAULT_US_LABOUR_RATE_USD)
+        # One copy of the 2026 independent-shop rates: the built-in price data's, so a report
+        # states the same rate whichever analyzer wrote it.
+        profile = knowledge().profiles.get(equipment_type)
+        rate = profile.labour_usd if profile else DEFAULT_US_LABOUR_RATE_USD
         where = f"about {format_money(rate * 100, currency)} an hour for this trade in 2026"
     else:
         where = f"the usual rate for this trade where {code} is the currency"
