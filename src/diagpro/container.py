@@ -42,6 +42,7 @@ from diagpro.application.status import (
     DescribeSubmission,
     EnsureReport,
     GetDownloadLinks,
+    RemakeLostReport,
     RequeueSubmission,
 )
 from diagpro.application.tasks import SweepDueJobs, WorkPushedJob
@@ -322,10 +323,15 @@ class Container(containers.DeclarativeContainer):
     firestore_queries = providers.Callable(_firestore_queries)
     work_pushed_job = providers.Factory(WorkPushedJob, jobs, process_jobs, clock, worker_settings)
     sweep_due_jobs = providers.Factory(SweepDueJobs, jobs, job_announcer, clock)
-    describe = providers.Factory(DescribeSubmission, submissions, jobs, reports, clock)
-    download_links = providers.Factory(GetDownloadLinks, submissions, reports, clock)
-    requeue = providers.Factory(RequeueSubmission, submissions, jobs, reports, clock)
-    ensure_report = providers.Factory(EnsureReport, submissions, reports, requeue)
+    remake_lost_report = providers.Factory(RemakeLostReport, submissions, jobs, reports, clock)
+    describe = providers.Factory(
+        DescribeSubmission, submissions, jobs, reports, clock, remake_lost_report
+    )
+    download_links = providers.Factory(
+        GetDownloadLinks, submissions, reports, clock, remake_lost_report
+    )
+    requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
+    ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
 
 
 def use_memory_adapters(container: Container) -> Container:

@@ -1,4 +1,10 @@
-"""Where a submission is and why; its download links; re-queueing one that failed."""
+"""Where a submission is and why; its download links; re-queueing one that failed.
+
+A ready submission whose stored report file was lost (a wiped disk, a deleted bucket object) is
+never a dead end: whoever asks for it (its status, a link, ``/reports/ensure``, ``diagpro
+requeue``) queues it to be made again from the analysis kept on the submission, so the model is
+not asked (or paid) twice, and meanwhile it reads as being prepared, never as not found.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from diagpro.application.transitions import change_submission
-from diagpro.domain.errors import IllegalTransition, NotPaid, ReportMissing, ReportNotReady
-from diagpro.domain.jobs import JobState
+from diagpro.domain.errors import (
+    IllegalTransition,
+    NotPaid,
+    ReportBeingRemade,
+    ReportMissing,
+    ReportNotReady,
+)
+from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status, Submission
@@ -16,9 +28,9 @@ from diagpro.domain.submission import Status, Submission
 log = logging.getLogger("diagpro.status")
 
 LINK_TTL_SECONDS = 15 * 60
-REPORT_FILE_MISSING = (
-    "Ready, but the report file is missing from storage. Ask for the report again and it is "
-    "made again from the analysis already done, at no charge."
+REPORT_BEING_REMADE = (
+    "Being prepared: the report file was lost from storage and is being made again from the "
+    "analysis already done, at no charge."
 )
 
 
@@ -30,10 +42,13 @@ class StatusView:
     next_try: datetime | None
     last_error: str
     links: DownloadLinks | None
+    queued_at: datetime | None = None  # when the work under way now was queued
+    remaking: bool = False  # a lost report file is being made again from the kept analysis
 
     @property
     def report_missing(self) -> bool:
-        """Ready, but the stored PDF is gone: RequeueSubmission makes it again."""
+        """Ready, yet no link could be made: its file was lost again while being looked at.
+        Work is queued for it all the same; callers show it as being prepared."""
         return self.submission.status == Status.READY and self.links is None
 
 
@@ -67,62 +82,11 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
     return "Refunded."
 
 
-class DescribeSubmission:
-    def __init__(
-        self, submissions: SubmissionStore, jobs: JobQueue, reports: ReportStore, clock: Clock
-    ) -> None:
-        self._submissions = submissions
-        self._jobs = jobs
-        self._reports = reports
-        self._clock = clock
-
-    def __call__(self, submission_id: str) -> StatusView:
-        sub = self._submissions.get(submission_id)
-        history = self._jobs.jobs_for(submission_id)
-        latest = history[-1] if history else None
-        attempts = sum(j.attempts for j in history)
-        waiting = latest is not None and latest.state == JobState.QUEUED
-        next_try = latest.not_before if waiting and latest and latest.last_error else None
-        last_error = latest.last_error if latest else ""
-        links = None
-        explanation = _explain(sub, attempts, last_error, next_try)
-        if sub.status == Status.READY:
-            try:
-                links = self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
-            except ReportMissing:
-                # A paid customer must not be stuck behind a lost file: say so, and say how it
-                # is made again (EnsureReport / RequeueSubmission re-render it).
-                log.error("submission %s is ready but its report file is missing", sub.id)
-                explanation = REPORT_FILE_MISSING
-        return StatusView(
-            submission=sub,
-            explanation=explanation,
-            attempts=attempts,
-            next_try=next_try,
-            last_error=last_error,
-            links=links,
-        )
-
-
-class GetDownloadLinks:
-    def __init__(self, submissions: SubmissionStore, reports: ReportStore, clock: Clock) -> None:
-        self._submissions = submissions
-        self._reports = reports
-        self._clock = clock
-
-    def __call__(self, submission_id: str) -> DownloadLinks:
-        """Fresh 15-minute links, minted per request and never stored. ReportNotReady until
-        the submission is ready."""
-        sub = self._submissions.get(submission_id)
-        if sub.status != Status.READY:
-            raise ReportNotReady(sub.id, sub.status.value)
-        return self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
-
-
-class RequeueSubmission:
-    """Operator or customer asks again: a failed submission goes back to the queue; a paid one
-    whose job went missing gets one; a ready one whose report file was lost is made again (from
-    its kept analysis). Anything else is refused with the reason."""
+class RemakeLostReport:
+    """A ready submission whose report file is gone goes back to the queue (``remake_report``
+    keeps its analysis) and gets one job. Two requests at once queue one re-render: the
+    compare-and-set lets one of them move it, the other finds it paid already, and the queue
+    keeps one job per submission."""
 
     def __init__(
         self, submissions: SubmissionStore, jobs: JobQueue, reports: ReportStore, clock: Clock
@@ -133,15 +97,161 @@ class RequeueSubmission:
         self._clock = clock
 
     def __call__(self, submission_id: str) -> Submission:
+        """The submission as stored afterwards: paid (queued) when its file was lost, as it was
+        otherwise. Raises IllegalTransition only through a bug (never for a lost file)."""
         now = self._clock.now()
+
+        def remake(sub: Submission) -> Submission | None:
+            if sub.status == Status.READY and not self._reports.exists(sub.id):
+                return sub.remake_report(now)
+            return None
+
+        # step 1 of 2: back to paid, keeping the analysis (a write on the submission).
+        stored, changed = change_submission(self._submissions, submission_id, remake)
+        if changed:
+            log.warning(
+                "submission %s: its report file was lost; queued to be made again from the "
+                "kept analysis",
+                stored.id,
+            )
+        # step 2 of 2: queue the job. A crash between the steps leaves it paid without a job;
+        # asking again (requeue, /reports/ensure) repeats step 2. Queued again when it was
+        # already paid: the queue answers with the job it has, so a racing request adds none.
+        if stored.status == Status.PAID:
+            self._jobs.enqueue(stored.id, now)
+        return stored
+
+
+def _remaking(sub: Submission, history: list[Job] | tuple[Job, ...]) -> bool:
+    """Made again after a lost file: paid or processing with its analysis kept, after a job
+    that already finished it once."""
+    return (
+        sub.status in (Status.PAID, Status.PROCESSING)
+        and sub.analysis is not None
+        and any(job.state == JobState.DONE for job in history)
+    )
+
+
+class DescribeSubmission:
+    def __init__(
+        self,
+        submissions: SubmissionStore,
+        jobs: JobQueue,
+        reports: ReportStore,
+        clock: Clock,
+        remake: RemakeLostReport,
+    ) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._reports = reports
+        self._clock = clock
+        self._remake = remake
+
+    def __call__(self, submission_id: str) -> StatusView:
+        sub = self._submissions.get(submission_id)
+        links = None
+        if sub.status == Status.READY:
+            # A paid customer must not be stuck behind a lost file: asking about it queues it
+            # to be made again, and the answer describes it as it is then (being prepared).
+            links, sub = _links_or_remake(sub, self._reports, self._remake, self._clock)
+        history = self._jobs.jobs_for(sub.id)
+        latest = history[-1] if history else None
+        attempts = sum(j.attempts for j in history)
+        waiting = latest is not None and latest.state == JobState.QUEUED
+        next_try = latest.not_before if waiting and latest and latest.last_error else None
+        last_error = latest.last_error if latest else ""
+        remaking = _remaking(sub, history)
+        if (remaking and next_try is None) or (sub.status == Status.READY and links is None):
+            explanation = REPORT_BEING_REMADE
+        else:
+            explanation = _explain(sub, attempts, last_error, next_try)
+        return StatusView(
+            submission=sub,
+            explanation=explanation,
+            attempts=attempts,
+            next_try=next_try,
+            last_error=last_error,
+            links=links,
+            queued_at=latest.created_at if waiting and latest else None,
+            remaking=remaking,
+        )
+
+
+def _links_or_remake(
+    sub: Submission, reports: ReportStore, remake: RemakeLostReport, clock: Clock
+) -> tuple[DownloadLinks | None, Submission]:
+    """Fresh links for a ready submission, or (its file lost) no links and the submission as
+    it is once queued to be made again."""
+    try:
+        return reports.links(sub.id, LINK_TTL_SECONDS, clock.now()), sub
+    except ReportMissing:
+        pass
+    stored = remake(sub.id)
+    if stored.status != Status.READY:
+        return None, stored
+    # Made again by someone else between our look and our write: its new file has links.
+    try:
+        return reports.links(stored.id, LINK_TTL_SECONDS, clock.now()), stored
+    except ReportMissing:
+        return None, stored  # lost once more in that instant: the next ask queues it again
+
+
+class GetDownloadLinks:
+    def __init__(
+        self,
+        submissions: SubmissionStore,
+        reports: ReportStore,
+        clock: Clock,
+        remake: RemakeLostReport,
+    ) -> None:
+        self._submissions = submissions
+        self._reports = reports
+        self._clock = clock
+        self._remake = remake
+
+    def __call__(self, submission_id: str) -> DownloadLinks:
+        """Fresh 15-minute links, minted per request and never stored. ReportNotReady until
+        the submission is ready; ReportBeingRemade (a ReportNotReady) when its file was lost,
+        which queues it to be made again."""
+        sub = self._submissions.get(submission_id)
+        if sub.status != Status.READY:
+            raise ReportNotReady(sub.id, sub.status.value)
+        links, stored = _links_or_remake(sub, self._reports, self._remake, self._clock)
+        if links is None:
+            raise ReportBeingRemade(stored.id, stored.status.value)
+        return links
+
+
+class RequeueSubmission:
+    """Operator or customer asks again: a failed submission goes back to the queue; a paid one
+    whose job went missing gets one; a ready one whose report file was lost is made again (from
+    its kept analysis, RemakeLostReport). Anything else is refused with the reason."""
+
+    def __init__(
+        self,
+        submissions: SubmissionStore,
+        jobs: JobQueue,
+        clock: Clock,
+        remake: RemakeLostReport,
+    ) -> None:
+        self._submissions = submissions
+        self._jobs = jobs
+        self._clock = clock
+        self._remake = remake
+
+    def __call__(self, submission_id: str) -> Submission:
+        now = self._clock.now()
+        if self._submissions.get(submission_id).status == Status.READY:
+            stored = self._remake(submission_id)
+            if stored.status == Status.READY:  # its file is there: nothing to make again
+                raise IllegalTransition(stored.id, stored.status.value, "re-queued")
+            return stored
 
         def requeue(sub: Submission) -> Submission | None:
             if sub.status == Status.FAILED:
                 return sub.requeue(now)
             if sub.status in (Status.PAID, Status.PROCESSING):
                 return None
-            if sub.status == Status.READY and not self._reports.exists(sub.id):
-                return sub.remake_report(now)
             raise IllegalTransition(sub.id, sub.status.value, "re-queued")
 
         # step 1 of 2: back to the queue's side of the lifecycle (a write on the submission).
@@ -158,18 +268,21 @@ class EnsureReport:
     one is otherwise left alone; an unpaid one is refused, because the analysis is paid work."""
 
     def __init__(
-        self, submissions: SubmissionStore, reports: ReportStore, requeue: RequeueSubmission
+        self,
+        submissions: SubmissionStore,
+        remake: RemakeLostReport,
+        requeue: RequeueSubmission,
     ) -> None:
         self._submissions = submissions
-        self._reports = reports
+        self._remake = remake
         self._requeue = requeue
 
     def __call__(self, submission_id: str) -> bool:
         """True when work was queued (or already is); False when the report is ready.
         Raises NotPaid for a pending submission, IllegalTransition for a refunded one."""
         sub = self._submissions.get(submission_id)
-        if sub.status == Status.READY and self._reports.exists(sub.id):
-            return False
+        if sub.status == Status.READY:
+            return self._remake(sub.id).status != Status.READY
         if sub.status == Status.PENDING:
             raise NotPaid(sub.id)
         self._requeue(sub.id)

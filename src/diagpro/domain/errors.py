@@ -82,6 +82,19 @@ class ReportNotReady(DomainError):
         super().__init__(f"The report for {submission_id} is not ready (status: {status})")
 
 
+class ReportBeingRemade(ReportNotReady):
+    """A ready report's stored file was lost and is being made again from the kept analysis.
+    Not ready for now, like any report on its way; never "not found": the order is intact."""
+
+    def __init__(self, submission_id: str, status: str) -> None:
+        DomainError.__init__(
+            self,
+            f"The report for {submission_id} is being prepared: its file was lost from storage "
+            "and is being made again from the analysis already done. Ask again in a minute.",
+        )
+        self.status = status
+
+
 class PaymentEventInvalid(DomainError):
     """A payment event whose signature or shape we cannot trust. Never fulfilled."""
 

@@ -181,7 +181,9 @@ def _status(container: Container, args: argparse.Namespace) -> int:
 
 def _requeue(container: Container, args: argparse.Namespace) -> int:
     sub = container.requeue()(args.submission_id)
-    _say(f"{sub.id}: {sub.status.value}; queued again")
+    # A kept analysis is rendered again as it is: say so, as it is why no model call is billed.
+    reuse = "; the report is made from its kept analysis" if sub.analysis is not None else ""
+    _say(f"{sub.id}: {sub.status.value}; queued again{reuse}")
     return 0
 
 
@@ -342,7 +344,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("submission_id")
     status.set_defaults(run=_status)
 
-    requeue = commands.add_parser("requeue", help="queue a failed or stuck submission again")
+    requeue = commands.add_parser(
+        "requeue",
+        help="queue a failed or stuck submission again, or make a lost report file again",
+    )
     requeue.add_argument("submission_id")
     requeue.set_defaults(run=_requeue)
 

@@ -161,7 +161,8 @@ def analyze_diagnostic(
 def get_download_url(
     data: JSONBody[SubmissionRef], download_links: NamedDependency[GetDownloadLinks]
 ) -> dict[str, Any]:
-    """Fresh 15-minute links; 409 while the report is not ready."""
+    """Fresh 15-minute links; 409 while the report is not ready (or its lost file is being
+    made again: asking queued it)."""
     return links_body(download_links(submission_id_from(data.submissionId)))
 
 
@@ -176,7 +177,8 @@ def reports_signed_url(
 def reports_status(
     submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]
 ) -> Response[dict[str, Any]]:
-    """200 ready with links, 202 while on its way, 409 failed or refunded, 404 unknown."""
+    """200 ready with links, 202 while on its way (also while a lost report file is made
+    again), 409 failed or refunded, 404 unknown."""
     sid = submission_id_from(submission_id)
     try:
         view = describe(sid)
@@ -184,15 +186,15 @@ def reports_status(
         raise ApiError(404, exc.code, exc.message, status="not_found") from exc
     body = status_body(view)
     sub = view.submission
-    if view.report_missing:
-        raise ApiError(404, "REPORT_NOT_FOUND", view.explanation, status=sub.status.value)
-    if sub.status == Status.READY:
+    if sub.status == Status.READY and not view.report_missing:
         return Response(body, status_code=200)
     if sub.status in (Status.FAILED, Status.REFUNDED):
         code = "REPORT_FAILED" if sub.status == Status.FAILED else "REFUNDED"
         raise ApiError(409, code, view.explanation, status=sub.status.value)
+    # Its file lost again the instant it was looked at: queued all the same, so on its way.
+    on_its_way = Status.PAID if view.report_missing else sub.status
     return Response(
-        {**body, "submissionStatus": sub.status.value, "status": "processing"}, status_code=202
+        {**body, "submissionStatus": on_its_way.value, "status": "processing"}, status_code=202
     )
 
 
@@ -200,7 +202,8 @@ def reports_status(
 def reports_ensure(
     data: JSONBody[SubmissionRef], ensure_report: NamedDependency[EnsureReport]
 ) -> Response[dict[str, Any]]:
-    """Make sure a paid submission gets its report: re-queue a failed one."""
+    """Make sure a paid submission gets its report: re-queue a failed one, make a lost report
+    file again from the kept analysis."""
     sid = submission_id_from(data.submissionId)
     if ensure_report(sid):
         return Response({"status": "processing", "submissionId": sid}, status_code=202)

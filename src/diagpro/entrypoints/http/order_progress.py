@@ -44,7 +44,7 @@ class Progress:
     explanation: str
     failure_reason: str
     can_retry: bool
-    elapsed_seconds: int  # since the payment was confirmed
+    elapsed_seconds: int  # since the payment was confirmed (or a lost report was queued)
     slow: bool
 
     @property
@@ -72,18 +72,23 @@ class Progress:
 
 def progress_of(view: StatusView, now: datetime) -> Progress:
     sub = view.submission
-    # A ready report whose file was lost shows as a failure the customer can retry: the page
-    # must not offer a download that cannot work, and "Try again" re-renders it.
-    status = Status.FAILED if view.report_missing else sub.status
+    # A ready report whose file was lost is being made again (asking for it queued that): the
+    # page follows it like any report on its way, and never offers a download that cannot work.
+    status = Status.PAID if view.report_missing else sub.status
     started = sub.payment.paid_at if sub.payment is not None else now
+    if view.remaking and view.queued_at is not None:
+        started = view.queued_at  # made again long after payment: "slow" counts from now on
     elapsed = max(0, int((now - started).total_seconds()))
+    writing = (2, "Writing your report")
     step, headline = {
         Status.PENDING: (0, "Waiting for your payment to be confirmed"),
-        Status.PAID: (1, "Payment received: your analysis is queued"),
-        Status.PROCESSING: (
-            (2, "Writing your report")
+        Status.PAID: (
+            writing
             if sub.analysis is not None
-            else (1, "Analysing your description")
+            else (1, "Payment received: your analysis is queued")
+        ),
+        Status.PROCESSING: (
+            writing if sub.analysis is not None else (1, "Analysing your description")
         ),
         Status.READY: (len(STEPS), "Your report is ready"),
         Status.FAILED: (1, "We could not finish your report"),
@@ -95,15 +100,13 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         step=step,
         headline=headline,
         explanation=view.explanation,
-        failure_reason=view.explanation if view.report_missing else sub.failure_reason,
+        failure_reason=sub.failure_reason,
         can_retry=may_retry(view),
         elapsed_seconds=elapsed,
-        slow=sub.status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
+        slow=status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
     )
 
 
 def may_retry(view: StatusView) -> bool:
     sub = view.submission
-    if view.report_missing:
-        return True  # re-rendering a lost file asks the model nothing: always allowed
     return sub.status == Status.FAILED and sub.requeue_count < MAX_CUSTOMER_RETRIES
