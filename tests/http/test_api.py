@@ -15,6 +15,7 @@ import pytest
 
 from diagpro.domain.errors import AnalysisUnavailable
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
+from tests.lost_reports import lose_report
 
 SUBMISSION_ID = re.compile(r"^diag_\d{13}_[0-9a-f]{24}$")
 UNKNOWN_ID = "diag_1795694400000_" + "e" * 24
@@ -510,6 +511,78 @@ def test_view_refusals(api: Api) -> None:
     assert body["status"] == "pending"
     assert_error(api.client.get(f"/view/{UNKNOWN_ID}"), 404, "SUBMISSION_NOT_FOUND")
     assert_error(api.client.get("/view/not-an-id"), 400, "BAD_ID")
+
+
+# -- a ready report whose file was lost ---------------------------------------------------------
+# The attack: delete the stored PDF of a paid, ready order, then ask for it every way a client
+# can. Each request answers "being prepared" (never 404 REPORT_NOT_FOUND) and the first one
+# queues a re-render from the kept analysis; the worker makes it again without a model call.
+
+
+def _ask_status(api: Api, sid: str) -> None:
+    response = api.get("/reports/status", params={"submissionId": sid})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["status"], body["submissionStatus"]) == ("processing", "paid")
+    assert "being prepared" in body["message"].lower() and "downloadUrl" not in body
+
+
+def _ask_analysis_status(api: Api, sid: str) -> None:
+    body = api.status(sid)
+    assert body["status"] == "paid" and "being prepared" in body["message"].lower()
+
+
+def _not_ready(response: Any) -> None:
+    body = assert_error(response, 409, "REPORT_NOT_READY")
+    assert body["status"] == "paid" and "being prepared" in body["error"]
+
+
+LINK_ASKS = {
+    "GET /reports/status": _ask_status,
+    "POST /analysisStatus": _ask_analysis_status,
+    "GET /reports/signed-url": lambda api, sid: _not_ready(
+        api.get("/reports/signed-url", params={"submissionId": sid})
+    ),
+    "POST /getDownloadUrl": lambda api, sid: _not_ready(
+        api.post("/getDownloadUrl", {"submissionId": sid})
+    ),
+    "GET /view/{id}": lambda api, sid: _not_ready(api.client.get(f"/view/{sid}")),
+    "POST /reports/ensure": lambda api, sid: _accepted(
+        api.post("/reports/ensure", {"submissionId": sid}), {"status": "processing"}
+    ),
+    "POST /analyzeDiagnostic": lambda api, sid: _accepted(
+        api.post("/analyzeDiagnostic", {"submissionId": sid}), {"status": "processing"}
+    ),
+}
+
+
+def _accepted(response: Any, expected: dict[str, str]) -> None:
+    assert response.status_code == 202, response.text
+    assert expected.items() <= response.json().items()
+
+
+@pytest.mark.parametrize("memory", [True, False], ids=["memory", "embedded"])
+@pytest.mark.parametrize("ask", LINK_ASKS.values(), ids=LINK_ASKS.keys())
+def test_a_lost_report_file_is_being_prepared_and_made_again_without_a_model_call(
+    make_api: Any, memory: bool, ask: Any
+) -> None:
+    api = make_api(memory=memory)
+    sid = api.ready()
+    lose_report(api.container, sid)
+
+    ask(api, sid)
+    for again in LINK_ASKS.values():  # every other way of asking agrees meanwhile
+        again(api, sid)
+
+    assert len(api.jobs(sid)) == 2  # the first run's and one re-render, however often asked
+    assert api.work() == 1
+    body = api.get("/reports/status", params={"submissionId": sid}).json()
+    assert body["status"] == "ready" and body["downloadUrl"]
+    if not memory:  # only the local folder is served under /files/reports
+        pdf = api.client.get(body["downloadUrl"])
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert len(api.analyzer.calls) == 1  # the kept analysis, rendered again
+    assert len(api.renderer.rendered) == 2
 
 
 # -- GET /healthz and /schema -------------------------------------------------------------------

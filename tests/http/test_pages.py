@@ -29,6 +29,7 @@ from diagpro.entrypoints.http import local, order_progress, pages
 from diagpro.entrypoints.http.app import create_app
 from tests.doubles import FixedClock, RecordingRenderer
 from tests.harness import container_for_tests
+from tests.lost_reports import lose_report
 
 UNKNOWN_ID = "diag_1764115200000_" + "0" * 24
 
@@ -453,6 +454,47 @@ def test_a_failed_report_shows_the_reason_and_try_again_works(site: Site) -> Non
     assert site.submission(sid).status == Status.PAID
     site.work()
     assert site.page(success_url).text("headline") == "Your report is ready"
+
+
+def test_a_lost_report_file_is_prepared_again_while_the_success_page_polls_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock()
+    site = _build(tmp_path, monkeypatch, clock)
+    with site.client:
+        _lost_report_is_prepared_again(site, clock)
+
+
+def _lost_report_is_prepared_again(site: Site, clock: FixedClock) -> None:
+    sid = site.submit()
+    success_url = site.pay(sid, deliver=False)  # signed for the fixed clock: the page fulfils
+    site.page(success_url)
+    site.work()
+    assert site.submission(sid).status == Status.READY
+    clock.advance(days=3)  # the file is lost long after the payment
+    lose_report(site.container, sid)
+    # A bookmarked download: back to the order's page, which follows the report being made.
+    download = site.get(f"/download/{sid}")
+    assert download.status_code == 303
+    assert download.headers["location"] == f"/success?submission_id={sid}"
+
+    page = site.page(success_url)
+    assert page.text("headline") == "Writing your report"
+    assert "being prepared" in page.text("explanation").lower()
+    assert page.visible("working") and not page.visible("ready") and not page.visible("failed")
+    assert not page.visible("slow")  # counted from when it was queued again, not from payment
+    assert '<meta http-equiv="refresh" content="5">' in page.html
+    status = site.get(page.by_id("order").attrs["data-status-url"]).json()
+    assert status["status"] == "paid" and "downloadUrl" not in status
+    assert site.submission(sid).status == Status.PAID
+    assert site.submission(sid).analysis is not None
+
+    site.work()
+
+    ready = site.get(f"/success/status?submission_id={sid}").json()
+    assert ready["status"] == "ready" and ready["downloadUrl"] == f"/download/{sid}"
+    assert site.get(f"/download/{sid}").status_code == 302
+    assert len(site.renderer.rendered) == 2
 
 
 def test_try_again_stops_being_offered_after_a_few_tries(site: Site) -> None:

@@ -121,6 +121,10 @@ class RemakeLostReport:
             self._jobs.enqueue(stored.id, now)
         return stored
 
+    def under_way(self, sub: Submission) -> bool:
+        """True while a lost report file of ``sub`` is being made again."""
+        return _remaking(sub, self._jobs.jobs_for(sub.id))
+
 
 def _remaking(sub: Submission, history: list[Job] | tuple[Job, ...]) -> bool:
     """Made again after a lost file: paid or processing with its analysis kept, after a job
@@ -212,9 +216,11 @@ class GetDownloadLinks:
     def __call__(self, submission_id: str) -> DownloadLinks:
         """Fresh 15-minute links, minted per request and never stored. ReportNotReady until
         the submission is ready; ReportBeingRemade (a ReportNotReady) when its file was lost,
-        which queues it to be made again."""
+        which queues it to be made again, and until it is made."""
         sub = self._submissions.get(submission_id)
         if sub.status != Status.READY:
+            if self._remake.under_way(sub):
+                raise ReportBeingRemade(sub.id, sub.status.value)
             raise ReportNotReady(sub.id, sub.status.value)
         links, stored = _links_or_remake(sub, self._reports, self._remake, self._clock)
         if links is None:
