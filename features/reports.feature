@@ -59,19 +59,37 @@ Feature: Getting the report
       | "12345"       | that is not a submission id  |
       | "../secrets"  | that is not a submission id  |
 
+  # A signed link names a file; once the file is gone that link cannot work. Asking for links
+  # again (as the order page does) queues the report to be made again.
   @own-service
-  Scenario: A download link to a report whose file went missing says so
+  Scenario: A download link to a report whose file went missing says so, and a fresh one works
     Given my report on my 2015 Ford F-150 is ready
     And I was given a download link
     And its file went missing from the report storage
     Then following that link is refused because the report file is missing
+    When I ask for the download links
+    Then it is refused because the report is not ready
+    When the worker runs
+    Then the download link gives me the report
 
   # The analysis is kept on the submission, so making the file again asks the model nothing.
+  # Meanwhile the order reads as being prepared, never as not found.
   @own-service
-  Scenario: A ready report whose file went missing is made again when I ask
+  Scenario: A ready report whose file went missing is made again as soon as I ask for it
     Given my report on my 2015 Ford F-150 is ready
     And its file went missing from the report storage
-    Then the status says "the report file is missing"
+    When I ask for the download links
+    Then it is refused because the report is not ready
+    And the submission is "paid"
+    And the status says "the report file was lost from storage and is being made again"
+    When the worker runs
+    Then the submission is "ready"
+    And the download link gives me the report
+
+  @own-service
+  Scenario: Asking again for a ready report whose file went missing makes it again
+    Given my report on my 2015 Ford F-150 is ready
+    And its file went missing from the report storage
     When I ask for the report to be made again
     Then I am told it is queued
     When the worker runs
