@@ -72,6 +72,7 @@ class LinkChecker(Protocol):
 class Variant:
     opener: Opener
     links: LinkChecker
+    lose: Callable[[str], None]  # delete a stored report behind the store's back
 
 
 def _flip(signature: str) -> str:
@@ -269,11 +270,21 @@ class V4Links:
 
 def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> Variant:
     store = MemoryReportStore(BASE_URL, SECRET)
-    return Variant(lambda: store, HmacLinks())
+
+    def lose(submission_id: str) -> None:
+        with store._lock:
+            del store._reports[submission_id]
+
+    return Variant(lambda: store, HmacLinks(), lose)
 
 
 def _local(request: pytest.FixtureRequest, tmp_path: Path) -> Variant:
-    return Variant(lambda: LocalReportFolder(tmp_path / "files", BASE_URL, SECRET), HmacLinks())
+    def lose(submission_id: str) -> None:
+        (tmp_path / "files" / "reports" / f"{submission_id}.pdf").unlink()
+
+    return Variant(
+        lambda: LocalReportFolder(tmp_path / "files", BASE_URL, SECRET), HmacLinks(), lose
+    )
 
 
 def _gcs(request: pytest.FixtureRequest, tmp_path: Path) -> Variant:
@@ -289,7 +300,10 @@ def _gcs(request: pytest.FixtureRequest, tmp_path: Path) -> Variant:
     def opener() -> ReportStore:
         return GcsReportStore(_client(), bucket, signing_credentials=credentials)
 
-    return Variant(opener, V4Links(endpoint, bucket, signing_key().public_key()))
+    def lose(submission_id: str) -> None:
+        _client().bucket(bucket).blob(f"reports/{submission_id}.pdf").delete()
+
+    return Variant(opener, V4Links(endpoint, bucket, signing_key().public_key()), lose)
 
 
 def _client() -> storage.Client:
@@ -358,6 +372,25 @@ def test_a_second_handle_sees_the_report(opener: Opener) -> None:
     other = opener()
     assert other.exists(SID)
     assert other.read(SID) == PDF
+
+
+def test_a_report_lost_after_it_was_saved_is_missing_and_can_be_stored_again(
+    variant: Variant, clock: FixedClock
+) -> None:
+    """What making a lost report again relies on: the store says it is gone (no link to a file
+    that is not there) and saving the new one is not mistaken for saving again."""
+    store = variant.opener()
+    store.save(SID, PDF)
+    variant.lose(SID)
+
+    assert not store.exists(SID)
+    with pytest.raises(ReportMissing):
+        store.read(SID)
+    with pytest.raises(ReportMissing):
+        store.links(SID, TTL, clock.now())
+    remade = PDF + b"% made again\n"
+    assert store.save(SID, remade) == f"reports/{SID}.pdf"
+    assert store.exists(SID) and store.read(SID) == remade
 
 
 def test_reading_a_missing_report_raises(store: ReportStore) -> None:

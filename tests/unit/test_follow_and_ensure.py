@@ -3,10 +3,16 @@
 whose file was lost is made again from its kept analysis, whoever asks for it."""
 
 import threading
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from dependency_injector import providers
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+from google.oauth2 import service_account
+
+from diagpro.adapters.gcs import GcsReportStore
 
 from diagpro.application.status import REPORT_BEING_REMADE
 from diagpro.domain.errors import (
@@ -24,6 +30,7 @@ from diagpro.domain.submission import Status
 from diagpro.entrypoints import cli
 from tests.harness import Harness
 from tests.lost_reports import lose_report
+from tests.signing import pin_signing_clock, service_account_info
 
 
 class CountingGateway:
@@ -222,6 +229,37 @@ def test_link_requests_at_once_queue_one_re_render(h):
     assert len(queued) == 1
     h.container.reports.reset_override()
     assert h.work() == 1 and h.submission(sid).status == Status.READY
+    assert len(h.analyzer.calls) == 1
+
+
+@pytest.mark.emulator
+def test_a_lost_bucket_object_is_made_again_from_the_kept_analysis(
+    tmp_path, monkeypatch, gcs_emulator
+):
+    """The same on Cloud Storage (gcp-storage-emulator): the object deleted from the bucket."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    client = storage.Client(project="demo-proj", credentials=AnonymousCredentials())
+    bucket = client.create_bucket(f"diagpro-lost-{uuid.uuid4().hex[:12]}")
+    h = Harness.build(tmp_path, memory=False)
+    pin_signing_clock(monkeypatch, h.clock.now)
+    signer = service_account.Credentials.from_service_account_info(
+        service_account_info("demo-proj", "diagpro-signer@demo-proj.iam.gserviceaccount.com")
+    )
+    store = GcsReportStore(client, bucket.name, signing_credentials=signer)
+    h.container.reports.override(providers.Object(store))
+    sub = h.save()
+    h.deliver(h.checkout_and_pay(sub.id))
+    h.work()
+    assert h.container.download_links()(sub.id).submission_id == sub.id
+    bucket.blob(f"reports/{sub.id}.pdf").delete()
+
+    with pytest.raises(ReportBeingRemade):
+        h.container.download_links()(sub.id)
+    assert h.work() == 1
+
+    assert h.submission(sub.id).status == Status.READY
+    assert store.read(sub.id).startswith(b"%PDF")
+    assert h.container.download_links()(sub.id).submission_id == sub.id
     assert len(h.analyzer.calls) == 1
 
 
