@@ -21,6 +21,10 @@ the use case again, which the outside world does anyway:
   gets the same session back.
 - ``RequeueSubmission``: 1. move a failed submission back to paid; 2. queue a job. Crash between:
   asking again (``diagpro requeue``, ``/reports/ensure``) finds it paid, skips step 1, queues.
+- ``RemakeLostReport`` (a ready submission whose report file is gone; called when its status or
+  a link is asked for, by ``EnsureReport`` and ``RequeueSubmission``): 1. move it back to paid,
+  keeping its analysis; 2. queue a job. Crash between: it is paid without a job; ``diagpro
+  requeue`` or ``/reports/ensure`` queues it.
 - ``ProcessJobs``: 1. mark processing; 2. keep the analysis on the submission; 3. store the PDF;
   4. mark ready; then complete the job. Each step is skipped when a past attempt already did it,
   so a crash anywhere leaves a lease that runs out and the next claim resumes at the first step
