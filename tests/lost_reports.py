@@ -6,8 +6,13 @@ where its bytes live: the file in the local folder, the in-memory fake's dict.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.container import Container
+from diagpro.domain.errors import ReportMissing
+from diagpro.domain.ports import ReportStore
+from diagpro.domain.report import DownloadLinks
 
 
 def lose_report(container: Container, submission_id: str) -> None:
@@ -20,3 +25,17 @@ def lose_report(container: Container, submission_id: str) -> None:
     with store._lock:
         del store._reports[submission_id]
     assert not store.exists(submission_id)
+
+
+class VanishingReports:
+    """A store whose file is there when asked whether it exists and gone when a link is made
+    (the file lost in the instant between): the order must still read as on its way."""
+
+    def __init__(self, inner: ReportStore) -> None:
+        self._inner = inner
+
+    def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:
+        raise ReportMissing(submission_id)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)

@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from dependency_injector import providers
 
 from diagpro.domain.errors import AnalysisUnavailable
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
-from tests.lost_reports import lose_report
+from tests.lost_reports import VanishingReports, lose_report
 
 SUBMISSION_ID = re.compile(r"^diag_\d{13}_[0-9a-f]{24}$")
 UNKNOWN_ID = "diag_1795694400000_" + "e" * 24
@@ -583,6 +584,23 @@ def test_a_lost_report_file_is_being_prepared_and_made_again_without_a_model_cal
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert len(api.analyzer.calls) == 1  # the kept analysis, rendered again
     assert len(api.renderer.rendered) == 2
+
+
+def test_a_report_file_lost_as_it_is_looked_at_is_still_on_its_way(api: Api) -> None:
+    sid = api.ready()
+    api.container.reports.override(providers.Object(VanishingReports(api.container.reports())))
+    response = api.get("/reports/status", params={"submissionId": sid})
+    assert response.status_code == 202, response.text
+    assert (response.json()["status"], response.json()["submissionStatus"]) == (
+        "processing",
+        "paid",
+    )
+    not_ready = assert_error(
+        api.post("/getDownloadUrl", {"submissionId": sid}), 409, "REPORT_NOT_READY"
+    )
+    assert "being prepared" in not_ready["error"]
+    progress = api.client.get(f"/success/status?submission_id={sid}").json()
+    assert progress["status"] == "paid" and "downloadUrl" not in progress
 
 
 # -- GET /healthz and /schema -------------------------------------------------------------------

@@ -28,7 +28,7 @@ from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status
 from diagpro.entrypoints import cli
 from tests.harness import Harness
-from tests.lost_reports import lose_report
+from tests.lost_reports import VanishingReports, lose_report
 from tests.signing import pin_signing_clock, service_account_info
 
 
@@ -234,6 +234,18 @@ def test_link_requests_at_once_queue_one_re_render(h):
     h.container.reports.reset_override()
     assert h.work() == 1 and h.submission(sid).status == Status.READY
     assert len(h.analyzer.calls) == 1
+
+
+def test_a_file_lost_as_it_is_looked_at_still_reads_as_being_prepared(h):
+    sub = h.save()
+    h.deliver(h.checkout_and_pay(sub.id))
+    h.work()
+    h.container.reports.override(providers.Object(VanishingReports(h.container.reports())))
+
+    view = h.container.describe()(sub.id)
+    assert view.report_missing and view.explanation == REPORT_BEING_REMADE
+    with pytest.raises(ReportBeingRemade):
+        h.container.download_links()(sub.id)
 
 
 @pytest.mark.emulator

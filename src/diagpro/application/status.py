@@ -47,8 +47,9 @@ class StatusView:
 
     @property
     def report_missing(self) -> bool:
-        """Ready, yet no link could be made: its file was lost again while being looked at.
-        Work is queued for it all the same; callers show it as being prepared."""
+        """Ready, yet no link could be made: made again by another request and lost once
+        more in the instant between (no job queued this time; the next ask queues one).
+        Callers show it as being prepared, never as not found."""
         return self.submission.status == Status.READY and self.links is None
 
 

@@ -191,7 +191,7 @@ def reports_status(
     if sub.status in (Status.FAILED, Status.REFUNDED):
         code = "REPORT_FAILED" if sub.status == Status.FAILED else "REFUNDED"
         raise ApiError(409, code, view.explanation, status=sub.status.value)
-    # Its file lost again the instant it was looked at: queued all the same, so on its way.
+    # Made again and lost once more in the instant it was looked at: the next poll queues it.
     on_its_way = Status.PAID if view.report_missing else sub.status
     return Response(
         {**body, "submissionStatus": on_its_way.value, "status": "processing"}, status_code=202

@@ -72,8 +72,9 @@ class Progress:
 
 def progress_of(view: StatusView, now: datetime) -> Progress:
     sub = view.submission
-    # A ready report whose file was lost is being made again (asking for it queued that): the
-    # page follows it like any report on its way, and never offers a download that cannot work.
+    # A ready report whose file was lost is back to paid and queued (DescribeSubmission did
+    # that); should it be lost once more as it was looked at, it still reads as on its way: the
+    # page polls on and never offers a download that cannot work.
     status = Status.PAID if view.report_missing else sub.status
     started = sub.payment.paid_at if sub.payment is not None else now
     if view.remaking and view.queued_at is not None:
