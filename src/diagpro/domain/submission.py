@@ -193,13 +193,18 @@ class Submission:
 
     def mark_refunded(self, now: datetime, refund_id: str = "") -> Submission | None:
         """Refunded: by an operator (the ``charge.refunded`` event) or automatically after a
-        permanent failure (``refund_id`` given). The refund's own webhook arriving first is no
-        loss: the id is still kept when the automatic refund records it afterwards."""
+        permanent failure (``refund_id`` given; diagpro refunds the whole payment). The refund's
+        own webhook arriving first is no loss: the id is still kept when the automatic refund
+        records it afterwards."""
+        whole = self.payment.amount_cents if self.payment else self.price_cents
+        refunded = max(self.refunded_cents, whole) if refund_id else self.refunded_cents
         if self.status == Status.REFUNDED:
             if refund_id and not self.refund_id:
-                return self._amend(now, refund_id=refund_id)
+                return self._amend(now, refund_id=refund_id, refunded_cents=refunded)
             return None
-        return self._move(Status.REFUNDED, now, refund_id=refund_id or self.refund_id)
+        return self._move(
+            Status.REFUNDED, now, refund_id=refund_id or self.refund_id, refunded_cents=refunded
+        )
 
     def note_refund(
         self, refunds: ChargeRefunds, now: datetime, *, in_full: bool = False
