@@ -249,7 +249,7 @@ def test_a_dispute_found_through_its_charge_when_it_names_no_payment_intent(shop
 
 
 def test_when_stripe_cannot_be_asked_the_dispute_is_left_for_redelivery(shop):
-    sid, intent = shop.paid_and_ready()
+    _, intent = shop.paid_and_ready()
     shop.stub.fail_next(500)
     with pytest.raises(PaymentProviderError):  # the webhook answers 502: Stripe sends it again
         shop.deliver("charge.dispute.created", shop.dispute(intent, "needs_response"), "e_out")

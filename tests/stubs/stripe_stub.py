@@ -16,8 +16,9 @@ with Stripe-shaped JSON and errors (404 ``resource_missing``, 401 for a key that
 with ``sk_test_``, 400 with ``param``). Idempotency keys follow Stripe's rules
 (https://docs.stripe.com/api/idempotent_requests): a key sent again with other parameters is
 refused with 400 ``idempotency_error``; a key's first result is replayed, 500s included, but a
-request refused by validation saves nothing and may be retried. Sessions expire by time like Stripe's, on a clock tests can
-inject. Every request is logged in ``requests`` (method, path, flat form fields, headers).
+request refused by validation saves nothing and may be retried. Sessions expire by time like
+Stripe's, on a clock tests can inject. Every request is logged in ``requests`` (method, path,
+flat form fields, headers).
 
     with StripeStub() as stub:
         client = StripeClient("sk_test_x", base_addresses={"api": stub.api_base})

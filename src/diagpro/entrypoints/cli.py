@@ -186,7 +186,9 @@ def _money_back(sub: Submission) -> list[str]:
     lines = []
     if sub.refunded_cents:
         paid = sub.payment.amount_cents if sub.payment else sub.price_cents
-        extent = "in full" if sub.status == Status.REFUNDED else "partly; the report stays available"
+        extent = (
+            "in full" if sub.status == Status.REFUNDED else "partly; the report stays available"
+        )
         ids = f" ({', '.join(sub.refund_ids)})" if sub.refund_ids else ""
         refunded = format_money(sub.refunded_cents, sub.currency)
         lines.append(f"refunded {refunded} of {format_money(paid, sub.currency)}, {extent}{ids}")
