@@ -46,3 +46,11 @@ Feature: Paying for a report
     Then the submission is "refunded"
     And the status says "Refunded"
     And the report cannot be downloaded
+
+  @signed-event
+  Scenario: A partial refund leaves the report with the customer
+    When I pay on the checkout
+    And the worker runs
+    And the payment provider reports 1 cent of the payment refunded
+    Then the submission is "ready"
+    And the download link gives me the report

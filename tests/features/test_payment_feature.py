@@ -55,6 +55,11 @@ def refunded(driver, submission_id):
     assert driver.deliver_refund(submission_id).outcome == Outcome.REFUNDED
 
 
+@when(parsers.parse("the payment provider reports {cents:d} cent of the payment refunded"))
+def partly_refunded(driver, submission_id, cents):
+    assert driver.deliver_refund(submission_id, cents).outcome == Outcome.PARTLY_REFUNDED
+
+
 @then("only the first delivery is acted on")
 def first_delivery_only(deliveries):
     first, *again = deliveries

@@ -171,7 +171,8 @@ def test_the_same_event_ten_times_at_once_through_the_use_case(sqlite_api: Api) 
     receipts = at_once(10, lambda _: handle()(event.payload, event.signature))
     assert [r.duplicate for r in receipts].count(False) == 1
     assert len(api.jobs(sid)) == 1
-    assert api.container.submissions().get(sid).version == 3  # saved, checked out, paid: once
+    # saved, checkout attempt fixed, checked out, paid: once
+    assert api.container.submissions().get(sid).version == 4
 
 
 def test_the_webhook_racing_the_success_page_makes_one_job(sqlite_api: Api) -> None:
@@ -299,8 +300,92 @@ def test_a_refund_marks_the_submission_refunded(api: Api) -> None:
     assert body["status"] == "refunded"
 
 
+def refunded_charge(sid: str, refunded: int, **fields: Any) -> dict[str, Any]:
+    """The charge as Stripe sends it with charge.refunded: ``amount_refunded`` is the running
+    total over every refund of the charge."""
+    return {
+        "id": "ch_test_partial",
+        "object": "charge",
+        "amount": 499,
+        "amount_refunded": refunded,
+        "refunded": refunded >= 499,
+        "currency": "usd",
+        "payment_intent": "pi_test_partial",
+        "metadata": {"submissionId": sid},
+        **fields,
+    }
+
+
+def test_a_one_cent_refund_does_not_take_a_delivered_report_back(api: Api) -> None:
+    """The attack: a signed charge.refunded with amount_refunded 1 revoked the report."""
+    sid = api.ready()
+    response = api.deliver(api.raw_event("charge.refunded", refunded_charge(sid, 1), "evt_1c"))
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "partly_refunded"
+    status = api.get("/reports/status", params={"submissionId": sid})
+    assert status.status_code == 200 and status.json()["status"] == "ready"
+    assert api.client.get(f"/view/{sid}", follow_redirects=False).status_code == 302
+    stored = api.container.submissions().get(sid)
+    assert (stored.status, stored.refunded_cents) == ("ready", 1)
+
+
+def test_refund_totals_keep_the_largest_whatever_the_order(api: Api) -> None:
+    sid = api.ready()
+    refund_list = {"object": "list", "data": [{"id": "re_a"}, {"id": "re_b"}]}
+    later = refunded_charge(sid, 300, refunds=refund_list)
+    earlier = refunded_charge(sid, 100, refunds={"object": "list", "data": [{"id": "re_a"}]})
+    for event_id, charge in (("evt_later", later), ("evt_earlier", earlier)):
+        response = api.deliver(api.raw_event("charge.refunded", charge, event_id))
+        assert response.json()["outcome"] == "partly_refunded"
+    stored = api.container.submissions().get(sid)
+    assert (stored.status, stored.refunded_cents) == ("ready", 300)
+    assert stored.refund_ids == ("re_a", "re_b")
+
+    # The rest of the money back: now the order ends; a late partial event changes nothing.
+    api.deliver(api.raw_event("charge.refunded", refunded_charge(sid, 499), "evt_full"))
+    late = api.deliver(api.raw_event("charge.refunded", refunded_charge(sid, 200), "evt_late"))
+    assert late.json()["outcome"] == "already_refunded"
+    stored = api.container.submissions().get(sid)
+    assert (stored.status, stored.refunded_cents) == ("refunded", 499)
+    assert_error(api.get("/reports/status", params={"submissionId": sid}), 409, "REFUNDED")
+
+
+def test_stripes_fully_refunded_flag_alone_ends_the_order(api: Api) -> None:
+    sid = api.ready()
+    charge = {**refunded_charge(sid, 0), "refunded": True}
+    response = api.deliver(api.raw_event("charge.refunded", charge, "evt_flag"))
+    assert response.json()["outcome"] == "refunded"
+    assert api.container.submissions().get(sid).status == "refunded"
+
+
+def test_a_dispute_on_a_charge_we_cannot_place_is_acknowledged(api: Api) -> None:
+    dispute = {
+        "id": "du_test_stranger",
+        "object": "dispute",
+        "amount": 499,
+        "currency": "usd",
+        "reason": "fraudulent",
+        "status": "needs_response",
+        "charge": "ch_test_not_ours",
+        "payment_intent": "pi_test_not_ours",
+        "metadata": {},
+    }
+    response = api.deliver(api.raw_event("charge.dispute.created", dispute, "evt_du"))
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "no_submission_id"
+    assert api.container.processed_events().outcome("evt_du") == "no_submission_id"
+
+
 @pytest.mark.parametrize(
-    "event_type", ["customer.created", "payment_intent.succeeded", "charge.dispute.created"]
+    "event_type",
+    [
+        "customer.created",
+        "payment_intent.succeeded",
+        # One refund each, not the charge's running total: charge.refunded decides.
+        "refund.created",
+        "refund.updated",
+        "charge.refund.updated",
+    ],
 )
 def test_an_event_type_we_ignore_is_acknowledged(api: Api, event_type: str) -> None:
     response = api.deliver(api.raw_event(event_type, {"id": "x_1", "object": "thing"}, "evt_x"))

@@ -8,12 +8,17 @@ expired or paid later), so this local HTTP stub (``tests/stubs/local_http.py``) 
 - ``POST /v1/checkout/sessions`` (form-encoded bracket keys, ``Idempotency-Key`` replay),
 - ``GET /v1/checkout/sessions/{id}``, ``POST /v1/checkout/sessions/{id}/expire``,
 - ``POST /v1/refunds``,
+- ``GET /v1/payment_intents/{id}`` and ``GET /v1/charges/{id}`` for the payments ``pay`` makes,
 - ``GET /v1/webhook_endpoints`` (``limit``/``starting_after`` pages) over the endpoints a test
   registers with ``add_webhook_endpoint``,
 
 with Stripe-shaped JSON and errors (404 ``resource_missing``, 401 for a key that does not start
-with ``sk_test_``, 400 with ``param``). Sessions expire by time like Stripe's, on a clock tests can
-inject. Every request is logged in ``requests`` (method, path, flat form fields, headers).
+with ``sk_test_``, 400 with ``param``). Idempotency keys follow Stripe's rules
+(https://docs.stripe.com/api/idempotent_requests): a key sent again with other parameters is
+refused with 400 ``idempotency_error``; a key's first result is replayed, 500s included, but a
+request refused by validation saves nothing and may be retried. Sessions expire by time like
+Stripe's, on a clock tests can inject. Every request is logged in ``requests`` (method, path,
+flat form fields, headers).
 
     with StripeStub() as stub:
         client = StripeClient("sk_test_x", base_addresses={"api": stub.api_base})
@@ -103,6 +108,8 @@ class StripeStub(LocalHttpStub):
         self.requests: list[StubRequest] = []
         self.sessions: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
         self.webhook_endpoints: list[dict[str, Any]] = []
         self._idempotent: dict[str, tuple[str, str, dict[str, str], int, bytes]] = {}
         self._failures: list[StubError] = []
@@ -121,11 +128,34 @@ class StripeStub(LocalHttpStub):
             session = self._current(session_id)
             if session["status"] != "open":
                 raise ValueError(f"session {session_id} is {session['status']}")
+            intent_id = f"pi_test_{next(self._ids):08d}"
+            charge_id = f"ch_test_{next(self._ids):08d}"
+            # payment_intent_data.metadata lands on the payment intent and on its charge.
+            metadata = dict(session["payment_intent_data"].get("metadata") or {})
+            money = {"amount": session["amount_total"], "currency": session["currency"]}
+            self.payment_intents[intent_id] = {
+                "id": intent_id,
+                "object": "payment_intent",
+                **money,
+                "latest_charge": charge_id,
+                "metadata": metadata,
+                "status": "succeeded",
+            }
+            self.charges[charge_id] = {
+                "id": charge_id,
+                "object": "charge",
+                **money,
+                "amount_refunded": 0,
+                "metadata": metadata,
+                "paid": True,
+                "payment_intent": intent_id,
+                "refunded": False,
+            }
             session.update(
                 status="complete",
                 payment_status="paid",
                 url=None,
-                payment_intent=f"pi_test_{next(self._ids):08d}",
+                payment_intent=intent_id,
                 customer_details={"email": email or session["customer_email"]},
             )
             return dict(session)
@@ -187,6 +217,7 @@ class StripeStub(LocalHttpStub):
 
     def _answer(self, request: StubRequest, pairs: list[tuple[str, str]]) -> tuple[int, bytes]:
         key = request.header("Idempotency-Key")
+        saved = True  # Stripe saves a key's result once the endpoint began executing
         try:
             self._authenticate(request)
             if self._failures:
@@ -203,10 +234,12 @@ class StripeStub(LocalHttpStub):
                             type_="idempotency_error",
                         )
                     return status, body
+            saved = False  # a request refused by validation saves nothing and may be retried
             status, body = self._route(request, nest(pairs))
+            saved = True
         except StubError as exc:
             status, body = exc.status, json.dumps(exc.body).encode()
-        if request.method == "POST" and key and status not in (401, 429):
+        if request.method == "POST" and key and saved and status not in (401, 429):
             self._idempotent.setdefault(
                 key, (request.method, request.path, request.form, status, body)
             )
@@ -230,6 +263,10 @@ class StripeStub(LocalHttpStub):
                 result = self._expire(session_id)
             case "POST", ["v1", "refunds"]:
                 result = self._create_refund(params)
+            case "GET", ["v1", "payment_intents", intent_id]:
+                result = self._found(self.payment_intents, "payment_intent", intent_id)
+            case "GET", ["v1", "charges", charge_id]:
+                result = self._found(self.charges, "charge", charge_id)
             case "GET", ["v1", "webhook_endpoints"]:
                 result = self._list_webhook_endpoints(params)
             case _:
@@ -290,6 +327,13 @@ class StripeStub(LocalHttpStub):
         }
         self.sessions[session_id] = session
         return dict(session)
+
+    def _found(self, objects: dict[str, dict[str, Any]], kind: str, object_id: str) -> Any:
+        if object_id not in objects:
+            raise StubError(
+                404, f"No such {kind}: '{object_id}'", code="resource_missing", param="id"
+            )
+        return dict(objects[object_id])
 
     def _current(self, session_id: str) -> dict[str, Any]:
         session = self.sessions.get(session_id)
@@ -368,4 +412,8 @@ class StripeStub(LocalHttpStub):
             "status": "succeeded",
         }
         self.refunds[refund_id] = refund
+        for charge in self.charges.values():
+            if charge["payment_intent"] == intent:  # the charge keeps the running total
+                charge["amount_refunded"] += refund["amount"]
+                charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         return dict(refund)

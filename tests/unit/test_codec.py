@@ -135,3 +135,21 @@ def test_a_document_from_a_newer_release_is_refused() -> None:
     document[FORMAT_KEY] = FORMAT_VERSION + 1
     with pytest.raises(DocumentDecodeError, match="newer release"):
         submission_from_document(document)
+
+
+def test_refunds_disputes_and_the_checkout_attempt_round_trip() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from diagpro.domain.payment import Dispute
+    from diagpro.domain.submission import CheckoutAttempt
+
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    original = replace(
+        make_rich_submission(),
+        checkout_attempt=CheckoutAttempt(2, at),
+        refunded_cents=100,
+        refund_ids=("re_a", "re_b"),
+        disputes=(Dispute("du_1", 499, "usd", "fraudulent", "lost", "ch_1", "pi_1", at),),
+    )
+    assert submission_from_json(json.dumps(submission_to_document(original))) == original

@@ -9,7 +9,7 @@ from diagpro.domain.analysis import RuledOut
 from diagpro.domain.errors import AnalysisInvalid, IllegalTransition
 from diagpro.domain.ids import format_submission_id, is_submission_id
 from diagpro.domain.jobs import Job, JobState, RetryPolicy
-from diagpro.domain.payment import format_money
+from diagpro.domain.payment import ChargeRefunds, Dispute, format_money
 from diagpro.domain.submission import ALLOWED, OpenCheckout, Status
 from tests.builders import T0, make_analysis, make_payment, make_submission
 
@@ -152,3 +152,86 @@ def test_money_is_formatted_in_one_place():
     assert format_money(499, "usd") == "$4.99 USD"
     assert format_money(125_000, "usd") == "$1,250.00 USD"
     assert format_money(100, "eur") == "1.00 EUR"
+
+
+# -- checkout attempts, refunds and disputes ---------------------------------------------------
+LEAST = timedelta(minutes=35)
+
+
+def test_a_checkout_attempt_is_fixed_until_it_is_opened_or_too_old_to_send():
+    sub = make_submission()
+    begun = sub.begin_checkout(T0 + timedelta(hours=1), T0, LEAST)
+    key = begun.checkout_idempotency_key
+    assert key == sub.checkout_idempotency_key  # the first attempt keeps the old key's shape
+    # a second later: the same attempt, the same key and expiry
+    assert begun.begin_checkout(T0 + timedelta(hours=1, seconds=1), T0, LEAST) is None
+    # 40 minutes later it cannot be sent again (Stripe wants 30 minutes ahead): a new key
+    later = T0 + timedelta(minutes=40)
+    renewed = begun.begin_checkout(later + timedelta(hours=1), later, LEAST)
+    assert renewed.checkout_idempotency_key != key
+    assert renewed.checkout_attempt.expires_at == later + timedelta(hours=1)
+    opened = renewed.checkout_opened(OpenCheckout("cs_1", "u", later + timedelta(hours=1)), later)
+    assert opened.checkouts_opened == renewed.checkout_attempt.number
+    assert opened.checkout_idempotency_key not in (key, renewed.checkout_idempotency_key)
+    with pytest.raises(IllegalTransition):
+        make_submission(status=Status.PAID).begin_checkout(T0, T0, LEAST)
+
+
+def charge(refunded: int, *ids: str, full: bool = False) -> ChargeRefunds:
+    return ChargeRefunds("ch_1", 499, refunded, full, ids)
+
+
+def test_refund_totals_only_grow_and_only_a_full_one_ends_the_order():
+    ready = make_submission(status=Status.READY)
+    partial = ready.note_refund(charge(100, "re_a"), T0)
+    assert (partial.status, partial.refunded_cents, partial.refund_ids) == (
+        Status.READY,
+        100,
+        ("re_a",),
+    )
+    assert partial.partly_refunded
+    assert partial.note_refund(charge(50, "re_a"), T0) is None  # an older total: nothing new
+    ended = partial.note_refund(charge(499, "re_a", "re_b", full=True), T0, in_full=True)
+    assert (ended.status, ended.refunded_cents, ended.refund_ids) == (
+        Status.REFUNDED,
+        499,
+        ("re_a", "re_b"),
+    )
+    assert ended.version == partial.version + 1 and not ended.partly_refunded
+    with pytest.raises(IllegalTransition):  # never paid: a full refund cannot apply
+        make_submission().note_refund(charge(499), T0, in_full=True)
+
+
+@pytest.mark.parametrize(
+    ("refunds", "paid", "full"),
+    [
+        (ChargeRefunds("ch", 499, 1, False), 499, False),
+        (ChargeRefunds("ch", 499, 499, False), 499, True),
+        (ChargeRefunds("ch", 0, 499, False), 499, True),  # no amount in the event: what was paid
+        (ChargeRefunds("ch", 0, 498, False), 499, False),
+        (ChargeRefunds("ch", 499, 0, True), 499, True),  # Stripe's own flag
+        (ChargeRefunds("ch", 0, 0, False), 0, False),
+    ],
+)
+def test_what_counts_as_a_refund_in_full(refunds, paid, full):
+    assert refunds.is_full(paid) is full
+
+
+def dispute(status: str, at_minutes: int) -> Dispute:
+    return Dispute(
+        "du_1", 499, "usd", "fraudulent", status, "ch_1", "pi_1", T0 + timedelta(minutes=at_minutes)
+    )
+
+
+def test_a_dispute_keeps_its_latest_state_whatever_the_delivery_order():
+    ready = make_submission(status=Status.READY)
+    opened = ready.note_dispute(dispute("needs_response", 0), T0)
+    review = opened.note_dispute(dispute("under_review", 5), T0)
+    assert [d.status for d in review.disputes] == ["under_review"]
+    assert review.note_dispute(dispute("needs_response", 0), T0) is None  # older
+    lost = review.note_dispute(dispute("lost", 10), T0)
+    assert lost.disputes[0].closed and lost.status == Status.READY
+    assert lost.note_dispute(dispute("under_review", 11), T0) is None  # never reopened
+    assert lost.note_dispute(dispute("lost", 10), T0) is None  # redelivered
+    other = replace(dispute("needs_response", 12), id="du_2")
+    assert [d.id for d in lost.note_dispute(other, T0).disputes] == ["du_1", "du_2"]

@@ -15,7 +15,9 @@ import stripe
 
 from diagpro.domain.errors import PaymentEventInvalid
 from diagpro.domain.payment import (
+    ChargeRefunds,
     CheckoutSession,
+    Dispute,
     EventKind,
     PaymentEvent,
     PaymentStatus,
@@ -70,6 +72,9 @@ def _translate(event: Any) -> PaymentEvent:
     is_session = str(obj.get("object", "")) == "checkout.session"
     amount = obj.get("amount_total") if is_session else obj.get("amount_refunded")
     raw_status = obj.get("payment_status")
+    dispute = _dispute(obj, created) if kind in _DISPUTE_KINDS else None
+    if dispute is not None:
+        amount = dispute.amount_cents
     return PaymentEvent(
         id=event_id,
         kind=kind,
@@ -81,7 +86,49 @@ def _translate(event: Any) -> PaymentEvent:
         amount_total=int(amount or 0),
         currency=str(obj.get("currency") or ""),
         created=created,
+        refunds=_refunds(obj) if kind == EventKind.REFUNDED else None,
+        dispute=dispute,
     )
+
+
+_DISPUTE_KINDS = (EventKind.DISPUTE_CREATED, EventKind.DISPUTE_UPDATED, EventKind.DISPUTE_CLOSED)
+
+
+def _refunds(charge: dict[str, Any]) -> ChargeRefunds:
+    """A charge's running refund totals. ``refunds`` is a list object Stripe only includes
+    when expanded (https://docs.stripe.com/api/charges/object#charge_object-refunds)."""
+    listed = charge.get("refunds")
+    items = (listed.get("data") or []) if isinstance(listed, dict) else []
+    if not isinstance(items, list):
+        raise TypeError("refunds.data is not a list")
+    return ChargeRefunds(
+        charge_id=str(charge.get("id") or ""),
+        amount_charged=int(charge.get("amount") or 0),
+        amount_refunded=int(charge.get("amount_refunded") or 0),
+        refunded_in_full=charge.get("refunded") is True,
+        refund_ids=tuple(str(item["id"]) for item in items if isinstance(item, dict)),
+    )
+
+
+def _dispute(obj: dict[str, Any], reported_at: datetime) -> Dispute:
+    """Stripe's dispute object (https://docs.stripe.com/api/disputes/object). ``charge`` and
+    ``payment_intent`` are ids, or objects when the endpoint expands them."""
+    return Dispute(
+        id=str(obj["id"]),
+        amount_cents=int(obj.get("amount") or 0),
+        currency=str(obj.get("currency") or ""),
+        reason=str(obj.get("reason") or ""),
+        status=str(obj.get("status") or ""),
+        charge_id=_id_of(obj.get("charge")),
+        payment_intent_id=_id_of(obj.get("payment_intent")),
+        reported_at=reported_at,
+    )
+
+
+def _id_of(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
 
 
 def session_object(session: CheckoutSession) -> dict[str, Any]:

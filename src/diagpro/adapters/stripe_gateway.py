@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from diagpro.domain.payment import (
     CheckoutRequest,
     CheckoutSession,
     CheckoutStatus,
+    Dispute,
     PaymentEvent,
     PaymentStatus,
 )
@@ -153,7 +154,34 @@ class StripeGateway:
     def verify_event(self, payload: bytes, signature: str) -> PaymentEvent:
         event = verify_stripe_event(payload, signature, self._webhook_secret)
         self._warn_on_other_version(payload, event)
+        if event.dispute is not None and not event.submission_id:
+            event = replace(event, submission_id=self._submission_disputed(event.dispute))
         return event
+
+    def _submission_disputed(self, dispute: Dispute) -> str:
+        """The submission a dispute is about, from the payment it names. A dispute carries no
+        metadata of ours, but its payment intent does (``payment_intent_data.metadata``, set when
+        the checkout was opened), and so does its charge, which refunds are found by.
+
+        "" when Stripe does not know the payment (recorded as naming no submission, answered
+        200). Any other failure raises PaymentProviderError: the webhook answers 5xx and Stripe
+        delivers the dispute again later, so it is not lost."""
+        try:
+            if dispute.payment_intent_id:
+                found: Any = self._client.v1.payment_intents.retrieve(dispute.payment_intent_id)
+            elif dispute.charge_id:
+                found = self._client.v1.charges.retrieve(dispute.charge_id)
+            else:
+                return ""
+        except stripe.InvalidRequestError as exc:
+            if not _is_missing(exc):
+                raise self._provider_error(f"look up dispute {dispute.id}", exc) from exc
+            log.warning("dispute %s names a payment Stripe does not know", dispute.id)
+            return ""
+        except stripe.StripeError as exc:
+            raise self._provider_error(f"look up dispute {dispute.id}", exc) from exc
+        metadata = found.to_dict().get("metadata") or {}
+        return str(metadata.get("submissionId") or "") if isinstance(metadata, dict) else ""
 
     def _warn_on_other_version(self, payload: bytes, event: PaymentEvent) -> None:
         # The payload has just been verified and parsed as a JSON object.

@@ -12,6 +12,10 @@ from diagpro.domain.ports import Clock, PaymentGateway, SubmissionStore
 from diagpro.domain.submission import OpenCheckout, Status, Submission
 
 CHECKOUT_LIFETIME = timedelta(hours=1)
+# Stripe refuses an ``expires_at`` less than 30 minutes ahead
+# (https://docs.stripe.com/api/checkout/sessions/create#create_checkout_session-expires_at); an
+# attempt closer than this to its expiry is not sent again, a new attempt (a new key) is begun.
+LEAST_LIFETIME_LEFT = timedelta(minutes=35)
 
 
 class OpenCheckoutSession:
@@ -37,7 +41,17 @@ class OpenCheckoutSession:
         if reused is not None:
             return reused
         now = self._clock.now()
-        # step 1 of 2: open the session at the provider (idempotent on the submission's key).
+        # step 1 of 3: fix this attempt's parameters on the submission before the provider sees
+        # them. Stripe refuses a key sent again with other parameters, and expires_at taken
+        # from the clock would differ a second later (a retry, a double click).
+        submission, _ = change_submission(
+            self._submissions,
+            submission.id,
+            lambda s: s.begin_checkout(now + CHECKOUT_LIFETIME, now, LEAST_LIFETIME_LEFT),
+        )
+        attempt = submission.checkout_attempt
+        assert attempt is not None  # begin_checkout leaves one that can be sent
+        # step 2 of 3: open the session at the provider (idempotent on the attempt's key).
         session = self._gateway.open_checkout(
             CheckoutRequest(
                 submission_id=submission.id,
@@ -46,7 +60,7 @@ class OpenCheckoutSession:
                 # Stripe fills in {CHECKOUT_SESSION_ID}; the success page follows the order.
                 success_url=f"{self._base}/success?session_id={{CHECKOUT_SESSION_ID}}",
                 cancel_url=f"{self._base}/cancel?submission_id={quote(submission.id)}",
-                expires_at=now + CHECKOUT_LIFETIME,
+                expires_at=attempt.expires_at,
                 idempotency_key=submission.checkout_idempotency_key,
             )
         )
@@ -57,8 +71,8 @@ class OpenCheckoutSession:
                 return None  # a concurrent double-click already recorded this same session
             return current.checkout_opened(opened, now)
 
-        # step 2 of 2: note it on the submission. A crash before this means the next click opens
-        # with the same idempotency key and gets the same session back.
+        # step 3 of 3: note it on the submission. A crash before this means the next click opens
+        # with the same idempotency key and parameters, and gets the same session back.
         change_submission(self._submissions, submission.id, record)
         return session
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import IllegalTransition, SubmissionNotFound
 from diagpro.domain.payment import (
+    ChargeRefunds,
     CheckoutSession,
+    Dispute,
     EventKind,
     PaymentEvent,
     PaymentStatus,
@@ -36,6 +38,8 @@ class Outcome:
     CHECKOUT_CLOSED = "checkout_closed"
     REFUNDED = "refunded"
     ALREADY_REFUNDED = "already_refunded"  # e.g. the event for our own automatic refund
+    PARTLY_REFUNDED = "partly_refunded"  # recorded; the report stays the customer's
+    DISPUTE_RECORDED = "dispute_recorded"  # recorded for the operator; nothing revoked
     AMOUNT_MISMATCH = "amount_mismatch"
     UNKNOWN_SUBMISSION = "unknown_submission"
     NO_SUBMISSION_ID = "no_submission_id"
@@ -139,11 +143,50 @@ class HandlePaymentEvent:
             now = self._clock.now()
             change_submission(self._submissions, submission.id, lambda s: s.checkout_closed(now))
             return Outcome.CHECKOUT_CLOSED
+        if event.dispute is not None:
+            return self._disputed(event.dispute, submission)
+        if event.refunds is not None:
+            return self._refunded(event.refunds, submission)
+        return Outcome.IGNORED
+
+    def _refunded(self, refunds: ChargeRefunds, submission: Submission) -> str:
         now = self._clock.now()
-        _, changed = change_submission(
-            self._submissions, submission.id, lambda s: s.mark_refunded(now)
+        paid = submission.payment.amount_cents if submission.payment else submission.price_cents
+        full = refunds.is_full(paid)
+        outcome = Outcome.PARTLY_REFUNDED
+
+        def record(current: Submission) -> Submission | None:
+            nonlocal outcome
+            if current.status == Status.REFUNDED:
+                outcome = Outcome.ALREADY_REFUNDED  # e.g. the event for our automatic refund
+            elif full:
+                outcome = Outcome.REFUNDED
+            # Raises IllegalTransition for a submission never paid: kept as not applicable.
+            return current.note_refund(refunds, now, in_full=full)
+
+        stored, _ = change_submission(self._submissions, submission.id, record)
+        if outcome == Outcome.PARTLY_REFUNDED:
+            log.warning(
+                "submission %s partly refunded: %s of %s; the report stays available",
+                submission.id,
+                format_money(stored.refunded_cents, submission.currency),
+                format_money(paid, submission.currency),
+            )
+        return outcome
+
+    def _disputed(self, dispute: Dispute, submission: Submission) -> str:
+        now = self._clock.now()
+        change_submission(self._submissions, submission.id, lambda s: s.note_dispute(dispute, now))
+        # Loud on purpose: a dispute has a response deadline, and a lost one is money gone.
+        log.warning(
+            "submission %s: dispute %s is %s (%s, %s)",
+            submission.id,
+            dispute.id,
+            dispute.status,
+            dispute.reason,
+            format_money(dispute.amount_cents, dispute.currency or submission.currency),
         )
-        return Outcome.REFUNDED if changed else Outcome.ALREADY_REFUNDED
+        return Outcome.DISPUTE_RECORDED
 
     def _paid(self, event: PaymentEvent, submission: Submission) -> str:
         expected = Price(submission.price_cents, submission.currency)

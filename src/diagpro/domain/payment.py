@@ -80,7 +80,60 @@ class EventKind(StrEnum):
     ASYNC_FAILED = "checkout.session.async_payment_failed"
     EXPIRED = "checkout.session.expired"
     REFUNDED = "charge.refunded"
+    DISPUTE_CREATED = "charge.dispute.created"
+    DISPUTE_UPDATED = "charge.dispute.updated"
+    DISPUTE_CLOSED = "charge.dispute.closed"
+    # Not acted on: refund.created/updated and charge.refund.updated describe one refund each,
+    # while charge.refunded carries the charge's running total, which is what decides.
     OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ChargeRefunds:
+    """A charge's refunds as Stripe totals them on the charge (``charge.refunded``).
+
+    ``amount_refunded`` is cumulative over every refund of the charge
+    (https://docs.stripe.com/api/charges/object#charge_object-amount_refunded), so each event
+    carries the whole story so far and the largest total seen is the true one, whatever order
+    the events arrive in."""
+
+    charge_id: str
+    amount_charged: int  # the charge's ``amount``; 0 when the event does not say
+    amount_refunded: int
+    refunded_in_full: bool  # Stripe's ``refunded``: "whether the charge has been fully refunded"
+    refund_ids: tuple[str, ...] = ()  # the ``refunds`` list, when the event includes it
+
+    def is_full(self, amount_paid: int) -> bool:
+        """Only a full refund takes the report back: Stripe's own flag, or a total refunded of
+        at least what was charged (the charge's amount, else what the submission paid)."""
+        owed = self.amount_charged or amount_paid
+        return self.refunded_in_full or (owed > 0 and self.amount_refunded >= owed)
+
+
+# Stripe's dispute statuses that end a dispute
+# (https://docs.stripe.com/api/disputes/object#dispute_object-status).
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A chargeback as Stripe reports it (https://docs.stripe.com/api/disputes/object).
+
+    Recorded, never acted on: the card network decides, and a ``lost`` dispute is money gone
+    that an operator has to know about, not a reason to take a delivered report back."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    reason: str  # e.g. "fraudulent", "product_not_received"
+    status: str  # Stripe's value, kept as text: a status added later must not break the webhook
+    charge_id: str
+    payment_intent_id: str
+    reported_at: datetime  # the event's time: orders deliveries that arrive out of order
+
+    @property
+    def closed(self) -> bool:
+        return self.status in DISPUTE_CLOSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -96,6 +149,8 @@ class PaymentEvent:
     amount_total: int
     currency: str
     created: datetime
+    refunds: ChargeRefunds | None = None  # set for charge.refunded
+    dispute: Dispute | None = None  # set for charge.dispute.*
 
     @property
     def fulfils(self) -> bool:

@@ -2,7 +2,8 @@
 
     pending --paid--> paid --> processing --> ready --(its file was lost: make it again)--> paid
                                     \\--> failed --(re-queue)--> paid
-    paid | processing | ready | failed --> refunded
+    paid | processing | ready | failed --> refunded  (only a refund in full: a partial refund and
+                                                    a dispute are recorded, the report stays)
 
 Each method returns a new Submission with ``version`` bumped; the store saves it only if the
 stored version is still the one it was read at (compare-and-set), so two workers or two webhook
@@ -13,12 +14,13 @@ deliveries can never both apply a transition. Moving to the state it is already 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.errors import IllegalTransition
 from diagpro.domain.intake import Intake
+from diagpro.domain.payment import ChargeRefunds, Dispute
 
 
 class Status(StrEnum):
@@ -58,6 +60,18 @@ class OpenCheckout:
 
 
 @dataclass(frozen=True)
+class CheckoutAttempt:
+    """One try at opening a checkout, fixed before the payment provider is asked.
+
+    Stripe compares every parameter sent again under an idempotency key with the first request
+    and refuses a difference (https://docs.stripe.com/api/idempotent_requests), so the expiry
+    sent under a key is chosen once, stored, and sent again by every retry of that attempt."""
+
+    number: int  # part of the idempotency key
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Submission:
     id: str
     intake: Intake
@@ -76,6 +90,10 @@ class Submission:
     requeue_count: int = 0
     checkouts_opened: int = 0  # part of each checkout's idempotency key
     refund_id: str = ""  # set when diagpro refunded the payment itself (automatic refund)
+    checkout_attempt: CheckoutAttempt | None = None  # the latest attempt's fixed parameters
+    refunded_cents: int = 0  # the largest running total Stripe reported for the charge
+    refund_ids: tuple[str, ...] = ()  # the refunds Stripe listed with that total
+    disputes: tuple[Dispute, ...] = ()  # chargebacks, latest known state of each
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -87,16 +105,43 @@ class Submission:
     def _amend(self, now: datetime, **changes: object) -> Submission:
         return replace(self, updated_at=now, version=self.version + 1, **changes)  # type: ignore[arg-type]
 
+    def begin_checkout(
+        self, expires_at: datetime, now: datetime, least_left: timedelta
+    ) -> Submission | None:
+        """Fix the next attempt's parameters before the provider is asked; None when the
+        current attempt can still be sent again as it is (a retry, a double click).
+
+        An attempt whose expiry is less than ``least_left`` away cannot be sent again: Stripe
+        refuses an ``expires_at`` under 30 minutes ahead, so it gets a new number (a new key)."""
+        if self.status != Status.PENDING:
+            raise IllegalTransition(self.id, self.status.value, "checked out")
+        attempt = self._pending_attempt
+        if attempt is not None and attempt.expires_at - now >= least_left:
+            return None
+        latest = self.checkout_attempt.number if self.checkout_attempt else 0
+        number = max(self.checkouts_opened, latest) + 1
+        return self._amend(now, checkout_attempt=CheckoutAttempt(number, expires_at))
+
+    @property
+    def _pending_attempt(self) -> CheckoutAttempt | None:
+        """The attempt begun but not yet recorded as opened, if any."""
+        attempt = self.checkout_attempt
+        return attempt if attempt is not None and attempt.number > self.checkouts_opened else None
+
     def checkout_opened(self, checkout: OpenCheckout, now: datetime) -> Submission:
         if self.status != Status.PENDING:
             raise IllegalTransition(self.id, self.status.value, "checked out")
-        return self._amend(now, checkout=checkout, checkouts_opened=self.checkouts_opened + 1)
+        attempt = self._pending_attempt
+        opened = attempt.number if attempt is not None else self.checkouts_opened + 1
+        return self._amend(now, checkout=checkout, checkouts_opened=opened)
 
     @property
     def checkout_idempotency_key(self) -> str:
         """Same key for a double-click (one session), a new one after a session expired:
         Stripe replays a key's first answer for 24 hours."""
-        return f"checkout-create:{self.id}:{self.checkouts_opened + 1}"
+        attempt = self._pending_attempt
+        number = attempt.number if attempt is not None else self.checkouts_opened + 1
+        return f"checkout-create:{self.id}:{number}"
 
     def checkout_closed(self, now: datetime) -> Submission | None:
         """The checkout expired or its payment failed: forget it so the customer can pay again."""
@@ -148,13 +193,54 @@ class Submission:
 
     def mark_refunded(self, now: datetime, refund_id: str = "") -> Submission | None:
         """Refunded: by an operator (the ``charge.refunded`` event) or automatically after a
-        permanent failure (``refund_id`` given). The refund's own webhook arriving first is no
-        loss: the id is still kept when the automatic refund records it afterwards."""
+        permanent failure (``refund_id`` given; diagpro refunds the whole payment). The refund's
+        own webhook arriving first is no loss: the id is still kept when the automatic refund
+        records it afterwards."""
+        whole = self.payment.amount_cents if self.payment else self.price_cents
+        refunded = max(self.refunded_cents, whole) if refund_id else self.refunded_cents
         if self.status == Status.REFUNDED:
             if refund_id and not self.refund_id:
-                return self._amend(now, refund_id=refund_id)
+                return self._amend(now, refund_id=refund_id, refunded_cents=refunded)
             return None
-        return self._move(Status.REFUNDED, now, refund_id=refund_id or self.refund_id)
+        return self._move(
+            Status.REFUNDED, now, refund_id=refund_id or self.refund_id, refunded_cents=refunded
+        )
+
+    def note_refund(
+        self, refunds: ChargeRefunds, now: datetime, *, in_full: bool = False
+    ) -> Submission | None:
+        """Record what Stripe says was refunded so far, and end the order when the refund is
+        ``in_full``. The total is cumulative, so the largest one seen is kept: a late or
+        redelivered older event cannot lower it. A refund in full of a submission never paid
+        raises IllegalTransition."""
+        changes: dict[str, object] = {}
+        amount = max(self.refunded_cents, refunds.amount_refunded)
+        new_ids = tuple(i for i in refunds.refund_ids if i not in self.refund_ids)
+        if amount != self.refunded_cents or new_ids:
+            changes.update(refunded_cents=amount, refund_ids=self.refund_ids + new_ids)
+        if in_full and self.status != Status.REFUNDED:
+            return self._move(Status.REFUNDED, now, **changes)
+        return self._amend(now, **changes) if changes else None
+
+    def note_dispute(self, dispute: Dispute, now: datetime) -> Submission | None:
+        """Record a dispute's latest state. Events may arrive out of order: an older report, or
+        an open status after a closed one, does not replace what is known."""
+        known = next((d for d in self.disputes if d.id == dispute.id), None)
+        if known is not None and (
+            known == dispute
+            or dispute.reported_at < known.reported_at
+            or (known.closed and not dispute.closed)
+        ):
+            return None
+        disputes = tuple(dispute if d.id == dispute.id else d for d in self.disputes)
+        if known is None:
+            disputes += (dispute,)
+        return self._amend(now, disputes=disputes)
+
+    @property
+    def partly_refunded(self) -> bool:
+        """Some money went back, but not all: the report stays the customer's."""
+        return self.refunded_cents > 0 and self.status != Status.REFUNDED
 
     def note_failure(self, reason: str, now: datetime) -> Submission | None:
         """Rewrite why a failed submission failed (e.g. add that its automatic refund failed)."""

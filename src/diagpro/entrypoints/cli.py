@@ -21,7 +21,7 @@ from diagpro.container import Container
 from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
 from diagpro.domain.intake import CHOICE_LABELS, CHOICES
 from diagpro.domain.payment import format_money
-from diagpro.domain.submission import Status
+from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.worker import run_worker
 
@@ -165,6 +165,8 @@ def _status(container: Container, args: argparse.Namespace) -> int:
     if sub.payment is not None:
         paid = format_money(sub.payment.amount_cents, sub.payment.currency)
         _say(f"  paid {paid} ({sub.payment.event_id})")
+    for line in _money_back(sub):
+        _say(f"  {line}")
     if sub.analysis is not None:
         _say(f"  analysis by {sub.analysis.written_by}")
     if view.attempts:
@@ -177,6 +179,28 @@ def _status(container: Container, args: argparse.Namespace) -> int:
         _say(f"  download (valid {minutes} min): {view.links.download_url}")
         _say(f"  view: {view.links.view_url}")
     return 0
+
+
+def _money_back(sub: Submission) -> list[str]:
+    """Refunds and disputes, for the operator: money that left after the payment."""
+    lines = []
+    if sub.refunded_cents:
+        paid = sub.payment.amount_cents if sub.payment else sub.price_cents
+        extent = (
+            "in full" if sub.status == Status.REFUNDED else "partly; the report stays available"
+        )
+        ids = f" ({', '.join(sub.refund_ids)})" if sub.refund_ids else ""
+        refunded = format_money(sub.refunded_cents, sub.currency)
+        lines.append(f"refunded {refunded} of {format_money(paid, sub.currency)}, {extent}{ids}")
+    for dispute in sub.disputes:
+        amount = format_money(dispute.amount_cents, dispute.currency or sub.currency)
+        state = "closed" if dispute.closed else "open"
+        lines.append(
+            f"dispute {dispute.id}: {dispute.status} ({state}), {amount}, reason "
+            f"{dispute.reason or 'not given'}, charge {dispute.charge_id or '?'}, "
+            f"reported {dispute.reported_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    return lines
 
 
 def _requeue(container: Container, args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from diagpro.config.declarations import SETTINGS
+from diagpro.domain.payment import EventKind
 
 # The checkout's deploy/ folder (src/diagpro/entrypoints/cloud_setup.py -> the repository root).
 DEPLOY_DIR = Path(__file__).resolve().parents[3] / "deploy"
@@ -51,14 +52,9 @@ APIS = (
     "cloudbuild.googleapis.com",
 )
 
-# The payment events diagpro acts on (entrypoints/http/webhook.py and the README's Stripe notes).
-STRIPE_EVENTS = (
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-    "charge.refunded",
-)
+# The payment events diagpro acts on: payments, expiries, refunds and disputes (the same list
+# `diagpro doctor` expects the endpoint to send).
+STRIPE_EVENTS = tuple(kind.value for kind in EventKind if kind is not EventKind.OTHER)
 
 # Secret Manager secret -> the setting it feeds (deploy/service.yaml reads them by these names).
 SECRETS = {

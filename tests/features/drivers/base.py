@@ -119,8 +119,8 @@ class Driver(Protocol):
     ) -> list[Delivery]:
         """A signed checkout.session.completed for my checkout, ``times`` times (the same event)."""
 
-    def deliver_refund(self, submission_id: str) -> Delivery:
-        """A signed charge.refunded for my payment."""
+    def deliver_refund(self, submission_id: str, cents: int | None = None) -> Delivery:
+        """A signed charge.refunded for my payment: all of it, or ``cents`` refunded so far."""
 
     def deliver_forged_payment(self, submission_id: str) -> Delivery | Refusal:
         """A completion event signed with a secret that is not the service's."""
@@ -162,12 +162,21 @@ def checkout_completed(
 
 
 def charge_refunded(
-    submission_id: str, cents: int, currency: str, secret: str, now: datetime
+    submission_id: str,
+    cents: int,
+    currency: str,
+    secret: str,
+    now: datetime,
+    refunded: int | None = None,
 ) -> SignedEvent:
+    """The charge of ``cents`` with ``refunded`` of it refunded so far (all of it by default)."""
+    so_far = cents if refunded is None else refunded
     obj = {
         "id": f"ch_features_{uuid.uuid4().hex[:16]}",
         "object": "charge",
-        "amount_refunded": cents,
+        "amount": cents,
+        "amount_refunded": so_far,
+        "refunded": so_far >= cents,
         "currency": currency,
         "metadata": {"submissionId": submission_id},
     }

@@ -170,12 +170,13 @@ class HttpDriver:
         )
         return [_delivery(self._deliver(event)) for _ in range(times)]
 
-    def deliver_refund(self, submission_id: str) -> Delivery:
+    def deliver_refund(self, submission_id: str, cents: int | None = None) -> Delivery:
         checkout = self._checkouts.get(submission_id)
         assert checkout is not None, "a refund needs the checkout this test paid through"
         amount = self._session(checkout.session_id)["amount_total"]
+        secret = self._signing_secret()
         event = charge_refunded(
-            submission_id, amount, self._currency, self._signing_secret(), datetime.now(UTC)
+            submission_id, amount, self._currency, secret, datetime.now(UTC), cents
         )
         return _delivery(self._deliver(event))
 

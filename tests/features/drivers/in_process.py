@@ -129,10 +129,10 @@ class InProcessDriver:
             event = self._completed(submission_id, cents, self._secret)
         return [self._deliver(event) for _ in range(times)]
 
-    def deliver_refund(self, submission_id: str) -> Delivery:
+    def deliver_refund(self, submission_id: str, cents: int | None = None) -> Delivery:
         sub = self.harness.submission(submission_id)
         now = self.harness.clock.now()
-        event = charge_refunded(sub.id, sub.price_cents, sub.currency, self._secret, now)
+        event = charge_refunded(sub.id, sub.price_cents, sub.currency, self._secret, now, cents)
         return self._deliver(event)
 
     def deliver_forged_payment(self, submission_id: str) -> Delivery | Refusal:

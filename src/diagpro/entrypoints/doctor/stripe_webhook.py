@@ -140,7 +140,7 @@ def _events(endpoint: Any) -> list[Check]:
         return [Check("stripe webhook events", False, "blocker", detail, fix)]
     detail = (
         f"{endpoint.id} does not send {', '.join(missing)}: delayed payments, expiries or "
-        "refunds made in the Dashboard would not reach diagpro"
+        "refunds made in the Dashboard or disputes would not reach diagpro"
     )
     return [Check("stripe webhook events", False, "warning", detail, fix)]
 
