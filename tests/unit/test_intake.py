@@ -229,7 +229,7 @@ def test_spanish_and_cjk_text_passes():
         **MINIMAL,
         "make": "Citroën",
         "model": "トヨタ カローラ",
-        "problemDescription": "El motor tiembla al ralentí y huele a gasolina; ¿qué pasa? 发动机抖动",
+        "problemDescription": "El motor tiembla al ralentí; ¿qué pasa? 发动机抖动",
         "fullName": "José Núñez",
         "locationEnvironment": "Niño, Perú",
     }
