@@ -28,6 +28,7 @@ from diagpro.entrypoints.http.client_address import client_address
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.observability import RequestIds
+from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.worker import run_worker
 
 log = logging.getLogger("diagpro.server")
@@ -132,6 +133,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
+        before_send=[add_page_headers],  # every HTML answer, error pages included
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),
