@@ -99,10 +99,10 @@ def test_the_refused_form_and_the_rate_limit_page_carry_the_headers(
 ) -> None:
     api = make_api(env={"DIAGPRO_SUBMISSIONS_PER_MINUTE": "1"})
     form = {**AUTOMOTIVE, "symptoms": "rough idle", "email": "not-an-email"}
-    refused = api.client.post("/intake", data=form, follow_redirects=False)
+    refused = api.form("/intake", form)
     assert refused.status_code == 400
     assert_secured(refused)
-    limited = api.client.post("/intake", data=form, follow_redirects=False)
+    limited = api.form("/intake", form)
     assert limited.status_code == 429
     assert_secured(limited)
 

@@ -28,6 +28,7 @@ from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.http import local, order_progress, pages
 from diagpro.entrypoints.http.app import create_app
 from tests.doubles import FixedClock, RecordingRenderer
+from tests.forms import send_form
 from tests.harness import container_for_tests
 
 UNKNOWN_ID = "diag_1764115200000_" + "0" * 24
@@ -128,7 +129,8 @@ class Site:
         return self.client.get(url, follow_redirects=False)
 
     def post(self, url: str, data: dict[str, str] | None = None) -> Any:
-        return self.client.post(url, data=data or {}, follow_redirects=False)
+        """A form sent from its page, with the page's CSRF token."""
+        return send_form(self.client, url, data)
 
     def page(self, url: str, status: int = 200) -> Page:
         response = self.get(url)

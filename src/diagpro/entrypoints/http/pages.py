@@ -317,8 +317,9 @@ async def asset(name: FromPath[str]) -> Response[bytes]:
     )
 
 
-def page_routes(intake_middleware: Middleware) -> list[Any]:
-    """The pages (rate limited like the API where they create submissions) and their assets."""
+def page_routes(intake_middleware: Middleware, form_guard: Middleware) -> list[Any]:
+    """The pages (rate limited like the API where they create submissions) and their assets;
+    ``form_guard`` gives every page the CSRF cookie its forms send back (form_guard.py)."""
     pages = Router(
         path="/",
         route_handlers=[
@@ -333,6 +334,7 @@ def page_routes(intake_middleware: Middleware) -> list[Any]:
             download_report,
             Router(path="/", route_handlers=[submit_intake], middleware=[intake_middleware]),
         ],
+        middleware=[form_guard],
         exception_handlers=PAGE_ERRORS,
         # Also on the pages' redirects and the status poll (JSON, with the report's links); the
         # app's hook adds them to every HTML answer, error pages included.
