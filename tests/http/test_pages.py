@@ -293,6 +293,19 @@ def test_a_bad_form_names_every_bad_field_beside_it_and_keeps_the_values(site: S
     assert "open" in page.by_id("more-details").attrs  # the stray box is not hidden away
 
 
+def test_invisible_characters_are_named_beside_their_box_and_emoji_pass(site: Site) -> None:
+    response = site.post(
+        "/intake",
+        {**GOOD_FORM, "make": "Fo\u200brd", "problemDescription": "👨\u200d🔧 says: coils"},
+    )
+    assert response.status_code == 400
+    page = Page(response.text)
+    assert "invisible or control characters" in page.text("f-make-error")
+    assert not page.has_id("f-problemDescription-error")
+    sid = site.submit(problemDescription="👨\u200d🔧 says: coils")
+    assert site.submission(sid).intake.problem_description == "👨\u200d🔧 says: coils"
+
+
 def test_an_empty_form_asks_for_the_three_things_the_rule_requires(site: Site) -> None:
     response = site.post("/intake", {})
     assert response.status_code == 400

@@ -248,3 +248,18 @@ def test_a_256_character_email_gives_one_error_not_two():
 
 def test_a_missing_email_is_still_required():
     assert problems_of({**MINIMAL, "email": ""}) == {"email": "is required"}
+
+
+@pytest.mark.parametrize(
+    "amount, cents",
+    [(499.9, 49_990), ("499.9", 49_990), ("$1,250.05", 125_005), (499, 49_900), ("0", 0)],
+)
+def test_a_shop_quote_keeps_every_cent(amount, cents):
+    assert validate_intake({**MINIMAL, "shopQuoteAmount": amount}).shop_quote_cents == cents
+
+
+@pytest.mark.parametrize("amount", [499.999, "1250.004", "0.001"])
+def test_a_shop_quote_with_fractions_of_a_cent_is_refused_not_rounded(amount):
+    assert problems_of({**MINIMAL, "shopQuoteAmount": amount}) == {
+        "shopQuoteAmount": "has more than two decimals"
+    }

@@ -297,6 +297,10 @@ def _money_cents(value: object, problems: list[FieldProblem]) -> int | None:
     if not amount.is_finite() or amount < 0 or amount > 10_000_000:
         problems.append(FieldProblem("shopQuoteAmount", "must be between $0 and $10,000,000"))
         return None
+    if amount != amount.quantize(Decimal("0.01")):
+        # Rounded, 1250.004 would be a quote the shop never gave: refused, never rounded.
+        problems.append(FieldProblem("shopQuoteAmount", "has more than two decimals"))
+        return None
     return int((amount * 100).quantize(Decimal(1)))
 
 
