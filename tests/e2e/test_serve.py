@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import pdf_text
+from tests.forms import send_form
 from tests.server import json_lines, wait_for
 
 pytestmark = pytest.mark.process
@@ -47,7 +48,7 @@ def test_serve_runs_the_paid_flow_stops_cleanly_and_restarts_with_its_data(serve
         assert page.status_code == 200
         assert "$4.99" in page.text
 
-        paid = client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False)
+        paid = send_form(client, f"/checkout/local/{session_id}/pay")
         assert paid.status_code == 303
         assert paid.headers["location"] == f"/success?session_id={session_id}"
 

@@ -44,6 +44,7 @@ from diagpro.domain.payment import CheckoutStatus, PaymentStatus, SignedEvent
 from diagpro.entrypoints.http import local
 from diagpro.entrypoints.http.app import create_app
 from tests.doubles import CountingIds, FixedClock, RecordingRenderer, ScriptedAnalyzer
+from tests.forms import send_form
 from tests.harness import container_for_tests
 
 _event_serial = itertools.count(1)
@@ -103,6 +104,10 @@ class Api:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         return self.client.get(path, headers=headers, **kwargs)
+
+    def form(self, path: str, data: dict[str, Any] | None = None) -> httpx.Response:
+        """A page form sent as a browser sends it, with its CSRF token (no redirect followed)."""
+        return send_form(self.client, path, data)
 
     # -- the customer's actions ------------------------------------------------------------------
     def save(self, payload: dict[str, Any] | None = None) -> str:

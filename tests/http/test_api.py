@@ -776,7 +776,7 @@ def test_the_local_checkout_page_shows_the_price_and_the_buttons(api: Api) -> No
 def test_paying_on_the_local_page_redirects_to_success_and_fulfils(api: Api) -> None:
     sid = api.save()
     session_id = api.checkout(sid)["sessionId"]
-    response = api.client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False)
+    response = api.form(f"/checkout/local/{session_id}/pay")
     assert response.status_code == 303
     assert response.headers["location"] == f"/success?session_id={session_id}"
     # the signed event went through /webhook/stripe (in-process here) after the redirect
@@ -789,7 +789,7 @@ def test_paying_twice_on_the_local_page_is_harmless(api: Api) -> None:
     sid = api.save()
     session_id = api.checkout(sid)["sessionId"]
     for _ in range(2):
-        response = api.client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False)
+        response = api.form(f"/checkout/local/{session_id}/pay")
         assert response.status_code == 303
         assert response.headers["location"] == f"/success?session_id={session_id}"
     assert len(api.jobs(sid)) == 1
@@ -798,19 +798,19 @@ def test_paying_twice_on_the_local_page_is_harmless(api: Api) -> None:
 def test_cancelling_on_the_local_page_leaves_the_submission_payable(api: Api) -> None:
     sid = api.save()
     session_id = api.checkout(sid)["sessionId"]
-    response = api.client.post(f"/checkout/local/{session_id}/cancel", follow_redirects=False)
+    response = api.form(f"/checkout/local/{session_id}/cancel")
     assert response.status_code == 303
     assert response.headers["location"] == f"/cancel?submission_id={sid}"
     assert api.status(sid)["status"] == "pending"
     body = assert_error(
-        api.client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False),
+        api.form(f"/checkout/local/{session_id}/pay"),
         409,
         "CHECKOUT_CLOSED",
     )
     assert body["status"] == "expired"
     again = api.checkout(sid)["sessionId"]
     assert again != session_id
-    paid = api.client.post(f"/checkout/local/{again}/pay", follow_redirects=False)
+    paid = api.form(f"/checkout/local/{again}/pay")
     assert paid.status_code == 303
     assert api.status(sid)["status"] == "paid"
 
@@ -818,7 +818,7 @@ def test_cancelling_on_the_local_page_leaves_the_submission_payable(api: Api) ->
 def test_an_unknown_local_checkout_session_is_404(api: Api) -> None:
     assert api.client.get("/checkout/local/cs_local_nope").status_code == 404
     for action in ("pay", "cancel"):
-        response = api.client.post(f"/checkout/local/cs_local_nope/{action}")
+        response = api.form(f"/checkout/local/cs_local_nope/{action}")
         assert_error(response, 404, "CHECKOUT_SESSION_NOT_FOUND")
 
 

@@ -22,8 +22,8 @@ def test_with_stripe_the_local_checkout_is_off(make_api: Callable[..., Any]) -> 
     api: Api = make_api(memory=False, env=STRIPE)
     for response in (
         api.get("/checkout/local/cs_local_1"),
-        api.client.post("/checkout/local/cs_local_1/pay"),
-        api.client.post("/checkout/local/cs_local_1/cancel"),
+        api.form("/checkout/local/cs_local_1/pay"),
+        api.form("/checkout/local/cs_local_1/cancel"),
     ):
         body = assert_error(response, 404, "NOT_FOUND")
         assert body["error"] == "The local checkout is off: payments go through Stripe"

@@ -28,6 +28,7 @@ from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.http import local, order_progress, pages
 from diagpro.entrypoints.http.app import create_app
 from tests.doubles import FixedClock, RecordingRenderer
+from tests.forms import send_form
 from tests.harness import container_for_tests
 from tests.lost_reports import lose_report
 
@@ -129,7 +130,8 @@ class Site:
         return self.client.get(url, follow_redirects=False)
 
     def post(self, url: str, data: dict[str, str] | None = None) -> Any:
-        return self.client.post(url, data=data or {}, follow_redirects=False)
+        """A form sent from its page, with the page's CSRF token."""
+        return send_form(self.client, url, data)
 
     def page(self, url: str, status: int = 200) -> Page:
         response = self.get(url)
@@ -290,6 +292,19 @@ def test_a_bad_form_names_every_bad_field_beside_it_and_keeps_the_values(site: S
     assert "selected" in next(e for e in page.elements if e.attrs.get("value") == "high").attrs
     assert page.by_id("f-symptoms").text.startswith("rough idle when cold")
     assert "open" in page.by_id("more-details").attrs  # the stray box is not hidden away
+
+
+def test_invisible_characters_are_named_beside_their_box_and_emoji_pass(site: Site) -> None:
+    response = site.post(
+        "/intake",
+        {**GOOD_FORM, "make": "Fo\u200brd", "problemDescription": "👨\u200d🔧 says: coils"},
+    )
+    assert response.status_code == 400
+    page = Page(response.text)
+    assert "invisible or control characters" in page.text("f-make-error")
+    assert not page.has_id("f-problemDescription-error")
+    sid = site.submit(problemDescription="👨\u200d🔧 says: coils")
+    assert site.submission(sid).intake.problem_description == "👨\u200d🔧 says: coils"
 
 
 def test_an_empty_form_asks_for_the_three_things_the_rule_requires(site: Site) -> None:

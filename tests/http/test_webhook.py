@@ -469,7 +469,7 @@ def test_every_log_line_has_the_request_id_and_no_email_or_secret(
     api.post("/analysisStatus", {"submissionId": sid}, headers={"x-request-id": email})
     given = api.post("/analysisStatus", {"submissionId": sid}, headers={"x-request-id": "trace-7"})
     assert given.status_code == 200
-    api.client.post(f"/checkout/local/{session_id}/pay", follow_redirects=False)
+    api.form(f"/checkout/local/{session_id}/pay")
 
     lines = json_log.getvalue().splitlines()
     entries = [json.loads(line) for line in lines]

@@ -3,7 +3,12 @@
 import pytest
 
 from diagpro.domain.errors import IntakeInvalid
-from diagpro.domain.intake import PAYLOAD_KEYS, intake_to_payload, validate_intake
+from diagpro.domain.intake import (
+    HIDDEN_CHARACTERS,
+    PAYLOAD_KEYS,
+    intake_to_payload,
+    validate_intake,
+)
 
 ORIGINAL_FRONTEND_PAYLOAD = {  # what DiagnosticReview.tsx posts: 22 keys, "" for missing
     "equipmentType": "automotive",
@@ -137,8 +142,8 @@ def test_limits_protect_the_prompt_and_the_pdf():
     )
     assert "limit is 5000" in problems["problemDescription"]
     assert "limit is 30" in problems["symptoms"]
-    assert problems["make"] == "contains control characters"
-    assert problems["model"] == "contains control characters"
+    assert problems["make"] == HIDDEN_CHARACTERS
+    assert problems["model"] == HIDDEN_CHARACTERS
 
 
 @pytest.mark.parametrize("payload", [None, [], "text", 42])
@@ -159,3 +164,102 @@ def test_payload_round_trip_keeps_every_key():
     payload = intake_to_payload(intake)
     assert set(PAYLOAD_KEYS) <= set(payload)
     assert validate_intake(payload) == intake
+
+
+MINIMAL = {"equipmentType": "automotive", "email": "a@b.co", "problemDescription": "stalls"}
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "\u200b",  # zero width space
+        "\u200c",  # zero width non-joiner
+        "\u200d",  # zero width joiner between letters
+        "\u2060",  # word joiner
+        "\ufeff",  # zero width no-break space (BOM)
+        "\u0080",  # C1 controls, first and last
+        "\u009f",
+        "\u0085",  # next line (C1)
+        "\u007f",  # delete
+        "\u2028",  # line separator
+        "\u2029",  # paragraph separator
+        "\u200f",  # right-to-left mark
+        "\u061c",  # Arabic letter mark
+    ],
+)
+def test_invisible_and_control_characters_inside_a_text_are_refused(hidden):
+    # The attack: "Pay\u200bPal" reads as PayPal in the report but is another text.
+    problems = problems_of(
+        {**MINIMAL, "make": f"Pay{hidden}Pal", "problemDescription": f"stalls{hidden} hot"}
+    )
+    assert problems == {"make": HIDDEN_CHARACTERS, "problemDescription": HIDDEN_CHARACTERS}
+
+
+def test_hidden_characters_in_symptoms_and_details_are_refused_too():
+    problems = problems_of(
+        {**MINIMAL, "symptoms": ["rough\u200bidle"], "fuelType": "gas\u2060oline"}
+    )
+    assert problems == {"symptoms[0]": HIDDEN_CHARACTERS, "fuelType": HIDDEN_CHARACTERS}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👨\u200d🔧 my mechanic says the coil pack",  # man mechanic
+        "👩🏽\u200d🔧 with a skin tone",  # woman mechanic, medium skin tone
+        "🏳\ufe0f\u200d🌈 flag sticker on the hood",  # rainbow flag: VS16 before the ZWJ
+        "👨\u200d👩\u200d👧 family car",  # a family: two ZWJs
+    ],
+)
+def test_a_zwj_joining_two_emoji_is_what_a_customer_typed_and_passes(text):
+    assert validate_intake({**MINIMAL, "problemDescription": text}).problem_description == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["🔧\u200d", "\u200d🔧", "a\u200d🔧", "🔧\u200db", "🔧\u200d\u200d🔧"],
+)
+def test_a_zwj_that_does_not_join_two_emoji_is_refused(text):
+    problems = problems_of({**MINIMAL, "problemDescription": f"x {text} y"})
+    assert problems == {"problemDescription": HIDDEN_CHARACTERS}
+
+
+def test_spanish_and_cjk_text_passes():
+    payload = {
+        **MINIMAL,
+        "make": "Citroën",
+        "model": "トヨタ カローラ",
+        "problemDescription": "El motor tiembla al ralentí; ¿qué pasa? 发动机抖动",
+        "fullName": "José Núñez",
+        "locationEnvironment": "Niño, Perú",
+    }
+    intake = validate_intake(payload)
+    assert intake.model == "トヨタ カローラ"
+    assert intake.problem_description.endswith("发动机抖动")
+
+
+def test_a_256_character_email_gives_one_error_not_two():
+    with pytest.raises(IntakeInvalid) as caught:
+        validate_intake({**MINIMAL, "email": "a" * 248 + "@mail.co"})
+    problems = caught.value.problems
+    assert [p.field for p in problems] == ["email"], problems
+    assert "256 characters" in problems[0].problem
+
+
+def test_a_missing_email_is_still_required():
+    assert problems_of({**MINIMAL, "email": ""}) == {"email": "is required"}
+
+
+@pytest.mark.parametrize(
+    "amount, cents",
+    [(499.9, 49_990), ("499.9", 49_990), ("$1,250.05", 125_005), (499, 49_900), ("0", 0)],
+)
+def test_a_shop_quote_keeps_every_cent(amount, cents):
+    assert validate_intake({**MINIMAL, "shopQuoteAmount": amount}).shop_quote_cents == cents
+
+
+@pytest.mark.parametrize("amount", [499.999, "1250.004", "0.001"])
+def test_a_shop_quote_with_fractions_of_a_cent_is_refused_not_rounded(amount):
+    assert problems_of({**MINIMAL, "shopQuoteAmount": amount}) == {
+        "shopQuoteAmount": "has more than two decimals"
+    }

@@ -47,6 +47,17 @@ def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentE
     return translate_event(event.to_dict() if hasattr(event, "to_dict") else event)
 
 
+def whole_cents(value: object) -> int:
+    """An amount as Stripe sends it: an integer in the currency's smallest unit
+    (https://docs.stripe.com/api/checkout/sessions/object#checkout_session_object-amount_total).
+    A fraction (499.9) or a bool is refused, never truncated to a price it is not."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"an amount must be a whole number of cents, not {value!r}")
+    return value
+
+
 def translate_event(event: object) -> PaymentEvent:
     """Stripe's event dict -> PaymentEvent; a signed event of the wrong shape is refused as
     PaymentEventInvalid (answered 400), never a crash."""
@@ -83,7 +94,7 @@ def _translate(event: Any) -> PaymentEvent:
         checkout_session_id=str(obj.get("id", "")) if is_session else "",
         # A ValueError here (a status Stripe does not document) refuses the event as malformed.
         payment_status=PaymentStatus(raw_status) if is_session and raw_status else None,
-        amount_total=int(amount or 0),
+        amount_total=whole_cents(amount),
         currency=str(obj.get("currency") or ""),
         created=created,
         refunds=_refunds(obj) if kind == EventKind.REFUNDED else None,

@@ -32,7 +32,7 @@ from typing import Any
 import stripe
 from stripe import StripeClient
 
-from diagpro.adapters.stripe_events import verify_stripe_event
+from diagpro.adapters.stripe_events import verify_stripe_event, whole_cents
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 from diagpro.domain.payment import (
     CheckoutRequest,
@@ -263,7 +263,7 @@ class StripeGateway:
                 ),
                 status=CheckoutStatus(str(data.get("status"))),
                 payment_status=PaymentStatus(str(data.get("payment_status"))),
-                amount_total=int(data.get("amount_total") or 0),
+                amount_total=whole_cents(data.get("amount_total")),
                 currency=str(data.get("currency") or ""),
                 customer_email=str(data.get("customer_email") or details.get("email") or ""),
                 expires_at=datetime.fromtimestamp(int(data["expires_at"]), UTC),

@@ -9,6 +9,7 @@ an empty string means absent. Every bad field is reported at once, unknown keys 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -142,7 +143,22 @@ MAX_SYMPTOMS = 30
 DETAIL_TEXT = 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^[0-9+().\-\s]{5,40}$")
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that make a text read differently from what it holds (Unicode Technical Report #36,
+# "Unicode Security Considerations", https://www.unicode.org/reports/tr36/). The bidi formatting
+# characters of UAX #9 (https://www.unicode.org/reports/tr9/#Bidirectional_Character_Types)
+# reorder what the report shows: embeddings, overrides, isolates and the marks LRM, RLM, ALM.
+_BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+# Zero-width characters hide inside words, so two texts that look alike differ; U+2028 and
+# U+2029 are line breaks that most readers do not show as one.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u2028\u2029")
+_ZWJ = "\u200d"
+# The one exception: a ZWJ that joins two emoji (👨 + ZWJ + 🔧 is one "mechanic"), with the emoji
+# presentation selector or a skin-tone modifier allowed before it (UTS #51, "Emoji ZWJ Sequences",
+# https://www.unicode.org/reports/tr51/#Emoji_ZWJ_Sequences).
+_EMOJI_TRAILERS = frozenset("\ufe0f") | frozenset(map(chr, range(0x1F3FB, 0x1F400)))
+HIDDEN_CHARACTERS = "contains invisible or control characters: type it again rather than pasting it"
 _YEAR = re.compile(r"^(19|20|21)\d\d$")
 
 
@@ -204,11 +220,38 @@ def _text(value: object, name: str, limit: int, problems: list[FieldProblem]) ->
     if len(text) > limit:
         problems.append(FieldProblem(name, f"is {len(text)} characters long; the limit is {limit}"))
         return ""
-    if any((ord(ch) < 32 and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in text):
-        # Bidi overrides can make a report read differently from what was typed.
-        problems.append(FieldProblem(name, "contains control characters"))
+    if _has_hidden_characters(text):
+        problems.append(FieldProblem(name, HIDDEN_CHARACTERS))
         return ""
     return text
+
+
+def _is_emoji(ch: str) -> bool:
+    # The standard library has no Emoji property; emoji are "Other Symbol" (So), which is
+    # close enough to let a family or a mechanic (👨‍🔧) through and keep letters out.
+    return unicodedata.category(ch) == "So"
+
+
+def _joins_emoji(text: str, at: int) -> bool:
+    """Whether the ZWJ at ``at`` joins two emoji, the one place a customer may type one."""
+    before = at - 1
+    while before >= 0 and text[before] in _EMOJI_TRAILERS:
+        before -= 1
+    after = at + 1
+    return before >= 0 and after < len(text) and _is_emoji(text[before]) and _is_emoji(text[after])
+
+
+def _has_hidden_characters(text: str) -> bool:
+    """Control characters (C0 but tab and line breaks, DEL, C1), bidi controls and invisible
+    characters; a ZWJ only where it does not join two emoji."""
+    for at, ch in enumerate(text):
+        if ch in "\n\r\t":
+            continue
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+            return True
+        if ch in _INVISIBLE and not (ch == _ZWJ and _joins_emoji(text, at)):
+            return True
+    return False
 
 
 def _symptoms(value: object, problems: list[FieldProblem]) -> tuple[str, ...]:
@@ -253,6 +296,10 @@ def _money_cents(value: object, problems: list[FieldProblem]) -> int | None:
         return None
     if not amount.is_finite() or amount < 0 or amount > 10_000_000:
         problems.append(FieldProblem("shopQuoteAmount", "must be between $0 and $10,000,000"))
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        # Rounded, 1250.004 would be a quote the shop never gave: refused, never rounded.
+        problems.append(FieldProblem("shopQuoteAmount", "has more than two decimals"))
         return None
     return int((amount * 100).quantize(Decimal(1)))
 
@@ -314,7 +361,9 @@ def validate_intake(raw: object) -> Intake:
     quote = _money_cents(raw.get("shopQuoteAmount"), problems)
 
     email = str(values["email"])
-    if not email:
+    if "email" in {p.field for p in problems}:
+        pass  # refused already (too long, not text): one problem per field
+    elif not email:
         problems.append(FieldProblem("email", "is required"))
     elif not _EMAIL.match(email) or len(email) > 254:
         problems.append(FieldProblem("email", f"{email!r} is not a valid email address"))

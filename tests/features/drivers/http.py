@@ -25,6 +25,7 @@ from tests.features.drivers.base import (
     checkout_completed,
 )
 from tests.features.drivers.form_values import form_values
+from tests.forms import send_form
 
 # The error envelope's stable codes, in the customer's words.
 _WHY_BY_CODE = {
@@ -102,7 +103,7 @@ class HttpDriver:
     def pay(self, submission_id: str) -> None:
         checkout = self._checkout(submission_id)
         if _is_local(checkout):
-            paid = self.client.post(f"{checkout.url}/pay", follow_redirects=False)
+            paid = send_form(self.client, f"{checkout.url}/pay", page=checkout.url)
             assert paid.status_code == 303, paid.text
         elif self._secret:
             self.deliver_payment(submission_id)
@@ -118,7 +119,7 @@ class HttpDriver:
         checkout = self._checkout(submission_id)
         if not _is_local(checkout):
             pytest.skip("cancelling a Stripe checkout is up to Stripe: needs the local checkout")
-        cancelled = self.client.post(f"{checkout.url}/cancel", follow_redirects=False)
+        cancelled = send_form(self.client, f"{checkout.url}/cancel", page=checkout.url)
         assert cancelled.status_code == 303, cancelled.text
         self._wait(submission_id, lambda p: "checkout is open" not in p.message, "the cancellation")
 

@@ -7,7 +7,7 @@ stalls the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Response, get, post
@@ -26,8 +26,10 @@ from diagpro.application.status import (
     GetDownloadLinks,
     StatusView,
 )
-from diagpro.domain.errors import SubmissionNotFound
+from diagpro.config import Settings
+from diagpro.domain.errors import FieldProblem, IntakeInvalid, SubmissionNotFound
 from diagpro.domain.ids import is_submission_id
+from diagpro.domain.intake import validate_intake
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.http.errors import ApiError
@@ -39,7 +41,22 @@ SubmissionIdQuery = Annotated[str | None, QueryParameter(name="submissionId")]
 
 
 class SaveSubmissionBody(msgspec.Struct):
+    """What the original frontend posts (DiagnosticReview.tsx): the payload, and beside it
+    ``{priceCents: 499, status: "pending", reqId, userAgent, clientIp: ""}``.
+
+    ``priceCents`` must be the price this server charges: a client showing another price is
+    refused rather than charged a different amount. msgspec refuses a fraction (499.9) for an
+    ``int`` instead of truncating it. ``reqId``, ``userAgent`` and ``clientIp`` are the client's
+    own claims: accepted so its request passes, never stored (the request id comes from the
+    headers, the address from the connection).
+    """
+
     payload: Any = None
+    priceCents: int | None = None
+    status: Literal["pending"] | None = None
+    reqId: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    userAgent: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    clientIp: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
 
 class SubmissionRef(msgspec.Struct):
@@ -96,9 +113,21 @@ def status_body(view: StatusView) -> dict[str, Any]:
 
 @post("/saveSubmission", status_code=HTTP_200_OK, sync_to_thread=True)
 def save_submission(
-    data: JSONBody[SaveSubmissionBody], save: NamedDependency[SaveSubmission]
+    data: JSONBody[SaveSubmissionBody],
+    save: NamedDependency[SaveSubmission],
+    settings: NamedDependency[Settings],
 ) -> dict[str, str]:
     """Validate and store a customer's description; 400 names every bad field."""
+    if data.priceCents is not None and data.priceCents != settings.price_cents:
+        # Nothing is saved; the price is named with whatever else the intake rule refuses.
+        wrong_price = FieldProblem(
+            "priceCents", f"is {data.priceCents}, but the price is {settings.price_cents}"
+        )
+        try:
+            validate_intake(data.payload)
+        except IntakeInvalid as exc:
+            raise IntakeInvalid([*exc.problems, wrong_price]) from exc
+        raise IntakeInvalid([wrong_price])
     submission = save(data.payload)
     return {"submissionId": submission.id, "status": submission.status.value}
 

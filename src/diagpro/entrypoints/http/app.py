@@ -27,7 +27,9 @@ from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
 from diagpro.entrypoints.http.client_address import client_address
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
+from diagpro.entrypoints.http.form_guard import form_guard
 from diagpro.entrypoints.http.observability import RequestIds
+from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.worker import run_worker
 
 log = logging.getLogger("diagpro.server")
@@ -98,6 +100,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
     submissions = Router(
         path="/", route_handlers=[api.save_submission], middleware=[rate_limit.middleware]
     )
+    guard = form_guard(settings)  # CSRF for the page forms
     protected = Router(
         path="/",
         route_handlers=[
@@ -121,17 +124,16 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             webhook.stripe_webhook,
             api.view_report,
             api.healthz,
-            local.local_checkout_page,
-            local.local_checkout_pay,
-            local.local_checkout_cancel,
+            local.checkout_routes(guard),
             local.local_report_file,
             tasks.push_job,
             tasks.sweep,
-            *pages.page_routes(rate_limit.middleware),
+            *pages.page_routes(rate_limit.middleware, guard),
         ],
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
+        before_send=[add_page_headers],  # every HTML answer, error pages included
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),

@@ -14,19 +14,21 @@ import logging
 
 import anyio.to_thread
 import httpx
-from litestar import Response, get, post
+from litestar import Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.types import Middleware
 
 from diagpro.config import Settings
 from diagpro.domain.errors import CheckoutNotFound, PaymentProviderError
 from diagpro.domain.payment import PaymentStatus, SignedEvent, format_money
 from diagpro.domain.ports import Clock, ReportFiles, SelfCheckout
 from diagpro.entrypoints.http.errors import ApiError
+from diagpro.entrypoints.http.page_errors import PAGE_ERRORS
 
 log = logging.getLogger("diagpro.local_checkout")
 
@@ -160,4 +162,16 @@ async def local_report_file(
             "cache-control": "private, no-store",
             "x-content-type-options": "nosniff",
         },
+    )
+
+
+def checkout_routes(form_guard: Middleware) -> Router:
+    """The local checkout page and its two buttons, behind the pages' CSRF guard; a refused
+    form is answered with a page, as on the other pages."""
+    return Router(
+        path="/",
+        route_handlers=[local_checkout_page, local_checkout_pay, local_checkout_cancel],
+        middleware=[form_guard],
+        exception_handlers={PermissionDeniedException: PAGE_ERRORS[HTTPException]},
+        include_in_schema=False,
     )

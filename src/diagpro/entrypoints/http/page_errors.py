@@ -26,6 +26,13 @@ _NOT_FOUND = (
 
 _HTTP_MESSAGES = {
     400: ("We could not read that", "The form did not arrive intact. Please try again."),
+    # The form guard's refusal (form_guard.py): the form came without the token its page gave.
+    403: (
+        "Please send the form again",
+        "For your safety we only take a form sent from its own page, and this one came without "
+        "the code its page gave your browser (cookies must be allowed for this site). Go back, "
+        "reload the page and send it again.",
+    ),
     404: ("Page not found", "There is nothing at this address."),
     405: ("Page not found", "There is nothing to do at this address."),
     413: ("That is more than we can take", "Please shorten the longest texts and try again."),

@@ -55,6 +55,7 @@ from diagpro.entrypoints.http.order_progress import (
     view_path,
 )
 from diagpro.entrypoints.http.page_errors import PAGE_ERRORS
+from diagpro.entrypoints.http.page_headers import PAGE_HEADERS
 
 log = logging.getLogger("diagpro.pages")
 
@@ -63,19 +64,6 @@ ASSETS = Path(__file__).parent / "assets"
 _ASSET_TYPES = {".css": "text/css", ".js": "text/javascript"}
 
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-# Pages hold one customer's order: never cached, never framed, no referrer leaves with the id.
-_PAGE_HEADERS = [
-    ResponseHeader(name="cache-control", value="no-store"),
-    ResponseHeader(name="referrer-policy", value="no-referrer"),
-    ResponseHeader(name="x-content-type-options", value="nosniff"),
-    ResponseHeader(name="x-frame-options", value="DENY"),
-    ResponseHeader(
-        name="content-security-policy",
-        value="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-    ),
-]
 
 
 def template_engine() -> JinjaTemplateEngine:
@@ -329,8 +317,9 @@ async def asset(name: FromPath[str]) -> Response[bytes]:
     )
 
 
-def page_routes(intake_middleware: Middleware) -> list[Any]:
-    """The pages (rate limited like the API where they create submissions) and their assets."""
+def page_routes(intake_middleware: Middleware, form_guard: Middleware) -> list[Any]:
+    """The pages (rate limited like the API where they create submissions) and their assets;
+    ``form_guard`` gives every page the CSRF cookie its forms send back (form_guard.py)."""
     pages = Router(
         path="/",
         route_handlers=[
@@ -345,8 +334,11 @@ def page_routes(intake_middleware: Middleware) -> list[Any]:
             download_report,
             Router(path="/", route_handlers=[submit_intake], middleware=[intake_middleware]),
         ],
+        middleware=[form_guard],
         exception_handlers=PAGE_ERRORS,
-        response_headers=_PAGE_HEADERS,
+        # Also on the pages' redirects and the status poll (JSON, with the report's links); the
+        # app's hook adds them to every HTML answer, error pages included.
+        response_headers=[ResponseHeader(name=k, value=v) for k, v in PAGE_HEADERS.items()],
         include_in_schema=False,
     )
     return [pages, asset]
