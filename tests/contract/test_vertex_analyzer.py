@@ -289,6 +289,19 @@ def test_persistent_bad_output_is_invalid_and_never_quotes_the_model(vertex, stu
         assert OPEN_MARK not in text  # nor the prompt
 
 
+def test_an_answer_breaking_rules_the_schema_cannot_state_is_repaired_not_retried(vertex, stub):
+    # The attack: the model answers shares adding up to 175% (and four next steps, and a range
+    # upside down) on every request. Refused, that used up the retries and the paid report.
+    stub.default = vs.RULE_BREAKING
+    analysis = make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    assert len(stub.requests) == 1
+    assert sum(c.likelihood_pct for c in analysis.causes) + analysis.other_pct == 100
+    assert len(analysis.next_steps) == 3
+    assert analysis.costs[0].total_cents_low < analysis.costs[0].total_cents_high
+    assert len(analysis.corrections) == 3
+    assert analysis.check() is analysis
+
+
 # --- not retried unchanged -----------------------------------------------------------------------
 
 
