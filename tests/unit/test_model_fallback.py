@@ -4,6 +4,7 @@ misconfiguration stays loud even when the customer gets the offline report."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from diagpro.domain.errors import (
 )
 from diagpro.domain.jobs import JobState
 from diagpro.domain.submission import ModelFallback, Status
+from diagpro.entrypoints import cli
 from tests.harness import Harness, container_for_tests
 
 WRONG_SHAPE = AnalysisInvalid(
@@ -195,3 +197,27 @@ def test_the_container_stands_the_offline_analyzer_in_only_for_a_model(tmp_path)
     assert isinstance(vertex.stand_in_analyzer(), OfflineAnalyzer)
     refund = container_for_tests(tmp_path / "c", env={**VERTEX, "DIAGPRO_MODEL_FALLBACK": "refund"})
     assert refund.stand_in_analyzer() is None
+
+
+def test_diagpro_status_shows_the_operator_what_happened(tmp_path, capsys):
+    h = with_model(tmp_path)
+    sid = paid(h)
+    h.analyzer.fail_next(NOT_FOUND)
+    h.work()
+    cli._status(h.container, argparse.Namespace(submission_id=sid))
+    out = capsys.readouterr().out
+    assert "analysis by diagpro's offline knowledge base" in out
+    assert "model failed for good, the offline analyzer wrote the report" in out
+    assert "VAI_MODEL" in out  # the fix is the operator's to read, here and in the log
+    assert "The AI analysis was unavailable" in out  # what the customer is told
+
+
+def test_diagpro_status_shows_the_failure_the_customer_is_not_shown(tmp_path, capsys):
+    h = with_model(tmp_path, env={"DIAGPRO_MODEL_FALLBACK": "none"})
+    sid = paid(h)
+    h.analyzer.fail_next(NOT_FOUND)
+    h.work()
+    cli._status(h.container, argparse.Namespace(submission_id=sid))
+    out = capsys.readouterr().out
+    assert "Failed: We could not make your report." in out
+    assert f"failure: Could not be made: the analyzer is misconfigured: {NOT_FOUND.message}" in out

@@ -95,7 +95,7 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         step=step,
         headline=headline,
         explanation=view.explanation,
-        failure_reason=view.explanation if view.report_missing else sub.failure_reason,
+        failure_reason=view.explanation if view.report_missing else view.customer_failure,
         can_retry=may_retry(view),
         elapsed_seconds=elapsed,
         slow=sub.status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
