@@ -21,6 +21,7 @@ from diagpro.domain.errors import (
 from diagpro.domain.jobs import JobState
 from diagpro.domain.submission import ModelFallback, Status
 from diagpro.entrypoints import cli
+from diagpro.entrypoints.doctor import vertex_checks
 from tests.harness import Harness, container_for_tests
 
 WRONG_SHAPE = AnalysisInvalid(
@@ -221,3 +222,18 @@ def test_diagpro_status_shows_the_failure_the_customer_is_not_shown(tmp_path, ca
     out = capsys.readouterr().out
     assert "Failed: We could not make your report." in out
     assert f"failure: Could not be made: the analyzer is misconfigured: {NOT_FOUND.message}" in out
+
+
+@pytest.mark.parametrize(
+    ("env", "ok", "says"),
+    [
+        ({}, True, "offline: if the model fails, diagpro's offline knowledge base writes"),
+        ({"DIAGPRO_AUTO_REFUND": "true"}, True, "refund: if the model fails, the payment is"),
+        ({"DIAGPRO_MODEL_FALLBACK": "none"}, False, "no report, no refund"),
+    ],
+    ids=["default", "auto refund", "none"],
+)
+def test_the_doctor_says_what_a_paid_order_gets_when_the_model_fails(tmp_path, env, ok, says):
+    settings = container_for_tests(tmp_path, env={**VERTEX, **env}).settings()
+    check = vertex_checks.model_fallback(settings)
+    assert check.ok is ok and says in check.detail
