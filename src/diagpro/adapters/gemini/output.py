@@ -241,11 +241,6 @@ def _items(items: list[str], limit: int, cap: int, where: str, fix: Repairs) -> 
     return tuple(fix.cap(clipped, cap, where))
 
 
-def _whole(parts: list[str]) -> bool:
-    """Whether every required text of an optional item is there (else the item is dropped)."""
-    return all(parts)
-
-
 def _words(name: str) -> frozenset[str]:
     """A cause's meaningful words, singular: 'Ignition coils on cylinder 1' -> coil, ignition,
     cylinder, 1."""
@@ -341,7 +336,7 @@ def _facts(answer: _Answer, fix: Repairs) -> tuple[OwnerFact, ...]:
             fact=_clip(f.fact, s.ITEM_TEXT, f"{where}.fact", fix),
             proves=_clip(f.proves, s.REASON_TEXT, f"{where}.proves", fix),
         )
-        if _whole([fact.fact, fact.proves]):
+        if fact.fact and fact.proves:
             facts.append(fact)
         else:
             fix.note(f"{where} dropped: a required text is empty")
@@ -393,7 +388,7 @@ def _tests(answer: _Answer, fix: Repairs) -> tuple[ShopTest, ...]:
             cost_cents_low=int(low) * CENTS,
             cost_cents_high=int(high) * CENTS,
         )
-        if _whole([test.name, test.how, test.expected]):
+        if test.name and test.how and test.expected:
             tests.append(test)
         else:
             fix.note(f"{where} dropped: a required text is empty")
