@@ -18,13 +18,13 @@ Feature: Making the report after payment
     Then the submission is "ready"
     And the report was made in 2 attempts
 
-  Scenario: A failing analyzer is retried, then the submission fails with a visible reason
+  Scenario: A failing analyzer is retried, then the submission fails with a plain reason
     Given I have paid for a report on my 2015 Ford F-150
     And the analyzer is down for good
     When the worker keeps trying through the whole retry budget
     Then the analyzer was asked 5 times
     And the submission is "failed"
-    And the status says "Gave up after 5 attempts"
+    And the status says "We could not make your report"
     And the report cannot be downloaded
     When the operator re-queues it once the analyzer is back
     Then the submission is "ready"

@@ -187,7 +187,16 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
             budget=timedelta(seconds=settings.job_budget_seconds),
         ),
         auto_refund=settings.auto_refund,
+        model_fallback=settings.model_fallback,
     )
+
+
+def _stand_in_analyzer(settings: Settings, offline: Any) -> Any:
+    """The offline analyzer, standing in for a model that failed for good (the ``offline``
+    model fallback); None when the offline analyzer is the analyzer already."""
+    if settings.cloud.analysis == "offline" or settings.model_fallback != "offline":
+        return None
+    return offline
 
 
 class Container(containers.DeclarativeContainer):
@@ -280,6 +289,8 @@ class Container(containers.DeclarativeContainer):
         offline=offline_analyzer,
         vertex=vertex_analyzer,
     )
+    # DIAGPRO_MODEL_FALLBACK=offline: who writes the report when the model fails for good.
+    stand_in_analyzer = providers.Callable(_stand_in_analyzer, settings, offline_analyzer)
     # WeasyPrint runs in a child process with a wall-clock and memory limit (started lazily, on
     # the first render); tests override this with a fast fake.
     renderer = providers.Singleton(
@@ -316,6 +327,7 @@ class Container(containers.DeclarativeContainer):
         worker_settings,
         refunds=refunds,
         health=health,
+        fallback=stand_in_analyzer,
     )
     # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
     job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)

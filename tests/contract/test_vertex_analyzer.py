@@ -9,12 +9,14 @@ import time
 import traceback
 
 import pytest
+from dependency_injector import providers
 
 from diagpro.adapters.gemini.models import THINKING_ALLOWANCE_TOKENS
 from diagpro.adapters.gemini.output_budget import MODEL_OUTPUT_CEILING, answer_tokens, output_cap
 from diagpro.adapters.gemini.prompt import OPEN_MARK, build_prompt
 from diagpro.adapters.gemini.schema import response_schema
 from diagpro.adapters.gemini.vertex import STUB_TOKEN, VertexAnalyzer, vertex_client
+from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.domain.analysis import Certainty, DecodedCode
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
@@ -23,7 +25,9 @@ from diagpro.domain.errors import (
     AnalysisRefused,
     AnalysisUnavailable,
 )
+from diagpro.domain.submission import ModelFallback, Status
 from tests.builders import CURRENCY, make_intake
+from tests.harness import Harness
 from tests.stubs import vertex_stub as vs
 
 MODEL = "gemini-3.5-flash"  # the configured model (VAI_MODEL) in these tests
@@ -287,6 +291,38 @@ def test_persistent_bad_output_is_invalid_and_never_quotes_the_model(vertex, stu
     for text in (printed, caplog.text):
         assert vs.SECRET_WORDS not in text
         assert OPEN_MARK not in text  # nor the prompt
+
+
+def test_an_answer_breaking_rules_the_schema_cannot_state_is_repaired_not_retried(vertex, stub):
+    # The attack: the model answers shares adding up to 175% (and four next steps, and a range
+    # upside down) on every request. Refused, that used up the retries and the paid report.
+    stub.default = vs.RULE_BREAKING
+    analysis = make_analyzer(vertex).analyse(INTAKE, CODES, CURRENCY)
+    assert len(stub.requests) == 1
+    assert sum(c.likelihood_pct for c in analysis.causes) + analysis.other_pct == 100
+    assert len(analysis.next_steps) == 3
+    assert analysis.costs[0].total_cents_low < analysis.costs[0].total_cents_high
+    assert len(analysis.corrections) == 3
+    assert analysis.check() is analysis
+
+
+def test_a_model_answering_wrong_shapes_every_time_still_gives_a_paid_report(
+    vertex, stub, tmp_path
+):
+    # The attack end to end: Gemini answers in the wrong shape on every request. The worker
+    # does not spend its retry budget on more billed calls: the offline analyzer stands in.
+    stub.default = vs.BAD_SCHEMA
+    h = Harness.build(tmp_path)
+    h.container.analyzer.override(providers.Object(make_analyzer(vertex, max_attempts=2)))
+    h.container.stand_in_analyzer.override(providers.Object(OfflineAnalyzer()))
+    sub = h.save()
+    h.deliver(h.checkout_and_pay(sub.id))
+    h.work()
+    done = h.submission(sub.id)
+    assert done.status == Status.READY and len(stub.requests) == 2
+    assert done.analysis is not None and done.analysis.stands_in_for_model
+    assert done.analysis_fallback is ModelFallback.OFFLINE
+    assert "wrong shape" in done.model_failure and vs.SECRET_WORDS not in done.model_failure
 
 
 # --- not retried unchanged -----------------------------------------------------------------------

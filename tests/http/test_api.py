@@ -336,11 +336,13 @@ def test_analysis_status_refusals(api: Api) -> None:
     assert_error(api.get("/analysisStatus", params=unknown), 404, "SUBMISSION_NOT_FOUND")
 
 
-def test_analysis_status_shows_why_a_submission_failed(make_api: Any) -> None:
+def test_analysis_status_says_a_submission_failed_in_plain_words(make_api: Any) -> None:
     api, sid = failed(make_api)
     body = api.status(sid)
-    assert "the model is overloaded" in body["failureReason"]
-    assert "the model is overloaded" in body["message"]
+    assert body["failureReason"].startswith("We could not make your report.")
+    # The operator's reason stays on the submission and in the log.
+    assert "the model is overloaded" not in str(body)
+    assert "the model is overloaded" in api.container.submissions().get(sid).failure_reason
 
 
 # -- POST /analyzeDiagnostic --------------------------------------------------------------------
@@ -452,12 +454,13 @@ def test_reports_status_is_200_with_links_when_ready(api: Api) -> None:
     assert body["expiresInSeconds"] == 900
 
 
-def test_reports_status_is_409_with_the_reason_when_failed(make_api: Any) -> None:
+def test_reports_status_is_409_with_a_plain_reason_when_failed(make_api: Any) -> None:
     api, sid = failed(make_api)
     response = api.get("/reports/status", params={"submissionId": sid})
     body = assert_error(response, 409, "REPORT_FAILED")
     assert body["status"] == "failed"
-    assert "the model is overloaded" in body["error"]
+    assert "We could not make your report." in body["error"]
+    assert "the model is overloaded" not in response.text
 
 
 def test_reports_status_of_an_unknown_submission_is_404_not_found(api: Api) -> None:

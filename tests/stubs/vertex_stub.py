@@ -41,6 +41,9 @@ BAD_SCHEMA = "bad_schema"  # JSON, but not the schema's shape
 EMPTY = "empty"  # no candidates at all
 SAFETY = "safety"  # a candidate without content, finish reason SAFETY
 MAX_TOKENS = "max_tokens"  # the answer cut off, finish reason MAX_TOKENS
+# Schema-valid JSON that breaks rules the schema cannot state: shares adding up to 175%, four
+# next steps, an upside-down cost range.
+RULE_BREAKING = "rule_breaking"
 
 MODEL_VERSION = "gemini-3.5-flash-stub-001"
 PROMPT_TOKENS = 2345
@@ -347,6 +350,13 @@ class VertexStub(LocalHttpStub):
             answer = good_answer()
             answer["other_pct"] = SECRET_WORDS
             del answer["next_steps"]
+            return _response(json.dumps(answer))
+        if behaviour == RULE_BREAKING:
+            answer = good_answer(language)
+            answer["causes"][0]["pct"] = 120
+            answer["next_steps"].append(answer["next_steps"][0])
+            cost = answer["repair_costs"][0]
+            cost["total_low"], cost["total_high"] = cost["total_high"], cost["total_low"]
             return _response(json.dumps(answer))
         if behaviour == EMPTY:
             return {

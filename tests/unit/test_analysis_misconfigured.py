@@ -47,7 +47,10 @@ def test_a_misconfigured_analyzer_fails_the_job_at_once_with_the_reason(h, caplo
     h.clock.advance(minutes=30)
     assert h.work() == 0  # nothing left to retry
     assert any("misconfigured" in r.getMessage() for r in caplog.records)
-    assert "Failed: Could not be made" in h.container.describe()(sid).explanation
+    # The customer is not told about VAI_MODEL: that is the operator's to read.
+    explanation = h.container.describe()(sid).explanation
+    assert explanation.startswith("Failed: We could not make your report.")
+    assert "VAI_MODEL" not in explanation and "misconfigured" not in explanation
 
 
 def test_a_misconfigured_analyzer_degrades_health_until_an_analysis_works(h):

@@ -199,6 +199,16 @@ def test_offline_is_named_plainly_and_a_model_too(
     assert "offline" not in online.lower()
 
 
+def test_a_stand_in_report_says_on_its_first_page_why_the_offline_analyzer_wrote_it(
+    renderer: WeasyPrintRenderer, tmp_path: Path
+) -> None:
+    pdf = renderer.render(make_document(stands_in_for_model=True))
+    pages, _, text = pdf_facts(pdf, tmp_path)
+    assert pages in TYPICAL_PAGES
+    first = flat_text(page_texts(text)[0])
+    assert "The AI analysis was unavailable, so this report was written from diagpro's" in first
+
+
 def test_no_page_but_the_last_is_near_empty(renderer: WeasyPrintRenderer) -> None:
     for document in (
         make_document(),

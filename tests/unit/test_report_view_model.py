@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -111,6 +112,21 @@ def test_the_spanish_view_translates_fixed_text_and_keeps_the_models() -> None:
     assert analysis["money"]["note"].startswith("Los importes están en dólares estadounidenses")
     assert context["t"]("Page {page} of {pages}") == "Página {page} de {pages}"
     assert '"P\\e1 gina " counter(page) " de " counter(pages)' in context["page_css"]
+
+
+def test_a_report_the_offline_analyzer_wrote_for_a_failed_model_says_so_in_its_language() -> None:
+    english = build_context(make_document(stands_in_for_model=True))["analysis"]
+    assert english["stand_in_note"] == (
+        "The AI analysis was unavailable, so this report was written from diagpro's built-in "
+        "knowledge base."
+    )
+    spanish = spanish_document()
+    stand_in = replace(spanish, analysis=replace(spanish.analysis, stands_in_for_model=True))
+    assert build_context(stand_in)["analysis"]["stand_in_note"].startswith(
+        "El análisis con IA no estaba disponible"
+    )
+    # An offline report by choice (DIAGPRO_ANALYZER=offline) apologises for nothing.
+    assert build_context(make_document())["analysis"]["stand_in_note"] == ""
 
 
 def test_page_css_escapes_every_character_a_translation_could_break_out_with() -> None:

@@ -12,9 +12,20 @@ rejected schema, a missing permission) or a model that refuses the request
 again. A configuration problem is also logged loudly and recorded in ``ServiceHealth``, so
 ``/healthz`` says the service is degraded and why.
 
+When the model fails for good (its retry budget spent, a refusal, a misconfiguration, or, with
+the offline fallback, an answer in the wrong shape on every one of the analyzer's own attempts),
+``model_fallback`` decides (DIAGPRO_MODEL_FALLBACK): ``offline`` has diagpro's offline analyzer
+write the report instead, marked as standing in (the PDF says so) and recorded on the submission
+(``analysis_fallback``, ``model_failure``); ``refund`` refunds it; ``none`` fails it. A
+misconfiguration stays loud either way: logged at ERROR and reported to ``ServiceHealth``, which
+an offline report does not clear.
+
 With ``auto_refund`` on, a submission that failed for good is refunded at once through the
 Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
 and written into the failure reason, so an operator sees the money still needs returning.
+
+``failure_reason`` and ``model_failure`` are the operator's detail (a setting, a server path):
+they go to the log and ``diagpro status``, and a customer is shown a plain sentence instead.
 """
 
 from __future__ import annotations
@@ -54,11 +65,9 @@ from diagpro.domain.submission import Status, Submission
 
 log = logging.getLogger("diagpro.processing")
 
-# Failures worth another attempt. Anything else is a bug: also retried (the customer paid),
-# but logged with its traceback.
+# Failures worth another attempt (a model's failures are handled on their own in ``_work``).
+# Anything else is a bug: also retried (the customer paid), but logged with its traceback.
 _EXPECTED = (
-    AnalysisUnavailable,
-    AnalysisInvalid,
     RenderFailed,
     ReportStorageError,
     StoreUnavailable,
@@ -77,6 +86,8 @@ class WorkerSettings:
     lease_seconds: float = 300.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     auto_refund: bool = False  # refund a submission that failed for good (DIAGPRO_AUTO_REFUND)
+    # When the model fails for good: "offline", "refund" or "none" (DIAGPRO_MODEL_FALLBACK).
+    model_fallback: str = "offline"
 
 
 class ProcessJobs:
@@ -92,6 +103,7 @@ class ProcessJobs:
         progress: Progress = _silent,
         refunds: Refunds | None = None,
         health: ServiceHealth | None = None,
+        fallback: Analyzer | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
@@ -103,6 +115,8 @@ class ProcessJobs:
         self._progress = progress
         self._refunds = refunds
         self._health = health
+        # The offline analyzer, when the configured analyzer is a model it can stand in for.
+        self._fallback = fallback if settings.model_fallback == "offline" else None
 
     def __call__(self) -> Job | None:
         """Claim one due job and work it to its end (done, retry later, or failed); None when
@@ -146,12 +160,19 @@ class ProcessJobs:
             if self._health is not None:
                 self._health.report("analyzer", exc.message)
             return self._attempt_failed(
-                job, f"the analyzer is misconfigured: {exc.message}", last=True
+                job, f"the analyzer is misconfigured: {exc.message}", last=True, model=True
             )
         except AnalysisRefused as exc:
             return self._attempt_failed(
-                job, f"the model refused the request: {exc.message}", last=True
+                job, f"the model refused the request: {exc.message}", last=True, model=True
             )
+        except AnalysisInvalid as exc:
+            # The analyzer already asked again on each wrong-shaped answer; with a stand-in the
+            # customer gets a report now rather than after more billed calls.
+            last = self._fallback is not None
+            return self._attempt_failed(job, exc.message, last=last, model=True)
+        except AnalysisUnavailable as exc:
+            return self._attempt_failed(job, exc.message, model=True)
         except _EXPECTED as exc:
             return self._attempt_failed(job, exc.message)
         except Exception as exc:  # a bug must not strand a paid customer
@@ -173,6 +194,13 @@ class ProcessJobs:
             analysis = self._analyzer.analyse(submission.intake, codes, submission.currency).check()
             if self._health is not None:
                 self._health.clear("analyzer")  # it works again: the problem was fixed
+            if analysis.corrections:
+                # One line per answer; the notes carry field paths and numbers, no model text.
+                log.warning(
+                    "submission %s: the model's answer was repaired: %s",
+                    sid,
+                    "; ".join(analysis.corrections),
+                )
             self._change(sid, lambda s: s.keep_analysis(analysis, self._clock.now()))
             self._progress(sid, "analysed", f"{analysis.confidence_pct}% confidence")
         path = report_path(sid)
@@ -192,9 +220,12 @@ class ProcessJobs:
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
 
-    def _attempt_failed(self, job: Job, reason: str, *, last: bool = False) -> bool:
-        """Retry later within the policy, or (past it, or ``last``) fail the submission. False
-        when the job will be tried again, True when it failed for good."""
+    def _attempt_failed(
+        self, job: Job, reason: str, *, last: bool = False, model: bool = False
+    ) -> bool:
+        """Retry later within the policy, or (past it, or ``last``) fail the submission, unless
+        the failure is the ``model``'s and a fallback answers it. False when the job will be
+        tried again, True when it is finished."""
         now = self._clock.now()
         retry_at = None if last else self._settings.policy.next_try(job, now)
         if retry_at is not None:
@@ -206,12 +237,17 @@ class ProcessJobs:
             if last
             else f"Gave up after {job.attempts} attempts: {reason}"
         )
+        if model and self._fallback is not None:
+            return self._stand_in(job, final)
+        refund_instead = final if model and self._settings.model_fallback == "refund" else ""
         log.error("submission %s failed: %s", job.submission_id, final)
         failed: Submission | None = None
         # step 1 of 3: mark failed (a write on the submission).
         try:
             failed, changed = change_submission(
-                self._submissions, job.submission_id, lambda s: s.mark_failed(final, now)
+                self._submissions,
+                job.submission_id,
+                lambda s: s.mark_failed(final, now, refund_instead=refund_instead),
             )
             if not changed:
                 failed = None  # failed already, by someone else: their refund to make
@@ -224,9 +260,35 @@ class ProcessJobs:
         # step 3 of 3: refund (the provider, then a write on the submission). A crash before the
         # refund is recorded leaves a failed submission for an operator; the refund is
         # idempotent on the payment, so refunding it again never pays out twice.
-        if failed is not None and self._settings.auto_refund:
+        if failed is not None and (self._settings.auto_refund or refund_instead):
             self._refund(failed)
         return True
+
+    def _stand_in(self, job: Job, model_failure: str) -> bool:
+        """The model failed for good: the offline analyzer writes the analysis, kept on the
+        submission as standing in, and the job carries on from the render step (a render or
+        storage failure from here is retried as any other). If the offline analyzer fails
+        too, the submission fails for good with both reasons."""
+        sid = job.submission_id
+        assert self._fallback is not None
+        log.warning(
+            "submission %s: the model failed for good (%s); the offline analyzer writes it",
+            sid,
+            model_failure,
+        )
+        self._progress(sid, "fallback", "the offline analyzer writes the report")
+        try:
+            submission = self._submissions.get(sid)
+            codes = extract_codes(submission.intake)
+            analysis = self._fallback.analyse(submission.intake, codes, submission.currency)
+            analysis.check()
+            now = self._clock.now()
+            self._change(sid, lambda s: s.stand_in_analysis(analysis, model_failure, now))
+        except Exception as exc:
+            log.exception("submission %s: the offline analyzer failed too", sid)
+            reason = f"{model_failure}; the offline analyzer failed too ({type(exc).__name__})"
+            return self._attempt_failed(job, reason, last=True)
+        return self._work(job)
 
     def _refund(self, failed: Submission) -> None:
         """Automatic refund after a permanent failure; a refund that fails is never silent."""

@@ -23,7 +23,7 @@ from diagpro.domain.errors import (
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
 from diagpro.domain.report import DownloadLinks
-from diagpro.domain.submission import Status, Submission
+from diagpro.domain.submission import ModelFallback, Status, Submission
 
 log = logging.getLogger("diagpro.status")
 
@@ -31,6 +31,20 @@ LINK_TTL_SECONDS = 15 * 60
 REPORT_BEING_REMADE = (
     "Being prepared: the report file was lost from storage and is being made again from the "
     "analysis already done, at no charge."
+)
+
+
+# What a customer reads when the report failed. The reason itself (``failure_reason``) is the
+# operator's: it can name a setting, a model id or a server path, and goes to the log and to
+# `diagpro status` only.
+REPORT_FAILED = (
+    "We could not make your report. You can ask for it again; if it fails again, contact "
+    "support with your submission ID and we will refund you."
+)
+REFUNDED_AUTOMATICALLY = "the report could not be made, so the payment was refunded in full."
+WRITTEN_BY_STAND_IN = (
+    "The AI analysis was unavailable, so this report was written from diagpro's built-in "
+    "knowledge base."
 )
 
 
@@ -44,6 +58,11 @@ class StatusView:
     links: DownloadLinks | None
     queued_at: datetime | None = None  # when the work under way now was queued
     remaking: bool = False  # a lost report file is being made again from the kept analysis
+
+    @property
+    def customer_failure(self) -> str:
+        """Why it failed, in a plain sentence: never the operator's reason."""
+        return REPORT_FAILED if self.submission.status == Status.FAILED else ""
 
     @property
     def report_missing(self) -> bool:
@@ -65,21 +84,22 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
     if sub.status == Status.PAID:
         return "Paid; the analysis is queued."
     if sub.status == Status.PROCESSING:
+        # ``last_error`` is the operator's detail (a storage error names a server path): the
+        # customer is told only that an attempt did not finish and when the next one is.
         if last_error and next_try is not None:
             return (
-                f"Processing. Attempt {attempts} failed ({last_error}); "
+                f"Processing. Attempt {attempts} did not finish; "
                 f"trying again at {next_try:%H:%M:%S} UTC."
             )
         return "Processing: the analysis and report are being prepared."
     if sub.status == Status.READY:
+        if sub.analysis_fallback == ModelFallback.OFFLINE:
+            return f"Ready: the report can be downloaded. {WRITTEN_BY_STAND_IN}"
         return "Ready: the report can be downloaded."
     if sub.status == Status.FAILED:
-        return f"Failed: {sub.failure_reason}"
+        return f"Failed: {REPORT_FAILED}"
     if sub.refund_id and sub.failure_reason:
-        return (
-            "Refunded automatically: the report could not be made "
-            f"({sub.failure_reason}). Refund {sub.refund_id}."
-        )
+        return f"Refunded automatically: {REFUNDED_AUTOMATICALLY} Refund {sub.refund_id}."
     return "Refunded."
 
 

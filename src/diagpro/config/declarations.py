@@ -199,6 +199,21 @@ AUTO_REFUND = _declare(
         "fails leaves it `failed`, the reason saying an operator must refund it",
     )
 )
+# A customer who paid gets a report even when the model keeps failing; the offline knowledge
+# base is the stand-in, and the report says in one sentence that it is one.
+MODEL_FALLBACK = _declare(
+    Setting(
+        "DIAGPRO_MODEL_FALLBACK",
+        kinds.choice("offline", "refund", "none", absent=""),
+        "",
+        "when the model (`DIAGPRO_ANALYZER=vertex`) fails for good on a paid submission (retry "
+        "budget spent, a refusal, a misconfiguration, wrong-shaped answers every time): "
+        "`offline` diagpro's offline knowledge base writes the report, which says so; `refund` "
+        "it is refunded in full; `none` it fails. A misconfiguration is still logged at ERROR "
+        "and makes `/healthz` degraded",
+        shown_default="`offline`; `refund` with `DIAGPRO_AUTO_REFUND=true`",
+    )
+)
 RENDER_TIMEOUT_SECONDS = _declare(
     Setting(
         "DIAGPRO_RENDER_TIMEOUT_SECONDS",

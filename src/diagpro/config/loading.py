@@ -54,6 +54,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         render_timeout_seconds=values[d.RENDER_TIMEOUT_SECONDS],
         render_memory_mb=values[d.RENDER_MEMORY_MB],
         auto_refund=values[d.AUTO_REFUND],
+        # An operator who asked for refunds keeps getting them unless they choose otherwise.
+        model_fallback=values[d.MODEL_FALLBACK]
+        or ("refund" if values[d.AUTO_REFUND] else "offline"),
         cloud=cloud,
         work=work,
         port=values[d.PORT],

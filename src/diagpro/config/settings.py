@@ -148,6 +148,9 @@ class Settings:
     port: int = 0
     # Browser origins allowed to call the JSON API (CORS); empty: none.
     cors_origins: tuple[str, ...] = ()
+    # When the model fails for good: "offline" (the offline analyzer stands in), "refund" or
+    # "none" (DIAGPRO_MODEL_FALLBACK; unset: "refund" with auto_refund, else "offline").
+    model_fallback: str = "offline"
 
     @property
     def database_path(self) -> Path:

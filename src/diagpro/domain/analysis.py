@@ -173,6 +173,11 @@ class Analysis:
     # ISO 4217 code of the amounts above when the analyzer wrote them in a currency other than
     # the submission's (the offline price data is in US dollars); empty means the submission's.
     currency: str = ""
+    # What diagpro repaired in the model's answer (shares scaled, text clipped, rows dropped),
+    # each as a short note without the model's text; empty when nothing was.
+    corrections: tuple[str, ...] = ()
+    # Written by the offline analyzer standing in for a model that failed: the report says so.
+    stands_in_for_model: bool = False
 
     @property
     def most_likely_cause(self) -> str:

@@ -33,6 +33,14 @@ class Status(StrEnum):
     REFUNDED = "refunded"
 
 
+class ModelFallback(StrEnum):
+    """What was done when the model failed for good on a paid submission."""
+
+    NONE = ""  # the model wrote the analysis (or no model was asked)
+    OFFLINE = "offline"  # diagpro's offline analyzer wrote the report instead
+    REFUND = "refund"  # the payment was refunded instead
+
+
 ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.PAID}),
     Status.PAID: frozenset({Status.PROCESSING, Status.FAILED, Status.REFUNDED}),
@@ -94,6 +102,10 @@ class Submission:
     refunded_cents: int = 0  # the largest running total Stripe reported for the charge
     refund_ids: tuple[str, ...] = ()  # the refunds Stripe listed with that total
     disputes: tuple[Dispute, ...] = ()  # chargebacks, latest known state of each
+    # ``failure_reason`` above is the operator's detail (it can name a setting or a server
+    # path): a customer is shown a plain sentence instead (application/status.py).
+    analysis_fallback: ModelFallback = ModelFallback.NONE
+    model_failure: str = ""  # the operator's detail of the model failure behind the fallback
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -167,12 +179,38 @@ class Submission:
             return None
         return self._amend(now, analysis=analysis)
 
+    def stand_in_analysis(
+        self, analysis: Analysis, model_failure: str, now: datetime
+    ) -> Submission | None:
+        """The model failed for good: keep the offline analyzer's analysis instead, marked as
+        standing in (the report says so), with the model's failure for the operator."""
+        if self.analysis is not None:
+            return None
+        return self._amend(
+            now,
+            analysis=replace(analysis, stands_in_for_model=True),
+            analysis_fallback=ModelFallback.OFFLINE,
+            model_failure=model_failure,
+        )
+
     def mark_ready(self, report_path: str, analysis: Analysis, now: datetime) -> Submission | None:
         return self._move(
             Status.READY, now, report_path=report_path, analysis=analysis, failure_reason=""
         )
 
-    def mark_failed(self, reason: str, now: datetime) -> Submission | None:
+    def mark_failed(
+        self, reason: str, now: datetime, *, refund_instead: str = ""
+    ) -> Submission | None:
+        """Failed for good; ``refund_instead`` is the model failure a refund answers (the
+        ``refund`` fallback), recorded so the operator sees why it was refunded."""
+        if refund_instead:
+            return self._move(
+                Status.FAILED,
+                now,
+                failure_reason=reason,
+                analysis_fallback=ModelFallback.REFUND,
+                model_failure=refund_instead,
+            )
         return self._move(Status.FAILED, now, failure_reason=reason)
 
     def requeue(self, now: datetime) -> Submission:

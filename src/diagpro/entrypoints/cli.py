@@ -133,7 +133,8 @@ def _diagnose(container: Container, args: argparse.Namespace) -> int:
 def _report_outcome(container: Container, sid: str, output: str | None) -> int:
     view = container.describe()(sid)
     if view.submission.status != Status.READY:
-        _say(f"failed      {view.explanation}")
+        # The operator's detail: the customer is shown only a plain sentence.
+        _say(f"failed      {view.submission.failure_reason or view.explanation}")
         _say(f"            retry with: diagpro requeue {sid}")
         return 1
     stored = _local_file(container, sid)
@@ -169,8 +170,18 @@ def _status(container: Container, args: argparse.Namespace) -> int:
         _say(f"  {line}")
     if sub.analysis is not None:
         _say(f"  analysis by {sub.analysis.written_by}")
+        if sub.analysis.corrections:
+            _say(f"  model answer repaired: {'; '.join(sub.analysis.corrections)}")
+    if sub.analysis_fallback:
+        done = {"offline": "the offline analyzer wrote the report", "refund": "refunded"}
+        _say(f"  model failed for good, {done[sub.analysis_fallback.value]}: {sub.model_failure}")
     if view.attempts:
         _say(f"  attempts: {view.attempts}")
+    # What the customer is not shown: the operator's detail of what went wrong.
+    if sub.failure_reason:
+        _say(f"  failure: {sub.failure_reason}")
+    elif view.last_error and sub.status in (Status.PAID, Status.PROCESSING):
+        _say(f"  last error: {view.last_error}")
     if view.links is not None:
         local = _local_file(container, sub.id)
         if local is not None:

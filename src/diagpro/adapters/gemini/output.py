@@ -2,29 +2,21 @@
 is ever printed).
 
 The answer is decoded with msgspec into Structs that mirror ``schema.py`` field for field: strict
-types (no "42" for 42), every field required, percentages bounded, money and hours bounded here
-(the schema leaves them open to stay small). Then the rules a schema cannot state are checked:
-
-- the likelihoods are one distribution: causes plus ``other_pct`` are scaled to exactly 100
-  (a model's 45 + 25 + 20 + 15 is a ranking, not an error worth a paid retry);
-- a cause the owner's findings cleared (``ruled_out``) is neither ranked nor repaired: refused;
-- ``data_needed`` never asks for what the intake already gives (mileage when the mileage is
-  given): such an item is dropped, and logged by field name;
-- a repair row is a narrow, named job: one whose high end is more than twice its low end is
-  refused (the instruction asks for 1.5x; see ``MAX_SPREAD``);
-- no text carries a URL (the instruction forbids them; a link in a report is an injection's
-  favourite payload);
-- the answer names its language.
-Then the result goes through ``Analysis.check()``.
+types (no "42" for 42), every field required, shares never negative, money and hours bounded
+here (the schema leaves them open to stay small). Then the rules a schema cannot state are met:
+what can be repaired is, and noted; the rest is refused. ``repair.py`` holds the one list of
+which is which (likelihoods scaled to 100, text clipped, extra items and unusable rows dropped,
+upside-down ranges turned; a URL, an empty cause, no next step refused). The answer also names
+its language. Then the result goes through ``Analysis.check()``, and carries its repair notes
+(``Analysis.corrections``).
 
 Unknown fields are ignored rather than refused: every field the report uses is required, so a
 misspelled field still fails as a missing one, and refusing an extra field would only buy a paid
-retry. Lengths are forgiving, shape is not: text over its cap is cut with an ellipsis and lists
-over their cap are cut, but wrong types or a missing field are refused.
+retry. Lengths and counts are forgiving, shape is not.
 
-The model's text is untrusted and never belongs in a log: error reasons are built only from field
-paths, type names and numbers, and the decoder's own message (which can quote a bad value) is
-dropped, cause included.
+The model's text is untrusted and never belongs in a log: error reasons and repair notes are
+built only from field paths, type names and numbers, and the decoder's own message (which can
+quote a bad value) is dropped, cause included.
 """
 
 from __future__ import annotations
@@ -32,13 +24,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Annotated, NoReturn
+from dataclasses import replace
+from typing import Annotated, NoReturn, TypeVar
 
 import msgspec
 from msgspec import Meta
 
 from diagpro.adapters.gemini import schema as s
 from diagpro.adapters.gemini.given import asks_for_given
+from diagpro.adapters.gemini.repair import ELLIPSIS, MAX_SPREAD, Repairs
 from diagpro.domain.analysis import (
     MAX_CAUSES,
     MAX_NEXT_STEPS,
@@ -62,20 +56,20 @@ from diagpro.domain.intake import Intake
 
 log = logging.getLogger("diagpro.analyzer.vertex")
 
-ELLIPSIS = "…"
+__all__ = ["ELLIPSIS", "MAX_ANSWER_CHARS", "parse_analysis"]
+
+_T = TypeVar("_T")
+
 # Far above anything the caps allow (about 40 KB); refuse before decoding rather than after.
 MAX_ANSWER_CHARS = 200_000
 CENTS = 100
-# The instruction asks for rows whose high end is at most 1.5x the low end; the parser refuses
-# only past 2x, so a row a little over the ask is kept rather than paid for twice.
-MAX_SPREAD = 2.0
 
-Pct = Annotated[int, Meta(ge=0, le=100)]
+# A share is never negative; one over 100 is scaled with the others (repair.py).
+Pct = Annotated[int, Meta(ge=0)]
 RepairUnits = Annotated[int, Meta(ge=0, le=s.MAX_REPAIR_UNITS)]
 TestUnits = Annotated[int, Meta(ge=0, le=s.MAX_TEST_UNITS)]
 Rate = Annotated[int, Meta(ge=0, le=s.MAX_LABOUR_RATE)]
 Hours = Annotated[float, Meta(ge=0, le=s.MAX_LABOUR_HOURS)]
-CauseIndex = Annotated[int, Meta(ge=-1, lt=MAX_CAUSES)]
 
 
 class _Fact(msgspec.Struct):
@@ -125,7 +119,7 @@ class _Test(msgspec.Struct):
 
 class _Repair(msgspec.Struct):
     repair: str
-    cause_index: CauseIndex
+    cause_index: int  # a row pointing at no cause is dropped, not refused
     worst_case: bool
     parts_low: RepairUnits
     parts_high: RepairUnits
@@ -230,24 +224,21 @@ def _decode(text: str) -> _Answer:
     _refuse(reason)
 
 
-def _clip(text: str, limit: int) -> str:
-    text = _UNPRINTABLE.sub("", text).strip()
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+def _clip(text: str, limit: int, where: str, fix: Repairs) -> str:
+    return fix.clip(_UNPRINTABLE.sub("", text).strip(), limit, where)
 
 
-def _required(text: str, limit: int, where: str) -> str:
-    clipped = _clip(text, limit)
+def _required(text: str, limit: int, where: str, fix: Repairs) -> str:
+    clipped = _clip(text, limit, where, fix)
     if not clipped:
         _refuse(f"{where} is empty")
     return clipped
 
 
-def _items(items: list[str], limit: int, cap: int) -> tuple[str, ...]:
-    """Non-blank items, each clipped, at most ``cap`` of them (blank entries are dropped)."""
-    kept = (_clip(item, limit) for item in items)
-    return tuple(item for item in kept if item)[:cap]
+def _items(items: list[str], limit: int, cap: int, where: str, fix: Repairs) -> tuple[str, ...]:
+    """Non-blank items, each clipped, at most ``cap`` of them (blank and extra ones dropped)."""
+    clipped = [_clip(item, limit, f"{where}[{i}]", fix) for i, item in enumerate(items)]
+    return tuple(fix.cap(clipped, cap, where))
 
 
 def _words(name: str) -> frozenset[str]:
@@ -266,6 +257,10 @@ def _names_cleared(name: str, cleared: frozenset[str]) -> bool:
     return bool(cleared) and (words == cleared or (len(cleared) >= 2 and cleared <= words))
 
 
+def _is_cleared(name: str, cleared: list[frozenset[str]]) -> bool:
+    return any(_names_cleared(name, words) for words in cleared)
+
+
 # --- the sections of the answer ---------------------------------------------------------------
 
 
@@ -277,141 +272,200 @@ def _language(answer: _Answer) -> str:
     return f"{primary.lower()}-{rest}" if rest else primary.lower()
 
 
-def _distribution(answer: _Answer) -> tuple[list[int], int]:
-    """The causes' shares and other_pct, scaled to add up to exactly 100 (largest remainder)."""
-    # Causes past the cap are cut; their share goes to the causes not listed.
-    cut = sum(c.pct for c in answer.causes[MAX_CAUSES:])
-    raw = [c.pct for c in answer.causes[:MAX_CAUSES]] + [answer.other_pct + cut]
-    total = sum(raw)
-    if total == 0:
-        _refuse("every likelihood is 0%")
-    exact = [p * 100 / total for p in raw]
-    shares = [int(x) for x in exact]
-    by_remainder = sorted(range(len(raw)), key=lambda i: exact[i] - shares[i], reverse=True)
-    for i in by_remainder[: 100 - sum(shares)]:
-        shares[i] += 1
-    return shares[:-1], shares[-1]
+class _Ranking:
+    """The ranked causes, most likely first, with ``other_pct``, and where each of the model's
+    cause indexes went (``position``), so a repair row follows its cause."""
 
-
-def _causes(answer: _Answer, cleared: list[frozenset[str]]) -> tuple[RankedCause, ...]:
-    if not answer.causes:
-        _refuse("causes is empty")
-    shares, _ = _distribution(answer)
-    ranked: list[RankedCause] = []
-    for i, (c, pct) in enumerate(zip(answer.causes[:MAX_CAUSES], shares, strict=True)):
-        name = _required(c.cause, s.NAME_TEXT, f"causes[{i}].cause")
-        if any(_names_cleared(name, words) for words in cleared):
-            _refuse(f"causes[{i}] is a cause ruled_out clears")
-        ranked.append(
+    def __init__(self, answer: _Answer, cleared: list[frozenset[str]], fix: Repairs) -> None:
+        if not answer.causes:
+            _refuse("causes is empty")
+        named = [
+            (i, c, _required(c.cause, s.NAME_TEXT, f"causes[{i}].cause", fix))
+            for i, c in enumerate(answer.causes)
+        ]
+        kept = []
+        for i, c, name in named:
+            if _is_cleared(name, cleared):
+                fix.note(f"causes[{i}] dropped: ruled_out clears it; its share went to other_pct")
+            else:
+                kept.append((i, c, name))
+        if not kept:
+            _refuse("every cause is one ruled_out clears")
+        # "Ranked" is a promise the report makes: most likely first, ties in the model's order.
+        kept.sort(key=lambda k: -k[1].pct)
+        if len(kept) > MAX_CAUSES:
+            fix.note(f"causes: kept the {MAX_CAUSES} most likely of {len(kept)}")
+        dropped = sum(c.pct for _, c, _ in named) - sum(c.pct for _, c, _ in kept[:MAX_CAUSES])
+        kept = kept[:MAX_CAUSES]
+        raw = [c.pct for _, c, _ in kept] + [answer.other_pct + dropped]
+        if sum(raw) == 0:
+            _refuse("every likelihood is 0%")
+        *shares, self.other_pct = fix.shares(raw, "likelihoods")
+        self.position = {i: rank for rank, (i, _, _) in enumerate(kept)}
+        self.causes = tuple(
             RankedCause(
                 cause=name,
                 likelihood_pct=pct,
-                why=_required(c.why, s.REASON_TEXT, f"causes[{i}].why"),
-                evidence_for=_items(c.for_, s.NAME_TEXT, s.MAX_EVIDENCE),
-                evidence_against=_items(c.against, s.NAME_TEXT, s.MAX_EVIDENCE),
+                why=_required(c.why, s.REASON_TEXT, f"causes[{i}].why", fix),
+                evidence_for=_items(c.for_, s.NAME_TEXT, s.MAX_EVIDENCE, f"causes[{i}].for", fix),
+                evidence_against=_items(
+                    c.against, s.NAME_TEXT, s.MAX_EVIDENCE, f"causes[{i}].against", fix
+                ),
             )
+            for (i, c, name), pct in zip(kept, shares, strict=True)
         )
-    # "Ranked" is a promise the report makes; keep the model's order among equals. A repair's
-    # cause_index points into the model's order, so it is remapped below.
-    return tuple(ranked)
 
 
-def _ruled_out(answer: _Answer) -> tuple[RuledOut, ...]:
+def _ruled_out(answer: _Answer, fix: Repairs) -> tuple[RuledOut, ...]:
+    if len(answer.ruled_out) > s.MAX_RULED_OUT:
+        fix.note(f"ruled_out: kept the first {s.MAX_RULED_OUT} of {len(answer.ruled_out)}")
     return tuple(
         RuledOut(
-            cause=_required(r.cause, s.NAME_TEXT, f"ruled_out[{i}].cause"),
-            because=_required(r.because, s.REASON_TEXT, f"ruled_out[{i}].because"),
+            cause=_required(r.cause, s.NAME_TEXT, f"ruled_out[{i}].cause", fix),
+            because=_required(r.because, s.REASON_TEXT, f"ruled_out[{i}].because", fix),
         )
         for i, r in enumerate(answer.ruled_out[: s.MAX_RULED_OUT])
     )
 
 
-def _codes(answer: _Answer) -> tuple[DecodedCode, ...]:
-    return tuple(
-        DecodedCode(
-            code=_required(c.code, s.CODE_TEXT, f"codes[{i}].code"),
-            system=_clip(c.system, s.NAME_TEXT),
-            meaning=_clip(c.meaning, s.ITEM_TEXT),
-            certainty=c.certainty,
-            bearing=_clip(c.bearing, s.REASON_TEXT),
+def _facts(answer: _Answer, fix: Repairs) -> tuple[OwnerFact, ...]:
+    facts = []
+    for i, f in enumerate(answer.facts_used):
+        where = f"facts_used[{i}]"
+        fact = OwnerFact(
+            fact=_clip(f.fact, s.ITEM_TEXT, f"{where}.fact", fix),
+            proves=_clip(f.proves, s.REASON_TEXT, f"{where}.proves", fix),
         )
-        for i, c in enumerate(answer.codes[: s.MAX_CODES])
-    )
+        if fact.fact and fact.proves:
+            facts.append(fact)
+        else:
+            fix.note(f"{where} dropped: a required text is empty")
+    return tuple(_capped(facts, s.MAX_FACTS, "facts_used", fix))
 
 
-def _tests(answer: _Answer) -> tuple[ShopTest, ...]:
-    tests: list[ShopTest] = []
-    for i, t in enumerate(answer.shop_tests[: s.MAX_TESTS]):
-        where = f"shop_tests[{i}]"
-        if t.cost_low > t.cost_high:
-            _refuse(f"{where} cost range is not low <= high")
-        tests.append(
-            ShopTest(
-                name=_required(t.test, s.NAME_TEXT, f"{where}.test"),
-                how=_required(t.how, s.REASON_TEXT, f"{where}.how"),
-                expected=_required(t.confirms, s.REASON_TEXT, f"{where}.confirms"),
-                cost_cents_low=t.cost_low * CENTS,
-                cost_cents_high=t.cost_high * CENTS,
+def _codes(answer: _Answer, fix: Repairs) -> tuple[DecodedCode, ...]:
+    codes = []
+    for i, c in enumerate(answer.codes):
+        where = f"codes[{i}]"
+        code = _clip(c.code, s.CODE_TEXT, f"{where}.code", fix)
+        if not code:
+            fix.note(f"{where} dropped: the code is empty")
+            continue
+        codes.append(
+            DecodedCode(
+                code=code,
+                system=_clip(c.system, s.NAME_TEXT, f"{where}.system", fix),
+                meaning=_clip(c.meaning, s.ITEM_TEXT, f"{where}.meaning", fix),
+                certainty=c.certainty,
+                bearing=_clip(c.bearing, s.REASON_TEXT, f"{where}.bearing", fix),
             )
         )
-    return tuple(tests)
+    return tuple(_capped(codes, s.MAX_CODES, "codes", fix))
+
+
+def _owner_checks(answer: _Answer, fix: Repairs) -> tuple[OwnerCheck, ...]:
+    checks = []
+    for i, c in enumerate(answer.owner_checks):
+        where = f"owner_checks[{i}]"
+        check = _clip(c.check, s.ITEM_TEXT, f"{where}.check", fix)
+        if not check:
+            fix.note(f"{where} dropped: the check is empty")
+            continue
+        tells = _clip(c.what_it_tells, s.ITEM_TEXT, f"{where}.what_it_tells", fix)
+        checks.append(OwnerCheck(check=check, what_it_tells=tells))
+    return tuple(_capped(checks, s.MAX_OWNER_CHECKS, "owner_checks", fix))
+
+
+def _tests(answer: _Answer, fix: Repairs) -> tuple[ShopTest, ...]:
+    tests: list[ShopTest] = []
+    for i, t in enumerate(answer.shop_tests):
+        where = f"shop_tests[{i}]"
+        low, high = fix.ordered(t.cost_low, t.cost_high, f"{where}.cost")
+        test = ShopTest(
+            name=_clip(t.test, s.NAME_TEXT, f"{where}.test", fix),
+            how=_clip(t.how, s.REASON_TEXT, f"{where}.how", fix),
+            expected=_clip(t.confirms, s.REASON_TEXT, f"{where}.confirms", fix),
+            cost_cents_low=int(low) * CENTS,
+            cost_cents_high=int(high) * CENTS,
+        )
+        if test.name and test.how and test.expected:
+            tests.append(test)
+        else:
+            fix.note(f"{where} dropped: a required text is empty")
+    return tuple(_capped(tests, s.MAX_TESTS, "shop_tests", fix))
+
+
+def _cost(c: _Repair, where: str, fix: Repairs) -> dict[str, float]:
+    """The row's three ranges, each low <= high."""
+    ends: dict[str, float] = {}
+    for part in ("parts", "hours", "total"):
+        low, high = fix.ordered(getattr(c, f"{part}_low"), getattr(c, f"{part}_high"), where)
+        ends[f"{part}_low"], ends[f"{part}_high"] = low, high
+    return ends
 
 
 def _costs(
-    answer: _Answer, order: list[int], cleared: list[frozenset[str]]
+    answer: _Answer, ranking: _Ranking, cleared: list[frozenset[str]], fix: Repairs
 ) -> tuple[CostEstimate, ...]:
     costs: list[CostEstimate] = []
-    for i, c in enumerate(answer.repair_costs[: s.MAX_COSTS]):
+    for i, c in enumerate(answer.repair_costs):
         where = f"repair_costs[{i}]"
-        # Checked here, not left to Analysis.check(), whose message quotes the repair's name.
-        for part in ("parts", "hours", "total"):
-            if getattr(c, f"{part}_low") > getattr(c, f"{part}_high"):
-                _refuse(f"{where}.{part} range is not low <= high")
-        if c.total_high > MAX_SPREAD * c.total_low:
-            _refuse(f"{where} total range is wider than {MAX_SPREAD:g}x its low end")
-        if not c.cause_index < len(order):
-            _refuse(f"{where}.cause_index points at no cause")
-        repair = _required(c.repair, s.NAME_TEXT, f"{where}.repair")
-        if any(_names_cleared(repair, words) for words in cleared):
-            _refuse(f"{where} repairs a cause ruled_out clears")
-        costs.append(
-            CostEstimate(
-                repair=repair,
-                parts_cents_low=c.parts_low * CENTS,
-                parts_cents_high=c.parts_high * CENTS,
-                labour_hours_low=c.hours_low,
-                labour_hours_high=c.hours_high,
-                total_cents_low=c.total_low * CENTS,
-                total_cents_high=c.total_high * CENTS,
-                cause_index=order.index(c.cause_index) if c.cause_index >= 0 else -1,
-                worst_case=c.worst_case,
+        ends = _cost(c, f"{where}.range", fix)
+        repair = _clip(c.repair, s.NAME_TEXT, f"{where}.repair", fix)
+        if ends["total_high"] > MAX_SPREAD * ends["total_low"]:
+            dropped = f"its total range is wider than {MAX_SPREAD:g}x its low end"
+        elif c.cause_index != -1 and c.cause_index not in ranking.position:
+            dropped = "its cause_index points at no ranked cause"
+        elif not repair:
+            dropped = "the repair is empty"
+        elif _is_cleared(repair, cleared):
+            dropped = "it repairs a cause ruled_out clears"
+        else:
+            costs.append(
+                CostEstimate(
+                    repair=repair,
+                    parts_cents_low=int(ends["parts_low"]) * CENTS,
+                    parts_cents_high=int(ends["parts_high"]) * CENTS,
+                    labour_hours_low=ends["hours_low"],
+                    labour_hours_high=ends["hours_high"],
+                    total_cents_low=int(ends["total_low"]) * CENTS,
+                    total_cents_high=int(ends["total_high"]) * CENTS,
+                    cause_index=ranking.position.get(c.cause_index, -1),
+                    worst_case=c.worst_case,
+                )
             )
-        )
-    return tuple(costs)
+            continue
+        fix.note(f"{where} dropped: {dropped}")
+    return tuple(_capped(costs, s.MAX_COSTS, "repair_costs", fix))
 
 
-def _quote(answer: _Answer) -> QuoteCheck:
+def _capped(items: list[_T], cap: int, where: str, fix: Repairs) -> list[_T]:
+    if len(items) > cap:
+        fix.note(f"{where}: kept the first {cap} of {len(items)} items")
+    return items[:cap]
+
+
+def _quote(answer: _Answer, fix: Repairs) -> QuoteCheck:
     q = answer.quote_check
-    if q.fair_low > q.fair_high:
-        _refuse("quote_check fair range is not low <= high")
+    low, high = fix.ordered(q.fair_low, q.fair_high, "quote_check.fair")
     return QuoteCheck(
-        shop_job=_clip(q.shop_job, s.ITEM_TEXT),
-        fair_cents_low=q.fair_low * CENTS,
-        fair_cents_high=q.fair_high * CENTS,
+        shop_job=_clip(q.shop_job, s.ITEM_TEXT, "quote_check.shop_job", fix),
+        fair_cents_low=int(low) * CENTS,
+        fair_cents_high=int(high) * CENTS,
         verdict=q.verdict,
-        explanation=_clip(q.explanation, s.REASON_TEXT),
+        explanation=_clip(q.explanation, s.REASON_TEXT, "quote_check.explanation", fix),
     )
 
 
-def _data_needed(answer: _Answer, intake: Intake | None) -> tuple[str, ...]:
+def _data_needed(answer: _Answer, intake: Intake | None, fix: Repairs) -> tuple[str, ...]:
     kept: list[str] = []
     for i, item in enumerate(answer.data_needed):
         given = asks_for_given(item, intake) if intake is not None else None
         if given:
-            log.info("dropped data_needed[%d]: the intake already gives %s", i, given)
+            fix.note(f"data_needed[{i}] dropped: the intake already gives {given}")
         else:
             kept.append(item)
-    return _items(kept, s.ITEM_TEXT, s.MAX_DATA_NEEDED)
+    return _items(kept, s.ITEM_TEXT, s.MAX_DATA_NEEDED, "data_needed", fix)
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -437,7 +491,8 @@ def parse_analysis(
     intake: Intake | None = None,
     owner_cleared: tuple[RuledOut, ...] = (),
 ) -> Analysis:
-    """Turn the model's answer into a checked Analysis; raise AnalysisInvalid otherwise.
+    """Turn the model's answer into a checked Analysis, repaired where ``repair.py`` says it
+    can be (the notes in ``Analysis.corrections``); raise AnalysisInvalid otherwise.
 
     ``codes`` are the ones extracted from the customer's text (``detected_codes``), never the
     model's. ``intake``, when given, is what ``data_needed`` must not ask for again. A ```json
@@ -447,60 +502,46 @@ def parse_analysis(
     words and language, so the causes it ranks are checked against its own ``ruled_out``.
     """
     answer = _decode(text)
-    ruled_out = _ruled_out(answer)
+    fix = Repairs()
+    ruled_out = _ruled_out(answer, fix)
     if owner_cleared and not ruled_out:
         names = "; ".join(c.cause for c in owner_cleared)
         _refuse(f"ruled_out is empty, but the owner's own findings clear: {names}")
     cleared = [_words(r.cause) for r in ruled_out]
-    causes = _causes(answer, cleared)
-    # Sorted by likelihood, ties in the model's order; repairs follow their cause.
-    order = sorted(range(len(causes)), key=lambda i: -causes[i].likelihood_pct)
-    _, other_pct = _distribution(answer)
+    ranking = _Ranking(answer, cleared, fix)
     u = answer.urgency
-    questions = _items(answer.shop_questions, s.ITEM_TEXT, s.MAX_QUESTIONS)
+    questions = _items(answer.shop_questions, s.ITEM_TEXT, s.MAX_QUESTIONS, "shop_questions", fix)
     if not questions:
         _refuse("shop_questions is empty")
-    steps = _items(answer.next_steps, s.ITEM_TEXT, MAX_NEXT_STEPS)
-    if len(steps) != len(answer.next_steps):
-        _refuse(f"next_steps has {len(answer.next_steps)} items, {len(steps)} usable")
+    steps = _items(answer.next_steps, s.ITEM_TEXT, MAX_NEXT_STEPS, "next_steps", fix)
+    if not steps:
+        _refuse("next_steps has no usable item")
     analysis = Analysis(
-        causes=tuple(causes[i] for i in order),
-        other_pct=other_pct,
+        causes=ranking.causes,
+        other_pct=ranking.other_pct,
         urgency=UrgencyAdvice(
             level=u.level,
-            reason=_required(u.reason, s.REASON_TEXT, "urgency.reason"),
-            stop_if=_items(u.stop_if, s.ITEM_TEXT, s.MAX_STOP_IF),
+            reason=_required(u.reason, s.REASON_TEXT, "urgency.reason", fix),
+            stop_if=_items(u.stop_if, s.ITEM_TEXT, s.MAX_STOP_IF, "urgency.stop_if", fix),
         ),
         next_steps=steps,
         detected_codes=tuple(codes),
         language=_language(answer),
-        equipment_assumed=_clip(answer.equipment_assumed, s.ITEM_TEXT),
-        facts_used=tuple(
-            OwnerFact(
-                fact=_required(f.fact, s.ITEM_TEXT, f"facts_used[{i}].fact"),
-                proves=_required(f.proves, s.REASON_TEXT, f"facts_used[{i}].proves"),
-            )
-            for i, f in enumerate(answer.facts_used[: s.MAX_FACTS])
-        ),
-        codes=_codes(answer),
+        equipment_assumed=_clip(answer.equipment_assumed, s.ITEM_TEXT, "equipment_assumed", fix),
+        facts_used=_facts(answer, fix),
+        codes=_codes(answer, fix),
         ruled_out=ruled_out,
-        safety=_items(answer.safety, s.ITEM_TEXT, s.MAX_SAFETY),
-        owner_checks=tuple(
-            OwnerCheck(
-                check=_required(c.check, s.ITEM_TEXT, f"owner_checks[{i}].check"),
-                what_it_tells=_clip(c.what_it_tells, s.ITEM_TEXT),
-            )
-            for i, c in enumerate(answer.owner_checks[: s.MAX_OWNER_CHECKS])
-        ),
-        shop_tests=_tests(answer),
-        do_not=_items(answer.do_not, s.ITEM_TEXT, s.MAX_DO_NOT),
-        costs=_costs(answer, order, cleared),
+        safety=_items(answer.safety, s.ITEM_TEXT, s.MAX_SAFETY, "safety", fix),
+        owner_checks=_owner_checks(answer, fix),
+        shop_tests=_tests(answer, fix),
+        do_not=_items(answer.do_not, s.ITEM_TEXT, s.MAX_DO_NOT, "do_not", fix),
+        costs=_costs(answer, ranking, cleared, fix),
         labour_rate_cents=answer.labour_rate * CENTS,
-        quote_check=_quote(answer),
+        quote_check=_quote(answer, fix),
         shop_questions=questions,
-        how_it_works=_clip(answer.how_it_works, s.LONG_TEXT),
-        sources=_items(answer.sources, s.ITEM_TEXT, s.MAX_SOURCES),
-        data_needed=_data_needed(answer, intake),
+        how_it_works=_clip(answer.how_it_works, s.LONG_TEXT, "how_it_works", fix),
+        sources=_items(answer.sources, s.ITEM_TEXT, s.MAX_SOURCES, "sources", fix),
+        data_needed=_data_needed(answer, intake, fix),
         model=model,
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
@@ -509,6 +550,7 @@ def parse_analysis(
     )
     if any(_URL.search(value) for value in _strings(analysis)):
         _refuse("the answer contains a URL")
+    analysis = replace(analysis, corrections=fix.notes)
     # The domain's own guarantee, kept as the last word (data needed below the confidence
     # threshold among others). Its messages quote text with repr(); strip any quoted text so a
     # domain rule cannot carry the model's words into a log.

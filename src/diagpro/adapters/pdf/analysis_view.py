@@ -264,6 +264,12 @@ def _likely_cost(
     return {"range": money.range(repair.total_cents_low, repair.total_cents_high), "repair": name}
 
 
+STAND_IN_NOTE = N_(
+    "The AI analysis was unavailable, so this report was written from diagpro's built-in "
+    "knowledge base."
+)
+
+
 def written_by(analysis: Analysis, t: Messages) -> str:
     """Who wrote it, in neutral words: the offline knowledge base is named as what it is."""
     model = shorten(analysis.model, MODEL_LIMIT)
@@ -328,6 +334,8 @@ def analysis_view(analysis: Analysis, intake: Intake, currency: str) -> dict[str
         "data_needed": _items(analysis.data_needed, MAX_DATA_NEEDED, ITEM_LIMIT),
         "offline": analysis.offline,
         "written_by": written_by(analysis, t),
+        # The offline knowledge base stood in for a model that failed: said once, on page 1.
+        "stand_in_note": t(STAND_IN_NOTE) if analysis.stands_in_for_model else "",
     }
     view["more"] = {
         "causes": not_printed(t, len(analysis.causes), MAX_CAUSES),

@@ -80,6 +80,7 @@ def run_checks(
         )
     if cloud.vertex.enabled:
         checks += guarded("vertex model", lambda: vertex_checks.model_family(container, settings))
+        checks += [vertex_checks.model_fallback(settings)]
         checks += guarded(
             "vertex ai", lambda: vertex_checks.vertex_probe(container, settings, timeout)
         )

@@ -52,6 +52,28 @@ def model_family(container: Container, settings: Settings) -> Check:
     )
 
 
+def model_fallback(settings: Settings) -> Check:
+    """What a paid order gets when the model fails for good (DIAGPRO_MODEL_FALLBACK): a warning
+    when it gets nothing, neither a report nor its money back."""
+    chosen = settings.model_fallback
+    if chosen == "none" and not settings.auto_refund:
+        return Check(
+            "model fallback",
+            False,
+            "warning",
+            "a paid order whose model analysis fails for good is marked failed: no report, no "
+            "refund until an operator acts",
+            "set DIAGPRO_MODEL_FALLBACK=offline (the built-in knowledge base writes the report, "
+            "which says so) or refund",
+        )
+    outcome = {
+        "offline": "diagpro's offline knowledge base writes the report, which says so",
+        "refund": "the payment is refunded in full",
+        "none": "the order fails and is refunded (DIAGPRO_AUTO_REFUND)",
+    }[chosen]
+    return Check("model fallback", True, "warning", f"{chosen}: if the model fails, {outcome}")
+
+
 def vertex_probe(container: Container, settings: Settings, timeout: float) -> Check:
     vertex = settings.cloud.vertex
     where = f"{vertex.model} in {vertex.location} (project {vertex.project})"

@@ -100,8 +100,12 @@ def status_body(view: StatusView) -> dict[str, Any]:
     if sub.analysis is not None:
         # Which analyzer (and model id) wrote the report, as the PDF says.
         body["analysisBy"] = sub.analysis.written_by
+    if sub.analysis_fallback:
+        # "offline" (the offline analyzer stood in for the model) or "refund".
+        body["analysisFallback"] = sub.analysis_fallback.value
     if sub.status == Status.FAILED:
-        body["failureReason"] = sub.failure_reason
+        # A plain sentence: the operator's reason can name a setting or a server path.
+        body["failureReason"] = view.customer_failure
     if sub.payment_problem:
         body["paymentProblem"] = sub.payment_problem
     if view.next_try is not None:

@@ -101,7 +101,7 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         step=step,
         headline=headline,
         explanation=view.explanation,
-        failure_reason=sub.failure_reason,
+        failure_reason=view.customer_failure,
         can_retry=may_retry(view),
         elapsed_seconds=elapsed,
         slow=status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
