@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from diagpro.application.health import StoreCheck
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import IllegalTransition, NotPaid, ReportMissing, ReportNotReady
 from diagpro.domain.jobs import JobState
@@ -16,6 +17,10 @@ from diagpro.domain.submission import Status, Submission
 log = logging.getLogger("diagpro.status")
 
 LINK_TTL_SECONDS = 15 * 60
+DELAYED = (
+    "Paid; your report is delayed by a problem on our side. It is kept and will be made as "
+    "soon as the problem is fixed."
+)
 REPORT_FILE_MISSING = (
     "Ready, but the report file is missing from storage. Ask for the report again and it is "
     "made again from the analysis already done, at no charge."
@@ -30,6 +35,7 @@ class StatusView:
     next_try: datetime | None
     last_error: str
     links: DownloadLinks | None
+    delayed: bool = False  # paid, but a store that cannot be written holds the work back
 
     @property
     def report_missing(self) -> bool:
@@ -69,12 +75,18 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
 
 class DescribeSubmission:
     def __init__(
-        self, submissions: SubmissionStore, jobs: JobQueue, reports: ReportStore, clock: Clock
+        self,
+        submissions: SubmissionStore,
+        jobs: JobQueue,
+        reports: ReportStore,
+        clock: Clock,
+        stores: StoreCheck | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
         self._reports = reports
         self._clock = clock
+        self._stores = stores
 
     def __call__(self, submission_id: str) -> StatusView:
         sub = self._submissions.get(submission_id)
@@ -86,6 +98,14 @@ class DescribeSubmission:
         last_error = latest.last_error if latest else ""
         links = None
         explanation = _explain(sub, attempts, last_error, next_try)
+        # Paid work held back by a full or read-only disk: honest, and no server detail.
+        delayed = (
+            sub.status in (Status.PAID, Status.PROCESSING)
+            and self._stores is not None
+            and self._stores.store_writable() is not None
+        )
+        if delayed:
+            explanation = DELAYED
         if sub.status == Status.READY:
             try:
                 links = self._reports.links(sub.id, LINK_TTL_SECONDS, self._clock.now())
@@ -101,6 +121,7 @@ class DescribeSubmission:
             next_try=next_try,
             last_error=last_error,
             links=links,
+            delayed=delayed,
         )
 
 
