@@ -92,9 +92,7 @@ def test_a_read_only_database_is_backed_off_with_one_line_per_attempt(
     db.close()
     monkeypatch.setattr(
         "diagpro.adapters.sqlite.db.sqlite3",
-        _ReadOnlySqlite(
-            lambda path, **kw: sqlite3.connect(f"file:{path}?mode=ro", uri=True, **kw)
-        ),
+        _ReadOnlySqlite(lambda path, **kw: sqlite3.connect(f"file:{path}?mode=ro", uri=True, **kw)),
     )
 
     def claim() -> object:
@@ -125,6 +123,7 @@ def test_the_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success() ->
     steps = StepsThat(
         StoreUnavailable("full"), StoreUnavailable("full"), "job-1", StoreUnavailable("full")
     )
+
     def backoff(initial: float):
         return (initial * 2**n for n in range(100))
 
