@@ -31,7 +31,10 @@ MAX_BACKOFF = 30.0  # seconds: an operator's fix is picked up within this
 
 def store_backoff(initial: float) -> Iterator[float]:
     """Waits after failures in a row: random, at most ``initial``, doubling up to MAX_BACKOFF."""
-    return exponential_sleep_generator(initial, max(initial, MAX_BACKOFF), multiplier=2.0)
+    waits: Iterator[float] = exponential_sleep_generator(
+        initial, max(initial, MAX_BACKOFF), multiplier=2.0
+    )
+    return waits
 
 
 def run_worker(
