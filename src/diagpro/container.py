@@ -25,11 +25,12 @@ from diagpro.adapters.pdf.isolation import IsolatedRenderer
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.events import SqliteProcessedEvents
+from diagpro.adapters.sqlite.health import SqliteStoreProbe
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
 from diagpro.adapters.system import SecretIds, SystemClock
 from diagpro.application.checkout import OpenCheckoutSession
-from diagpro.application.health import ServiceHealth
+from diagpro.application.health import ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import (
     FollowCheckout,
@@ -132,6 +133,14 @@ def _firestore_adapter(name: str, *args: Any) -> Any:
     return getattr(firestore, name)(*args)
 
 
+def _store_check(database: Any, reports: Any, clock: Any) -> StoreCheck:
+    """Probe the database, and the report folder when reports are kept on this machine."""
+    probes = (
+        {"database": database} if reports is None else {"database": database, "reports": reports}
+    )
+    return StoreCheck(probes, clock)
+
+
 def _firestore_client(firestore_settings: FirestoreSettings) -> Any:
     from google.cloud import firestore
 
@@ -206,9 +215,6 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(SecretIds)
-    # What this process found that an operator must fix (a misconfigured analyzer): /healthz
-    # reports it. One per container, so apps and tests in one process never share it.
-    health = providers.Singleton(ServiceHealth)
     price = providers.Callable(_price, settings)
     database = providers.Singleton(Database, path=settings.provided.database_path)
 
@@ -252,6 +258,17 @@ class Container(containers.DeclarativeContainer):
         local=local_reports,
         gcs=providers.Object(None),
     )
+    # Can the stores still be written? One tiny probe write each, cached a few seconds.
+    store_probe = providers.Selector(
+        store_backend,
+        sqlite=providers.Singleton(SqliteStoreProbe, database),
+        firestore=providers.Singleton(_firestore_adapter, "FirestoreStoreProbe", firestore),
+    )
+    store_check = providers.Singleton(_store_check, store_probe, report_files, clock)
+    # What this process found that an operator must fix (a misconfigured analyzer, a store that
+    # cannot be written): /healthz reports it. One per container, so apps and tests in one
+    # process never share it.
+    health = providers.Singleton(ServiceHealth, store_check)
     report_link_signing = providers.Singleton(_report_link_signing, settings.provided.cloud.storage)
     checkout_book = providers.Singleton(SqliteCheckoutBook, database)
     local_checkout = providers.Singleton(
@@ -337,7 +354,13 @@ class Container(containers.DeclarativeContainer):
     sweep_due_jobs = providers.Factory(SweepDueJobs, jobs, job_announcer, clock)
     remake_lost_report = providers.Factory(RemakeLostReport, submissions, jobs, reports, clock)
     describe = providers.Factory(
-        DescribeSubmission, submissions, jobs, reports, clock, remake_lost_report
+        DescribeSubmission,
+        submissions,
+        jobs,
+        reports,
+        clock,
+        remake_lost_report,
+        stores=store_check,
     )
     download_links = providers.Factory(
         GetDownloadLinks, submissions, reports, clock, remake_lost_report
@@ -359,4 +382,5 @@ def use_memory_adapters(container: Container) -> Container:
     )
     container.report_files.override(providers.Object(None))  # nothing on disk to serve
     container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
+    container.store_check.override(providers.Singleton(StoreCheck, {}, container.clock))
     return container

@@ -305,6 +305,70 @@ def test_a_holder_whose_lease_ran_out_untaken_may_still_finish(
     assert _only(queue, "sub-1").state is JobState.DONE
 
 
+# -- renew: the worker's heartbeat ----------------------------------------------------------
+
+
+def test_renewing_keeps_a_working_job_from_being_taken_over(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    clock.advance(LEASE * 0.9)
+    renewed = queue.renew(job, clock.now(), LEASE)
+    clock.advance(LEASE * 0.9)  # past the first lease, inside the renewed one
+
+    assert renewed.lease_until == clock.now() + timedelta(seconds=LEASE * 0.1)
+    assert (renewed.lease_owner, renewed.attempts) == (job.lease_owner, job.attempts)
+    assert queue.claim("w2", clock.now(), LEASE) is None
+    assert queue.next_due() == renewed.lease_until
+    stored = _only(queue, "sub-1")
+    assert stored.lease_until == renewed.lease_until and stored.attempts == 1
+    queue.complete(job, clock.now())  # the job claimed first still finishes: same lease
+    assert _only(queue, "sub-1").state is JobState.DONE
+
+
+def test_a_lease_that_is_not_renewed_runs_out(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    queue.renew(job, clock.advance(LEASE / 2), LEASE)
+
+    clock.advance(LEASE)  # the worker died: no heartbeat came
+
+    taken = queue.claim("w2", clock.now(), LEASE)
+    assert taken is not None and taken.attempts == 2
+
+
+def test_a_lost_lease_cannot_be_renewed(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    first = queue.claim("w1", clock.now(), LEASE)
+    assert first is not None
+    second = queue.claim("w2", clock.advance(LEASE), LEASE)
+    assert second is not None
+
+    with pytest.raises(LeaseLost):
+        queue.renew(first, clock.now(), LEASE)
+    assert _only(queue, "sub-1").lease_owner == "w2"
+    queue.complete(second, clock.now())
+    with pytest.raises(LeaseLost):  # finished: nothing left to hold
+        queue.renew(second, clock.now(), LEASE)
+    assert _only(queue, "sub-1").state is JobState.DONE
+
+
+def test_renew_refuses_a_job_never_claimed_or_an_empty_lease(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    job = queue.enqueue("sub-1", clock.now())
+    with pytest.raises(LeaseLost):
+        queue.renew(job, clock.now(), LEASE)
+    claimed = queue.claim("w1", clock.now(), LEASE)
+    assert claimed is not None
+    with pytest.raises(ValueError):
+        queue.renew(claimed, clock.now(), 0)
+
+
 def test_fractional_leases_and_microseconds_survive(queue: JobQueue, clock: FixedClock) -> None:
     queue.enqueue("sub-1", clock.now())
     job = queue.claim("w1", clock.now(), 0.5)

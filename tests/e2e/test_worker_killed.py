@@ -1,9 +1,15 @@
-"""A worker SIGKILLed in the middle of a job: the next worker finishes it, nothing is lost."""
+"""A worker SIGKILLed in the middle of a job: the next worker finishes it, nothing is lost.
+
+While it lives, the worker's heartbeat keeps renewing the lease (so a job longer than its lease
+is never taken away); once it is killed, the job is free again within one lease.
+"""
 
 import os
 import signal
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,11 +21,11 @@ from tests.harness import AUTOMOTIVE, container_for_tests
 
 pytestmark = pytest.mark.process
 
-LEASE = "2"
+LEASE = 2.0
 
 
 def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
-    env["DIAGPRO_JOB_LEASE_SECONDS"] = LEASE
+    env["DIAGPRO_JOB_LEASE_SECONDS"] = str(LEASE)
     container = container_for_tests(memory=False, env=env)
     sub = container.save_submission()(AUTOMOTIVE)
     session = container.open_checkout()(sub.id)
@@ -38,9 +44,17 @@ def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
     ) as doomed:
         try:
             assert doomed.stdout.readline().strip() == "analysing"
+            claimed_at = datetime.now(UTC)
+            # Alive and working for three leases: the heartbeat keeps the job its own.
+            time.sleep(LEASE * 3)
+            (held,) = container.jobs().jobs_for(sub.id)
+            assert held.attempts == 1
+            assert held.lease_until is not None and held.lease_until > datetime.now(UTC)
+            assert (held.lease_until - claimed_at).total_seconds() > LEASE * 2
         finally:
             os.kill(doomed.pid, signal.SIGKILL)
             doomed.wait(timeout=10)
+            killed = time.monotonic()
     assert doomed.returncode == -signal.SIGKILL
     (job,) = container.jobs().jobs_for(sub.id)
     assert job.attempts == 1 and job.lease_owner  # held by a process that no longer exists
@@ -48,6 +62,9 @@ def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
 
     result = run(["worker", "--until-idle"], env, tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
+    # Retaken within about one lease of the kill, not the 300 s lease of before (plus the
+    # start of a Python process and the render of the report).
+    assert time.monotonic() - killed < LEASE + 30
     finished = container.submissions().get(sub.id)
     assert finished.status == Status.READY
     (job,) = container.jobs().jobs_for(sub.id)

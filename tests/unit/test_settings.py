@@ -50,7 +50,7 @@ def test_each_variable_is_declared_once_with_a_meaning_and_a_default_its_parser_
 def test_the_defaults_are_the_declared_ones(tmp_path):
     settings = load_settings({"DIAGPRO_DATA_DIR": str(tmp_path)})
     assert (settings.price_cents, settings.currency) == (499, "usd")
-    assert (settings.job_max_attempts, settings.job_lease_seconds) == (5, 300.0)
+    assert (settings.job_max_attempts, settings.job_lease_seconds) == (5, 30.0)
     assert (settings.submissions_per_minute, settings.trusted_proxies) == (20, 0)
     assert settings.environment == "development"
     assert settings.public_base_url == "http://127.0.0.1:8000"

@@ -16,6 +16,10 @@ def utc(moment: datetime) -> datetime:
 def check_claim(worker: str, lease_seconds: float) -> None:
     if not worker:
         raise ValueError("a worker needs a name to hold a lease")
+    check_lease(lease_seconds)
+
+
+def check_lease(lease_seconds: float) -> None:
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
 

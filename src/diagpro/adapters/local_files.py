@@ -26,6 +26,8 @@ from diagpro.adapters.signed_links import (
 from diagpro.domain.errors import LinkInvalid, ReportMissing, ReportStorageError
 from diagpro.domain.report import DownloadLinks, ReportFile, report_path
 
+PRIVATE_FOLDER = 0o700
+
 # errno values meaning "this file system cannot make hard links" (not "the link exists").
 _NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
@@ -58,7 +60,9 @@ class LocalReportFolder:
             if final.is_file():
                 return path
             folder = final.parent
-            folder.mkdir(parents=True, exist_ok=True)
+            # Reports are customers' own: a 0700 folder, and mkstemp's files are 0600 already.
+            self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
             fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{submission_id}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as temp:
@@ -75,6 +79,26 @@ class LocalReportFolder:
                 f"Could not store the report for {submission_id}: {exc}"
             ) from exc
         return path
+
+    def probe(self, now: datetime) -> None:
+        """StoreProbe: write a tiny file where reports go and read it back (a full or
+        read-only disk fails here before a paid report does). The file is removed at once."""
+        folder = self.root / "reports"
+        try:
+            self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+            stamp = now.isoformat().encode()
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe.", suffix=".tmp") as f:
+                f.write(stamp)
+                f.flush()
+                os.fsync(f.fileno())  # a full disk may only refuse when the bytes go down
+                if Path(f.name).read_bytes() != stamp:
+                    raise OSError(errno.EIO, "the probe file read back different bytes")
+        except OSError as exc:
+            raise ReportStorageError(
+                f"The report folder {folder} cannot be written ({exc.strerror or exc}): "
+                "free space on its disk, or give this user write access to it"
+            ) from exc
 
     def exists(self, submission_id: str) -> bool:
         try:

@@ -105,6 +105,9 @@ class PubSubDispatchQueue:
             self._ack(received)
         return job
 
+    def renew(self, job: Job, now: datetime, lease_seconds: float) -> Job:
+        return self._inner.renew(job, now, lease_seconds)
+
     def complete(self, job: Job, now: datetime) -> None:
         self._inner.complete(job, now)
 

@@ -19,6 +19,9 @@ write the report instead, marked as standing in (the PDF says so) and recorded o
 (``analysis_fallback``, ``model_failure``); ``refund`` refunds it; ``none`` fails it. A
 misconfiguration stays loud either way: logged at ERROR and reported to ``ServiceHealth``, which
 an offline report does not clear.
+A store that cannot be written (``StoreUnavailable``, ``ReportStorageError``: a full or
+read-only disk, Firestore out of reach) only delays the job: it waits with a capped backoff and
+never fails the paid submission for it; the customer's status says it is delayed.
 
 With ``auto_refund`` on, a submission that failed for good is refunded at once through the
 Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
@@ -33,8 +36,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from diagpro.application.health import ServiceHealth
+from diagpro.application.leases import lease_kept
 from diagpro.application.transitions import change_submission
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
@@ -65,13 +70,13 @@ from diagpro.domain.submission import Status, Submission
 
 log = logging.getLogger("diagpro.processing")
 
-# Failures worth another attempt (a model's failures are handled on their own in ``_work``).
-# Anything else is a bug: also retried (the customer paid), but logged with its traceback.
-_EXPECTED = (
-    RenderFailed,
-    ReportStorageError,
-    StoreUnavailable,
-)
+# Failures worth another attempt (a model's failures are handled on their own in ``_work``,
+# a store that cannot be written in ``_delayed``). Anything else is a bug: also retried (the
+# customer paid), but logged with its traceback.
+_EXPECTED = (RenderFailed,)
+
+# The longest a job waits between attempts while a store cannot be written.
+STORAGE_MAX_DELAY = timedelta(minutes=5)
 
 Progress = Callable[[str, str, str], None]  # (submission id, stage, detail)
 
@@ -83,7 +88,7 @@ def _silent(submission_id: str, stage: str, detail: str) -> None:
 @dataclass(frozen=True)
 class WorkerSettings:
     worker_id: str
-    lease_seconds: float = 300.0
+    lease_seconds: float = 30.0  # renewed every third of it while a job is worked
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     auto_refund: bool = False  # refund a submission that failed for good (DIAGPRO_AUTO_REFUND)
     # When the model fails for good: "offline", "refund" or "none" (DIAGPRO_MODEL_FALLBACK).
@@ -134,7 +139,9 @@ class ProcessJobs:
         backoff), or another worker took it over."""
         self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
         try:
-            return self._work(job)
+            # The heartbeat renews the lease while the work runs, so it can be short.
+            with lease_kept(self._jobs, job, self._clock, self._settings.lease_seconds):
+                return self._work(job)
         except LeaseLost:
             log.warning("job %s was taken over by another worker", job.id)
             return False
@@ -173,6 +180,8 @@ class ProcessJobs:
             return self._attempt_failed(job, exc.message, last=last, model=True)
         except AnalysisUnavailable as exc:
             return self._attempt_failed(job, exc.message, model=True)
+        except (StoreUnavailable, ReportStorageError) as exc:
+            return self._delayed(job, exc.message)
         except _EXPECTED as exc:
             return self._attempt_failed(job, exc.message)
         except Exception as exc:  # a bug must not strand a paid customer
@@ -219,6 +228,18 @@ class ProcessJobs:
         # the submission ready and completes the job.
         self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
+
+    def _delayed(self, job: Job, reason: str) -> bool:
+        """A store that cannot be written (a full or read-only disk) is our fault, not the
+        customer's: the job waits, longer each time up to STORAGE_MAX_DELAY, and is never
+        failed for it, so the paid report is made once an operator fixes the disk."""
+        now = self._clock.now()
+        base = self._settings.policy.base_delay
+        delay = min(base * (1 << min(max(job.attempts - 1, 0), 16)), STORAGE_MAX_DELAY)
+        log.warning("job %s delayed by a storage fault, next try in %s: %s", job.id, delay, reason)
+        self._jobs.retry_later(job, now + delay, reason)
+        self._progress(job.submission_id, "delayed", f"{reason}; next try {now + delay:%H:%M:%S}")
+        return False
 
     def _attempt_failed(
         self, job: Job, reason: str, *, last: bool = False, model: bool = False

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from diagpro.application.health import StoreCheck
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import (
     IllegalTransition,
@@ -46,6 +47,10 @@ WRITTEN_BY_STAND_IN = (
     "The AI analysis was unavailable, so this report was written from diagpro's built-in "
     "knowledge base."
 )
+DELAYED = (
+    "Paid; your report is delayed by a problem on our side. It is kept and will be made as "
+    "soon as the problem is fixed."
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class StatusView:
     links: DownloadLinks | None
     queued_at: datetime | None = None  # when the work under way now was queued
     remaking: bool = False  # a lost report file is being made again from the kept analysis
+    delayed: bool = False  # paid, but a store that cannot be written holds the work back
 
     @property
     def customer_failure(self) -> str:
@@ -165,12 +171,14 @@ class DescribeSubmission:
         reports: ReportStore,
         clock: Clock,
         remake: RemakeLostReport,
+        stores: StoreCheck | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
         self._reports = reports
         self._clock = clock
         self._remake = remake
+        self._stores = stores
 
     def __call__(self, submission_id: str) -> StatusView:
         sub = self._submissions.get(submission_id)
@@ -190,6 +198,14 @@ class DescribeSubmission:
             explanation = REPORT_BEING_REMADE
         else:
             explanation = _explain(sub, attempts, last_error, next_try)
+        # Paid work held back by a full or read-only disk: honest, and no server detail.
+        delayed = (
+            sub.status in (Status.PAID, Status.PROCESSING)
+            and self._stores is not None
+            and self._stores.store_writable() is not None
+        )
+        if delayed:
+            explanation = DELAYED
         return StatusView(
             submission=sub,
             explanation=explanation,
@@ -199,6 +215,7 @@ class DescribeSubmission:
             links=links,
             queued_at=latest.created_at if waiting and latest else None,
             remaking=remaking,
+            delayed=delayed,
         )
 
 

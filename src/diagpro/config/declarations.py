@@ -184,8 +184,9 @@ JOB_LEASE_SECONDS = _declare(
     Setting(
         "DIAGPRO_JOB_LEASE_SECONDS",
         kinds.NUMBER,
-        "300",
-        "how long a worker holds a job before another may take it",
+        "30",
+        "how long a job stays with a worker that stopped renewing it (it renews every third of "
+        "this while it works): a killed worker's job is taken again this long after",
         minimum=1,
     )
 )

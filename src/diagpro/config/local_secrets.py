@@ -38,7 +38,8 @@ class LocalSecrets:
         return StoredSecrets(**json.loads(self.path.read_text()))
 
     def _make(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # 0700, like the database and reports made in it: only this user reads the data folder.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         made = StoredSecrets(
             local_webhook_secret="whsec_local_" + secrets.token_hex(24),
             link_secret=secrets.token_hex(32),

@@ -193,3 +193,12 @@ class StoreUnavailable(DomainError):
     lock held too long, not a refusal. Worth retrying later; nothing was half-written."""
 
     code = "STORE_UNAVAILABLE"
+
+
+class StoreDamaged(StoreUnavailable):
+    """The store answered, but what it holds is not readable as ours (a corrupt or foreign
+    database file). Retrying cannot help: an operator must restore or move it aside; the message
+    names the file and what to do. A StoreUnavailable, so every caller that backs off on an
+    outage also survives this one."""
+
+    code = "STORE_DAMAGED"

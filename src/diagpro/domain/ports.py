@@ -115,6 +115,13 @@ class JobQueue(Protocol):
         counting an attempt; None when nothing is due. Two workers never get the same lease."""
         ...
 
+    def renew(self, job: Job, now: datetime, lease_seconds: float) -> Job:
+        """Extend the lease ``job`` holds to ``now + lease_seconds`` (the worker's heartbeat
+        while it works, so a lease can be short and a dead worker's job is retaken soon).
+        Returns the job as leased now. Raises LeaseLost if ``job.lease_owner`` no longer holds
+        it (it ran out and another worker took the job, or the job was finished)."""
+        ...
+
     def complete(self, job: Job, now: datetime) -> None:
         """Mark a leased job done. Raises LeaseLost if ``job.lease_owner`` no longer holds it."""
         ...
@@ -153,6 +160,18 @@ class JobQueue(Protocol):
 
     def job(self, job_id: str) -> Job | None:
         """The job as stored now; None for an unknown id."""
+        ...
+
+
+@runtime_checkable
+class StoreProbe(Protocol):
+    """Proves a store still does its job, for ``/healthz`` and for start-up: a store that opens
+    but cannot be written (a full or read-only disk, a damaged file) must not look healthy."""
+
+    def probe(self, now: datetime) -> None:
+        """Write one tiny record (always the same one, so probing never grows the store) and
+        read it back. Raises StoreUnavailable (StoreDamaged when what the store holds cannot be
+        read at all) or ReportStorageError, with the reason an operator can act on."""
         ...
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from diagpro.config import ConfigError
 from diagpro.container import Container
-from diagpro.domain.errors import DomainError, IntakeInvalid, StoreUnavailable
+from diagpro.domain.errors import DomainError, IntakeInvalid, StoreDamaged, StoreUnavailable
 from diagpro.domain.intake import CHOICE_LABELS, CHOICES
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
@@ -230,6 +230,7 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
             "the Pub/Sub push subscription delivers; a worker would race them for nothing. "
             "Use DIAGPRO_WORK_MODE=pull for worker processes"
         )
+    _refuse_unusable_store(container)
     process = container.process_jobs(
         progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
     )
@@ -243,6 +244,21 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
         return 130
     _say(f"worker stopped after {worked} job(s)")
     return 0
+
+
+class StoreRefused(Exception):
+    """The store cannot be read and written: the service must not start (exit 1)."""
+
+
+def _refuse_unusable_store(container: Container) -> None:
+    """Start only on a store that takes a write: a damaged database file, a full or read-only
+    disk would otherwise be met by the first paid job (or, worse, after "serving" is printed)."""
+    try:
+        problem = container.store_check().refusal()
+    except StoreUnavailable as exc:  # the database would not even open
+        problem = f"database: {exc.message}"
+    if problem is not None:
+        raise StoreRefused(f"diagpro cannot start: {problem}")
 
 
 def _sweep(container: Container, args: argparse.Namespace) -> int:
@@ -279,6 +295,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     env.setdefault("DIAGPRO_PUBLIC_BASE_URL", f"http://{_linkable(host)}:{port}")
     settings = with_local_secrets(load_settings(env))
     container.settings.override(providers.Object(settings))
+    _refuse_unusable_store(container)
     app = create_app(container)
     _say(f"diagpro is serving on http://{host}:{port}")
     _say(f"  public base URL: {settings.public_base_url}")
@@ -467,6 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
+    except StoreRefused as exc:  # the line already says what to do
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except StoreDamaged as exc:  # trying again cannot help: the message says what does
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except StoreUnavailable as exc:  # not the user's mistake: an outage, worth trying again
         print(f"error: {exc}; try again in a moment", file=sys.stderr)
         return 1

@@ -2,19 +2,39 @@
 
 Sleeping until ``next_due`` (bounded by ``idle_poll``) means a backoff of 8 s costs no busy loop,
 and a job left by a dead worker is picked up as soon as its lease runs out.
+
+A store that does not answer (a full or read-only disk, a damaged file, Firestore out of reach)
+is an outage only an operator ends: the worker waits longer after each failure in a row, from
+``idle_poll`` up to ``MAX_BACKOFF`` seconds, with full jitter so workers sharing the store do not
+retry in step (Google's truncated exponential backoff,
+https://cloud.google.com/storage/docs/retry-strategy#exponential-backoff), and logs one line per
+attempt. The traceback of a known store fault says nothing new, so it goes to DEBUG; anything
+else is a bug and is logged whole. Paid jobs stay queued meanwhile and are worked once it ends.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+from google.api_core.retry import exponential_sleep_generator
 
 from diagpro.application.processing import ProcessJobs
 from diagpro.domain.errors import StoreUnavailable
 from diagpro.domain.ports import Clock, JobQueue
 
 log = logging.getLogger("diagpro.worker")
+
+MAX_BACKOFF = 30.0  # seconds: an operator's fix is picked up within this
+
+
+def store_backoff(initial: float) -> Iterator[float]:
+    """Waits after failures in a row: random, at most ``initial``, doubling up to MAX_BACKOFF."""
+    waits: Iterator[float] = exponential_sleep_generator(
+        initial, max(initial, MAX_BACKOFF), multiplier=2.0
+    )
+    return waits
 
 
 def run_worker(
@@ -26,25 +46,34 @@ def run_worker(
     idle_poll: float = 1.0,
     done: Callable[[], bool] = lambda: False,
     until_idle: bool = False,
+    backoff: Callable[[float], Iterator[float]] = store_backoff,
 ) -> int:
     """Work jobs until ``stop`` is set or ``done()`` is true (or, with ``until_idle``, until no
     job is waiting at all). Returns how many claims were worked."""
     worked = 0
+    waits: Iterator[float] | None = None  # the backoff while failures come in a row
     while not stop.is_set() and not done():
         try:
             claimed = process()
+            # Read here too: a store that fails between the claim and this read is an outage.
+            due = jobs.next_due() if claimed is None else None
         except StoreUnavailable as exc:  # an outage, declared by the ports: back off and retry
-            log.warning("a store did not answer (%s); trying again in %.1f s", exc, idle_poll)
-            stop.wait(idle_poll)
+            waits = waits or backoff(idle_poll)
+            wait = next(waits)
+            log.warning("the store did not answer: %s; trying again in %.1f s", exc, wait)
+            log.debug("store fault in detail", exc_info=True)
+            stop.wait(wait)
             continue
         except Exception:  # a bug must not stop the worker: log it whole, back off
-            log.exception("worker step failed; trying again in %.1f s", idle_poll)
-            stop.wait(idle_poll)
+            waits = waits or backoff(idle_poll)
+            wait = next(waits)
+            log.exception("worker step failed; trying again in %.1f s", wait)
+            stop.wait(wait)
             continue
+        waits = None  # the store answered: the next failure starts the backoff afresh
         if claimed is not None:
             worked += 1
             continue
-        due = jobs.next_due()
         if due is None and until_idle:
             break
         wait = idle_poll if due is None else (due - clock.now()).total_seconds()

@@ -6,6 +6,7 @@ Collections (names configurable per adapter):
   ``createdAt``/``updatedAt`` timestamps; updates are compare-and-set transactions on ``version``.
 * ``stripeEvents/{event_id}`` — one ``create()`` per handled payment event (the dedupe gate).
 * ``jobs/{job_id}`` and ``jobLocks/{submission_id}`` — the durable job queue.
+* ``health/probe`` — one document the health check writes and reads back (``StoreProbe``).
 
 Indexes needed in production (the emulator needs none): one composite index on ``jobs``,
 ``state ASC, due_at ASC, arrived ASC``, for the due-jobs query of ``claim``, ``due`` and
@@ -20,12 +21,14 @@ Every SDK error that is not a domain answer surfaces as ``FirestoreUnavailable``
 
 from diagpro.adapters.firestore._edge import FirestoreUnavailable
 from diagpro.adapters.firestore.events import FirestoreProcessedEvents
+from diagpro.adapters.firestore.health import FirestoreStoreProbe
 from diagpro.adapters.firestore.jobs import FirestoreJobQueue
 from diagpro.adapters.firestore.submissions import FirestoreSubmissionStore
 
 __all__ = [
     "FirestoreJobQueue",
     "FirestoreProcessedEvents",
+    "FirestoreStoreProbe",
     "FirestoreSubmissionStore",
     "FirestoreUnavailable",
 ]

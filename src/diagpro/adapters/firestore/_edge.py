@@ -28,6 +28,16 @@ ATTEMPTS = 12
 BACKOFF_BASE = 0.02
 BACKOFF_MAX = 0.5
 
+# Every call we make names its deadline (google-api-core's ``timeout=``, seconds): the SDK's
+# defaults let one streamed read wait 300 s, and a read inside a transaction waits for the
+# emulator's pessimistic lock, so twelve contended attempts could block a thread for an hour
+# (seen once: a concurrent-enqueue test stuck in a futex for over six minutes). A read past its
+# deadline raises DeadlineExceeded, a GoogleAPIError, so it leaves as FirestoreUnavailable.
+RPC_TIMEOUT = 10.0
+# And the retries of one transaction stop after this long, however many attempts are left: a
+# caller waits at most about this plus one attempt's calls, never for ever.
+TRANSACTION_DEADLINE = 30.0
+
 
 class FirestoreUnavailable(StoreUnavailable):
     """Firestore did not answer, refused the request, or stayed contended past our retries.
@@ -62,6 +72,7 @@ def run_transaction(client: firestore.Client, work: Callable[[Any], T], action: 
     Raises Contended when it kept aborting, FirestoreUnavailable on any other SDK error.
     """
     wrapped = firestore.transactional(work)
+    give_up_at = time.monotonic() + TRANSACTION_DEADLINE
     for attempt in range(ATTEMPTS):
         transaction = client.transaction(max_attempts=1)
         try:
@@ -75,8 +86,13 @@ def run_transaction(client: firestore.Client, work: Callable[[Any], T], action: 
         except FirestoreUnavailable:
             raise
         delay = min(BACKOFF_MAX, BACKOFF_BASE * (2**attempt))
+        if time.monotonic() + delay > give_up_at:
+            break
         time.sleep(random.uniform(0, delay))  # jitter, not security
-    raise Contended(f"Firestore {action}: still contended after {ATTEMPTS} attempts")
+    raise Contended(
+        f"Firestore {action}: still contended after {attempt + 1} attempts"
+        f" ({TRANSACTION_DEADLINE:.0f} s at most)"
+    )
 
 
 def plain_utc(value: Any) -> datetime:

@@ -12,7 +12,7 @@ from datetime import datetime
 from google.api_core import exceptions as api_exceptions
 from google.cloud import firestore
 
-from diagpro.adapters.firestore._edge import translated
+from diagpro.adapters.firestore._edge import RPC_TIMEOUT, translated
 from diagpro.adapters.job_rules import utc
 from diagpro.domain.payment import PaymentEvent
 
@@ -35,14 +35,14 @@ class FirestoreProcessedEvents:
         }
         with translated("record event"):
             try:
-                self._collection.document(event.id).create(fields)
+                self._collection.document(event.id).create(fields, timeout=RPC_TIMEOUT)
             except api_exceptions.Conflict:  # AlreadyExists: recorded before, first one kept
                 return False
         return True
 
     def outcome(self, event_id: str) -> str | None:
         with translated("read event"):
-            snapshot = self._collection.document(event_id).get()
+            snapshot = self._collection.document(event_id).get(timeout=RPC_TIMEOUT)
         if not snapshot.exists:
             return None
         return str(snapshot.get("outcome"))

@@ -40,6 +40,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from diagpro.adapters.firestore._edge import (
     ATTEMPTS,
+    RPC_TIMEOUT,
     Contended,
     FirestoreUnavailable,
     plain_utc,
@@ -47,7 +48,7 @@ from diagpro.adapters.firestore._edge import (
     translated,
 )
 from diagpro.adapters.firestore.indexes import DUE_JOBS
-from diagpro.adapters.job_rules import check_claim, check_limit, due_at, utc
+from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import IdSource
@@ -112,7 +113,7 @@ class FirestoreJobQueue:
 
     def _due_snapshots(self, now: datetime, limit: int) -> list[Any]:
         with translated("list due jobs"):
-            return list(self.due_query(now, limit).stream())
+            return list(self.due_query(now, limit).stream(timeout=RPC_TIMEOUT))
 
     def _transaction(self, work: Callable[[Any], Any], action: str) -> Any:
         try:
@@ -127,10 +128,12 @@ class FirestoreJobQueue:
         job_ref = self._jobs.document(job_id)
 
         def enqueue_once(transaction: Any) -> Job:
-            lock = lock_ref.get(transaction=transaction)
+            lock = lock_ref.get(transaction=transaction, timeout=RPC_TIMEOUT)
             live = lock.get("live_job") if lock.exists else None
             if live:
-                current = self._jobs.document(live).get(transaction=transaction)
+                current = self._jobs.document(live).get(
+                    transaction=transaction, timeout=RPC_TIMEOUT
+                )
                 if current.exists and current.get("state") == JobState.QUEUED.value:
                     return _job(current)
             job = Job(
@@ -181,7 +184,7 @@ class FirestoreJobQueue:
         check_claim(worker, lease_seconds)
         at = utc(now)
         with translated("read job"):
-            snapshot = self._jobs.document(job_id).get()
+            snapshot = self._jobs.document(job_id).get(timeout=RPC_TIMEOUT)
         if not snapshot.exists:
             return None
         return self._lease(snapshot, worker, at, at + timedelta(seconds=lease_seconds))
@@ -192,7 +195,7 @@ class FirestoreJobQueue:
 
     def job(self, job_id: str) -> Job | None:
         with translated("read job"):
-            snapshot = self._jobs.document(job_id).get()
+            snapshot = self._jobs.document(job_id).get(timeout=RPC_TIMEOUT)
         return _job(snapshot) if snapshot.exists else None
 
     def _lease(self, snapshot: Any, worker: str, at: datetime, until: datetime) -> Job | None:
@@ -219,14 +222,22 @@ class FirestoreJobQueue:
                             "attempts": attempts,
                         },
                         option=option,
+                        timeout=RPC_TIMEOUT,
                     )
                 except api_exceptions.FailedPrecondition:
-                    snapshot = snapshot.reference.get()
+                    snapshot = snapshot.reference.get(timeout=RPC_TIMEOUT)
                     if not snapshot.exists:
                         return None
                     continue
             return replace(job, attempts=attempts, lease_owner=worker, lease_until=until)
         raise FirestoreUnavailable(f"claim: job {snapshot.id} still contended")
+
+    def renew(self, job: Job, now: datetime, lease_seconds: float) -> Job:
+        check_lease(lease_seconds)
+        until = utc(now) + timedelta(seconds=lease_seconds)
+        # due_at follows the lease, as in a claim: the job is due again when the lease runs out.
+        self._finish(job, {"lease_until": until, "due_at": until})
+        return replace(job, lease_until=until)
 
     def complete(self, job: Job, now: datetime) -> None:
         utc(now)  # same validation as every other call that takes a time
@@ -253,7 +264,7 @@ class FirestoreJobQueue:
         ref = self._jobs.document(job.id)
 
         def finish(transaction: Any) -> None:
-            if not _same_lease(ref.get(transaction=transaction), job):
+            if not _same_lease(ref.get(transaction=transaction, timeout=RPC_TIMEOUT), job):
                 raise LeaseLost(
                     f"Worker {job.lease_owner!r} no longer holds job {job.id}"
                     f" (attempt {job.attempts})"
@@ -265,12 +276,12 @@ class FirestoreJobQueue:
     def jobs_for(self, submission_id: str) -> list[Job]:
         query = self._jobs.where(filter=FieldFilter("submission_id", "==", submission_id))
         with translated("list jobs"):
-            snapshots = list(query.stream())
+            snapshots = list(query.stream(timeout=RPC_TIMEOUT))
         snapshots.sort(key=lambda s: (s.get("created_at"), s.get("arrived"), s.id))
         return [_job(snapshot) for snapshot in snapshots]
 
     def next_due(self) -> datetime | None:
         # Due at any time up to the far future: the earliest one, through the same index.
         with translated("find the next due job"):
-            [*first] = self.due_query(_FAR_FUTURE, 1).stream()
+            [*first] = self.due_query(_FAR_FUTURE, 1).stream(timeout=RPC_TIMEOUT)
         return due_at(_job(first[0])) if first else None

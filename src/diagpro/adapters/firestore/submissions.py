@@ -19,7 +19,12 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import firestore
 
 from diagpro.adapters.codec import submission_from_document, submission_to_document
-from diagpro.adapters.firestore._edge import Contended, run_transaction, translated
+from diagpro.adapters.firestore._edge import (
+    RPC_TIMEOUT,
+    Contended,
+    run_transaction,
+    translated,
+)
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.submission import Submission
 
@@ -68,13 +73,13 @@ class FirestoreSubmissionStore:
         fields = _fields(submission)
         with translated("add submission"):
             try:
-                self._collection.document(submission.id).create(fields)
+                self._collection.document(submission.id).create(fields, timeout=RPC_TIMEOUT)
             except api_exceptions.Conflict as exc:  # AlreadyExists is a Conflict
                 raise SubmissionExists(submission.id) from exc
 
     def get(self, submission_id: str) -> Submission:
         with translated("get submission"):
-            snapshot = self._collection.document(submission_id).get()
+            snapshot = self._collection.document(submission_id).get(timeout=RPC_TIMEOUT)
         if not snapshot.exists:
             raise SubmissionNotFound(submission_id)
         return _submission(snapshot.to_dict() or {})
@@ -85,7 +90,7 @@ class FirestoreSubmissionStore:
         ref = self._collection.document(submission.id)
 
         def compare_and_set(transaction: Any) -> None:
-            snapshot = ref.get(transaction=transaction)
+            snapshot = ref.get(transaction=transaction, timeout=RPC_TIMEOUT)
             if not snapshot.exists:
                 raise SubmissionNotFound(submission.id)
             if snapshot.get("version") != expected:

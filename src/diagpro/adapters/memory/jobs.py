@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, check_limit, due_at, utc
+from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
 from diagpro.domain.ports import IdSource
@@ -79,6 +79,15 @@ class MemoryJobQueue:
         with self._lock:
             entry = self._jobs.get(job_id)
             return None if entry is None else entry[1]
+
+    def renew(self, job: Job, now: datetime, lease_seconds: float) -> Job:
+        check_lease(lease_seconds)
+        at = utc(now)
+        with self._lock:
+            held = self._held(job)
+            renewed = replace(held, lease_until=at + timedelta(seconds=lease_seconds))
+            self._store(renewed)
+            return renewed
 
     def complete(self, job: Job, now: datetime) -> None:
         utc(now)

@@ -6,31 +6,47 @@ the statements a webhook needs (0.7 ms each, six per payment event), and a conne
 shared between threads, so every adapter is safe to call from any thread.
 
 An outage (the write lock still held by another process after the 30 s busy timeout, a disk
-that fails or is full, a file that cannot be opened) leaves every adapter as ``StoreUnavailable``,
-the error the ports declare; any other SQLite error is a bug and passes unchanged.
+that fails or is full, a file that cannot be opened or written) leaves every adapter as
+``StoreUnavailable``, the error the ports declare; a file that is not a database, or whose pages
+are damaged, as ``StoreDamaged`` (one line naming the file and what to do); any other SQLite
+error is a bug and passes unchanged.
+
+The file holds customers' descriptions and e-mail addresses, so it is private to the user that
+runs diagpro: the folder is made 0700 and the database 0600 before SQLite first opens it. SQLite
+gives the ``-wal`` and ``-shm`` files it makes later the permissions of the database file itself
+(https://www.sqlite.org/tempfiles.html, "the same permissions as the original database"), so
+they are 0600 too.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from diagpro.domain.errors import StoreUnavailable
+from diagpro.domain.errors import StoreDamaged, StoreUnavailable
 
-# sqlite3.OperationalError messages that mean "not now" rather than "wrong SQL"
-# (the result codes SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN:
-# https://www.sqlite.org/rescode.html).
-_OUTAGES = (
-    "database is locked",
-    "database table is locked",
-    "disk i/o error",
-    "database or disk is full",
-    "unable to open database file",
-)
+# sqlite3 error messages that mean "not now" rather than "wrong SQL", with what an operator can
+# do about each (the result codes SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL,
+# SQLITE_CANTOPEN, SQLITE_READONLY: https://www.sqlite.org/rescode.html).
+_OUTAGES = {
+    "database is locked": "another process holds its write lock",
+    "database table is locked": "another process holds its write lock",
+    "disk i/o error": "check the disk",
+    "database or disk is full": "free space on its disk",
+    "unable to open database file": "check the folder exists and this user may write it",
+    "attempt to write a readonly database": "give this user write access to it and its folder",
+}
+# SQLITE_NOTADB and SQLITE_CORRUPT: the file is not ours to read, and retrying cannot help.
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:
@@ -46,7 +62,7 @@ class Database:
         if self.path == ":memory:" or not self.path:
             # Each thread opens its own connection, and each would get an empty database.
             raise ValueError("the embedded database needs a file path; use the memory adapters")
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _make_private(Path(self.path))
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -78,12 +94,22 @@ class Database:
     def _outage_as_unavailable(self) -> Iterator[None]:
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            if not str(exc).lower().startswith(_OUTAGES):
-                raise
-            raise StoreUnavailable(
-                f"The embedded database {self.path} did not answer: {exc}"
-            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise self._translated(exc) from exc
+
+    def _translated(self, exc: sqlite3.DatabaseError) -> Exception:
+        text = str(exc).lower()
+        if text.startswith(_DAMAGED):
+            return StoreDamaged(
+                f"The embedded database {self.path} is damaged ({exc}): stop diagpro, move it "
+                "and its -wal and -shm files aside, then restore a backup or start empty"
+            )
+        for start, remedy in _OUTAGES.items():
+            if text.startswith(start):
+                return StoreUnavailable(
+                    f"The embedded database {self.path} did not answer ({exc}): {remedy}"
+                )
+        return exc
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -113,3 +139,27 @@ class Database:
         with self._lock:
             _close_all(self._opened)
         self._local = threading.local()
+
+
+def _make_private(path: Path) -> None:
+    """Create the folder (0700) and the database file (0600) ourselves, before SQLite does.
+
+    An empty file is a valid empty database (https://www.sqlite.org/fileformat2.html), so
+    creating it here only decides its mode. A file left by an older version is narrowed to
+    0600; a folder that already exists keeps its mode (it may be shared, like /tmp).
+    """
+    path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a folder we may not write: SQLite's own open says so, as an outage
+    else:
+        os.close(fd)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if stat.S_IMODE(name.stat().st_mode) & 0o077:
+                name.chmod(PRIVATE_FILE)
+        except OSError:
+            continue  # not there yet, or not ours: SQLite copies the database file's mode

@@ -19,9 +19,10 @@ attempt. ``complete`` and ``bury`` keep ``lease_owner`` (who finished it) but cl
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, check_limit, utc
+from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, utc
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobState
@@ -80,6 +81,10 @@ _COMPLETE = (
 _RETRY_LATER = (
     "UPDATE jobs SET lease_owner = '', lease_until = NULL, not_before = :not_before,"
     " last_error = :error"
+    " WHERE id = :id AND state = 'queued' AND lease_owner = :owner AND attempts = :attempts"
+)
+_RENEW = (
+    "UPDATE jobs SET lease_until = :lease_until"
     " WHERE id = :id AND state = 'queued' AND lease_owner = :owner AND attempts = :attempts"
 )
 _BURY = (
@@ -176,6 +181,12 @@ class SqliteJobQueue:
         with self._db.connect() as conn:
             row = conn.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
+
+    def renew(self, job: Job, now: datetime, lease_seconds: float) -> Job:
+        check_lease(lease_seconds)
+        until = utc(now) + timedelta(seconds=lease_seconds)
+        self._finish(job, _RENEW, {"lease_until": _text(until)})
+        return replace(job, lease_until=until)
 
     def complete(self, job: Job, now: datetime) -> None:
         utc(now)  # same validation as every other call that takes a time

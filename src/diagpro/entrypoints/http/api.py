@@ -251,7 +251,8 @@ def view_report(
     return Redirect(download_links(submission_id_from(submission_id)).view_url)
 
 
-@get("/healthz", sync_to_thread=False)
+# In a thread: the store probe writes to the database (cached, but a locked one can wait).
+@get("/healthz", sync_to_thread=True)
 def healthz(health: NamedDependency[ServiceHealth]) -> dict[str, Any]:
     """200 either way: a liveness probe that restarted a degraded instance would only lose the
     reason, since a restart cannot fix configuration. ``degraded`` names each problem."""
