@@ -263,9 +263,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     # could choose the address it is rate limited as. Only DIAGPRO_TRUSTED_PROXIES decides who
     # the client is (entrypoints/http/client_address.py); uvicorn's settings:
     # https://www.uvicorn.org/settings/#http
-    uvicorn.run(
-        app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
-    )
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     return 0
 
 
