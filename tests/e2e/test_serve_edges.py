@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.server import Server
+from tests.server import Server, json_lines
 
 pytestmark = pytest.mark.process
 
@@ -49,3 +49,17 @@ def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(serve, env
     assert _save(server, "198.51.100.1") == 429
     assert _save(server, "6.6.6.6, 198.51.100.2") == 200  # another customer behind the proxy
     server.stop()
+
+
+def test_the_served_log_names_misses_and_never_an_email_in_a_path(serve):
+    server = serve()
+    httpx.get(f"{server.url}/view/alice@example.com", timeout=5)
+    httpx.get(f"{server.url}/.env", headers={"x-dp-reqid": "scan-42"}, timeout=5)
+    httpx.delete(f"{server.url}/healthz", timeout=5)
+    server.stop()
+    access = [e for e in json_lines(server.stderr()) if e["logger"] == "diagpro.access"]
+    seen = {(e["method"], e["path"], e["status"]) for e in access}
+    assert {("GET", "/.env", 404), ("DELETE", "/healthz", 405)} <= seen
+    assert any(e["path"] == "/view/a***@example.com" for e in access)
+    assert any(e["request_id"] == "scan-42" for e in access)
+    assert "alice@example.com" not in server.stderr()

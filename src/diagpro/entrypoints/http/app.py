@@ -25,7 +25,7 @@ from diagpro.entrypoints.http import api, local, pages, tasks, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
-from diagpro.entrypoints.http.observability import RequestIds
+from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
 from diagpro.entrypoints.worker import run_worker
 
@@ -131,6 +131,8 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
+        # Requests no route takes (404, 405) never reach route middleware: logged from here.
+        after_exception=[log_unrouted],
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),
