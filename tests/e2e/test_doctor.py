@@ -74,6 +74,7 @@ def cloud_base(base: dict[str, str]) -> dict[str, str]:
         "DIAGPRO_ANALYZER": "offline",
         "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "DIAGPRO_API_KEYS": "dpk_DoctorDeployedKey000000000001",
+        "DIAGPRO_TRUSTED_PROXIES": "2",  # API Gateway and Cloud Run, as deploy/service.yaml
     }
 
 

@@ -40,3 +40,24 @@ def test_too_few_hops_falls_back_to_the_peer():
         "10.0.0.9"
     )
     assert client_address(1)(FakeRequest(None)) == "127.0.0.1"
+
+
+def test_doctor_warns_when_a_deployment_trusts_no_proxy():
+    from diagpro.config import load_settings
+    from diagpro.entrypoints.doctor.local_checks import client_addresses
+
+    cloud = {
+        "REPORT_BUCKET": "diagpro-reports",
+        "GCP_PROJECT": "demo-proj",
+        "REPORT_SIGNER_EMAIL": "signer@demo-proj.iam.gserviceaccount.com",
+        "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example.com",
+        "DIAGPRO_API_KEYS": "dpk_doctor_test_key_0123456789",
+    }
+    found = client_addresses(load_settings(cloud))
+    assert (found.ok, found.severity) == (False, "warning")
+    assert "DIAGPRO_TRUSTED_PROXIES=1" in found.fix
+    behind_run = client_addresses(load_settings({**cloud, "DIAGPRO_TRUSTED_PROXIES": "1"}))
+    assert behind_run.ok
+    assert "1 trusted proxy" in behind_run.detail
+    assert client_addresses(load_settings({})).ok  # the embedded defaults: the peer is the client

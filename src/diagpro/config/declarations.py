@@ -97,7 +97,9 @@ SUBMISSIONS_PER_MINUTE = _declare(
         "DIAGPRO_SUBMISSIONS_PER_MINUTE",
         kinds.WHOLE,
         "20",
-        "submissions one client may create per minute (429 past it)",
+        "submissions one client may create per minute, counted apart on the API (per key and "
+        "address; refused keys never count) and on the intake form (per address); 429 with "
+        "`Retry-After` past it",
         minimum=1,
     )
 )
@@ -107,7 +109,7 @@ TRUSTED_PROXIES = _declare(
         kinds.WHOLE,
         "0",
         "proxies in front that append to `X-Forwarded-For` (Cloud Run: 1, plus API Gateway: "
-        "2), so rate limits key on the customer",
+        "2), so rate limits key on the customer; the only thing that decides a client's address",
         minimum=0,
     )
 )

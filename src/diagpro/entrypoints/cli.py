@@ -312,7 +312,12 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     elif not settings.work.worker_in_server:
         _say("work mode pull: no worker in this process; run `diagpro worker` for the jobs")
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # proxy_headers=False: uvicorn would otherwise take the client address (and scheme) from
+    # X-Forwarded-For for any peer in forwarded_allow_ips (127.0.0.1 by default), so a client
+    # could choose the address it is rate limited as. Only DIAGPRO_TRUSTED_PROXIES decides who
+    # the client is (entrypoints/http/client_address.py); uvicorn's settings:
+    # https://www.uvicorn.org/settings/#http
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     return 0
 
 

@@ -62,6 +62,34 @@ def api_key_source(settings: Settings) -> Check:
     return Check("api keys", True, "info", detail)
 
 
+def client_addresses(settings: Settings) -> Check:
+    """Whom the rate limits count: behind Cloud Run the socket peer is Google's front end, so
+    without DIAGPRO_TRUSTED_PROXIES every customer would share one bucket and one busy client
+    could lock out the rest (https://cloud.google.com/run/docs/container-contract: requests reach
+    the container through Google's front end, which appends the client to X-Forwarded-For)."""
+    cloud = settings.cloud
+    deployed = any(
+        part.enabled for part in (cloud.stripe, cloud.firestore, cloud.storage, cloud.pubsub)
+    )
+    proxies = settings.trusted_proxies
+    if proxies == 0 and deployed:
+        return Check(
+            "client addresses",
+            False,
+            "warning",
+            "DIAGPRO_TRUSTED_PROXIES is 0 on a deployment: rate limits count the proxy's address, "
+            "so all customers behind it share one bucket",
+            "set DIAGPRO_TRUSTED_PROXIES=1 behind Cloud Run, 2 behind API Gateway and Cloud Run",
+        )
+    detail = (
+        "rate limits count the socket's peer address (no proxy trusted)"
+        if proxies == 0
+        else f"rate limits count the address {proxies} trusted prox"
+        f"{'y' if proxies == 1 else 'ies'} put in X-Forwarded-For"
+    )
+    return Check("client addresses", True, "warning", detail)
+
+
 def data_folder(settings: Settings) -> Check:
     probe = settings.data_dir / f".doctor-{uuid.uuid4().hex}"
     try:

@@ -47,6 +47,7 @@ def run_checks(
         Check("configuration", True, "blocker", "loads"),
         local_checks.adapters_in_use(settings),
         local_checks.api_key_source(settings),
+        local_checks.client_addresses(settings),
     ]
     checks += guarded("identity", lambda: identity(settings))
     checks += guarded("data folder", lambda: local_checks.data_folder(settings))

@@ -16,7 +16,6 @@ from typing import Any
 import anyio.to_thread
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
@@ -24,12 +23,12 @@ from litestar.template.config import TemplateConfig
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
-from diagpro.entrypoints.http.client_address import client_address
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
-from diagpro.entrypoints.http.observability import RequestIds
+from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
 from diagpro.entrypoints.http.page_headers import add_page_headers
+from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
 from diagpro.entrypoints.worker import run_worker
 
 log = logging.getLogger("diagpro.server")
@@ -92,13 +91,13 @@ def _worker_lifespan(container: Container) -> Any:
 
 def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
     settings = container.settings()
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.submissions_per_minute),
-        identifier_for_request=client_address(settings.trusted_proxies),
-    )
-    # Only creating submissions is rate limited: it is the one write an anonymous client can spam.
+    per_minute, proxies = settings.submissions_per_minute, settings.trusted_proxies
+    # Only creating submissions is rate limited: it is the one write a client can spam. The API
+    # and the form count in separate buckets, and the API only calls with a key it accepts.
     submissions = Router(
-        path="/", route_handlers=[api.save_submission], middleware=[rate_limit.middleware]
+        path="/",
+        route_handlers=[api.save_submission],
+        middleware=[api_rate_limit(settings.api_keys, per_minute, proxies)],
     )
     guard = form_guard(settings)  # CSRF for the page forms
     protected = Router(
@@ -128,12 +127,14 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             local.local_report_file,
             tasks.push_job,
             tasks.sweep,
-            *pages.page_routes(rate_limit.middleware, guard),
+            *pages.page_routes(form_rate_limit(per_minute, proxies), guard),
         ],
         dependencies=_bridge(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestIds],
         before_send=[add_page_headers],  # every HTML answer, error pages included
+        # Requests no route takes (404, 405) never reach route middleware: logged from here.
+        after_exception=[log_unrouted],
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),

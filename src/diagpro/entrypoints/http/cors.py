@@ -12,11 +12,12 @@ from __future__ import annotations
 from litestar.config.cors import CORSConfig
 
 from diagpro.entrypoints.http.auth import API_KEY_HEADER
-from diagpro.entrypoints.http.observability import REQUEST_ID_HEADER
+from diagpro.entrypoints.http.observability import FRONTEND_REQUEST_ID_HEADER, REQUEST_ID_HEADER
 
-# What the API's clients send and may read: the key and JSON bodies in; the request id, and the
-# rate limit's and the outage's waits, out.
-ALLOW_HEADERS = ["content-type", API_KEY_HEADER, REQUEST_ID_HEADER]
+# What the API's clients send and may read: the key, JSON bodies and a request id in (the original
+# frontend sends its id as x-dp-reqid); the request id, and the rate limit's and the outage's
+# waits, out.
+ALLOW_HEADERS = ["content-type", API_KEY_HEADER, REQUEST_ID_HEADER, FRONTEND_REQUEST_ID_HEADER]
 EXPOSE_HEADERS = [
     REQUEST_ID_HEADER,
     "retry-after",

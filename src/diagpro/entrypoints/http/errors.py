@@ -2,7 +2,8 @@
 
 Domain errors are mapped to a status once, here; handlers never build error responses by hand.
 Nothing a client can send produces a 500: the catch-all logs the traceback with the request id
-and answers with a message that leaks nothing.
+and answers with a message that leaks nothing. A failure on our side (any 5xx) is answered with a
+plain sentence: its detail (a file path, a database or provider message) goes to the log only.
 """
 
 from __future__ import annotations
@@ -44,7 +45,34 @@ _STATUS: dict[type[domain.DomainError], int] = {
     # A store outage is ours and passing: 503 tells clients to come back, and makes Stripe
     # redeliver a webhook it could not hand over (https://docs.stripe.com/webhooks#retries).
     domain.StoreUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
+    # The report file could not be read or written (a disk or bucket fault): passing too.
+    domain.ReportStorageError: HTTP_503_SERVICE_UNAVAILABLE,
+    # Failures of the work itself, should one surface in a request: ours, not the client's.
+    domain.AnalysisUnavailable: HTTP_500_INTERNAL_SERVER_ERROR,
+    domain.AnalysisInvalid: HTTP_500_INTERNAL_SERVER_ERROR,
+    domain.AnalysisMisconfigured: HTTP_500_INTERNAL_SERVER_ERROR,
+    domain.AnalysisRefused: HTTP_500_INTERNAL_SERVER_ERROR,
+    domain.RenderFailed: HTTP_500_INTERNAL_SERVER_ERROR,
 }
+# Passing outages: the answer says when to come back.
+_COME_BACK = (domain.StoreUnavailable, domain.ReportStorageError)
+
+# What a client reads when the failure is ours; the detail is in the log under the request id.
+_PUBLIC_MESSAGES: dict[type[domain.DomainError], str] = {
+    domain.StoreUnavailable: "Our records did not answer just now. Nothing was lost: try again "
+    "in a few seconds.",
+    domain.ReportStorageError: "The report could not be reached just now. Nothing was lost: try "
+    "again in a few seconds.",
+    domain.PaymentProviderError: "The payment provider did not answer. Nothing was charged: try "
+    "again in a minute.",
+}
+OUR_FAULT = "Something went wrong on our side"
+
+
+def public_message(exc: domain.DomainError) -> str:
+    """The sentence a client may read about a failure on our side (never ``exc.message``)."""
+    return next((m for t, m in _PUBLIC_MESSAGES.items() if isinstance(exc, t)), OUR_FAULT)
+
 
 # Seconds a client should wait after a 503 before trying again (RFC 9110, section 10.2.3).
 RETRY_AFTER_SECONDS = 5
@@ -106,9 +134,10 @@ def on_domain_error(
     if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition | domain.NotPaid):
         extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
     if status >= 500:
-        log.error("upstream failure: %s", exc.message)
+        log.error("upstream failure (%s): %s", exc.code, exc.message)
+        message = public_message(exc)
     response = envelope(status, exc.code, message, details, **extra)
-    if isinstance(exc, domain.StoreUnavailable):
+    if isinstance(exc, _COME_BACK):
         response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
     return identified(request, response)
 
@@ -164,7 +193,11 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
                 f"The request body is not valid JSON: {exc.detail}",
             ),
         )
-    response = envelope(exc.status_code, code, str(exc.detail))
+    detail = str(exc.detail)
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        log.error("HTTP %s on %s %s: %s", exc.status_code, request.method, request.url.path, detail)
+        detail = OUR_FAULT
+    response = envelope(exc.status_code, code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return identified(request, response)
@@ -174,9 +207,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return identified(
         request,
-        envelope(
-            HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Something went wrong on our side"
-        ),
+        envelope(HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", OUR_FAULT),
     )
 
 

@@ -1,9 +1,11 @@
 """Structured JSON logs with a request id on every line, and no secret or email in any line.
 
-The request id (``x-request-id`` honoured or made) lives in a contextvar set by a small ASGI
-middleware, so every log call made while serving a request carries it, including the worker's
-progress when a request enqueues work. The redaction filter runs on the final message, so a
-careless ``log.info("%s", email)`` still cannot leak a customer's address or a key.
+The request id (``x-request-id`` honoured or made; the original frontend's ``x-dp-reqid`` when
+it sends no ``x-request-id``) lives in a contextvar set by a small ASGI middleware, so every log
+call made while serving a request carries it, including the worker's progress when a request
+enqueues work. The redaction runs on every field of the final line (the message, the path, the
+exception...), so a careless ``log.info("%s", email)`` or a path like ``/view/alice@example.com``
+still cannot leak a customer's address or a key.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -22,6 +26,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 REQUEST_ID_HEADER = "x-request-id"
+# The original frontend (a browser app) names its request id so; honoured when no x-request-id.
+FRONTEND_REQUEST_ID_HEADER = "x-dp-reqid"
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _SECRET = re.compile(r"\b(whsec|sk_live|sk_test|rk_live|rk_test|dpk)_[A-Za-z0-9_\-]{4,}")
@@ -30,6 +36,7 @@ _QUERY_SECRET = re.compile(r"(signature|X-Goog-Signature|api_key|key)=[^&\s\"]+"
 # log line, so an id carrying an email address or a key is replaced by one of ours.
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SCOPE_KEY = "diagpro.request_id"
+_SEEN_KEY = "diagpro.access_logged"  # RequestIds saw this request and logs it itself
 
 
 def redact(text: str) -> str:
@@ -44,15 +51,21 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "") or request_id.get(),
         }
         for key in ("method", "path", "status", "duration_ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+            entry["exception"] = self.formatException(record.exc_info)
+        # Every field, not only the message: a path, a method or a logger name is text a client
+        # or a library chose, and was once logged unredacted.
+        return json.dumps({k: _redacted(v) for k, v in entry.items()}, ensure_ascii=False)
+
+
+def _redacted(value: Any) -> Any:
+    return value if isinstance(value, int | float | bool) or value is None else redact(str(value))
 
 
 def configure_json_logging(level: int = logging.INFO) -> None:
@@ -72,9 +85,80 @@ def configure_json_logging(level: int = logging.INFO) -> None:
 
 access_log = logging.getLogger("diagpro.access")
 
+# 404 and 405 are what scanners and id-guessers send by the thousand. They are logged, at INFO
+# like every answer (DEBUG is off in production, so it would mean not at all), but at most this
+# many a minute per process; past it they are counted, and the count is logged once the next
+# minute's first one arrives. A flood then costs at most MISSES_PER_MINUTE + 1 lines a minute.
+MISSES_PER_MINUTE = 60
+_MISSES = frozenset({404, 405})
+
+
+class LineCap:
+    """At most ``per_window`` lines a window; ``admit`` also says how many the last window left
+    out, so the caller can log that count once."""
+
+    def __init__(
+        self,
+        per_window: int,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_window, self._window, self._clock = per_window, window_seconds, clock
+        self._lock = threading.Lock()
+        self._start, self._seen, self._left_out = clock(), 0, 0
+
+    def admit(self) -> tuple[bool, int]:
+        with self._lock:
+            ended = 0
+            now = self._clock()
+            if now - self._start >= self._window:
+                ended, self._start, self._seen, self._left_out = self._left_out, now, 0, 0
+            self._seen += 1
+            if self._seen > self.per_window:
+                self._left_out += 1
+                return False, ended
+            return True, ended
+
+
+misses = LineCap(MISSES_PER_MINUTE)
+
+
+def log_access(
+    method: str, path: str, status: int, duration_ms: float | None = None, rid: str = ""
+) -> None:
+    """The one access line of a request (404 and 405 through ``misses``)."""
+    ids = {"request_id": rid} if rid else {}
+    if status in _MISSES:
+        admitted, left_out = misses.admit()
+        if left_out:
+            access_log.info(
+                "left out %d access lines of 404/405 answers in the last minute (at most %d a "
+                "minute are logged)",
+                left_out,
+                misses.per_window,
+                extra=ids,
+            )
+        if not admitted:
+            return
+    fields: dict[str, Any] = {"method": method, "path": path, "status": status, **ids}
+    if duration_ms is not None:
+        fields["duration_ms"] = duration_ms
+    access_log.info("%s %s %s", method, path, status, extra=fields)
+
+
+async def log_unrouted(exc: BaseException, scope: Scope) -> None:
+    """Litestar's ``after_exception`` hook: log what no route answered (an unknown path's 404, a
+    method the path does not take: 405). Route middleware such as RequestIds never sees those:
+    Litestar refuses them while routing, before any route's middleware runs."""
+    if scope["type"] != ScopeType.HTTP or scope.get("state", {}).get(_SEEN_KEY):
+        return
+    status = int(getattr(exc, "status_code", 500))
+    log_access(scope["method"], scope["path"], status, rid=request_id_for(scope))
+
 
 def request_id_for(scope: Scope) -> str:
-    """This request's id: the client's ``x-request-id`` if it is a plain token, else a new one.
+    """This request's id: the client's ``x-request-id`` (or, without one, the original frontend's
+    ``x-dp-reqid``) if it is a plain token, else a new one.
 
     Kept in the scope, so every answer to one request carries the same id, including answers
     Litestar makes outside RequestIds (404 for an unknown path, the rate limiter's 429).
@@ -82,8 +166,12 @@ def request_id_for(scope: Scope) -> str:
     state = scope.setdefault("state", {})
     rid = state.get(_SCOPE_KEY)
     if not isinstance(rid, str) or not rid:
-        raw = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"")
-        given = raw.decode("latin-1").strip()
+        headers = dict(scope["headers"])
+        given = ""
+        for name in (REQUEST_ID_HEADER, FRONTEND_REQUEST_ID_HEADER):
+            given = headers.get(name.encode(), b"").decode("latin-1").strip()
+            if given:
+                break
         rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
         state[_SCOPE_KEY] = rid
     return rid
@@ -101,6 +189,7 @@ class RequestIds:
             return
         method = scope["method"]
         rid = request_id_for(scope)
+        scope["state"][_SEEN_KEY] = True
         token = request_id.set(rid)
         started = time.perf_counter()
         status = {"code": 500, "sent": 0}
@@ -128,16 +217,6 @@ class RequestIds:
                 status["code"] = int(getattr(exc, "status_code", 500))
             raise
         finally:
-            access_log.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status["code"],
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "status": status["code"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            duration = round((time.perf_counter() - started) * 1000, 2)
+            log_access(method, scope["path"], status["code"], duration)
             request_id.reset(token)

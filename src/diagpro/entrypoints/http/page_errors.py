@@ -24,6 +24,15 @@ _NOT_FOUND = (
     domain.ReportMissing,
 )
 
+# Failures of the work itself: their messages are for the operator (the log), not the customer.
+_OURS = (
+    domain.AnalysisUnavailable,
+    domain.AnalysisInvalid,
+    domain.AnalysisMisconfigured,
+    domain.AnalysisRefused,
+    domain.RenderFailed,
+)
+
 _HTTP_MESSAGES = {
     400: ("We could not read that", "The form did not arrive intact. Please try again."),
     # The form guard's refusal (form_guard.py): the form came without the token its page gave.
@@ -68,8 +77,9 @@ def _on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Temp
             "Our payment provider did not answer. Nothing was charged: go back and try again "
             "in a minute.",
         )
-    if isinstance(exc, domain.StoreUnavailable):
-        log.error("store unavailable on a page: %s", exc.message)
+    if isinstance(exc, domain.StoreUnavailable | domain.ReportStorageError):
+        # The detail (a database file, a report path) is the operator's: logged, never shown.
+        log.error("store unavailable on a page (%s): %s", exc.code, exc.message)
         page = error_page(
             503,
             "We are briefly unavailable",
@@ -78,6 +88,9 @@ def _on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Temp
         )
         page.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
         return page
+    if isinstance(exc, _OURS):
+        log.error("failure on a page (%s): %s", exc.code, exc.message)
+        return _our_fault()
     return error_page(409, "That cannot be done now", exc.message)
 
 
@@ -91,13 +104,17 @@ def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Template:
     return page
 
 
-def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def _our_fault() -> Template:
     return error_page(
         500,
         "Something went wrong on our side",
         "Nothing you did caused this. Please try again in a moment.",
     )
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _our_fault()
 
 
 PAGE_ERRORS: dict[type[Exception] | int, Any] = {
