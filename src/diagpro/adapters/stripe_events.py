@@ -31,6 +31,8 @@ stripe.enable_telemetry = False
 log = logging.getLogger("diagpro.payments")
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+# The last second a date can hold (9999-12-31T23:59:59Z): later "created" times are refused.
+LATEST_TIMESTAMP = 253_402_300_799
 _KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.OTHER}
 
 
@@ -49,7 +51,9 @@ def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentE
     except UnicodeDecodeError as exc:
         # Stripe signs UTF-8 JSON (https://docs.stripe.com/webhooks#verify-manually): other
         # bytes cannot carry a valid signature.
-        raise PaymentEventInvalid("The body is not UTF-8 text, so no signature can match it") from exc
+        raise PaymentEventInvalid(
+            "The body is not UTF-8 text, so no signature can match it"
+        ) from exc
     try:
         stripe.WebhookSignature.verify_header(
             text, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
@@ -95,7 +99,8 @@ def _envelope_problem(event: object) -> str:
         if not isinstance(event.get(name), str) or not event[name]:
             return f"it has no {name!r} text"
     created = event.get("created", 0)
-    if isinstance(created, bool) or not isinstance(created, int):
+    whole = isinstance(created, int) or (isinstance(created, float) and created.is_integer())
+    if isinstance(created, bool) or not whole or not 0 <= created <= LATEST_TIMESTAMP:
         return "'created' is not a Unix timestamp"
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
