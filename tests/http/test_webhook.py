@@ -155,16 +155,39 @@ def test_a_signed_body_that_is_not_json_is_refused_in_words(api: Api, body: byte
     assert answer["error"] == "The signed body is not JSON"
 
 
-def test_a_signed_event_with_a_field_of_the_wrong_type_is_refused_in_words(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"metadata": ["not", "an", "object"]}, "'metadata' is not an object"),
+        ({"metadata": ""}, "'metadata' is not an object"),
+        ({"amount_total": "499"}, "'amount_total' is not a whole number of cents"),
+        ({"amount_total": 4.5}, "'amount_total' is not a whole number of cents"),
+        ({"payment_status": {}}, "'payment_status' is not one of: "),
+        ({"payment_status": "settled"}, "'payment_status' is not one of: "),
+    ],
+)
+def test_a_signed_event_with_a_field_of_the_wrong_type_is_refused_in_words(
+    api: Api, changes: dict[str, Any], problem: str
+) -> None:
     sid, session_id = open_checkout(api)
     event = json.loads(api.event(session_id).payload)
-    event["data"]["object"]["metadata"] = ["not", "an", "object"]
+    event["data"]["object"].update(changes)
     signed = sign_event(json.dumps(event).encode(), api.settings.local_webhook_secret)
     answer = assert_error(api.deliver(signed), 400, "INVALID_PAYLOAD")
-    assert answer["error"] == (
-        "The signed event has a field of a type or value Stripe does not send"
+    assert answer["error"].startswith(
+        "The signed event's data.object is not as Stripe sends it: " + problem
     )
     nothing_happened(api, sid)
+
+
+def test_a_refund_with_an_amount_that_is_not_whole_cents_is_refused(api: Api) -> None:
+    charge = {"id": "ch_1", "object": "charge", "amount_refunded": "all", "metadata": {}}
+    answer = assert_error(
+        api.deliver(api.raw_event("charge.refunded", charge, "evt_refund_text")),
+        400,
+        "INVALID_PAYLOAD",
+    )
+    assert answer["error"].endswith("'amount_refunded' is not a whole number of cents")
 
 
 def test_an_unsigned_garbage_body_is_refused_without_a_500(api: Api) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
@@ -34,6 +34,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 # The last second a date can hold (9999-12-31T23:59:59Z): later "created" times are refused.
 LATEST_TIMESTAMP = 253_402_300_799
 _KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.OTHER}
+PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
 
 
 def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentEvent:
@@ -74,6 +75,11 @@ def translate_event(event: object) -> PaymentEvent:
     problem = _envelope_problem(event)
     if problem:
         raise PaymentEventMalformed(f"The signed body is not a Stripe event object: {problem}")
+    problem = _object_problem(cast(dict[str, Any], event)["data"]["object"])
+    if problem:
+        raise PaymentEventMalformed(
+            f"The signed event's data.object is not as Stripe sends it: {problem}"
+        )
     try:
         return _translate(event)
     except KeyError as exc:
@@ -105,6 +111,30 @@ def _envelope_problem(event: object) -> str:
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         return "it has no 'data.object' object"
+    return ""
+
+
+def _whole(value: object) -> bool:
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    )
+
+
+def _object_problem(obj: dict[str, Any]) -> str:
+    """The fields read from the event's object, checked for the types Stripe gives them, so a
+    wrong one is refused in words instead of being read as "absent" (``{}`` is falsy)."""
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return "'metadata' is not an object"
+    if obj.get("object") == "checkout.session":
+        amount, amount_name = obj.get("amount_total"), "amount_total"
+        status = obj.get("payment_status")
+        if status is not None and status not in PAYMENT_STATUSES:
+            return f"'payment_status' is not one of: {', '.join(PAYMENT_STATUSES)}"
+    else:
+        amount, amount_name = obj.get("amount_refunded"), "amount_refunded"
+    if amount is not None and not _whole(amount):
+        return f"'{amount_name}' is not a whole number of cents"
     return ""
 
 
