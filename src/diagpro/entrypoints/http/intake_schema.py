@@ -40,6 +40,9 @@ _LONG = frozenset(
 # bidi, line and paragraph separators) and the byte order mark.
 _CANDIDATES = (*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x2000, 0x2070), 0xFEFF)
 _STRING, _NULL = OpenAPIType.STRING, OpenAPIType.NULL
+# Spelled out rather than \\s, whose meaning differs between Python's re (the rule's) and the
+# ECMA-262 patterns of JSON Schema.
+_WHITESPACE = tuple(c for c in map(chr, range(0x3001)) if c.isspace())
 
 
 @cache
@@ -70,7 +73,7 @@ def _class(chars: tuple[str, ...] | str) -> str:
 def _spaces() -> str:
     """The whitespace the rule strips from each end and does not refuse."""
     refused = set(refused_characters())
-    return "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in refused)
+    return "".join(c for c in _WHITESPACE if c not in refused)
 
 
 def _text(limit: int) -> Schema:
@@ -83,6 +86,8 @@ def _text(limit: int) -> Schema:
 
 def _fields() -> dict[str, Schema]:
     plain = _class(refused_characters())
+    # Whitespace (Python's, as the rule strips and matches it) or a refused character.
+    blank = _class((*_WHITESPACE, *refused_characters()))
     spaces = _class(_spaces())
     phone = "0-9+().\\-"
     fields: dict[str, Schema] = {
@@ -91,7 +96,7 @@ def _fields() -> dict[str, Schema]:
     fields["email"] = Schema(
         type=_STRING,
         max_length=254,
-        pattern=f"^[^@\\s{plain}]+@[^@\\s{plain}]+\\.[^@\\s.{plain}]{{2,}}$",
+        pattern=f"^[^@{blank}]+@[^@{blank}]+\\.[^@.{blank}]{{2,}}$",
         description="Where the report is sent",
     )
     fields["year"] = Schema(
@@ -136,11 +141,12 @@ def _fields() -> dict[str, Schema]:
 
 def _something_to_analyse() -> list[Schema | Reference]:
     """problemDescription, symptoms or errorCodes with something in it."""
-    word = Schema(type=_STRING, pattern="\\S")
+    blank = _class(_WHITESPACE)
+    word = Schema(type=_STRING, pattern=f"[^{blank}]")
     symptoms = Schema(
         any_of=[
             Schema(type=OpenAPIType.ARRAY, contains=word),
-            Schema(type=_STRING, pattern="[^\\s,]"),
+            Schema(type=_STRING, pattern=f"[^,{blank}]"),
         ]
     )
     return [
