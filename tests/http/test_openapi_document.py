@@ -248,3 +248,24 @@ def test_a_rate_limited_answer_carries_the_wait_the_document_promises(
     promised = operation(document, "post", "/saveSubmission")["responses"]["429"]["headers"]
     assert promised["Retry-After"]["required"]
     assert int(response.headers["retry-after"]) >= 0
+
+
+def test_a_browser_preflight_for_either_method_of_analysis_status_is_answered(
+    make_api: Callable[..., Api],
+) -> None:
+    shop = "https://shop.example.com"
+    api = make_api(env={"DIAGPRO_CORS_ORIGINS": shop}, fresh=True)
+    for method in ("GET", "POST"):
+        response = api.client.options(
+            "/analysisStatus",
+            headers={
+                "origin": shop,
+                "access-control-request-method": method,
+                "access-control-request-headers": "x-api-key",
+            },
+        )
+        assert response.status_code == 204, response.text
+        assert method in response.headers["access-control-allow-methods"]
+    # Without a preflight's headers, the plain OPTIONS answer lists every method.
+    plain = api.client.options("/analysisStatus", headers=api.headers())
+    assert plain.headers["allow"] == "GET, OPTIONS, POST"

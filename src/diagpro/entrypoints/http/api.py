@@ -14,7 +14,7 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIType
+from litestar.openapi.spec import Link, OpenAPIType
 from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
@@ -34,6 +34,15 @@ from diagpro.domain.errors import SubmissionNotFound
 from diagpro.domain.ids import is_submission_id
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status
+from diagpro.entrypoints.http.answers import (
+    CheckoutOpened,
+    CheckoutSessionState,
+    Health,
+    Links,
+    Queued,
+    Saved,
+    SubmissionState,
+)
 from diagpro.entrypoints.http.errors import ApiError
 from diagpro.entrypoints.http.intake_schema import PAYLOAD_REF
 from diagpro.entrypoints.http.openapi import (
@@ -59,6 +68,7 @@ from diagpro.entrypoints.http.openapi import (
     TOO_LARGE,
     WRONG_STATUS,
     refusing,
+    submission_links,
 )
 
 VERSION = "0.1.0"
@@ -110,13 +120,9 @@ SubmissionRefBody = Annotated[
 ]
 
 
-def _processing(what: str) -> dict[int, ResponseSpec]:
-    """The other success answer of a route that may queue work: 202 while it is under way."""
-    return {
-        HTTP_202_ACCEPTED: ResponseSpec(
-            data_container=dict[str, Any], description=what, generate_examples=False
-        )
-    }
+def answer(body: type[msgspec.Struct], description: str) -> ResponseSpec:
+    """A success answer's documented body (answers.py)."""
+    return ResponseSpec(data_container=body, description=description, generate_examples=False)
 
 
 def submission_id_from(raw: str | UnsetType | None) -> str:
@@ -171,7 +177,15 @@ def status_body(view: StatusView) -> dict[str, Any]:
     "/saveSubmission",
     status_code=HTTP_200_OK,
     sync_to_thread=True,
-    operation_class=refusing(NOT_JSON, INVALID, TOO_LARGE, *KEYED, RATE_LIMITED),
+    responses={HTTP_200_OK: answer(Saved, "Stored: pay for it with /createCheckoutSession")},
+    operation_class=refusing(
+        NOT_JSON,
+        INVALID,
+        TOO_LARGE,
+        *KEYED,
+        RATE_LIMITED,
+        leads_to=submission_links("/submissionId"),
+    ),
 )
 def save_submission(
     data: SaveSubmissionBodyIn, save: NamedDependency[SaveSubmission]
@@ -185,7 +199,21 @@ def save_submission(
     "/createCheckoutSession",
     status_code=HTTP_200_OK,
     sync_to_thread=True,
-    operation_class=refusing(*ID_BODY, *KEYED, NOT_FOUND, WRONG_STATUS, CONFLICT, PROVIDER_FAILED),
+    responses={HTTP_200_OK: answer(CheckoutOpened, "Send the customer to url")},
+    operation_class=refusing(
+        *ID_BODY,
+        *KEYED,
+        NOT_FOUND,
+        WRONG_STATUS,
+        CONFLICT,
+        PROVIDER_FAILED,
+        leads_to={
+            "session": Link(
+                operation_id="CheckoutSessionCheckoutSession",
+                parameters={"id": "$response.body#/sessionId"},
+            )
+        },
+    ),
 )
 def create_checkout_session(
     data: SubmissionRefBody, open_checkout: NamedDependency[OpenCheckoutSession]
@@ -208,6 +236,9 @@ SessionIdQuery = Annotated[
 @get(
     "/checkout/session",
     sync_to_thread=True,
+    responses={
+        HTTP_200_OK: answer(CheckoutSessionState, "The session, as the payment provider has it")
+    },
     operation_class=refusing(
         BAD_SESSION, INVALID, *KEYED, NO_SESSION, NOT_FOUND, CONFLICT, PROVIDER_FAILED
     ),
@@ -236,6 +267,7 @@ def checkout_session(
     "/analysisStatus",
     status_code=HTTP_200_OK,
     sync_to_thread=True,
+    responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
     operation_class=refusing(*ID_BODY, *KEYED, NOT_FOUND),
 )
 def analysis_status(
@@ -244,7 +276,12 @@ def analysis_status(
     return status_body(describe(submission_id_from(data.submissionId)))
 
 
-@get("/analysisStatus", sync_to_thread=True, operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND))
+@get(
+    "/analysisStatus",
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
+    operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND),
+)
 def analysis_status_get(
     submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]
 ) -> dict[str, Any]:
@@ -260,11 +297,8 @@ _REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT)
     status_code=HTTP_202_ACCEPTED,
     sync_to_thread=True,
     responses={
-        HTTP_200_OK: ResponseSpec(
-            data_container=dict[str, Any],
-            description="Already processed: the report is ready",
-            generate_examples=False,
-        )
+        HTTP_202_ACCEPTED: answer(Queued, "Queued: poll /reports/status"),
+        HTTP_200_OK: answer(Queued, "Already processed: the report is ready"),
     },
     operation_class=refusing(*ID_BODY, *KEYED, *_REQUEUE),
 )
@@ -285,6 +319,7 @@ _LINKS = (NOT_FOUND, NOT_READY, REPORT_GONE)
     "/getDownloadUrl",
     status_code=HTTP_200_OK,
     sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Links, "Fresh links to the ready report")},
     operation_class=refusing(*ID_BODY, *KEYED, *_LINKS),
 )
 def get_download_url(
@@ -297,6 +332,7 @@ def get_download_url(
 @get(
     "/reports/signed-url",
     sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Links, "Fresh links to the ready report")},
     operation_class=refusing(*ID_QUERY, *KEYED, *_LINKS),
 )
 def reports_signed_url(
@@ -308,7 +344,10 @@ def reports_signed_url(
 @get(
     "/reports/status",
     sync_to_thread=True,
-    responses=_processing("Paid and on its way: poll again"),
+    responses={
+        HTTP_200_OK: answer(SubmissionState, "Ready: the status with fresh links"),
+        HTTP_202_ACCEPTED: answer(SubmissionState, "Paid and on its way: poll again"),
+    },
     operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND, REPORT_GONE, REPORT_FAILED, REFUNDED),
 )
 def reports_status(
@@ -338,7 +377,10 @@ def reports_status(
     "/reports/ensure",
     status_code=HTTP_200_OK,
     sync_to_thread=True,
-    responses=_processing("Queued (again): poll /reports/status"),
+    responses={
+        HTTP_200_OK: answer(Queued, "The report is ready"),
+        HTTP_202_ACCEPTED: answer(Queued, "Queued (again): poll /reports/status"),
+    },
     operation_class=refusing(*ID_BODY, *KEYED, *_REQUEUE),
 )
 def reports_ensure(
@@ -365,7 +407,11 @@ def view_report(
     return Redirect(download_links(submission_id_from(submission_id)).view_url)
 
 
-@get("/healthz", sync_to_thread=False)
+@get(
+    "/healthz",
+    sync_to_thread=False,
+    responses={HTTP_200_OK: answer(Health, "ok, or degraded with each problem (still 200)")},
+)
 def healthz(health: NamedDependency[ServiceHealth]) -> dict[str, Any]:
     """200 either way: a liveness probe that restarted a degraded instance would only lose the
     reason, since a restart cannot fix configuration. ``degraded`` names each problem."""

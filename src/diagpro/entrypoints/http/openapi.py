@@ -18,6 +18,7 @@ from http import HTTPStatus
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
     Components,
+    Link,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -151,10 +152,13 @@ def _response(status: int, refusals: list[Refusal]) -> OpenAPIResponse:
     )
 
 
-def refusing(*refusals: Refusal, body: RequestBody | None = None) -> type[Operation]:
+def refusing(
+    *refusals: Refusal, body: RequestBody | None = None, leads_to: dict[str, Link] | None = None
+) -> type[Operation]:
     """An Operation class for a route that can answer ``refusals``: its documented error
     responses are exactly these (Litestar's generic 400 is dropped: diagpro never sends it).
-    ``body`` documents a request body the handler reads raw (the webhook's signed bytes)."""
+    ``body`` documents a request body the handler reads raw (the webhook's signed bytes);
+    ``leads_to`` are the OpenAPI links from its 200 answer to the calls that use it."""
     documented = error_responses(refusals)
 
     @dataclass
@@ -164,8 +168,44 @@ def refusing(*refusals: Refusal, body: RequestBody | None = None) -> type[Operat
             self.responses = {**answers, **documented}
             if body is not None:
                 self.request_body = body
+            ok = answers.get("200")
+            if leads_to and isinstance(ok, OpenAPIResponse):
+                ok.links = dict(leads_to)
 
     return RefusingOperation
+
+
+def submission_links(source: str) -> dict[str, Link]:
+    """Links from an answer carrying ``submissionId`` (at JSON pointer ``source``) to every call
+    that takes one, by Litestar's operation ids (so a client, or schemathesis' stateful phase,
+    can follow a submission through the API)."""
+    value = f"$response.body#{source}"
+    by_body = {
+        "createCheckoutSession": "CreatecheckoutsessionCreateCheckoutSession",
+        "analysisStatus": "AnalysisstatusAnalysisStatus",
+        "analyzeDiagnostic": "AnalyzediagnosticAnalyzeDiagnostic",
+        "getDownloadUrl": "GetdownloadurlGetDownloadUrl",
+        "ensureReport": "ReportsEnsureReportsEnsure",
+    }
+    by_query = {
+        "analysisStatusGet": "AnalysisstatusAnalysisStatusGet",
+        "reportStatus": "ReportsStatusReportsStatus",
+        "signedUrl": "ReportsSignedUrlReportsSignedUrl",
+    }
+    links = {
+        name: Link(operation_id=op, request_body={"submissionId": value})
+        for name, op in by_body.items()
+    }
+    links.update(
+        {
+            name: Link(operation_id=op, parameters={"submissionId": value})
+            for name, op in by_query.items()
+        }
+    )
+    links["view"] = Link(
+        operation_id="ViewSubmissionIdViewReport", parameters={"submission_id": value}
+    )
+    return links
 
 
 def stripe_event_body() -> RequestBody:
