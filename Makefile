@@ -38,7 +38,8 @@ lint: test-setup
 	$(BIN)/lint-imports
 
 # Lint, type checks, import contracts, then every test (unit, contract, features, processes,
-# emulators). The emulator tests need gcloud, its emulators and Java: the check says how to get them.
+# emulators; among the processes, schemathesis against `diagpro serve`, checking the OpenAPI
+# document). The emulator tests need gcloud, its emulators and Java: the check says how to get them.
 # BASE_URL emptied: the features hit a deployed service only through `make features`.
 test: lint
 	bash scripts/check-test-tools.sh

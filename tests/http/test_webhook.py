@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from diagpro.adapters.stripe_events import sign_event
 from diagpro.domain.payment import SignedEvent
 from diagpro.entrypoints.http.observability import JsonFormatter
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
@@ -88,17 +89,105 @@ def test_a_stale_signature_is_refused_as_a_replay(api: Api) -> None:
     assert api.deliver(recent).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "signature",
-    [None, "", "garbage", "t=,v1=", "v1=" + "0" * 64, "t=1,v1=" + "0" * 64, "t=abc,v1=xyz"],
-)
-def test_a_missing_or_malformed_signature_is_refused(api: Api, signature: str | None) -> None:
+@pytest.mark.parametrize("signature", [None, "", "   "])
+def test_a_missing_signature_is_refused_as_missing(api: Api, signature: str | None) -> None:
     sid, session_id = open_checkout(api)
     event = api.event(session_id)
     headers = {} if signature is None else {"stripe-signature": signature}
     response = api.client.post("/webhook/stripe", content=event.payload, headers=headers)
+    body = assert_error(response, 400, "MISSING_SIGNATURE")
+    assert body["error"].startswith("The Stripe-Signature header is missing")
+    nothing_happened(api, sid)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["garbage", "t=,v1=", "v1=" + "0" * 64, "t=1,v1=" + "0" * 64, "t=abc,v1=xyz"],
+)
+def test_a_malformed_signature_is_refused(api: Api, signature: str) -> None:
+    sid, session_id = open_checkout(api)
+    event = api.event(session_id)
+    response = api.client.post(
+        "/webhook/stripe", content=event.payload, headers={"stripe-signature": signature}
+    )
     assert_error(response, 400, "INVALID_SIGNATURE")
     nothing_happened(api, sid)
+
+
+# The attack: a body signed with the right secret that is not a Stripe event object answered
+# 400 INVALID_SIGNATURE with a Python repr (AttributeError("'list' object has no attribute...")).
+SIGNED_NON_EVENTS = [
+    ("[]", "it is a JSON array, not an object"),
+    ('[{"type": "checkout.session.completed"}]', "it is a JSON array, not an object"),
+    ('"checkout.session.completed"', "it is a JSON string, not an object"),
+    ("42", "it is a number, not an object"),
+    ("null", "it is null, not an object"),
+    ("true", "it is true or false, not an object"),
+    ('{"id": "evt_1", "data": {"object": {}}}', "it has no 'type' text"),
+    ('{"type": "checkout.session.completed", "data": {"object": {}}}', "it has no 'id' text"),
+    ('{"id": "evt_1", "type": "charge.refunded"}', "it has no 'data.object' object"),
+    ('{"id": "evt_1", "type": "charge.refunded", "data": []}', "it has no 'data.object' object"),
+    (
+        '{"id": "evt_1", "type": "charge.refunded", "data": {"object": "ch_1"}}',
+        "it has no 'data.object' object",
+    ),
+    (
+        '{"id": "evt_1", "type": "x", "created": "yesterday", "data": {"object": {}}}',
+        "'created' is not a Unix timestamp",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "problem"), SIGNED_NON_EVENTS)
+def test_a_signed_body_that_is_not_an_event_is_refused_in_words(
+    api: Api, body: str, problem: str
+) -> None:
+    signed = sign_event(body.encode(), api.settings.local_webhook_secret)
+    answer = assert_error(api.deliver(signed), 400, "INVALID_PAYLOAD")
+    assert answer["error"] == f"The signed body is not a Stripe event object: {problem}"
+    assert "Error(" not in answer["error"] and "object has no attribute" not in answer["error"]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{", b"[" * 50_000 + b"]" * 50_000])
+def test_a_signed_body_that_is_not_json_is_refused_in_words(api: Api, body: bytes) -> None:
+    signed = sign_event(body, api.settings.local_webhook_secret)
+    answer = assert_error(api.deliver(signed), 400, "INVALID_PAYLOAD")
+    assert answer["error"] == "The signed body is not JSON"
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"metadata": ["not", "an", "object"]}, "'metadata' is not an object"),
+        ({"metadata": ""}, "'metadata' is not an object"),
+        ({"amount_total": "499"}, "'amount_total' is not a whole number of cents"),
+        ({"amount_total": 4.5}, "'amount_total' is not a whole number of cents"),
+        ({"payment_status": {}}, "'payment_status' is not one of: "),
+        ({"payment_status": "settled"}, "'payment_status' is not one of: "),
+    ],
+)
+def test_a_signed_event_with_a_field_of_the_wrong_type_is_refused_in_words(
+    api: Api, changes: dict[str, Any], problem: str
+) -> None:
+    sid, session_id = open_checkout(api)
+    event = json.loads(api.event(session_id).payload)
+    event["data"]["object"].update(changes)
+    signed = sign_event(json.dumps(event).encode(), api.settings.local_webhook_secret)
+    answer = assert_error(api.deliver(signed), 400, "INVALID_PAYLOAD")
+    assert answer["error"].startswith(
+        "The signed event's data.object is not as Stripe sends it: " + problem
+    )
+    nothing_happened(api, sid)
+
+
+def test_a_refund_with_an_amount_that_is_not_whole_cents_is_refused(api: Api) -> None:
+    charge = {"id": "ch_1", "object": "charge", "amount_refunded": "all", "metadata": {}}
+    answer = assert_error(
+        api.deliver(api.raw_event("charge.refunded", charge, "evt_refund_text")),
+        400,
+        "INVALID_PAYLOAD",
+    )
+    assert answer["error"].endswith("'amount_refunded' is not a whole number of cents")
 
 
 def test_an_unsigned_garbage_body_is_refused_without_a_500(api: Api) -> None:

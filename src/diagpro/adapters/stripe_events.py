@@ -8,12 +8,17 @@ offline flow exercises the very code that guards production.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
-from diagpro.domain.errors import PaymentEventInvalid
+from diagpro.domain.errors import (
+    PaymentEventInvalid,
+    PaymentEventMalformed,
+    PaymentSignatureMissing,
+)
 from diagpro.domain.payment import (
     ChargeRefunds,
     CheckoutSession,
@@ -25,26 +30,45 @@ from diagpro.domain.payment import (
 )
 
 stripe.enable_telemetry = False
+log = logging.getLogger("diagpro.payments")
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+# The last second a date can hold (9999-12-31T23:59:59Z): later "created" times are refused.
+LATEST_TIMESTAMP = 253_402_300_799
 _KINDS = {kind.value: kind for kind in EventKind if kind is not EventKind.OTHER}
+PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
 
 
 def verify_stripe_event(payload: bytes, signature: str, secret: str) -> PaymentEvent:
-    """Check ``Stripe-Signature`` over the raw bytes (300 s tolerance) and translate."""
-    if not signature:
-        raise PaymentEventInvalid("Missing Stripe-Signature header")
+    """Check ``Stripe-Signature`` over the raw bytes (300 s tolerance), then read the event.
+
+    Each refusal has its own code and a sentence a sender can act on, never a Python repr:
+    no header (MISSING_SIGNATURE), a header that does not match (INVALID_SIGNATURE), a signed
+    body that is not a Stripe event object (INVALID_PAYLOAD)."""
+    if not signature.strip():
+        raise PaymentSignatureMissing(
+            "The Stripe-Signature header is missing: Stripe signs every event it sends"
+        )
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Stripe signs UTF-8 JSON (https://docs.stripe.com/webhooks#verify-manually): other
+        # bytes cannot carry a valid signature.
+        raise PaymentEventInvalid(
+            "The body is not UTF-8 text, so no signature can match it"
+        ) from exc
+    try:
+        stripe.WebhookSignature.verify_header(
+            text, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
         )
     except stripe.SignatureVerificationError as exc:
+        # The library's messages are plain sentences ("Timestamp outside the tolerance zone").
         raise PaymentEventInvalid(f"Stripe signature rejected: {exc.user_message or exc}") from exc
-    except ValueError as exc:  # the library's answer to a body that is not JSON
-        raise PaymentEventInvalid(f"Payment event is not valid JSON: {exc}") from exc
-    except (TypeError, AttributeError) as exc:  # signed JSON that is not an event object
-        raise PaymentEventInvalid(f"Payment event is not an event object: {exc!r}") from exc
-    return translate_event(event.to_dict() if hasattr(event, "to_dict") else event)
+    try:
+        event = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise PaymentEventMalformed("The signed body is not JSON") from exc
+    return translate_event(event)
 
 
 def whole_cents(value: object) -> int:
@@ -60,11 +84,71 @@ def whole_cents(value: object) -> int:
 
 def translate_event(event: object) -> PaymentEvent:
     """Stripe's event dict -> PaymentEvent; a signed event of the wrong shape is refused as
-    PaymentEventInvalid (answered 400), never a crash."""
+    PaymentEventMalformed (answered 400 INVALID_PAYLOAD), never a crash."""
+    problem = _envelope_problem(event)
+    if problem:
+        raise PaymentEventMalformed(f"The signed body is not a Stripe event object: {problem}")
+    problem = _object_problem(cast(dict[str, Any], event)["data"]["object"])
+    if problem:
+        raise PaymentEventMalformed(
+            f"The signed event's data.object is not as Stripe sends it: {problem}"
+        )
     try:
         return _translate(event)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
-        raise PaymentEventInvalid(f"Payment event has an unexpected shape: {exc!r}") from exc
+    except KeyError as exc:
+        raise PaymentEventMalformed(
+            f"The signed event lacks a field diagpro reads: {exc.args[0]}"
+        ) from exc
+    except (TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
+        log.warning("payment event of an unexpected shape: %r", exc)
+        raise PaymentEventMalformed(
+            "The signed event has a field of a type or value Stripe does not send"
+        ) from exc
+
+
+_JSON_KIND = {list: "a JSON array", str: "a JSON string", bool: "true or false", type(None): "null"}
+
+
+def _envelope_problem(event: object) -> str:
+    """What is wrong with an event's envelope (https://docs.stripe.com/api/events/object), in
+    words; empty when it has the fields every event has."""
+    if not isinstance(event, dict):
+        return f"it is {_JSON_KIND.get(type(event), 'a number')}, not an object"
+    for name in ("id", "type"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            return f"it has no {name!r} text"
+    created = event.get("created", 0)
+    whole = isinstance(created, int) or (isinstance(created, float) and created.is_integer())
+    if isinstance(created, bool) or not whole or not 0 <= created <= LATEST_TIMESTAMP:
+        return "'created' is not a Unix timestamp"
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        return "it has no 'data.object' object"
+    return ""
+
+
+def _whole(value: object) -> bool:
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    )
+
+
+def _object_problem(obj: dict[str, Any]) -> str:
+    """The fields read from the event's object, checked for the types Stripe gives them, so a
+    wrong one is refused in words instead of being read as "absent" (``{}`` is falsy)."""
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return "'metadata' is not an object"
+    if obj.get("object") == "checkout.session":
+        amount, amount_name = obj.get("amount_total"), "amount_total"
+        status = obj.get("payment_status")
+        if status is not None and status not in PAYMENT_STATUSES:
+            return f"'payment_status' is not one of: {', '.join(PAYMENT_STATUSES)}"
+    else:
+        amount, amount_name = obj.get("amount_refunded"), "amount_refunded"
+    if amount is not None and not _whole(amount):
+        return f"'{amount_name}' is not a whole number of cents"
+    return ""
 
 
 def _translate(event: Any) -> PaymentEvent:

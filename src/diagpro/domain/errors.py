@@ -96,9 +96,27 @@ class ReportBeingRemade(ReportNotReady):
 
 
 class PaymentEventInvalid(DomainError):
-    """A payment event whose signature or shape we cannot trust. Never fulfilled."""
+    """A payment event whose signature or shape we cannot trust. Never fulfilled.
+
+    Raised as such when the ``Stripe-Signature`` header does not match the body (wrong secret,
+    altered body, older than the tolerance); the subclasses name the other refusals, each with
+    its own code, so a sender can tell "sign it" from "send an event"."""
 
     code = "INVALID_SIGNATURE"
+
+
+class PaymentSignatureMissing(PaymentEventInvalid):
+    """No ``Stripe-Signature`` header at all: not sent by Stripe, or stripped on the way."""
+
+    code = "MISSING_SIGNATURE"
+
+
+class PaymentEventMalformed(PaymentEventInvalid):
+    """Correctly signed, but not a Stripe event object diagpro can read (a JSON list, a string,
+    an object without ``type`` or ``data.object``...). Only a holder of the webhook secret can
+    send one, so it means a sender bug or a changed event format, never a forgery."""
+
+    code = "INVALID_PAYLOAD"
 
 
 class CheckoutNotFound(DomainError):

@@ -213,10 +213,12 @@ def _camel_to_snake(name: str) -> str:
 def _text(value: object, name: str, limit: int, problems: list[FieldProblem]) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    # Text only: a phone or serial number sent as a JSON number has lost its leading zeros and
+    # its "+", and the API's document says text (entrypoints/http/intake_schema.py).
+    if not isinstance(value, str):
         problems.append(FieldProblem(name, "must be text"))
         return ""
-    text = str(value).strip()
+    text = value.strip()
     if len(text) > limit:
         problems.append(FieldProblem(name, f"is {len(text)} characters long; the limit is {limit}"))
         return ""
@@ -267,16 +269,18 @@ def _symptoms(value: object, problems: list[FieldProblem]) -> tuple[str, ...]:
             FieldProblem("symptoms", "must be a list of text or a comma-separated text")
         )
         return ()
+    # Counted as sent, blanks and repeats included: the limit a client reads in the API's
+    # document (maxItems) is the one applied.
+    if len(items) > MAX_SYMPTOMS:
+        problems.append(
+            FieldProblem("symptoms", f"has {len(items)} entries; the limit is {MAX_SYMPTOMS}")
+        )
+        return ()
     cleaned: list[str] = []
     for i, item in enumerate(items):
         text = _text(item, f"symptoms[{i}]", SHORT_TEXT, problems)
         if text and text not in cleaned:
             cleaned.append(text)
-    if len(cleaned) > MAX_SYMPTOMS:
-        problems.append(
-            FieldProblem("symptoms", f"has {len(cleaned)} entries; the limit is {MAX_SYMPTOMS}")
-        )
-        return ()
     return tuple(cleaned)
 
 

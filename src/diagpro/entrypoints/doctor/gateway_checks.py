@@ -149,7 +149,10 @@ def _with_key(client: httpx.Client, base: str, keys: tuple[str, ...]) -> Check:
 
 def _webhook(client: httpx.Client, base: str) -> Check:
     name, url = "gateway webhook", f"{base}/webhook/stripe"
-    response = _post(client, url, content=b"{}", headers={"content-type": "application/json"})
+    # A signature that cannot match: the service refuses it as INVALID_SIGNATURE (without the
+    # header at all it would answer MISSING_SIGNATURE, and a gateway could drop the header).
+    headers = {"content-type": "application/json", "stripe-signature": "t=0,v1=doctor-probe"}
+    response = _post(client, url, content=b"{}", headers=headers)
     if isinstance(response, str):
         return _unreachable(name, url, response)
     code = _code(response)

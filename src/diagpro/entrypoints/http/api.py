@@ -12,9 +12,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Link, OpenAPIType
+from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
+from msgspec import UNSET, UnsetType
 
 from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.health import ServiceHealth
@@ -32,12 +36,63 @@ from diagpro.domain.ids import is_submission_id
 from diagpro.domain.intake import validate_intake
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status
+from diagpro.entrypoints.http.answers import (
+    CheckoutOpened,
+    CheckoutSessionState,
+    Health,
+    Links,
+    Queued,
+    Saved,
+    SubmissionState,
+)
 from diagpro.entrypoints.http.errors import ApiError
+from diagpro.entrypoints.http.intake_schema import PAYLOAD_REF
+from diagpro.entrypoints.http.openapi import (
+    BAD_ID,
+    BAD_SESSION,
+    CONFLICT,
+    ID_BODY,
+    ID_QUERY,
+    INVALID,
+    KEYED,
+    MISSING_ID,
+    NO_SESSION,
+    NOT_FOUND,
+    NOT_JSON,
+    NOT_PAID,
+    NOT_READY,
+    PROVIDER_FAILED,
+    RATE_LIMITED,
+    REFUNDED,
+    REPORT_FAILED,
+    REPORT_GONE,
+    STORE_DOWN,
+    TOO_LARGE,
+    WRONG_STATUS,
+    refusing,
+    submission_links,
+)
 
 VERSION = "0.1.0"
 
+# What a submission id looks like (domain/ids.py), for the document. Handlers check it
+# themselves (submission_id_from) so that a missing or malformed id gets the original API's
+# codes, MISSING_SUBMISSION_ID and BAD_ID, rather than a generic validation error: the document
+# marks the id required with its pattern (Litestar's schema_extra), the decoders stay lenient.
+SUBMISSION_ID_PATTERN = "^diag_[0-9]{13}_[0-9a-f]{8,32}$"
+_ID_DOC = {"pattern": SUBMISSION_ID_PATTERN, "one_of": None, "type": OpenAPIType.STRING}
+_ID_WORDS = "The id /saveSubmission answered: diag_<13 digits>_<hex>"
+
 # The original's query parameter is camelCase (?submissionId=diag_...).
-SubmissionIdQuery = Annotated[str | None, QueryParameter(name="submissionId")]
+SubmissionIdQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="submissionId",
+        required=True,
+        description=_ID_WORDS,
+        schema_extra=_ID_DOC,
+    ),
+]
 
 
 class SaveSubmissionBody(msgspec.Struct):
@@ -51,7 +106,10 @@ class SaveSubmissionBody(msgspec.Struct):
     headers, the address from the connection).
     """
 
-    payload: Any = None
+    # Validated by the domain's intake rule, which names every bad field at once, "payload"
+    # too when it is missing (UNSET); the document describes it from that rule
+    # (intake_schema.py) and marks it required (SaveSubmissionBodyIn).
+    payload: Annotated[Any, Parameter(schema_extra={"one_of": [PAYLOAD_REF]})] = UNSET
     priceCents: int | None = None
     status: Literal["pending"] | None = None
     reqId: Annotated[str, msgspec.Meta(max_length=200)] = ""
@@ -59,13 +117,34 @@ class SaveSubmissionBody(msgspec.Struct):
     clientIp: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
 
+SaveSubmissionBodyIn = Annotated[
+    SaveSubmissionBody,
+    Body(media_type=RequestEncodingType.JSON, schema_extra={"required": ["payload"]}),
+]
+
+
 class SubmissionRef(msgspec.Struct):
-    submissionId: str = ""
+    # Absent (UNSET) and empty are one refusal, MISSING_SUBMISSION_ID, answered by the handler.
+    submissionId: Annotated[
+        str | UnsetType, Parameter(description=_ID_WORDS, schema_extra=_ID_DOC)
+    ] = UNSET
 
 
-def submission_id_from(raw: str | None) -> str:
+# {"submissionId": ...} bodies: required in the document (see SUBMISSION_ID_PATTERN).
+SubmissionRefBody = Annotated[
+    SubmissionRef,
+    Body(media_type=RequestEncodingType.JSON, schema_extra={"required": ["submissionId"]}),
+]
+
+
+def answer(body: type[msgspec.Struct], description: str) -> ResponseSpec:
+    """A success answer's documented body (answers.py)."""
+    return ResponseSpec(data_container=body, description=description, generate_examples=False)
+
+
+def submission_id_from(raw: str | UnsetType | None) -> str:
     """The one check of a submission id from a client: present, and shaped like one."""
-    value = (raw or "").strip()
+    value = raw.strip() if isinstance(raw, str) else ""
     if not value:
         raise ApiError(400, "MISSING_SUBMISSION_ID", "submissionId is required")
     if not is_submission_id(value):
@@ -115,39 +194,91 @@ def status_body(view: StatusView) -> dict[str, Any]:
     return body
 
 
-@post("/saveSubmission", status_code=HTTP_200_OK, sync_to_thread=True)
+@post(
+    "/saveSubmission",
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Saved, "Stored: pay for it with /createCheckoutSession")},
+    operation_class=refusing(
+        NOT_JSON,
+        INVALID,
+        TOO_LARGE,
+        *KEYED,
+        RATE_LIMITED,
+        leads_to=submission_links("/submissionId"),
+    ),
+)
 def save_submission(
-    data: JSONBody[SaveSubmissionBody],
+    data: SaveSubmissionBodyIn,
     save: NamedDependency[SaveSubmission],
     settings: NamedDependency[Settings],
 ) -> dict[str, str]:
     """Validate and store a customer's description; 400 names every bad field."""
+    payload = None if data.payload is UNSET else data.payload
     if data.priceCents is not None and data.priceCents != settings.price_cents:
         # Nothing is saved; the price is named with whatever else the intake rule refuses.
         wrong_price = FieldProblem(
             "priceCents", f"is {data.priceCents}, but the price is {settings.price_cents}"
         )
         try:
-            validate_intake(data.payload)
+            validate_intake(payload)
         except IntakeInvalid as exc:
             raise IntakeInvalid([*exc.problems, wrong_price]) from exc
         raise IntakeInvalid([wrong_price])
-    submission = save(data.payload)
+    submission = save(payload)
     return {"submissionId": submission.id, "status": submission.status.value}
 
 
-@post("/createCheckoutSession", status_code=HTTP_200_OK, sync_to_thread=True)
+@post(
+    "/createCheckoutSession",
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(CheckoutOpened, "Send the customer to url")},
+    operation_class=refusing(
+        *ID_BODY,
+        *KEYED,
+        NOT_FOUND,
+        WRONG_STATUS,
+        CONFLICT,
+        PROVIDER_FAILED,
+        leads_to={
+            "session": Link(
+                operation_id="CheckoutSessionCheckoutSession",
+                parameters={"id": "$response.body#/sessionId"},
+            )
+        },
+    ),
+)
 def create_checkout_session(
-    data: JSONBody[SubmissionRef], open_checkout: NamedDependency[OpenCheckoutSession]
+    data: SubmissionRefBody, open_checkout: NamedDependency[OpenCheckoutSession]
 ) -> dict[str, str]:
     """Open (or reuse) the checkout session for a pending submission."""
     session = open_checkout(submission_id_from(data.submissionId))
     return {"url": session.url, "sessionId": session.id}
 
 
-@get("/checkout/session", sync_to_thread=True)
+SessionIdQuery = Annotated[
+    str | None,
+    QueryParameter(
+        required=True,
+        description="The checkout session id Stripe put in the success URL (cs_...)",
+        schema_extra={"pattern": "^cs_", "one_of": None, "type": OpenAPIType.STRING},
+    ),
+]
+
+
+@get(
+    "/checkout/session",
+    sync_to_thread=True,
+    responses={
+        HTTP_200_OK: answer(CheckoutSessionState, "The session, as the payment provider has it")
+    },
+    operation_class=refusing(
+        BAD_SESSION, INVALID, *KEYED, NO_SESSION, NOT_FOUND, CONFLICT, PROVIDER_FAILED
+    ),
+)
 def checkout_session(
-    id: FromQuery[str | None],
+    id: SessionIdQuery,
     follow_checkout: NamedDependency[FollowCheckout],
 ) -> dict[str, Any]:
     """What the success page shows; a paid session is fulfilled here too (Stripe's guidance)."""
@@ -166,23 +297,47 @@ def checkout_session(
     }
 
 
-@post("/analysisStatus", status_code=HTTP_200_OK, sync_to_thread=True)
+@post(
+    "/analysisStatus",
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
+    operation_class=refusing(*ID_BODY, *KEYED, NOT_FOUND),
+)
 def analysis_status(
-    data: JSONBody[SubmissionRef], describe: NamedDependency[DescribeSubmission]
+    data: SubmissionRefBody, describe: NamedDependency[DescribeSubmission]
 ) -> dict[str, Any]:
     return status_body(describe(submission_id_from(data.submissionId)))
 
 
-@get("/analysisStatus", sync_to_thread=True)
+@get(
+    "/analysisStatus",
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
+    operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND),
+)
 def analysis_status_get(
     submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]
 ) -> dict[str, Any]:
     return status_body(describe(submission_id_from(submission_id)))
 
 
-@post("/analyzeDiagnostic", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+# Work a client may ask for again: refused before payment, after a refund, or mid-update.
+_REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT)
+
+
+@post(
+    "/analyzeDiagnostic",
+    status_code=HTTP_202_ACCEPTED,
+    sync_to_thread=True,
+    responses={
+        HTTP_202_ACCEPTED: answer(Queued, "Queued: poll /reports/status"),
+        HTTP_200_OK: answer(Queued, "Already processed: the report is ready"),
+    },
+    operation_class=refusing(*ID_BODY, *KEYED, *_REQUEUE),
+)
 def analyze_diagnostic(
-    data: JSONBody[SubmissionRef], ensure_report: NamedDependency[EnsureReport]
+    data: SubmissionRefBody, ensure_report: NamedDependency[EnsureReport]
 ) -> Response[dict[str, Any]]:
     """Queue the analysis again, for a paid submission only (the original ran it unpaid)."""
     if ensure_report(submission_id_from(data.submissionId)):
@@ -190,23 +345,46 @@ def analyze_diagnostic(
     return Response({"status": "ready", "message": "Already processed"}, status_code=200)
 
 
-@post("/getDownloadUrl", status_code=HTTP_200_OK, sync_to_thread=True)
+# Links exist only for a ready report whose file is there.
+_LINKS = (NOT_FOUND, NOT_READY, REPORT_GONE)
+
+
+@post(
+    "/getDownloadUrl",
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Links, "Fresh links to the ready report")},
+    operation_class=refusing(*ID_BODY, *KEYED, *_LINKS),
+)
 def get_download_url(
-    data: JSONBody[SubmissionRef], download_links: NamedDependency[GetDownloadLinks]
+    data: SubmissionRefBody, download_links: NamedDependency[GetDownloadLinks]
 ) -> dict[str, Any]:
     """Fresh 15-minute links; 409 while the report is not ready (or its lost file is being
     made again: asking queued it)."""
     return links_body(download_links(submission_id_from(data.submissionId)))
 
 
-@get("/reports/signed-url", sync_to_thread=True)
+@get(
+    "/reports/signed-url",
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Links, "Fresh links to the ready report")},
+    operation_class=refusing(*ID_QUERY, *KEYED, *_LINKS),
+)
 def reports_signed_url(
     submission_id: SubmissionIdQuery, download_links: NamedDependency[GetDownloadLinks]
 ) -> dict[str, Any]:
     return links_body(download_links(submission_id_from(submission_id)))
 
 
-@get("/reports/status", sync_to_thread=True)
+@get(
+    "/reports/status",
+    sync_to_thread=True,
+    responses={
+        HTTP_200_OK: answer(SubmissionState, "Ready: the status with fresh links"),
+        HTTP_202_ACCEPTED: answer(SubmissionState, "Paid and on its way: poll again"),
+    },
+    operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND, REPORT_GONE, REPORT_FAILED, REFUNDED),
+)
 def reports_status(
     submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]
 ) -> Response[dict[str, Any]]:
@@ -231,9 +409,18 @@ def reports_status(
     )
 
 
-@post("/reports/ensure", status_code=HTTP_200_OK, sync_to_thread=True)
+@post(
+    "/reports/ensure",
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+    responses={
+        HTTP_200_OK: answer(Queued, "The report is ready"),
+        HTTP_202_ACCEPTED: answer(Queued, "Queued (again): poll /reports/status"),
+    },
+    operation_class=refusing(*ID_BODY, *KEYED, *_REQUEUE),
+)
 def reports_ensure(
-    data: JSONBody[SubmissionRef], ensure_report: NamedDependency[EnsureReport]
+    data: SubmissionRefBody, ensure_report: NamedDependency[EnsureReport]
 ) -> Response[dict[str, Any]]:
     """Make sure a paid submission gets its report: re-queue a failed one, make a lost report
     file again from the kept analysis."""
@@ -243,16 +430,26 @@ def reports_ensure(
     return Response({"status": "ready", "submissionId": sid}, status_code=200)
 
 
-@get("/view/{submission_id:str}", status_code=HTTP_302_FOUND, sync_to_thread=True)
+@get(
+    "/view/{submission_id:str}",
+    status_code=HTTP_302_FOUND,
+    sync_to_thread=True,
+    operation_class=refusing(MISSING_ID, BAD_ID, *_LINKS, STORE_DOWN),
+)
 def view_report(
-    submission_id: FromPath[str], download_links: NamedDependency[GetDownloadLinks]
+    submission_id: Annotated[str, Parameter(description=_ID_WORDS, schema_extra=_ID_DOC)],
+    download_links: NamedDependency[GetDownloadLinks],
 ) -> Redirect:
     """302 to a fresh inline link: a stable address to bookmark or share with a mechanic."""
     return Redirect(download_links(submission_id_from(submission_id)).view_url)
 
 
 # In a thread: the store probe writes to the database (cached, but a locked one can wait).
-@get("/healthz", sync_to_thread=True)
+@get(
+    "/healthz",
+    sync_to_thread=True,
+    responses={HTTP_200_OK: answer(Health, "ok, or degraded with each problem (still 200)")},
+)
 def healthz(health: NamedDependency[ServiceHealth]) -> dict[str, Any]:
     """200 either way: a liveness probe that restarted a degraded instance would only lose the
     reason, since a restart cannot fix configuration. ``degraded`` names each problem."""

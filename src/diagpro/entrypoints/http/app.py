@@ -16,17 +16,17 @@ from typing import Any
 import anyio.to_thread
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
 
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
-from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
+from diagpro.entrypoints.http.allow import allow_answer
+from diagpro.entrypoints.http.auth import api_key_guard
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
 from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
+from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
 from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
 from diagpro.entrypoints.worker import run_worker
@@ -106,6 +106,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             submissions,
             api.create_checkout_session,
             api.checkout_session,
+            allow_answer("/analysisStatus"),
             api.analysis_status,
             api.analysis_status_get,
             api.analyze_diagnostic,
@@ -117,7 +118,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
         guards=[api_key_guard(settings.api_keys)],
         security=[{"apiKey": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             protected,
             webhook.stripe_webhook,
@@ -138,21 +139,12 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
         cors_config=cors_config(settings.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         template_config=TemplateConfig(instance=pages.template_engine()),
-        openapi_config=OpenAPIConfig(
-            title="diagpro",
-            version=api.VERSION,
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(
-                        type="apiKey", name=API_KEY_HEADER, security_scheme_in="header"
-                    )
-                }
-            ),
-        ),
+        openapi_config=openapi_config(api.VERSION),
         # Only DIAGPRO_WORK_MODE=inline runs the worker in this process: in push mode the work
         # happens inside /tasks/jobs requests, in pull mode in `diagpro worker` processes.
         lifespan=(
             [_worker_lifespan(container)] if start_worker and settings.work.worker_in_server else []
         ),
     )
+    add_shared_schemas(app.openapi_schema)
+    return app

@@ -7,28 +7,63 @@ bytes. Never runs the analysis: fulfilment only marks the submission paid and qu
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK
 
 from diagpro.application.payments import ReceivePaymentEvent
+from diagpro.entrypoints.http.openapi import (
+    BAD_SIGNATURE,
+    NO_SIGNATURE,
+    NOT_AN_EVENT,
+    STORE_DOWN,
+    TOO_LARGE,
+    refusing,
+    stripe_event_body,
+)
 
 log = logging.getLogger("diagpro.webhook")
 
+# Required in the document; read leniently so that its absence is answered MISSING_SIGNATURE.
+SignatureHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="stripe-signature",
+        required=True,
+        description="t=<unix time>,v1=<HMAC-SHA256 of t.body> "
+        "(https://docs.stripe.com/webhooks#verify-manually)",
+        schema_extra={"one_of": None, "type": OpenAPIType.STRING},
+    ),
+]
 
-@post("/webhook/stripe", status_code=HTTP_200_OK)
+
+@post(
+    "/webhook/stripe",
+    status_code=HTTP_200_OK,
+    operation_class=refusing(
+        NO_SIGNATURE,
+        BAD_SIGNATURE,
+        NOT_AN_EVENT,
+        TOO_LARGE,
+        STORE_DOWN,
+        body=stripe_event_body(),
+    ),
+)
 async def stripe_webhook(
-    request: Request[Any, Any, Any], receive_payment_event: NamedDependency[ReceivePaymentEvent]
+    request: Request[Any, Any, Any],
+    receive_payment_event: NamedDependency[ReceivePaymentEvent],
+    signature: SignatureHeader,
 ) -> dict[str, Any]:
     """Receive a Stripe event. 400 on a bad signature (Stripe retries); 200 for everything
     verified, including events for unknown submissions (recorded, so nothing is lost); 503 when
     a store is down, so Stripe delivers the event again later."""
     payload = await request.body()
-    signature = request.headers.get("stripe-signature", "")
-    receipt = await anyio.to_thread.run_sync(receive_payment_event, payload, signature)
+    receipt = await anyio.to_thread.run_sync(receive_payment_event, payload, signature or "")
     log.info(
         "payment event %s for %s: %s%s",
         receipt.event_id,
