@@ -231,11 +231,6 @@ def test_a_payload_the_domain_refuses_is_invalid_in_the_document(
     assert list(payload_validator.iter_errors(payload))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rate limiter's 429 carries no Retry-After until the 'edges' part of issue 11 "
-    "adds it; the document already requires it (remove this mark then)",
-)
 def test_a_rate_limited_answer_carries_the_wait_the_document_promises(
     make_api: Callable[..., Api],
 ) -> None:

@@ -198,8 +198,8 @@ def _refunds(charge: dict[str, Any]) -> ChargeRefunds:
         raise TypeError("refunds.data is not a list")
     return ChargeRefunds(
         charge_id=str(charge.get("id") or ""),
-        amount_charged=int(charge.get("amount") or 0),
-        amount_refunded=int(charge.get("amount_refunded") or 0),
+        amount_charged=whole_cents(charge.get("amount")),
+        amount_refunded=whole_cents(charge.get("amount_refunded")),
         refunded_in_full=charge.get("refunded") is True,
         refund_ids=tuple(str(item["id"]) for item in items if isinstance(item, dict)),
     )
@@ -210,7 +210,7 @@ def _dispute(obj: dict[str, Any], reported_at: datetime) -> Dispute:
     ``payment_intent`` are ids, or objects when the endpoint expands them."""
     return Dispute(
         id=str(obj["id"]),
-        amount_cents=int(obj.get("amount") or 0),
+        amount_cents=whole_cents(obj.get("amount")),
         currency=str(obj.get("currency") or ""),
         reason=str(obj.get("reason") or ""),
         status=str(obj.get("status") or ""),

@@ -49,6 +49,7 @@ class SubmissionState(Struct):
     createdAt: str
     updatedAt: str
     analysisBy: str | UnsetType = UNSET
+    analysisFallback: str | UnsetType = UNSET  # "offline" or "refund": the model failed for good
     failureReason: str | UnsetType | None = UNSET
     paymentProblem: str | UnsetType = UNSET
     nextTry: str | UnsetType = UNSET

@@ -65,7 +65,7 @@ from diagpro.entrypoints.http.openapi import (
     RATE_LIMITED,
     REFUNDED,
     REPORT_FAILED,
-    REPORT_GONE,
+    REPORT_UNREADABLE,
     STORE_DOWN,
     TOO_LARGE,
     WRONG_STATUS,
@@ -346,7 +346,7 @@ def analyze_diagnostic(
 
 
 # Links exist only for a ready report whose file is there.
-_LINKS = (NOT_FOUND, NOT_READY, REPORT_GONE)
+_LINKS = (NOT_FOUND, NOT_READY, REPORT_UNREADABLE)
 
 
 @post(
@@ -383,7 +383,9 @@ def reports_signed_url(
         HTTP_200_OK: answer(SubmissionState, "Ready: the status with fresh links"),
         HTTP_202_ACCEPTED: answer(SubmissionState, "Paid and on its way: poll again"),
     },
-    operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND, REPORT_GONE, REPORT_FAILED, REFUNDED),
+    operation_class=refusing(
+        *ID_QUERY, *KEYED, NOT_FOUND, REPORT_UNREADABLE, REPORT_FAILED, REFUNDED
+    ),
 )
 def reports_status(
     submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]

@@ -57,7 +57,11 @@ INVALID = Refusal(
 MISSING_ID = Refusal(400, "MISSING_SUBMISSION_ID", "no submissionId, or an empty one")
 BAD_ID = Refusal(400, "BAD_ID", "the submissionId is not shaped like diag_<13 digits>_<hex>")
 NOT_FOUND = Refusal(404, "SUBMISSION_NOT_FOUND", "no submission has this id")
-REPORT_GONE = Refusal(404, "REPORT_NOT_FOUND", "the report's stored file is missing")
+# A lost report file is not a refusal (it is made again and reads as not ready yet); a file
+# that is there but cannot be read now is.
+REPORT_UNREADABLE = Refusal(
+    503, "REPORT_STORAGE_ERROR", "the stored report cannot be read for now; try after Retry-After"
+)
 NOT_READY = Refusal(409, "REPORT_NOT_READY", "the report is not ready; `status` says where it is")
 NOT_PAID = Refusal(409, "NOT_PAID", "the submission is not paid for")
 WRONG_STATUS = Refusal(409, "INVALID_STATUS", "the submission's status forbids this")
