@@ -22,7 +22,9 @@ local page fulfils exactly as it does in the served app, without a network.
 
 from __future__ import annotations
 
+import io
 import itertools
+import logging
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -43,6 +45,7 @@ from diagpro.domain.jobs import Job
 from diagpro.domain.payment import CheckoutStatus, PaymentStatus, SignedEvent
 from diagpro.entrypoints.http import local
 from diagpro.entrypoints.http.app import create_app
+from diagpro.entrypoints.http.observability import JsonFormatter
 from tests.doubles import CountingIds, FixedClock, RecordingRenderer, ScriptedAnalyzer
 from tests.forms import send_form
 from tests.harness import container_for_tests
@@ -311,3 +314,28 @@ def api(make_api: Callable[..., Api]) -> Api:
 def sqlite_api(make_api: Callable[..., Api]) -> Api:
     """The app on the embedded defaults: SQLite store and queue, local report folder."""
     return make_api(memory=False)
+
+
+class _ServerSide(logging.Filter):
+    """The test client logs each call it makes (httpx); those lines are the client's, not ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(("httpx", "httpcore"))
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The JSON lines the server logs (at INFO) while the test runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(_ServerSide())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -2,8 +2,10 @@
 
 The attack: a full disk makes saving the report fail with an error naming the server's report
 folder. That text reached the public success page and the status API (``failureReason``, the
-explanation, the retry message). Now every customer response is checked for it while the job
-retries and after it failed for good, and the detail is checked to be where an operator looks.
+explanation, the retry message). A full disk now only delays the job (it never fails a paid
+order), so the failure for good is a render failure naming the same folder. Every customer
+response is checked for the folder while the job waits and after it failed for good, and the
+detail is checked to be where an operator looks.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from diagpro.domain.errors import ReportStorageError
+from diagpro.domain.errors import RenderFailed, ReportStorageError
 from tests.http.conftest import Api
 
 SERVER_FOLDER = "/home/x/var/reports"
@@ -64,11 +66,21 @@ def test_a_storage_error_naming_a_server_path_never_reaches_a_customer(full_disk
     api = full_disk
     sid = api.save()
     api.pay(sid)
-    api.work()  # attempt 1 fails; a retry is due later
+    for _ in range(3):  # a full disk delays the job, however often it is tried: never failed
+        api.work()
+        api.clock.advance(minutes=10)
     assert api.status(sid)["status"] == "processing"
     retrying = customer_responses(api, sid)
-    api.clock.advance(minutes=10)
-    api.work()  # attempt 2 fails: failed for good
+    job = api.container.jobs().jobs_for(sid)[-1]
+    assert SERVER_FOLDER in job.last_error  # the detail is the operator's
+    api.container.reports.reset_override()
+    failure = RenderFailed(f"fonts missing under {SERVER_FOLDER}: [Errno 2] No such file")
+    api.renderer.fail_next(failure, failure, failure)
+    for _ in range(5):  # each attempt fails to render: failed for good once the budget is spent
+        if api.status(sid)["status"] != "processing":
+            break
+        api.work()
+        api.clock.advance(minutes=10)
     assert api.status(sid)["status"] == "failed"
     failed = customer_responses(api, sid)
     for moment, responses in (("retrying", retrying), ("failed", failed)):

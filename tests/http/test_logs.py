@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,30 +18,6 @@ from tests.http.conftest import Api
 EMAIL = "alice@example.com"
 SECRET = "sk_live_51HpXyZabcdefghijklmnop"
 LEAKS = (EMAIL, SECRET)
-
-
-class _ServerSide(logging.Filter):
-    """The test client logs each call it makes (httpx); those lines are the client's, not ours."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.name.startswith(("httpx", "httpcore"))
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(_ServerSide())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def _entries(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +18,6 @@ import pytest
 
 from diagpro.adapters.stripe_events import sign_event
 from diagpro.domain.payment import SignedEvent
-from diagpro.entrypoints.http.observability import JsonFormatter
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
 
 UNKNOWN_ID = "diag_1795694400000_" + "e" * 24
@@ -504,31 +501,6 @@ def test_a_signed_but_misshapen_event_is_refused_not_a_500(api: Api, body: bytes
 
 
 # -- logs ------------------------------------------------------------------------------------------
-
-
-class _ServerSide(logging.Filter):
-    """The test client logs each call it makes (httpx); those lines are the client's, not ours."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.name.startswith(("httpx", "httpcore"))
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """The JSON lines the server logs (at INFO) while the test runs."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(_ServerSide())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def test_every_log_line_has_the_request_id_and_no_email_or_secret(

@@ -129,7 +129,8 @@ FIELD_LABELS: dict[str, str] = {
 # Limits keep one submission from becoming a multi-megabyte prompt or a 100-page PDF.
 LONG_TEXT = 5000
 SHORT_TEXT = 200
-_LONG_FIELDS = frozenset(
+# The fields that take a long text (LONG_TEXT characters); the rest take SHORT_TEXT.
+LONG_FIELDS = frozenset(
     {
         "problemDescription",
         "previousRepairs",
@@ -358,7 +359,7 @@ def validate_intake(raw: object) -> Intake:
     for key in PAYLOAD_KEYS:
         if key in ("equipmentType", "symptoms", "shopQuoteAmount"):
             continue
-        limit = LONG_TEXT if key in _LONG_FIELDS else SHORT_TEXT
+        limit = LONG_TEXT if key in LONG_FIELDS else SHORT_TEXT
         values[_camel_to_snake(key)] = _text(raw.get(key), key, limit, problems)
 
     symptoms = _symptoms(raw.get("symptoms"), problems)

@@ -146,5 +146,5 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             [_worker_lifespan(container)] if start_worker and settings.work.worker_in_server else []
         ),
     )
-    add_shared_schemas(app.openapi_schema)
+    add_shared_schemas(app.openapi_schema, settings.price_cents)
     return app

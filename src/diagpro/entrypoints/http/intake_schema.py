@@ -18,6 +18,7 @@ from diagpro.domain.errors import IntakeInvalid
 from diagpro.domain.intake import (
     CHOICES,
     DETAIL_TEXT,
+    LONG_FIELDS,
     LONG_TEXT,
     MAX_SYMPTOMS,
     PAYLOAD_KEYS,
@@ -26,16 +27,6 @@ from diagpro.domain.intake import (
 )
 
 PAYLOAD = "IntakePayload"
-_LONG = frozenset(
-    {
-        "problemDescription",
-        "previousRepairs",
-        "modifications",
-        "troubleshootingSteps",
-        "shopRecommendation",
-        "errorCodes",
-    }
-)
 # Where refused characters live: C0 and C1 controls, the General Punctuation block (zero-width,
 # bidi, line and paragraph separators) and the byte order mark.
 _CANDIDATES = (*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x2000, 0x2070), 0xFEFF)
@@ -91,7 +82,7 @@ def _fields() -> dict[str, Schema]:
     spaces = _class(_spaces())
     phone = "0-9+().\\-"
     fields: dict[str, Schema] = {
-        key: _text(LONG_TEXT if key in _LONG else SHORT_TEXT) for key in PAYLOAD_KEYS
+        key: _text(LONG_TEXT if key in LONG_FIELDS else SHORT_TEXT) for key in PAYLOAD_KEYS
     }
     fields["email"] = Schema(
         type=_STRING,

@@ -274,10 +274,18 @@ def openapi_config(version: str) -> OpenAPIConfig:
     )
 
 
-def add_shared_schemas(document: OpenAPI) -> None:
+def add_shared_schemas(document: OpenAPI, price_cents: int) -> None:
     """Add the schemas the routes refer to (the error envelope, the intake payload) to the
     built document: Litestar 2 sets ``components.schemas`` to the ones it generated itself and
-    drops any given in OpenAPIConfig."""
+    drops any given in OpenAPIConfig. ``priceCents`` is a setting (DIAGPRO_PRICE_CENTS), so its
+    one accepted value is written in here, where the settings are known."""
     schemas = dict(document.components.schemas or {})
     schemas.update({ERROR: error_schema(), **intake_components()})
+    body = schemas.get("SaveSubmissionBody")
+    if isinstance(body, Schema) and body.properties and "priceCents" in body.properties:
+        body.properties["priceCents"] = Schema(
+            one_of=[Schema(const=price_cents), Schema(type=OpenAPIType.NULL)],
+            description="The price the customer was shown, in cents: it must be this server's "
+            "price, else the submission is refused (400 VALIDATION_ERROR naming priceCents)",
+        )
     document.components.schemas = schemas
