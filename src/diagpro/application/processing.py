@@ -234,8 +234,7 @@ class ProcessJobs:
         customer's: the job waits, longer each time up to STORAGE_MAX_DELAY, and is never
         failed for it, so the paid report is made once an operator fixes the disk."""
         now = self._clock.now()
-        base = self._settings.policy.base_delay
-        delay = min(base * (1 << min(max(job.attempts - 1, 0), 16)), STORAGE_MAX_DELAY)
+        delay = self._settings.policy.delay_after(job.attempts, STORAGE_MAX_DELAY)
         log.warning("job %s delayed by a storage fault, next try in %s: %s", job.id, delay, reason)
         self._jobs.retry_later(job, now + delay, reason)
         self._progress(job.submission_id, "delayed", f"{reason}; next try {now + delay:%H:%M:%S}")

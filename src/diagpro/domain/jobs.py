@@ -38,12 +38,16 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(minutes=2)
     budget: timedelta = timedelta(minutes=20)  # from the job's creation to giving up
 
+    def delay_after(self, attempts: int, cap: timedelta) -> timedelta:
+        """The wait after ``attempts`` failed attempts: ``base_delay`` doubling each time, at
+        most ``cap`` (the doubling stops growing after 16, so no attempt count overflows)."""
+        return min(self.base_delay * (1 << min(max(attempts - 1, 0), 16)), cap)
+
     def next_try(self, job: Job, now: datetime) -> datetime | None:
         """When to try again after a failed attempt, or None when the budget is spent."""
         if job.attempts >= self.max_attempts:
             return None
-        delay = min(self.base_delay * (1 << max(job.attempts - 1, 0)), self.max_delay)
-        when = now + delay
+        when = now + self.delay_after(job.attempts, self.max_delay)
         if when - job.created_at > self.budget:
             return None
         return when

@@ -21,7 +21,6 @@ from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig, RateLimitMiddleware
-from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Schema
 from litestar.types import Receive, Scope, Send
 
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, ApiKeys, key_fingerprint
@@ -29,27 +28,6 @@ from diagpro.entrypoints.http.client_address import client_address
 
 RETRY_AFTER_HEADER = "Retry-After"
 WINDOW: DurationUnit = "minute"
-
-# For the OpenAPI document (another part of the app builds the error responses): what a 429
-# answer carries, and which operations can answer it.
-RATE_LIMITED_DESCRIPTION = (
-    "Too many requests from this client with this key in the current minute "
-    "(DIAGPRO_SUBMISSIONS_PER_MINUTE); wait the seconds in Retry-After. Calls refused with 401 "
-    "are never counted."
-)
-_SECONDS = Schema(type=OpenAPIType.INTEGER, minimum=0)
-RATE_LIMITED_HEADERS: dict[str, OpenAPIHeader] = {
-    RETRY_AFTER_HEADER: OpenAPIHeader(
-        schema=_SECONDS, description="Seconds until this client's window starts again."
-    ),
-    "RateLimit-Limit": OpenAPIHeader(schema=_SECONDS, description="Requests allowed per window."),
-    "RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left (0)."),
-    "RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Seconds until the reset."),
-    "RateLimit-Policy": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING), description='The policy, e.g. "20; w=60".'
-    ),
-}
-RATE_LIMITED_OPERATIONS = frozenset({("POST", "/saveSubmission")})
 
 
 class CustomerRateLimit(RateLimitMiddleware):
