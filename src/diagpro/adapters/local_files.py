@@ -60,9 +60,7 @@ class LocalReportFolder:
             if final.is_file():
                 return path
             folder = final.parent
-            # Reports are customers' own: a 0700 folder, and mkstemp's files are 0600 already.
-            self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-            folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+            self._make_folder(folder)
             fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{submission_id}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as temp:
@@ -80,13 +78,17 @@ class LocalReportFolder:
             ) from exc
         return path
 
+    def _make_folder(self, folder: Path) -> None:
+        """Reports are customers' own: 0700 folders (mkstemp's files are 0600 already)."""
+        self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+
     def probe(self, now: datetime) -> None:
         """StoreProbe: write a tiny file where reports go and read it back (a full or
         read-only disk fails here before a paid report does). The file is removed at once."""
         folder = self.root / "reports"
         try:
-            self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-            folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+            self._make_folder(folder)
             stamp = now.isoformat().encode()
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe.", suffix=".tmp") as f:
                 f.write(stamp)
