@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test-setup run demo test lint unit features lock messages clean
+.PHONY: setup test-setup run demo test lint unit features bench lock messages clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,12 @@ unit: test-setup
 features: test-setup
 	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" WEBHOOK_SECRET="$(WEBHOOK_SECRET)" \
 	  $(BIN)/pytest tests/features -rsx
+
+# The order path's HTTP benchmark against a bare Litestar endpoint, driven by wrk (about 6 minutes;
+# bench/README.md says how to read it and how to run a baseline beside it). Never part of make test.
+bench: setup
+	bash scripts/install-system-deps.sh --bench
+	$(BIN)/python bench/http_bench.py
 
 # deploy/requirements.lock: every runtime dependency pinned with its hashes, for the image
 # (deploy/Dockerfile: Python 3.11 on Debian 12, x86_64). Run after changing pyproject.toml's

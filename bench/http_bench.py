@@ -1,40 +1,44 @@
-"""HTTP benchmark: diagpro's intake and webhook acknowledgement beside a bare Litestar endpoint.
+"""HTTP benchmark: diagpro's order path beside a bare Litestar endpoint, driven by wrk.
 
-Starts real uvicorn servers on 127.0.0.1 (one worker each, the same settings for all): diagpro on
-its embedded SQLite defaults in a temporary data folder, without its worker, and a bare Litestar
-app with a trivial POST handler. Drives each with an httpx client at a fixed concurrency, after a
-warm-up, and prints requests/second and p50/p99 latency with the ratio to the bare endpoint.
+Starts real uvicorn servers on 127.0.0.1 (one worker each, the same uvicorn settings for all):
+diagpro on its embedded SQLite defaults in a temporary data folder, without its worker, behind one
+trusted proxy with its default per-client rate limit; and a bare Litestar app whose POST handler
+decodes the same JSON body. wrk (one thread, 32 connections, requests prepared before the clock
+starts) drives every row in turn, round after round, and the table gives requests/second, p50
+and p99 latency, the server's CPU per request and peak memory, each with its ratio to the bare
+endpoint measured in the same round.
 
-    .venv/bin/python bench/http_bench.py [--requests 2000] [--rounds 3] [--warmup 300]
-                                         [--concurrency 12]
+    .venv/bin/python bench/http_bench.py [--seconds 8] [--rounds 3] [--connections 32]
+                                         [--src DIR] [--loop auto] [--http auto]
 
-Not part of the test suite. See bench/README.md for what the figures mean.
+Needs wrk (Debian's `wrk` package). Not part of the test suite: see bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import os
 import platform
+import resource
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 HOST = "127.0.0.1"
 API_KEY = "bench-api-key-0123456789abcdef"
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "wrk_driver.lua"
 INTAKE = {
     "payload": {
         "equipmentType": "automotive",
@@ -48,13 +52,39 @@ INTAKE = {
 }
 INTAKE_BODY = json.dumps(INTAKE).encode()
 
+# Row names are stable: figures are compared across runs by them.
+BARE = "bare Litestar POST (async)"
+BARE_SYNC = "bare Litestar POST (sync_to_thread)"
+SAVE = "POST /saveSubmission"
+FIRST = "POST /webhook/stripe (first delivery)"
+DUPLICATE = "POST /webhook/stripe (duplicate)"
+STATUS = "POST /analysisStatus"
+ROWS = (BARE, BARE_SYNC, SAVE, FIRST, DUPLICATE, STATUS)
+
 
 # -- the servers (run in subprocesses: `http_bench.py serve ROLE PORT`) ---------------------------
 def _uvicorn(app: Any, port: int) -> None:
     import uvicorn
 
+    try:  # what `diagpro serve` does to the garbage collector, for every server alike
+        from diagpro.entrypoints.http.memory import settle_memory
+    except ImportError:  # a baseline checkout from before it
+        pass
+    else:
+        settle_memory()
+
     # The same settings for every server, as `diagpro serve` runs them.
-    uvicorn.run(app, host=HOST, port=port, workers=1, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        workers=1,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        loop=os.environ.get("BENCH_LOOP", "auto"),
+        http=os.environ.get("BENCH_HTTP", "auto"),
+    )
 
 
 def serve_diagpro(port: int) -> None:
@@ -106,6 +136,18 @@ class Server:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server, all its threads (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        """The server's resident memory high-water mark (VmHWM) since it started."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -132,9 +174,10 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited:\n{server.log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{server.name} did not answer /healthz within {timeout:.0f} s")
@@ -150,31 +193,185 @@ def stop_server(server: Server) -> None:
             server.process.wait(timeout=5)
 
 
-# -- the client -----------------------------------------------------------------------------------
+# -- the load generator ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Call:
-    url: str
-    body: bytes
-    headers: dict[str, str]
+class Load:
+    """What wrk sends for one row: see wrk_driver.lua for the modes."""
+
+    server: Server
+    path: str
+    mode: str  # clients | each | cycle
+    file: Path
+    expect: str = "-"
+    header: str = ""  # the header each line of `file` sets (each, cycle)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Round:
-    """One timed pass over a list of calls."""
-
-    latencies: list[float]
+    requests: int
     seconds: float
-    errors: int
-    bodies: list[bytes]
-    server_cpu: float | None  # the server process's CPU seconds (all threads) during the pass
+    p50_ms: float
+    p99_ms: float
+    server_cpu_ms: float  # per request
+    client_cpu_share: float  # wrk's CPU seconds ÷ wall seconds
 
     @property
     def rps(self) -> float:
-        return len(self.latencies) / self.seconds
+        return self.requests / self.seconds
 
-    @property
-    def cpu_ms_per_request(self) -> float | None:
-        return None if self.server_cpu is None else self.server_cpu / len(self.latencies) * 1000
+
+def drive(load: Load, seconds: float, connections: int, first_client: int) -> Round:
+    headers = {"Content-Type": "application/json", **load.headers}
+    env = {
+        **os.environ,
+        "BENCH_PATH": load.path,
+        "BENCH_HEADER": load.header,
+        "BENCH_HEADERS": ";".join(f"{k}={v}" for k, v in headers.items()),
+        "BENCH_FIRST_CLIENT": str(first_client),
+    }
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{round(seconds)}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        load.server.url,
+        "--",
+        load.mode,
+        str(load.file),
+        load.expect,
+    ]
+    cpu_before = load.server.cpu_seconds()
+    started = time.perf_counter()
+    wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(wrk.pid, 0)
+    wall = time.perf_counter() - started
+    cpu = load.server.cpu_seconds() - cpu_before
+    assert wrk.stdout is not None and wrk.stderr is not None
+    out, err = wrk.stdout.read().decode(), wrk.stderr.read().decode()
+    wrk.returncode = os.waitstatus_to_exitcode(status)
+    if wrk.returncode != 0:
+        raise SystemExit(f"wrk failed ({wrk.returncode}): {err}{out}")
+    result = json.loads(out.strip().splitlines()[-1])
+    wrong = result["bad_status"] + result["unexpected"] + result["socket_errors"]
+    if wrong or not result["requests"]:
+        raise SystemExit(f"{load.path}: {result} (wrk said: {out}{err})")
+    return Round(
+        requests=result["requests"],
+        seconds=result["seconds"],
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+        server_cpu_ms=cpu / result["requests"] * 1000,
+        client_cpu_share=(usage.ru_utime + usage.ru_stime) / wall,
+    )
+
+
+# -- the scenario ---------------------------------------------------------------------------------
+def signed_lines(events: Sequence[bytes], secret: str) -> str:
+    """Each event signed now (Stripe signatures are good for 300 s), one `signature<TAB>body`
+    line each."""
+    from diagpro.adapters.stripe_events import sign_event
+
+    return "".join(f"{sign_event(e, secret).signature}\t{e.decode()}\n" for e in events)
+
+
+def completions(submission_ids: Sequence[str], settings: Any, tag: str) -> list[bytes]:
+    """A checkout.session.completed for each submission, as Stripe would send it."""
+    from diagpro.adapters.stripe_events import build_event, session_object
+    from diagpro.domain.payment import CheckoutSession, CheckoutStatus, PaymentStatus
+
+    now = datetime.now(UTC)
+    events = []
+    for i, sid in enumerate(submission_ids):
+        session_id = f"cs_bench_{tag}_{i:06d}"
+        session = CheckoutSession(
+            id=session_id,
+            url=f"{settings.public_base_url}/checkout/local/{session_id}",
+            submission_id=sid,
+            status=CheckoutStatus.COMPLETE,
+            payment_status=PaymentStatus.PAID,
+            amount_total=settings.price_cents,
+            currency=settings.currency,
+            customer_email="owner@example.com",
+            expires_at=now + timedelta(hours=1),
+        )
+        events.append(
+            build_event(
+                f"evt_bench_{tag}_{i:06d}",
+                "checkout.session.completed",
+                session_object(session),
+                now,
+            )
+        )
+    return events
+
+
+def ids_in(database: Path, status: str) -> list[str]:
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT id FROM submissions WHERE status = ? ORDER BY created_at", (status,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+class Scenario:
+    """Every row once per round: bare, bare sync, saves, a first and a second delivery of a
+    payment event for each submission just saved, then status reads of the paid ones."""
+
+    def __init__(self, bare: Server, diagpro: Server, settings: Any, folder: Path, args: Any):
+        self.bare, self.diagpro, self.settings, self.folder = bare, diagpro, settings, folder
+        self.seconds, self.connections = args.seconds, args.connections
+        self.database = Path(settings.data_dir) / "diagpro.sqlite3"
+        self.used: set[str] = set()
+        self.clients = 0
+        self.body = folder / "intake.json"
+        self.body.write_bytes(INTAKE_BODY)
+
+    def _run(self, load: Load, seconds: float) -> Round:
+        result = drive(load, seconds, self.connections, self.clients)
+        self.clients += result.requests + self.connections
+        time.sleep(0.5)  # the requests wrk left in flight finish before the next row looks
+        return result
+
+    def one_pass(self, tag: str, seconds: float) -> dict[str, Round]:
+        rounds: dict[str, Round] = {}
+        for name, path in ((BARE, "/bare"), (BARE_SYNC, "/bare-sync")):
+            load = Load(self.bare, path, "clients", self.body, '"pending"')
+            rounds[name] = self._run(load, seconds)
+
+        keyed = {"x-api-key": API_KEY}
+        saves = Load(self.diagpro, "/saveSubmission", "clients", self.body, '"pending"', "", keyed)
+        rounds[SAVE] = self._run(saves, seconds)
+
+        ids = [i for i in ids_in(self.database, "pending") if i not in self.used]
+        self.used.update(ids)
+        events = dict(zip(ids, completions(ids, self.settings, tag), strict=True))
+        lines = self.folder / f"events-{tag}.tsv"
+        secret = self.settings.local_webhook_secret
+        lines.write_text(signed_lines(list(events.values()), secret))
+        first = Load(
+            self.diagpro, "/webhook/stripe", "each", lines, '"fulfilled"', "Stripe-Signature"
+        )
+        rounds[FIRST] = self._run(first, seconds)
+
+        # The events that were delivered (the row may end before the last), each again with a
+        # fresh signature, as Stripe redelivers.
+        paid = [i for i in ids_in(self.database, "paid") if i in events]
+        lines.write_text(signed_lines([events[i] for i in paid], secret))
+        again = Load(
+            self.diagpro, "/webhook/stripe", "cycle", lines, '"duplicate":true', "Stripe-Signature"
+        )
+        rounds[DUPLICATE] = self._run(again, seconds)
+
+        asks = self.folder / f"status-{tag}.tsv"
+        asks.write_text("".join(f"{API_KEY}\t{json.dumps({'submissionId': i})}\n" for i in paid))
+        status = Load(self.diagpro, "/analysisStatus", "cycle", asks, '"status"', "x-api-key")
+        rounds[STATUS] = self._run(status, seconds)
+        return rounds
 
 
 @dataclass
@@ -182,177 +379,27 @@ class Row:
     name: str
     rounds: list[Round] = field(default_factory=list)
 
-    @property
-    def requests(self) -> int:
-        return sum(len(r.latencies) for r in self.rounds)
-
-    @property
-    def errors(self) -> int:
-        return sum(r.errors for r in self.rounds)
-
-    @property
-    def rps(self) -> float:
-        return statistics.median(r.rps for r in self.rounds)
-
-    @property
-    def cpu_ms(self) -> float | None:
-        values = [r.cpu_ms_per_request for r in self.rounds]
-        return None if None in values else statistics.median(v for v in values if v is not None)
-
-    def percentile(self, p: float) -> float:
-        """Nearest-rank percentile over every round's latencies, in milliseconds."""
-        ordered = sorted(t for r in self.rounds for t in r.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process, all its threads (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _drive(calls: Sequence[Call], concurrency: int, pid: int) -> Round:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    bodies: list[bytes] = [b""] * len(calls)
-    latencies: list[float] = [0.0] * len(calls)
-    errors = 0
-    next_index = 0
-
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            nonlocal next_index, errors
-            while next_index < len(calls):
-                i = next_index
-                next_index += 1
-                call = calls[i]
-                started = time.perf_counter()
-                response = await client.post(call.url, content=call.body, headers=call.headers)
-                latencies[i] = time.perf_counter() - started
-                bodies[i] = response.content
-                if response.status_code != 200:
-                    errors += 1
-
-        cpu_before = cpu_seconds(pid)
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
-        cpu_after = cpu_seconds(pid)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return Round(latencies, seconds, errors, bodies, cpu)
-
-
-def drive(calls: Sequence[Call], concurrency: int, server: Server) -> Round:
-    """Send every call, at most `concurrency` at once, over kept-alive connections."""
-    return asyncio.run(_drive(calls, concurrency, server.process.pid))
-
-
-# -- the scenario ---------------------------------------------------------------------------------
-def signed_completions(
-    submission_ids: Sequence[str], settings: Any, prefix: str
-) -> list[tuple[bytes, str]]:
-    """A signed checkout.session.completed for each submission, as Stripe would send it."""
-    from diagpro.adapters.stripe_events import build_event, session_object, sign_event
-    from diagpro.domain.payment import CheckoutSession
-
-    now = datetime.now(UTC)
-    events = []
-    for i, sid in enumerate(submission_ids):
-        session_id = f"cs_bench_{prefix}_{i:06d}"
-        session = CheckoutSession(
-            id=session_id,
-            url=f"{settings.public_base_url}/checkout/local/{session_id}",
-            submission_id=sid,
-            status="complete",
-            payment_status="paid",
-            amount_total=settings.price_cents,
-            currency=settings.currency,
-            customer_email="owner@example.com",
-            expires_at=now + timedelta(hours=1),
-        )
-        payload = build_event(
-            f"evt_bench_{prefix}_{i:06d}",
-            "checkout.session.completed",
-            session_object(session),
-            now,
-        )
-        events.append((payload, sign_event(payload, settings.local_webhook_secret).signature))
-    return events
-
-
-def resigned(events: Sequence[tuple[bytes, str]], secret: str) -> list[tuple[bytes, str]]:
-    """The same events with a fresh signature timestamp (Stripe's redelivery)."""
-    from diagpro.adapters.stripe_events import sign_event
-
-    return [(payload, sign_event(payload, secret).signature) for payload, _ in events]
-
-
-def webhook_calls(url: str, events: Sequence[tuple[bytes, str]]) -> list[Call]:
-    headers = {"content-type": "application/json"}
-    return [Call(url, payload, {**headers, "stripe-signature": sig}) for payload, sig in events]
-
-
-def check(name: str, result: Round, what: str, ok: Callable[[dict[str, Any]], bool]) -> None:
-    bad = sum(1 for body in result.bodies if not ok(json.loads(body)))
-    if result.errors or bad:
-        raise SystemExit(f"{name}: {result.errors} non-200 answers, {bad} not {what}")
-
-
-BARE = "bare Litestar POST (async)"
-BARE_SYNC = "bare Litestar POST (sync_to_thread)"
-SAVE = "POST /saveSubmission"
-FIRST = "POST /webhook/stripe (first delivery)"
-DUPLICATE = "POST /webhook/stripe (duplicate)"
-
-
-def one_pass(
-    bare: Server, diagpro: Server, settings: Any, count: int, concurrency: int, tag: str
-) -> dict[str, Round]:
-    """Every row once with `count` requests: bare, intake, then a first and a second delivery
-    of a payment event for each submission just saved."""
-    json_headers = {"content-type": "application/json"}
-    passes: dict[str, Round] = {}
-    for name, path in ((BARE, "/bare"), (BARE_SYNC, "/bare-sync")):
-        calls = [Call(f"{bare.url}{path}", INTAKE_BODY, json_headers)] * count
-        passes[name] = drive(calls, concurrency, bare)
-        check(name, passes[name], "answered", lambda body: body.get("status") == "pending")
-
-    save_headers = {**json_headers, "x-api-key": API_KEY}
-    calls = [Call(f"{diagpro.url}/saveSubmission", INTAKE_BODY, save_headers)] * count
-    passes[SAVE] = drive(calls, concurrency, diagpro)
-    check(SAVE, passes[SAVE], "saved", lambda body: body.get("status") == "pending")
-    submission_ids = [json.loads(body)["submissionId"] for body in passes[SAVE].bodies]
-
-    # Signed just before sending: Stripe signatures are good for 300 s.
-    events = signed_completions(submission_ids, settings, tag)
-    url = f"{diagpro.url}/webhook/stripe"
-    passes[FIRST] = drive(webhook_calls(url, events), concurrency, diagpro)
-    check(FIRST, passes[FIRST], "fulfilled", lambda b: b["outcome"] == "fulfilled")
-    again = resigned(events, settings.local_webhook_secret)
-    passes[DUPLICATE] = drive(webhook_calls(url, again), concurrency, diagpro)
-    check(DUPLICATE, passes[DUPLICATE], "duplicates", lambda body: body["duplicate"] is True)
-    return passes
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(r, attribute) for r in self.rounds)
 
 
 def table(rows: Sequence[Row]) -> str:
+    """Medians over the rounds; each ratio is to the bare async row."""
     ref = rows[0]
     head = (
-        f"{'endpoint':<40}{'requests':>9}{'errors':>7}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'srv CPU ms/req':>15}{'req/s ÷ bare':>13}{'p50 × bare':>11}{'CPU × bare':>11}"
+        f"{'endpoint':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'srv CPU ms/req':>15}{'wrk CPU':>8}{'req/s ÷ bare':>13}{'p99 ÷ bare':>11}"
+        f"{'CPU × bare':>11}"
     )
     lines = [head, "-" * len(head)]
     for row in rows:
-        cpu = row.cpu_ms
-        cpu_text = "n/a" if cpu is None else f"{cpu:.2f}"
-        cpu_ratio = "n/a" if cpu is None or not ref.cpu_ms else f"{cpu / ref.cpu_ms:.2f}"
         lines.append(
-            f"{row.name:<40}{row.requests:>9}{row.errors:>7}{row.rps:>7.0f}"
-            f"{row.percentile(50):>8.1f}{row.percentile(99):>8.1f}{cpu_text:>15}"
-            f"{row.rps / ref.rps:>13.2f}{row.percentile(50) / ref.percentile(50):>11.2f}"
-            f"{cpu_ratio:>11}"
+            f"{row.name:<40}{sum(r.requests for r in row.rounds):>9}{row.median('rps'):>7.0f}"
+            f"{row.median('p50_ms'):>8.1f}{row.median('p99_ms'):>8.1f}"
+            f"{row.median('server_cpu_ms'):>15.3f}{row.median('client_cpu_share'):>8.0%}"
+            f"{row.median('rps') / ref.median('rps'):>13.2f}"
+            f"{row.median('p99_ms') / ref.median('p99_ms'):>11.2f}"
+            f"{row.median('server_cpu_ms') / ref.median('server_cpu_ms'):>11.2f}"
         )
     return "\n".join(lines)
 
@@ -363,44 +410,59 @@ def run(args: argparse.Namespace) -> None:
     servers: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="diagpro-bench-") as tmp:
         folder = Path(tmp)
-        total = args.warmup + args.rounds * args.requests
         diagpro_env = {
             "DIAGPRO_DATA_DIR": str(folder / "data"),
-            "DIAGPRO_SUBMISSIONS_PER_MINUTE": str(100 * total + 1000),  # never the limit here
             "DIAGPRO_API_KEYS": API_KEY,
+            # Behind one proxy (a load balancer) that names each client in X-Forwarded-For; the
+            # rate limit stays at its default, and every request is a new client.
+            "DIAGPRO_TRUSTED_PROXIES": "1",
+            "BENCH_LOOP": args.loop,
+            "BENCH_HTTP": args.http,
         }
         # Made here first, so this process and the server share the data folder's secrets.
         settings = with_local_secrets(load_settings(diagpro_env))
         env = {**os.environ, **diagpro_env}
+        if args.src:
+            env["PYTHONPATH"] = str(Path(args.src).resolve())
         try:
             servers.append(bare := start_server("bare", env, folder))
             servers.append(diagpro := start_server("diagpro", env, folder))
             for server in servers:
                 wait_ready(server)
             print(
-                f"{args.rounds} rounds of {args.requests} requests per row after "
-                f"{args.warmup} warm-up, concurrency {args.concurrency}; client and servers on "
+                f"{args.rounds} rounds of {args.seconds} s per row after a "
+                f"{args.warmup} s warm-up; wrk -t1 -c{args.connections}; "
                 f"{os.cpu_count()} cores, {platform.machine()}, "
-                f"Python {platform.python_version()}, uvicorn 1 worker ({_uvicorn_impl()})",
+                f"Python {platform.python_version()}, uvicorn 1 worker "
+                f"({_uvicorn_impl(args)}); diagpro from {args.src or 'this checkout'}",
                 flush=True,
             )
-            one_pass(bare, diagpro, settings, args.warmup, args.concurrency, "warm")
-            rows = {name: Row(name) for name in (BARE, BARE_SYNC, SAVE, FIRST, DUPLICATE)}
+            scenario = Scenario(bare, diagpro, settings, folder, args)
+            scenario.one_pass("warm", args.warmup)
+            rows = {name: Row(name) for name in ROWS}
             for n in range(args.rounds):
-                passes = one_pass(bare, diagpro, settings, args.requests, args.concurrency, f"r{n}")
-                for name, result in passes.items():
+                for name, result in scenario.one_pass(f"r{n}", args.seconds).items():
                     rows[name].rounds.append(result)
             print(table(list(rows.values())))
+            print(
+                f"peak RSS: diagpro {diagpro.peak_rss_mb():.0f} MB, bare "
+                f"{bare.peak_rss_mb():.0f} MB; wrk's own peak RSS "
+                f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+            )
         finally:
             for server in servers:
                 stop_server(server)
 
 
-def _uvicorn_impl() -> str:
+def _uvicorn_impl(args: argparse.Namespace) -> str:
     import importlib.util
 
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = args.loop
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = args.http
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return f"{loop} loop, {http}"
 
 
@@ -410,10 +472,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="(internal) run one server")
     serve.add_argument("role", choices=["diagpro", "bare"])
     serve.add_argument("port", type=int)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per row and round")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds, interleaved")
-    parser.add_argument("--warmup", type=int, default=300, help="warm-up requests per row")
-    parser.add_argument("--concurrency", type=int, default=12, help="requests in flight")
+    parser.add_argument("--seconds", type=float, default=8, help="per row and round")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds, rows interleaved")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds per row, once")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument("--src", help="serve diagpro from this src folder (a baseline checkout)")
+    parser.add_argument("--loop", default="auto", help="uvicorn --loop for both servers")
+    parser.add_argument("--http", default="auto", help="uvicorn --http for both servers")
     args = parser.parse_args(argv)
     if args.command == "serve":
         (serve_diagpro if args.role == "diagpro" else serve_bare)(args.port)

@@ -2,10 +2,11 @@
 # Debian packages diagpro needs beyond Python: Pango/HarfBuzz for WeasyPrint (harfbuzz-subset
 # makes renders ~6x faster and silences a DeprecationWarning), a font, and Noto CJK and Noto
 # Color Emoji, the report's fallbacks for Chinese, Japanese, Korean and emoji (DejaVu has none).
-# With --tests also poppler-utils (PDF checks), Debian's Chromium and its driver (the browser test; a test tool's
-# own browser download does not work offline) and, when no java is on PATH, Debian's Java runtime
-# for Google's Firestore and Pub/Sub emulators. Debian does not package gcloud or the emulators:
-# scripts/check-test-tools.sh (run by make test) says how to get them from Google.
+# With --tests also poppler-utils (PDF checks), Debian's Chromium and its driver (the browser
+# test; a test tool's own browser download does not work offline) and, when no java is on PATH,
+# Debian's Java runtime for Google's Firestore and Pub/Sub emulators. Debian does not package
+# gcloud or the emulators: scripts/check-test-tools.sh (run by make test) says how to get them
+# from Google. With --bench also wrk, the load generator of bench/http_bench.py.
 # Installs only what is missing.
 set -euo pipefail
 
@@ -14,6 +15,9 @@ packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 if [ "${1:-}" = "--tests" ]; then
   packages+=(poppler-utils chromium chromium-driver)
   command -v java >/dev/null || packages+=(default-jre-headless)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk)  # the HTTP benchmark's load generator (bench/README.md)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

@@ -28,7 +28,9 @@ from diagpro.adapters.sqlite.events import SqliteProcessedEvents
 from diagpro.adapters.sqlite.health import SqliteStoreProbe
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.adapters.sqlite.writer import SqliteWriter
 from diagpro.adapters.system import SecretIds, SystemClock
+from diagpro.adapters.worker_threads import in_worker_thread
 from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.health import ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
@@ -367,6 +369,13 @@ class Container(containers.DeclarativeContainer):
     )
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
+    # How the HTTP handlers of the order path (saving, payment events, status) run their use
+    # case: the embedded database's writer thread (a batch per commit), else the thread pool.
+    order_path = providers.Selector(
+        store_backend,
+        sqlite=providers.Singleton(SqliteWriter, database),
+        firestore=providers.Object(in_worker_thread),
+    )
 
 
 def use_memory_adapters(container: Container) -> Container:
@@ -383,4 +392,5 @@ def use_memory_adapters(container: Container) -> Container:
     container.report_files.override(providers.Object(None))  # nothing on disk to serve
     container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
     container.store_check.override(providers.Singleton(StoreCheck, {}, container.clock))
+    container.order_path.override(providers.Object(in_worker_thread))
     return container

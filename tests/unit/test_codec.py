@@ -153,3 +153,50 @@ def test_refunds_disputes_and_the_checkout_attempt_round_trip() -> None:
         disputes=(Dispute("du_1", 499, "usd", "fraudulent", "lost", "ch_1", "pi_1", at),),
     )
     assert submission_from_json(json.dumps(submission_to_document(original))) == original
+
+
+def _written_the_careful_way(submission: Any) -> dict[str, Any]:
+    """Every value visited and each datetime turned to UTC text by encode_datetime."""
+    from datetime import datetime
+
+    import msgspec
+
+    from diagpro.adapters.codec import _to_plain
+
+    document: dict[str, Any] = _to_plain(msgspec.to_builtins(submission, builtin_types=(datetime,)))
+    document[FORMAT_KEY] = FORMAT_VERSION
+    return document
+
+
+def test_the_quick_encoding_writes_what_the_careful_one_does() -> None:
+    """UTC times are written by msgspec in C; the text must be encode_datetime's, to the
+    character, with microseconds and without."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    rich = make_rich_submission()
+    for at in (datetime(2026, 12, 1, 9, 30, tzinfo=UTC), datetime(2026, 12, 1, 9, 30, 0, 12, UTC)):
+        submission = replace(rich, created_at=at, updated_at=at)
+        assert submission_to_document(submission) == _written_the_careful_way(submission)
+
+
+def test_a_time_in_another_zone_is_written_in_utc() -> None:
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    paris = datetime(2026, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    document = submission_to_document(replace(make_rich_submission(), updated_at=paris))
+    assert document["updated_at"] == "2026-12-01T09:30:00Z"
+
+
+def test_a_naive_time_anywhere_is_refused() -> None:
+    from dataclasses import replace
+    from datetime import datetime
+
+    from diagpro.adapters.codec import DocumentEncodeError
+
+    rich = make_rich_submission()
+    assert rich.payment is not None
+    naive_payment = replace(rich.payment, paid_at=datetime(2026, 12, 1, 9, 30))
+    with pytest.raises(DocumentEncodeError, match="naive datetime 2026-12-01T09:30:00"):
+        submission_to_document(replace(rich, payment=naive_payment))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -90,10 +90,41 @@ def _check_times(value: Any, where: str) -> None:
             _check_times(item, f"{where}[{index}]")
 
 
+_NO_OFFSET = timedelta(0)
+
+
+def _all_times_utc(value: Any) -> bool:
+    """Whether every datetime inside ``value`` is aware and in UTC: a look at each value,
+    building nothing, so the common case skips the slow, careful walks (``_to_plain`` when
+    writing, ``_check_times`` when reading), which also say what is wrong and where."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or kind is float or item is None:
+            continue
+        if kind is datetime:
+            if item.utcoffset() != _NO_OFFSET:  # None (naive) too
+                return False
+        elif kind is tuple or kind is list:
+            pending.extend(item)
+        elif kind is dict:
+            pending.extend(item.values())
+        elif hasattr(item, "__dataclass_fields__"):
+            pending.extend(vars(item).values())
+        elif isinstance(item, datetime):  # a datetime subclass: the careful way
+            return False
+    return True
+
+
 def submission_to_document(submission: Submission) -> Document:
     """The submission as a JSON-compatible dict, ``format_version`` included."""
-    built = msgspec.to_builtins(submission, builtin_types=(datetime,))
-    document: Document = _to_plain(built)
+    if _all_times_utc(submission):
+        # Through JSON and back, in C: msgspec writes an aware UTC datetime as encode_datetime
+        # does (RFC 3339, "Z", microseconds when there are some), and tuples come back lists.
+        document: Document = msgspec.json.decode(msgspec.json.encode(submission))
+    else:  # a time in another zone, turned to UTC on the way; a naive one refused
+        document = _to_plain(msgspec.to_builtins(submission, builtin_types=(datetime,)))
     document[FORMAT_KEY] = FORMAT_VERSION
     return document
 
@@ -120,7 +151,8 @@ def submission_from_document(document: Mapping[str, Any]) -> Submission:
     except msgspec.ValidationError as exc:
         where = doc.get("id", "?")
         raise DocumentDecodeError(f"submission document {where!r} is invalid: {exc}") from exc
-    _check_times(submission, "submission")
+    if not _all_times_utc(submission):
+        _check_times(submission, "submission")  # raises, naming the time and where it is
     return submission
 
 

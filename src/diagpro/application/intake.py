@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagpro.domain.errors import FieldProblem, IntakeInvalid
 from diagpro.domain.intake import validate_intake
 from diagpro.domain.payment import Price
 from diagpro.domain.ports import Clock, IdSource, SubmissionStore
@@ -17,8 +18,21 @@ class SaveSubmission:
         self._clock = clock
         self._price = price
 
-    def __call__(self, payload: object) -> Submission:
-        """Validate and store as pending. IntakeInvalid names every bad field; nothing is stored."""
+    def __call__(self, payload: object, price_cents: int | None = None) -> Submission:
+        """Validate and store as pending. IntakeInvalid names every bad field; nothing is stored.
+
+        ``price_cents`` is the price the client showed, when it says (the original frontend
+        does): a client showing another price is refused, never charged a different amount.
+        """
+        if price_cents is not None and price_cents != self._price.cents:
+            wrong_price = FieldProblem(
+                "priceCents", f"is {price_cents}, but the price is {self._price.cents}"
+            )
+            try:
+                validate_intake(payload)
+            except IntakeInvalid as exc:  # named with whatever else the intake rule refuses
+                raise IntakeInvalid([*exc.problems, wrong_price]) from exc
+            raise IntakeInvalid([wrong_price])
         intake = validate_intake(payload)
         now = self._clock.now()
         submission = Submission(

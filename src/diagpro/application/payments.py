@@ -69,11 +69,14 @@ class Fulfil:
         self._jobs = jobs
         self._clock = clock
 
-    def __call__(self, submission_id: str, payment: Payment) -> Fulfilment:
+    def __call__(
+        self, submission_id: str, payment: Payment, known: Submission | None = None
+    ) -> Fulfilment:
+        """``known``: the submission as the caller just read it, to save reading it again."""
         now = self._clock.now()
         # step 1 of 2: mark paid (one compare-and-set on the submission store).
         stored, changed = change_submission(
-            self._submissions, submission_id, lambda s: s.mark_paid(payment, now)
+            self._submissions, submission_id, lambda s: s.mark_paid(payment, now), known
         )
         # step 2 of 2: queue the work, whenever the submission is paid and nothing has started.
         # A crash between the steps leaves it paid without a job; the redelivered event runs
@@ -208,7 +211,7 @@ class HandlePaymentEvent:
             currency=event.currency.lower(),
             paid_at=event.created,
         )
-        stored = self._fulfil(submission.id, payment).submission
+        stored = self._fulfil(submission.id, payment, known=submission).submission
         # Judge by what is stored, not by who won the race: under concurrent duplicates the
         # delivery that loses still carries the event that paid.
         paid_by = stored.payment

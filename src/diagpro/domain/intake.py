@@ -8,6 +8,7 @@ an empty string means absent. Every bad field is reported at once, unknown keys 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -207,8 +208,13 @@ class Intake:
         return dict(self.details).get(name, "")
 
 
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@functools.cache
 def _camel_to_snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # Cached: the same few dozen field names, on every submission.
+    return _CAMEL_HUMP.sub("_", name).lower()
 
 
 def _text(value: object, name: str, limit: int, problems: list[FieldProblem]) -> str:
@@ -244,9 +250,15 @@ def _joins_emoji(text: str, at: int) -> bool:
     return before >= 0 and after < len(text) and _is_emoji(text[before]) and _is_emoji(text[after])
 
 
+# The ASCII part of the rule in one search: C0 controls but tab and line breaks, and DEL.
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _has_hidden_characters(text: str) -> bool:
     """Control characters (C0 but tab and line breaks, DEL, C1), bidi controls and invisible
     characters; a ZWJ only where it does not join two emoji."""
+    if text.isascii():  # most text: one search in C instead of a look at every character
+        return _ASCII_CONTROL.search(text) is not None
     for at, ch in enumerate(text):
         if ch in "\n\r\t":
             continue

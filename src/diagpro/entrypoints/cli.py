@@ -286,6 +286,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
 
     from diagpro.config import load_settings, with_local_secrets
     from diagpro.entrypoints.http.app import create_app
+    from diagpro.entrypoints.http.memory import settle_memory
     from diagpro.entrypoints.http.observability import configure_json_logging
 
     host, port = _listen_address(container.settings().port, args.host, args.port)
@@ -317,6 +318,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     # could choose the address it is rate limited as. Only DIAGPRO_TRUSTED_PROXIES decides who
     # the client is (entrypoints/http/client_address.py); uvicorn's settings:
     # https://www.uvicorn.org/settings/#http
+    settle_memory()  # the app is built: keep the collector off it (memory.py)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
     return 0
 

@@ -5,6 +5,17 @@ one connection of its own for the life of the Database: opening a connection cos
 the statements a webhook needs (0.7 ms each, six per payment event), and a connection is never
 shared between threads, so every adapter is safe to call from any thread.
 
+Writers in this process take turns on a lock of ours before SQLite's: SQLite's own wait for a
+busy database sleeps in steps of milliseconds (https://www.sqlite.org/c3ref/busy_timeout.html),
+so forty threads writing at once spent more time asleep than writing; a Python lock hands over
+as soon as the writer before is done. Other processes (the CLI, ``diagpro worker``) still meet
+SQLite's busy wait, up to the busy timeout.
+
+``batch()`` holds one transaction open across several use cases (the order path's writer thread,
+``writer.py``): inside it, each ``transaction()`` and ``write()`` is a SAVEPOINT, released into
+the batch or rolled back alone (https://www.sqlite.org/lang_savepoint.html), and the batch is
+committed once.
+
 An outage (the write lock still held by another process after the 30 s busy timeout, a disk
 that fails or is full, a file that cannot be opened or written) leaves every adapter as
 ``StoreUnavailable``, the error the ports declare; a file that is not a database, or whose pages
@@ -25,10 +36,11 @@ import sqlite3
 import stat
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from diagpro.adapters.sqlite.checkpoints import Checkpointer
 from diagpro.domain.errors import StoreDamaged, StoreUnavailable
 
 # sqlite3 error messages that mean "not now" rather than "wrong SQL", with what an operator can
@@ -49,7 +61,8 @@ PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 
 
-def _close_all(connections: list[sqlite3.Connection]) -> None:
+def _close_all(connections: list[sqlite3.Connection], checkpoints: Checkpointer) -> None:
+    checkpoints.stop()
     for conn in connections:
         conn.close()
     connections.clear()
@@ -66,7 +79,10 @@ class Database:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _close_all, self._opened)
+        # Held by this process's writer: re-entrant, so a write inside a write cannot deadlock.
+        self._writing = threading.RLock()
+        self._checkpoints = Checkpointer(self.path)  # for the event loop's connection
+        self._finalizer = weakref.finalize(self, _close_all, self._opened, self._checkpoints)
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
 
@@ -86,6 +102,7 @@ class Database:
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+            self._local.savepoints = 0
             with self._lock:
                 self._opened.append(conn)
         return conn
@@ -117,10 +134,33 @@ class Database:
             yield self._connection()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front; rolls back on error."""
-        with self._outage_as_unavailable():
+    def _turn_to_write(self) -> Iterator[None]:
+        """This process's writers one at a time (re-entrant: a batch's writes are inside it)."""
+        with self._writing:
+            yield
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One statement that writes, committed on its own (autocommit), or a savepoint of the
+        batch this thread is in."""
+        with self._turn_to_write(), self._outage_as_unavailable():
             conn = self._connection()
+            if conn.in_transaction:
+                with self._savepoint(conn):
+                    yield conn
+            else:
+                yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front; rolls back on error. Inside
+        ``batch()``, a savepoint of the batch's transaction."""
+        with self._turn_to_write(), self._outage_as_unavailable():
+            conn = self._connection()
+            if conn.in_transaction:
+                with self._savepoint(conn):
+                    yield conn
+                return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -130,14 +170,66 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def batch(self) -> Iterator[Callable[[], AbstractContextManager[None]]]:
+        """One transaction for several callers, committed once at the end; yields ``part``, the
+        savepoint each caller runs in, so a caller that fails undoes only its own writes. The
+        connection checkpoints in the background (checkpoints.py), not in the commit."""
+        with self._turn_to_write(), self._outage_as_unavailable():
+            conn = self._connection()
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._local.batch_lost = False
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield lambda: self._savepoint(conn)
+                self._refuse_a_lost_batch()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.batch_lost = False
+        self._checkpoints.wrote()
+
+    def _refuse_a_lost_batch(self) -> None:
+        if getattr(self._local, "batch_lost", False):
+            raise StoreUnavailable(
+                f"The embedded database {self.path} rolled back a whole transaction after an "
+                "error in it; nothing of it was kept"
+            )
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
+        self._refuse_a_lost_batch()
+        depth = self._local.savepoints = self._local.savepoints + 1
+        name = f"part{depth}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            else:
+                # SQLite rolled the whole transaction back itself, as it may on a full disk or an
+                # I/O error ("Response To Errors Within A Transaction",
+                # https://www.sqlite.org/lang_transaction.html): the batch is lost.
+                self._local.batch_lost = True
+            raise
+        else:
+            conn.execute(f"RELEASE {name}")
+        finally:
+            self._local.savepoints = depth - 1
+
     def migrate(self, ddl: str) -> None:
-        with self.connect() as conn:
+        with self.write() as conn:
             conn.executescript(ddl)
 
     def close(self) -> None:
         """Close every thread's connection (tests, shutdown); the next use opens new ones."""
         with self._lock:
-            _close_all(self._opened)
+            _close_all(self._opened, self._checkpoints)
         self._local = threading.local()
 
 

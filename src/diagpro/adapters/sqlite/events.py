@@ -48,7 +48,7 @@ class SqliteProcessedEvents:
             "outcome": outcome,
             "recorded_at": encode_datetime(at),
         }
-        with self._db.connect() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO processed_events (event_id, type, submission_id,"
                 " checkout_session_id, amount_total, currency, event_created, outcome,"

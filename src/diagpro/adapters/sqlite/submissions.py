@@ -50,7 +50,7 @@ class SqliteSubmissionStore:
 
     def add(self, submission: Submission) -> None:
         row = _row(submission)
-        with self._db.connect() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO submissions"
                 " (id, status, version, created_at, updated_at, doc)"

@@ -1,8 +1,10 @@
 """The JSON API the original frontend calls: same paths, same shapes, one error envelope.
 
 Handlers parse, call one use case and shape the answer; every refusal is a domain error or an
-ApiError mapped in errors.py. Handlers are sync and run in the thread pool, so a slow disk never
-stalls the event loop.
+ApiError mapped in errors.py. Most handlers are sync and run in the thread pool, so a slow disk or
+a provider never stalls the event loop; the order path (saveSubmission, analysisStatus) is async
+and awaits its use case (``on_loop.Awaited``), run by the embedded database's writer thread or the
+thread pool.
 """
 
 from __future__ import annotations
@@ -30,10 +32,8 @@ from diagpro.application.status import (
     GetDownloadLinks,
     StatusView,
 )
-from diagpro.config import Settings
-from diagpro.domain.errors import FieldProblem, IntakeInvalid, SubmissionNotFound
+from diagpro.domain.errors import SubmissionNotFound
 from diagpro.domain.ids import is_submission_id
-from diagpro.domain.intake import validate_intake
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.http.answers import (
@@ -47,6 +47,7 @@ from diagpro.entrypoints.http.answers import (
 )
 from diagpro.entrypoints.http.errors import ApiError
 from diagpro.entrypoints.http.intake_schema import PAYLOAD_REF
+from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import (
     BAD_ID,
     BAD_SESSION,
@@ -197,7 +198,6 @@ def status_body(view: StatusView) -> dict[str, Any]:
 @post(
     "/saveSubmission",
     status_code=HTTP_200_OK,
-    sync_to_thread=True,
     responses={HTTP_200_OK: answer(Saved, "Stored: pay for it with /createCheckoutSession")},
     operation_class=refusing(
         NOT_JSON,
@@ -208,24 +208,12 @@ def status_body(view: StatusView) -> dict[str, Any]:
         leads_to=submission_links("/submissionId"),
     ),
 )
-def save_submission(
-    data: SaveSubmissionBodyIn,
-    save: NamedDependency[SaveSubmission],
-    settings: NamedDependency[Settings],
+async def save_submission(
+    data: SaveSubmissionBodyIn, save: NamedDependency[Awaited[SaveSubmission]]
 ) -> dict[str, str]:
     """Validate and store a customer's description; 400 names every bad field."""
     payload = None if data.payload is UNSET else data.payload
-    if data.priceCents is not None and data.priceCents != settings.price_cents:
-        # Nothing is saved; the price is named with whatever else the intake rule refuses.
-        wrong_price = FieldProblem(
-            "priceCents", f"is {data.priceCents}, but the price is {settings.price_cents}"
-        )
-        try:
-            validate_intake(payload)
-        except IntakeInvalid as exc:
-            raise IntakeInvalid([*exc.problems, wrong_price]) from exc
-        raise IntakeInvalid([wrong_price])
-    submission = save(payload)
+    submission = await save(payload, data.priceCents)
     return {"submissionId": submission.id, "status": submission.status.value}
 
 
@@ -300,26 +288,24 @@ def checkout_session(
 @post(
     "/analysisStatus",
     status_code=HTTP_200_OK,
-    sync_to_thread=True,
     responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
     operation_class=refusing(*ID_BODY, *KEYED, NOT_FOUND),
 )
-def analysis_status(
-    data: SubmissionRefBody, describe: NamedDependency[DescribeSubmission]
+async def analysis_status(
+    data: SubmissionRefBody, describe_now: NamedDependency[Awaited[DescribeSubmission]]
 ) -> dict[str, Any]:
-    return status_body(describe(submission_id_from(data.submissionId)))
+    return status_body(await describe_now(submission_id_from(data.submissionId)))
 
 
 @get(
     "/analysisStatus",
-    sync_to_thread=True,
     responses={HTTP_200_OK: answer(SubmissionState, "Where the submission is")},
     operation_class=refusing(*ID_QUERY, *KEYED, NOT_FOUND),
 )
-def analysis_status_get(
-    submission_id: SubmissionIdQuery, describe: NamedDependency[DescribeSubmission]
+async def analysis_status_get(
+    submission_id: SubmissionIdQuery, describe_now: NamedDependency[Awaited[DescribeSubmission]]
 ) -> dict[str, Any]:
-    return status_body(describe(submission_id_from(submission_id)))
+    return status_body(await describe_now(submission_id_from(submission_id)))
 
 
 # Work a client may ask for again: refused before payment, after a refund, or mid-update.

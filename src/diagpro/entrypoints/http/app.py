@@ -26,6 +26,7 @@ from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
 from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
+from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
 from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
@@ -38,10 +39,9 @@ MAX_BODY_BYTES = 128 * 1024
 
 # Litestar dependency name -> container provider. Handlers ask for these names.
 _BRIDGED = (
-    ("save", "save_submission"),
+    ("save_form", "save_submission"),
     ("open_checkout", "open_checkout"),
     ("follow_checkout", "follow_checkout"),
-    ("receive_payment_event", "receive_payment_event"),
     ("describe", "describe"),
     ("download_links", "download_links"),
     ("requeue", "requeue"),
@@ -57,12 +57,30 @@ _BRIDGED = (
 )
 
 
+# The order path's use cases, awaited (on_loop.py): run by the container's order_path runner.
+# Each is the one dependency of its handler.
+_AWAITED = (
+    ("save", "save_submission"),
+    ("receive_payment_event", "receive_payment_event"),
+    ("describe_now", "describe"),
+)
+
+
 def _bridge(container: Container) -> dict[str, Provide]:
     def provider(name: str) -> Provide:
         attr = getattr(container, name)
         return Provide(lambda: attr(), sync_to_thread=False)
 
-    return {dep: provider(name) for dep, name in _BRIDGED}
+    runner = container.order_path()
+
+    def awaited(name: str) -> Provide:
+        attr = getattr(container, name)
+        return Provide(lambda: Awaited(attr(), runner), sync_to_thread=False)
+
+    return {
+        **{dep: provider(name) for dep, name in _BRIDGED},
+        **{dep: awaited(name) for dep, name in _AWAITED},
+    }
 
 
 def _worker_lifespan(container: Container) -> Any:

@@ -38,7 +38,8 @@ def key_fingerprint(key: str) -> str:
 def api_key_guard(keys: tuple[str, ...]) -> Any:
     accepted = ApiKeys(keys)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread, a hop on every API call.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         given = connection.headers.get(API_KEY_HEADER, "")
         if not given:
             raise NotAuthorizedException("Missing x-api-key header")

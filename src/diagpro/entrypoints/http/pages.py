@@ -109,7 +109,9 @@ def intake_page(
 
 @post("/intake", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
 def submit_intake(
-    data: FormBody, save: NamedDependency[SaveSubmission], settings: NamedDependency[Settings]
+    data: FormBody,
+    save_form: NamedDependency[SaveSubmission],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
     """Save and go to the review; a refused form comes back with every problem beside its box."""
     reading = intake_form.read_form(data)
@@ -122,7 +124,7 @@ def submit_intake(
             except IntakeInvalid as exc:
                 problems += exc.problems
             raise IntakeInvalid(problems)
-        submission = save(reading.payload)
+        submission = save_form(reading.payload)
     except IntakeInvalid as exc:
         return _form_page(settings, reading.values, exc.problems, status_code=400)
     return Redirect(f"/review/{submission.id}", status_code=HTTP_303_SEE_OTHER)

@@ -14,14 +14,22 @@ A refused request answers 429 with ``Retry-After`` (RFC 6585, section 4; RFC 911
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import DurationUnit, RateLimitConfig, RateLimitMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.middleware.rate_limit import (
+    DURATION_VALUES,
+    CacheObject,
+    DurationUnit,
+    RateLimitConfig,
+    RateLimitMiddleware,
+)
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from diagpro.entrypoints.http.auth import API_KEY_HEADER, ApiKeys, key_fingerprint
 from diagpro.entrypoints.http.client_address import client_address
@@ -30,20 +38,96 @@ RETRY_AFTER_HEADER = "Retry-After"
 WINDOW: DurationUnit = "minute"
 
 
+class Histories:
+    """Each bucket's recent request times, kept in this process's memory.
+
+    Litestar's limiter keeps them in a ``Store`` as JSON, decoded and encoded again on every
+    request; its default store is this process's memory too, so counting here changes nothing
+    but the cost. A bucket is kept as a tuple of ints, which Python's garbage collector stops
+    tracking (https://devguide.python.org/internals/garbage-collector/, "Optimization: delay
+    tracking containers"): a flood of new clients is hundreds of thousands of buckets, and as
+    objects the collector would walk them all, pausing every request. Buckets whose window is
+    over are dropped once a window, so they hold memory for one window at most.
+    """
+
+    def __init__(self, window_seconds: int) -> None:
+        self._window = window_seconds
+        self._by_key: dict[str, tuple[int, tuple[int, ...]]] = {}
+        self._next_sweep = 0
+
+    def get(self, key: str, now: int) -> CacheObject:
+        found = self._by_key.get(key)
+        if found is None or found[0] <= now:
+            return CacheObject(history=[], reset=now + self._window)
+        return CacheObject(history=list(found[1]), reset=found[0])
+
+    def put(self, key: str, history: CacheObject, now: int) -> None:
+        self._by_key[key] = (history.reset, tuple(history.history))
+        if now >= self._next_sweep:
+            self._by_key = {k: h for k, h in self._by_key.items() if h[0] > now}
+            self._next_sweep = now + self._window
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+@dataclass
+class CustomerRateLimitConfig(RateLimitConfig):
+    """Litestar's config, with the histories its middleware counts in (one per config, so every
+    route under one limit shares its buckets)."""
+
+    histories: Histories = field(default_factory=lambda: Histories(DURATION_VALUES[WINDOW]))
+
+
 class CustomerRateLimit(RateLimitMiddleware):
-    """Litestar's limiter, whose 429 also says when to come back in the standard header."""
+    """Litestar's limiter, counting in ``Histories``, whose 429 also says when to come back in
+    the standard header."""
+
+    def __init__(self, app: ASGIApp, config: CustomerRateLimitConfig) -> None:
+        super().__init__(app, config)
+        self.histories = config.histories
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except TooManyRequestsException as refused:
-            headers = dict(refused.headers or {})
-            wait = headers.get(self.config.rate_limit_reset_header_key, "60")
-            headers[RETRY_AFTER_HEADER] = str(max(1, int(wait)))
-            raise TooManyRequestsException(
-                detail=f"Too many requests: try again in {headers[RETRY_AFTER_HEADER]} s",
-                headers=headers,
-            ) from None
+        # Litestar's own steps (RateLimitMiddleware.__call__) but for its anyio lock, which keeps
+        # two requests from interleaving between an awaited read of the store and an awaited
+        # write. Here the count and the write are one step with no await between them, on the
+        # event loop's only thread, so nothing can come between; and the lock cost two trips
+        # through the loop on every request.
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
+        if await self.should_check_request(request=request):
+            key = self.cache_key_from_request(request)
+            now = int(time.time())
+            history = self.histories.get(key, now)
+            if len(history.history) >= self.max_requests:
+                raise self._refusal(history)
+            history.history = [now, *history.history]
+            self.histories.put(key, history, now)
+            if self.config.set_rate_limit_headers:
+                send = self.create_send_wrapper(send=send, cache_object=history)
+        await self.app(scope, receive, send)
+
+    def _refusal(self, history: CacheObject) -> TooManyRequestsException:
+        headers = self.create_response_headers(cache_object=history)
+        wait = headers.get(self.config.rate_limit_reset_header_key, "60")
+        headers[RETRY_AFTER_HEADER] = str(max(1, int(wait)))
+        return TooManyRequestsException(
+            detail=f"Too many requests: try again in {headers[RETRY_AFTER_HEADER]} s",
+            headers=headers,
+        )
+
+    def create_send_wrapper(self, send: Send, cache_object: CacheObject) -> Send:
+        # Appended as they are: no response of ours sets them, so nothing needs replacing.
+        added = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.create_response_headers(cache_object=cache_object).items()
+        ]
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *added]
+            await send(message)
+
+        return send_with_limits
 
 
 def api_rate_limit(
@@ -53,7 +137,8 @@ def api_rate_limit(
     accepted = ApiKeys(keys)
     address = client_address(trusted_proxies)
 
-    def authenticated(request: Request[Any, Any, Any]) -> bool:
+    # async: Litestar runs a sync check_throttle_handler in a worker thread.
+    async def authenticated(request: Request[Any, Any, Any]) -> bool:
         return accepted.accepts(request.headers.get(API_KEY_HEADER, ""))
 
     def bucket(request: Request[Any, Any, Any]) -> str:
@@ -72,9 +157,9 @@ def form_rate_limit(per_minute: int, trusted_proxies: int) -> DefineMiddleware:
 def _limit(
     per_minute: int,
     bucket: Callable[[Request[Any, Any, Any]], str],
-    counted: Callable[[Request[Any, Any, Any]], bool] | None,
+    counted: Callable[[Request[Any, Any, Any]], Awaitable[bool]] | None,
 ) -> DefineMiddleware:
-    return RateLimitConfig(
+    return CustomerRateLimitConfig(
         rate_limit=(WINDOW, per_minute),
         identifier_for_request=bucket,
         check_throttle_handler=counted,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-import anyio.to_thread
 from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType
@@ -17,6 +16,7 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK
 
 from diagpro.application.payments import ReceivePaymentEvent
+from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import (
     BAD_SIGNATURE,
     NO_SIGNATURE,
@@ -56,14 +56,14 @@ SignatureHeader = Annotated[
 )
 async def stripe_webhook(
     request: Request[Any, Any, Any],
-    receive_payment_event: NamedDependency[ReceivePaymentEvent],
+    receive_payment_event: NamedDependency[Awaited[ReceivePaymentEvent]],
     signature: SignatureHeader,
 ) -> dict[str, Any]:
     """Receive a Stripe event. 400 on a bad signature (Stripe retries); 200 for everything
     verified, including events for unknown submissions (recorded, so nothing is lost); 503 when
     a store is down, so Stripe delivers the event again later."""
     payload = await request.body()
-    receipt = await anyio.to_thread.run_sync(receive_payment_event, payload, signature or "")
+    receipt = await receive_payment_event(payload, signature or "")
     log.info(
         "payment event %s for %s: %s%s",
         receipt.event_id,

@@ -1,0 +1,173 @@
+"""The embedded database's writer thread: several calls per commit, each answered only once its
+batch is committed, a failing call undoing only its own writes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diagpro.adapters.sqlite.db import Database
+from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.adapters.sqlite.writer import SqliteWriter
+from diagpro.domain.errors import StoreUnavailable, SubmissionNotFound
+from tests.builders import make_submission
+
+
+def _ids_on_disk(path: Path) -> set[str]:
+    """What another connection (another process) sees: only committed rows."""
+    with sqlite3.connect(path) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM submissions")}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "diagpro.sqlite3")
+    yield database
+    database.close()
+
+
+def test_every_answer_comes_after_its_commit(db: Database) -> None:
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+    path = Path(db.path)
+    seen_at_answer: dict[str, bool] = {}
+
+    async def save(n: int) -> None:
+        submission = make_submission(id=f"diag_1796305569000_{n:08x}")
+        await writer(store.add, submission)
+        seen_at_answer[submission.id] = submission.id in _ids_on_disk(path)
+
+    async def main() -> None:
+        await asyncio.gather(*(save(n) for n in range(60)))
+
+    asyncio.run(main())
+    assert len(seen_at_answer) == 60
+    assert all(seen_at_answer.values()), "an answer came before its row was committed"
+
+
+def test_calls_that_arrive_together_share_a_commit(db: Database) -> None:
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+    commits = 0
+    real_batch = db.batch
+
+    @contextmanager
+    def counted() -> Iterator[Any]:
+        nonlocal commits
+        with real_batch() as part:
+            yield part
+        commits += 1
+
+    db.batch = counted  # type: ignore[method-assign]
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(
+                writer(store.add, make_submission(id=f"diag_1796305569000_{n:08x}"))
+                for n in range(40)
+            )
+        )
+
+    asyncio.run(main())
+    assert len(_ids_on_disk(Path(db.path))) == 40
+    assert commits < 40
+
+
+def test_a_failing_call_undoes_only_its_own_writes(db: Database) -> None:
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+
+    def save_then_fail(n: int) -> None:
+        store.add(make_submission(id=f"diag_1796305569000_{n:08x}"))
+        raise ValueError("refused after writing")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            writer(store.add, make_submission(id="diag_1796305569000_00000001")),
+            writer(save_then_fail, 2),
+            writer(store.add, make_submission(id="diag_1796305569000_00000003")),
+            return_exceptions=True,
+        )
+
+    answers = asyncio.run(main())
+    assert isinstance(answers[1], ValueError)
+    assert _ids_on_disk(Path(db.path)) == {
+        "diag_1796305569000_00000001",
+        "diag_1796305569000_00000003",
+    }
+
+
+def test_a_refusal_reaches_its_caller_as_it_was_raised(db: Database) -> None:
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+    with pytest.raises(SubmissionNotFound):
+        asyncio.run(writer(store.get, "diag_1796305569000_deadbeef"))
+
+
+def test_a_compare_and_set_inside_a_batch_sees_the_writes_before_it(db: Database) -> None:
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+    first = make_submission(id="diag_1796305569000_0000000a")
+
+    def add_then_change() -> int:
+        store.add(first)
+        store.update(replace(first, version=first.version + 1))  # a transaction inside the batch
+        return store.get(first.id).version
+
+    assert asyncio.run(writer(add_then_change)) == first.version + 1
+    assert SqliteSubmissionStore(Database(db.path)).get(first.id).version == first.version + 1
+
+
+class _CommitFails(Database):
+    """A database whose batch commit fails, as a full disk would make it."""
+
+    @contextmanager
+    def batch(self) -> Iterator[Any]:
+        with super().batch() as part:
+            yield part
+            raise StoreUnavailable("The embedded database did not answer (disk full)")
+
+
+def test_when_the_commit_fails_no_caller_is_told_its_write_was_kept(tmp_path: Path) -> None:
+    db = _CommitFails(tmp_path / "diagpro.sqlite3")
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                writer(store.add, make_submission(id=f"diag_1796305569000_{n:08x}"))
+                for n in range(5)
+            ),
+            return_exceptions=True,
+        )
+
+    answers = asyncio.run(main())
+    assert all(isinstance(a, StoreUnavailable) for a in answers), answers
+    assert _ids_on_disk(Path(db.path)) == set()
+    db.close()
+
+
+def test_the_writer_keeps_serving_after_a_failed_batch(tmp_path: Path) -> None:
+    db = Database(tmp_path / "diagpro.sqlite3")
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+
+    def broken() -> None:
+        raise RuntimeError("a bug in one call")
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError):
+            await writer(broken)
+        await writer(store.add, make_submission(id="diag_1796305569000_000000ff"))
+
+    asyncio.run(main())
+    assert _ids_on_disk(Path(db.path)) == {"diag_1796305569000_000000ff"}
+    db.close()
