@@ -35,6 +35,11 @@ the use case again, which the outside world does anyway:
   to an operator; the provider's refund is idempotent on the payment, so refunding again never
   pays twice.
 
+On the embedded database, the HTTP server's order path (saving, payment events, status reads)
+runs in one writer thread that commits the calls arriving together in one transaction, each in a
+savepoint of its own (``adapters/sqlite/writer.py``): the steps above then commit together, which
+only narrows the gaps they are ordered to survive.
+
 A store that does not answer raises ``StoreUnavailable`` (declared on the ports); the use case
 stops at that step and the caller retries (HTTP answers 503 with Retry-After, which also makes
 Stripe redeliver a webhook; the worker backs off and claims again).
