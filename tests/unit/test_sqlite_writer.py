@@ -171,3 +171,32 @@ def test_the_writer_keeps_serving_after_a_failed_batch(tmp_path: Path) -> None:
     asyncio.run(main())
     assert _ids_on_disk(Path(db.path)) == {"diag_1796305569000_000000ff"}
     db.close()
+
+
+def test_the_writer_s_commits_are_checkpointed_in_the_background(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's connection has automatic checkpoints off; the checkpoint thread runs one
+    within a second of the last commit, so the -wal file is copied back without a request
+    waiting for it."""
+    import time
+
+    from diagpro.adapters.sqlite import checkpoints
+
+    runs: list[float] = []
+    real = checkpoints.Checkpointer._checkpoint
+
+    def counted(self: checkpoints.Checkpointer, conn: sqlite3.Connection) -> None:
+        real(self, conn)
+        runs.append(time.monotonic())
+
+    monkeypatch.setattr(checkpoints.Checkpointer, "_checkpoint", counted)
+    store = SqliteSubmissionStore(db)
+    writer = SqliteWriter(db)
+    asyncio.run(writer(store.add, make_submission(id="diag_1796305569000_000000c1")))
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # others keep it
+    deadline = time.monotonic() + 5
+    while not runs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runs, "no checkpoint ran after the writer's commit"

@@ -2,11 +2,11 @@
 
 In WAL mode a commit appends to the ``-wal`` file, and by default the commit that takes it past
 1000 pages also copies it back into the database and syncs the file to disk: one request in a few
-hundred paid for that, several milliseconds on the event loop. The event loop's connection has
-automatic checkpoints off, and this thread runs a PASSIVE checkpoint after every few hundred of
-its writes, or a second after the last one; PASSIVE never waits for a reader or a writer
-("Application-Initiated Checkpoints", https://www.sqlite.org/wal.html#ckpt). Every other
-connection keeps SQLite's automatic checkpoints, so a process without this thread (the CLI,
+hundred waited several milliseconds for that. The connection of the order path's writer thread
+(``Database.batch()``, ``writer.py``) has automatic checkpoints off, and this thread runs a
+PASSIVE checkpoint after every 256 of its commits, or a second after the last one; PASSIVE never
+waits for a reader or a writer (https://www.sqlite.org/wal.html#ckpt). Every other connection
+keeps SQLite's automatic checkpoints, so a process without a writer thread (the CLI,
 ``diagpro worker``) still keeps the ``-wal`` file short.
 """
 

@@ -81,7 +81,7 @@ class Database:
         self._lock = threading.Lock()
         # Held by this process's writer: re-entrant, so a write inside a write cannot deadlock.
         self._writing = threading.RLock()
-        self._checkpoints = Checkpointer(self.path)  # for the event loop's connection
+        self._checkpoints = Checkpointer(self.path)  # for batch(), the writer thread
         self._finalizer = weakref.finalize(self, _close_all, self._opened, self._checkpoints)
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")

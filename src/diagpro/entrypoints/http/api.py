@@ -3,8 +3,8 @@
 Handlers parse, call one use case and shape the answer; every refusal is a domain error or an
 ApiError mapped in errors.py. Most handlers are sync and run in the thread pool, so a slow disk or
 a provider never stalls the event loop; the order path (saveSubmission, analysisStatus) is async
-and awaits its use case (``on_loop.Awaited``), run by the embedded database's writer thread or the
-thread pool.
+and awaits its use case (``order_path.Awaited``), run by the embedded database's writer thread
+or the thread pool.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from diagpro.entrypoints.http.answers import (
 )
 from diagpro.entrypoints.http.errors import ApiError
 from diagpro.entrypoints.http.intake_schema import PAYLOAD_REF
-from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import (
     BAD_ID,
     BAD_SESSION,
@@ -73,6 +72,7 @@ from diagpro.entrypoints.http.openapi import (
     refusing,
     submission_links,
 )
+from diagpro.entrypoints.http.order_path import Awaited
 
 VERSION = "0.1.0"
 

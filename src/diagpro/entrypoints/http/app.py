@@ -26,8 +26,8 @@ from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
 from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
-from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
+from diagpro.entrypoints.http.order_path import Awaited
 from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
 from diagpro.entrypoints.worker import run_worker
@@ -57,7 +57,7 @@ _BRIDGED = (
 )
 
 
-# The order path's use cases, awaited (on_loop.py): run by the container's order_path runner.
+# The order path's use cases, awaited (order_path.py): run by the container's order_path runner.
 # Each is the one dependency of its handler.
 _AWAITED = (
     ("save", "save_submission"),

@@ -16,7 +16,6 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK
 
 from diagpro.application.payments import ReceivePaymentEvent
-from diagpro.entrypoints.http.on_loop import Awaited
 from diagpro.entrypoints.http.openapi import (
     BAD_SIGNATURE,
     NO_SIGNATURE,
@@ -26,6 +25,7 @@ from diagpro.entrypoints.http.openapi import (
     refusing,
     stripe_event_body,
 )
+from diagpro.entrypoints.http.order_path import Awaited
 
 log = logging.getLogger("diagpro.webhook")
 
