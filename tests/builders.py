@@ -49,6 +49,32 @@ CURRENCY = "usd"
 _serial = itertools.count(1)
 
 
+ORIGINAL_FRONTEND_PAYLOAD = {  # what DiagnosticReview.tsx posts: 22 keys, "" for missing
+    "equipmentType": "automotive",
+    "make": "Ford",
+    "model": "F-150",
+    "year": "2015",
+    "mileageHours": "98,000",
+    "serialNumber": "",
+    "errorCodes": "P0301 P0171",
+    "symptoms": "Rough idle, Engine shaking",
+    "whenStarted": "week",
+    "frequency": "always",
+    "urgencyLevel": "normal",
+    "locationEnvironment": "city",
+    "usagePattern": "daily",
+    "problemDescription": "Rough idle and shaking at stops, worse when cold",
+    "previousRepairs": "",
+    "modifications": "",
+    "troubleshootingSteps": "",
+    "shopQuoteAmount": "1,250.00",
+    "shopRecommendation": "Replace all coils and plugs",
+    "fullName": "Pat Owner",
+    "email": "Owner@Example.com",
+    "phone": "",
+}
+
+
 def new_submission_id(now: datetime = T0) -> str:
     """A valid ``diag_<ms>_<hex>`` id, different on every call."""
     return format_submission_id(now, f"{next(_serial):024x}")

@@ -18,32 +18,10 @@ from openapi_spec_validator import validate
 
 from diagpro.domain.errors import IntakeInvalid
 from diagpro.domain.intake import validate_intake
+from tests.builders import ORIGINAL_FRONTEND_PAYLOAD
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
 
 UNKNOWN_ID = "diag_1795694400000_" + "e" * 24
-ORIGINAL_FRONTEND_PAYLOAD = {  # what DiagnosticReview.tsx posts: 22 keys, "" for missing
-    **dict.fromkeys(
-        ["serialNumber", "previousRepairs", "modifications", "troubleshootingSteps", "phone"],
-        "",
-    ),
-    "equipmentType": "automotive",
-    "make": "Ford",
-    "model": "F-150",
-    "year": "2015",
-    "mileageHours": "98,000",
-    "errorCodes": "P0301 P0171",
-    "symptoms": "Rough idle, Engine shaking",
-    "whenStarted": "week",
-    "frequency": "always",
-    "urgencyLevel": "normal",
-    "locationEnvironment": "city",
-    "usagePattern": "daily",
-    "problemDescription": "Rough idle and shaking at stops, worse when cold",
-    "shopQuoteAmount": "1,250.00",
-    "shopRecommendation": "Replace all coils and plugs",
-    "fullName": "Pat Owner",
-    "email": "Owner@Example.com",
-}
 
 
 @pytest.fixture

@@ -9,31 +9,7 @@ from diagpro.domain.intake import (
     intake_to_payload,
     validate_intake,
 )
-
-ORIGINAL_FRONTEND_PAYLOAD = {  # what DiagnosticReview.tsx posts: 22 keys, "" for missing
-    "equipmentType": "automotive",
-    "make": "Ford",
-    "model": "F-150",
-    "year": "2015",
-    "mileageHours": "98,000",
-    "serialNumber": "",
-    "errorCodes": "P0301 P0171",
-    "symptoms": "Rough idle, Engine shaking",
-    "whenStarted": "week",
-    "frequency": "always",
-    "urgencyLevel": "normal",
-    "locationEnvironment": "city",
-    "usagePattern": "daily",
-    "problemDescription": "Rough idle and shaking at stops, worse when cold",
-    "previousRepairs": "",
-    "modifications": "",
-    "troubleshootingSteps": "",
-    "shopQuoteAmount": "1,250.00",
-    "shopRecommendation": "Replace all coils and plugs",
-    "fullName": "Pat Owner",
-    "email": "Owner@Example.com",
-    "phone": "",
-}
+from tests.builders import ORIGINAL_FRONTEND_PAYLOAD
 
 
 def problems_of(payload: object) -> dict[str, str]:

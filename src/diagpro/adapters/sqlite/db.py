@@ -103,6 +103,7 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
             self._local.savepoints = 0
+            self._local.checkpoints_elsewhere = False  # until batch() turns them off
             with self._lock:
                 self._opened.append(conn)
         return conn
@@ -177,7 +178,9 @@ class Database:
         connection checkpoints in the background (checkpoints.py), not in the commit."""
         with self._turn_to_write(), self._outage_as_unavailable():
             conn = self._connection()
-            conn.execute("PRAGMA wal_autocheckpoint=0")
+            if not self._local.checkpoints_elsewhere:  # once a connection
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                self._local.checkpoints_elsewhere = True
             self._local.batch_lost = False
             conn.execute("BEGIN IMMEDIATE")
             try:
