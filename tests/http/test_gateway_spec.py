@@ -21,7 +21,7 @@ from openapi_spec_validator import validate
 
 from diagpro.entrypoints import cli
 from diagpro.entrypoints.http.app import create_app
-from diagpro.entrypoints.http.auth import api_key_guard
+from diagpro.entrypoints.http.auth import ApiKeys, api_key_check
 from diagpro.entrypoints.http.gateway_spec import GatewaySpecError, gateway_spec
 from tests.harness import container_for_tests
 
@@ -183,8 +183,8 @@ def test_the_cli_writes_the_same_spec_as_yaml(
     assert "must be an http(s) URL" in capsys.readouterr().err
 
 
-def test_a_new_route_reaches_the_gateway_with_its_guard() -> None:
-    guard = api_key_guard(("k" * 16,))
+def test_a_new_route_reaches_the_gateway_with_its_key_check() -> None:
+    check = api_key_check(ApiKeys(("k" * 16,)))
 
     @get("/things/{thing_id:int}", sync_to_thread=False)
     def thing(thing_id: FromPath[int]) -> dict[str, int]:
@@ -194,7 +194,9 @@ def test_a_new_route_reaches_the_gateway_with_its_guard() -> None:
     def hook() -> None:
         return None
 
-    private = Router(path="/", route_handlers=[thing], guards=[guard], security=[{"apiKey": []}])
+    private = Router(
+        path="/", route_handlers=[thing], middleware=[check], security=[{"apiKey": []}]
+    )
     spec = gateway_spec(Litestar([private, hook], openapi_config=None), BACKEND)
     assert spec["paths"]["/things/{thing_id}"]["get"]["security"] == [KEY]
     assert spec["paths"]["/things/{thing_id}"]["get"]["parameters"][0]["type"] == "integer"
@@ -202,8 +204,8 @@ def test_a_new_route_reaches_the_gateway_with_its_guard() -> None:
     validate(spec)
 
 
-def test_a_guard_without_its_declared_security_is_refused() -> None:
-    @get("/secret", guards=[api_key_guard(("k" * 16,))], sync_to_thread=False)
+def test_a_key_check_without_its_declared_security_is_refused() -> None:
+    @get("/secret", middleware=[api_key_check(ApiKeys(("k" * 16,)))], sync_to_thread=False)
     def secret() -> str:
         return "s"
 

@@ -180,6 +180,24 @@ def test_the_quick_encoding_writes_what_the_careful_one_does() -> None:
         assert submission_to_document(submission) == _written_the_careful_way(submission)
 
 
+def test_the_stored_text_is_the_document() -> None:
+    """submission_to_json writes the document in one pass: the same fields and values as
+    submission_to_document, and it reads back as the same submission."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    import msgspec
+
+    from diagpro.adapters.codec import submission_from_json, submission_to_json
+
+    rich = make_rich_submission()
+    paris = datetime(2026, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    for submission in (rich, replace(rich, updated_at=paris)):
+        text = submission_to_json(submission)
+        assert msgspec.json.decode(text) == submission_to_document(submission)
+        assert submission_from_json(text).updated_at == submission.updated_at
+
+
 def test_a_time_in_another_zone_is_written_in_utc() -> None:
     from dataclasses import replace
     from datetime import datetime, timedelta, timezone

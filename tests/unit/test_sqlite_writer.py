@@ -200,3 +200,20 @@ def test_the_writer_s_commits_are_checkpointed_in_the_background(
     while not runs and time.monotonic() < deadline:
         time.sleep(0.05)
     assert runs, "no checkpoint ran after the writer's commit"
+
+
+def test_the_columns_an_operator_queries_agree_with_the_document(db: Database) -> None:
+    """status, created_at and updated_at are columns beside the JSON document: written from the
+    submission, they must say what the document says, in UTC even for a time in another zone."""
+    from datetime import datetime, timedelta, timezone
+
+    store = SqliteSubmissionStore(db)
+    paris = datetime(2026, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    store.add(replace(make_submission(), updated_at=paris))
+    with sqlite3.connect(db.path) as conn:
+        row = conn.execute(
+            "SELECT status, created_at, updated_at, json_extract(doc, '$.status'),"
+            " json_extract(doc, '$.created_at'), json_extract(doc, '$.updated_at') FROM submissions"
+        ).fetchone()
+    assert row[:3] == row[3:]
+    assert row[2] == "2026-12-01T09:30:00Z"

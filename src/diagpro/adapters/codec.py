@@ -156,8 +156,16 @@ def submission_from_document(document: Mapping[str, Any]) -> Submission:
     return submission
 
 
+# What the document's text starts with: msgspec writes a dataclass as a JSON object, so the
+# version is put first inside it rather than added to a dict decoded again for the purpose.
+_VERSIONED_OPENING = b'{"%s":%d,' % (FORMAT_KEY.encode(), FORMAT_VERSION)
+
+
 def submission_to_json(submission: Submission) -> bytes:
     """The document as compact UTF-8 JSON."""
+    if _all_times_utc(submission):
+        # One pass, in C: the same document as submission_to_document's, "format_version" first.
+        return _VERSIONED_OPENING + msgspec.json.encode(submission)[1:]
     return msgspec.json.encode(submission_to_document(submission))
 
 

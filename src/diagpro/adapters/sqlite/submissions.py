@@ -10,9 +10,7 @@ holds across threads, processes and store instances sharing the file.
 
 from __future__ import annotations
 
-import msgspec
-
-from diagpro.adapters.codec import submission_from_json, submission_to_document
+from diagpro.adapters.codec import encode_datetime, submission_from_json, submission_to_json
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.submission import Submission
@@ -31,15 +29,15 @@ CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions (status, updated
 
 
 def _row(submission: Submission) -> dict[str, object]:
-    document = submission_to_document(submission)
+    doc = submission_to_json(submission)  # refuses a naive time before any I/O
     return {
         "id": submission.id,
-        "status": document["status"],
+        "status": submission.status.value,
         "version": submission.version,
-        "created_at": document["created_at"],
-        "updated_at": document["updated_at"],
+        "created_at": encode_datetime(submission.created_at),
+        "updated_at": encode_datetime(submission.updated_at),
         # TEXT, not BLOB, so SQLite's JSON functions can read it in an operator's query.
-        "doc": msgspec.json.encode(document).decode(),
+        "doc": doc.decode(),
     }
 
 

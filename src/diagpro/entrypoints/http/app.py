@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
 from diagpro.entrypoints.http.allow import allow_answer
-from diagpro.entrypoints.http.auth import api_key_guard
+from diagpro.entrypoints.http.auth import ApiKeys, api_key_check
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
@@ -110,12 +110,13 @@ def _worker_lifespan(container: Container) -> Any:
 def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
     settings = container.settings()
     per_minute, proxies = settings.submissions_per_minute, settings.trusted_proxies
+    keys = ApiKeys(settings.api_keys)
     # Only creating submissions is rate limited: it is the one write a client can spam. The API
     # and the form count in separate buckets, and the API only calls with a key it accepts.
     submissions = Router(
         path="/",
         route_handlers=[api.save_submission],
-        middleware=[api_rate_limit(settings.api_keys, per_minute, proxies)],
+        middleware=[api_rate_limit(keys, per_minute, proxies)],
     )
     guard = form_guard(settings)  # CSRF for the page forms
     protected = Router(
@@ -133,7 +134,8 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             api.reports_status,
             api.reports_ensure,
         ],
-        guards=[api_key_guard(settings.api_keys)],
+        # The key check runs before the rate limiter of `submissions`, inside this router.
+        middleware=[api_key_check(keys)],
         security=[{"apiKey": []}],
     )
     app = Litestar(

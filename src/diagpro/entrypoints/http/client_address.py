@@ -10,17 +10,24 @@ never used.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from litestar import Request
+from litestar.types import Scope
+
+_FORWARDED_FOR = b"x-forwarded-for"
 
 
-def client_address(trusted_proxies: int) -> Callable[[Request[Any, Any, Any]], str]:
-    def identify(request: Request[Any, Any, Any]) -> str:
-        peer = request.client.host if request.client else "127.0.0.1"
+def client_address(trusted_proxies: int) -> Callable[[Scope], str]:
+    """Who sent the request whose ASGI scope this is (read from the scope, so the rate limiter
+    needs no Request object)."""
+
+    def identify(scope: Scope) -> str:
+        client = scope.get("client")
+        peer = str(client[0]) if client else "127.0.0.1"
         if trusted_proxies <= 0:
             return peer
-        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+        # Several X-Forwarded-For lines are one list, in order (RFC 9110, section 5.3).
+        lines = [bytes(v).decode("latin-1") for n, v in scope["headers"] if n == _FORWARDED_FOR]
+        hops = [h.strip() for h in ",".join(lines).split(",")]
         hops = [h for h in hops if h]
         if len(hops) < trusted_proxies:
             return peer  # fewer hops than proxies we trust: not from behind them

@@ -11,10 +11,11 @@ call the address as-is and move path variables into the query string (``?submiss
 which the backend does not route; and the default ID-token audience is the address, which Cloud
 Run accepts only as the bare service URL.
 
-An operation requires the ``x-api-key`` API key exactly when its handler carries the API key guard.
-The guard and the ``security`` the router declares for the schema must agree; a handler with one
-but not the other is refused, so the gateway can never demand a key the backend does not (which
-would lock Stripe out of the webhook) nor drop one the backend checks.
+An operation requires the ``x-api-key`` API key exactly when its handler sits behind the API key
+check (``auth.ApiKeyCheck`` among its middleware). The check and the ``security`` the router
+declares for the schema must agree; a handler with one but not the other is refused, so the
+gateway can never demand a key the backend does not (which would lock Stripe out of the webhook)
+nor drop one the backend checks.
 
 With ``cors=True`` every path also gets an ``options`` operation, forwarded like the others and
 without a key: a browser's CORS preflight carries no ``x-api-key`` (the Fetch standard leaves
@@ -33,15 +34,14 @@ from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.middleware.base import DefineMiddleware
 from litestar.routes import HTTPRoute
 
-from diagpro.entrypoints.http.auth import API_KEY_HEADER, api_key_guard
+from diagpro.entrypoints.http.auth import API_KEY_HEADER, ApiKeyCheck
 
 API_KEY_SCHEME = "api_key"
 PATH_TRANSLATION = "APPEND_PATH_TO_ADDRESS"
 
-# Every guard api_key_guard() makes is a closure over the same code object.
-_API_KEY_GUARD_CODE = api_key_guard(()).__code__
 # Names the app's own OpenAPI config may give its API key scheme (app.py says "apiKey").
 _KEY_SCHEME_NAMES = frozenset({"apiKey", API_KEY_SCHEME})
 
@@ -153,25 +153,24 @@ def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHan
 
 def requires_api_key(handler: HTTPRouteHandler) -> bool:
     """Whether the handler enforces the API key, checked against what it declares."""
-    guarded = any(_is_api_key_guard(guard) for guard in handler.resolve_guards())
+    checked = any(_is_api_key_check(layer) for layer in handler.resolve_middleware())
     declared = any(
         name in _KEY_SCHEME_NAMES
         for requirement in handler.resolve_security() or []
         for name in requirement
     )
-    if guarded != declared:
-        what = "has the API key guard but declares no" if guarded else "declares an"
+    if checked != declared:
+        what = "has the API key check but declares no" if checked else "declares an"
         raise GatewaySpecError(
             f"{handler.handler_name} {what} API key security requirement"
-            f"{'' if guarded else ' but has no API key guard'}; make the guard and "
+            f"{'' if checked else ' but has no API key check'}; make the check and "
             "`security` agree"
         )
-    return guarded
+    return checked
 
 
-def _is_api_key_guard(guard: Any) -> bool:
-    func = inspect.unwrap(getattr(guard, "func", guard))
-    return getattr(func, "__code__", None) is _API_KEY_GUARD_CODE
+def _is_api_key_check(layer: Any) -> bool:
+    return isinstance(layer, DefineMiddleware) and layer.middleware is ApiKeyCheck
 
 
 def _function(handler: HTTPRouteHandler) -> Any:

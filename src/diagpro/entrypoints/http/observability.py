@@ -190,15 +190,28 @@ def request_id_for(scope: Scope) -> str:
     state = scope.setdefault("state", {})
     rid = state.get(_SCOPE_KEY)
     if not isinstance(rid, str) or not rid:
-        headers = dict(scope["headers"])
-        given = ""
-        for name in (REQUEST_ID_HEADER, FRONTEND_REQUEST_ID_HEADER):
-            given = headers.get(name.encode(), b"").decode("latin-1").strip()
-            if given:
-                break
+        given = _given_id(scope["headers"])
         rid = given if _GIVEN_ID.fullmatch(given) else secrets.token_hex(16)
         state[_SCOPE_KEY] = rid
     return rid
+
+
+_ID_HEADER = REQUEST_ID_HEADER.encode()
+_FRONTEND_ID_HEADER = FRONTEND_REQUEST_ID_HEADER.encode()
+
+
+def _given_id(headers: Any) -> str:
+    """The client's id: the first ``x-request-id``, else the first ``x-dp-reqid`` (ASGI servers
+    give header names in lower case)."""
+    frontend = b""
+    for name, value in headers:
+        if name == _ID_HEADER:
+            given = bytes(value).decode("latin-1").strip()
+            if given:
+                return given
+        elif name == _FRONTEND_ID_HEADER and not frontend:
+            frontend = bytes(value)
+    return frontend.decode("latin-1").strip()
 
 
 class RequestIds:
@@ -216,19 +229,18 @@ class RequestIds:
         scope["state"][_SEEN_KEY] = True
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = {"code": 500, "sent": 0}
+        id_header = (_ID_HEADER, rid.encode("latin-1"))
+        code, sent = 500, False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal code, sent
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                status["sent"] = 1
+                code, sent = message["status"], True
+                headers = list(message.get("headers", ()))
                 # Error envelopes already carry the id; never send the header twice.
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != REQUEST_ID_HEADER.encode()
-                ]
-                headers.append((REQUEST_ID_HEADER.encode(), rid.encode("latin-1")))
+                if any(name.lower() == _ID_HEADER for name, _ in headers):
+                    headers = [h for h in headers if h[0].lower() != _ID_HEADER]
+                headers.append(id_header)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -237,10 +249,10 @@ class RequestIds:
         except Exception as exc:
             # Raised by a middleware inside this one (the rate limiter's 429): Litestar's outer
             # handler answers it, with this id (errors.py); log the status it will answer with.
-            if not status["sent"]:
-                status["code"] = int(getattr(exc, "status_code", 500))
+            if not sent:
+                code = int(getattr(exc, "status_code", 500))
             raise
         finally:
             duration = round((time.perf_counter() - started) * 1000, 2)
-            log_access(method, scope["path"], status["code"], duration)
+            log_access(method, scope["path"], code, duration)
             request_id.reset(token)

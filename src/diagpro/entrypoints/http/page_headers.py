@@ -8,7 +8,6 @@ page can be left out. A header a handler set on purpose is kept.
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 # Pages hold one customer's order: never cached, never framed, no referrer leaves with the id.
@@ -34,18 +33,27 @@ DOCS_PREFIX = "/schema"
 DOCS_POLICY = "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_PAGE = [(name.encode(), value.encode()) for name, value in PAGE_HEADERS.items()]
+_DOCS_PAGE = [
+    (name, DOCS_POLICY.encode() if name == b"content-security-policy" else value)
+    for name, value in _PAGE
+]
+
+
 async def add_page_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: the page headers on every text/html response, and ``nosniff`` on
     every response, so no answer is read as a type it was not sent as."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    if not headers.get("content-type", "").startswith("text/html"):
-        headers.setdefault("x-content-type-options", "nosniff")
-        return
-    wanted = dict(PAGE_HEADERS)
-    path = str(scope.get("path", ""))
-    if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
-        wanted["content-security-policy"] = DOCS_POLICY
-    for name, value in wanted.items():
-        headers.setdefault(name, value)
+    # The raw (name, value) list of the ASGI message, read once: every response pays for this.
+    headers = list(message.get("headers", ()))
+    present = {bytes(name).lower(): bytes(value) for name, value in headers}
+    if not present.get(b"content-type", b"").startswith(b"text/html"):
+        wanted = [_NOSNIFF]
+    else:
+        path = str(scope.get("path", ""))
+        docs = path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
+        wanted = _DOCS_PAGE if docs else _PAGE
+    headers.extend(header for header in wanted if header[0] not in present)
+    message["headers"] = headers

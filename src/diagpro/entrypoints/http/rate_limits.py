@@ -1,12 +1,12 @@
 """Who may use up whose quota: one bucket per API key and client, one per client for the form.
 
-Litestar runs a route's middleware before its guards, so the limiter sees a request before the
-``x-api-key`` guard refuses it. Counting every request would let anyone with the client's address
-(or behind the same proxy) spend a customer's quota with bad keys. So on the API only calls with
-a key we accept are counted (``check_throttle_handler``), in a bucket named by that key and the
-client's address: a key shared by a shop's pages (the original frontend sends its key from the
-browser) is not one bucket all its customers empty together. The intake form has no key; its
-bucket is the client's address alone, and separate from the API's.
+Counting a request with a bad key would let anyone with the client's address (or behind the same
+proxy) spend a customer's quota. The API's key check (auth.py) is the router's outermost
+middleware, so only calls with a key we accept reach the limiter, and a key the check did not
+accept is never counted here either. They count in a bucket named by that key and the client's
+address: a key shared by a shop's pages (the original frontend sends its key from the browser) is
+not one bucket all its customers empty together. The intake form has no key; its bucket is the
+client's address alone, and separate from the API's.
 
 A refused request answers 429 with ``Retry-After`` (RFC 6585, section 4; RFC 9110, section
 10.2.3) beside Litestar's ``RateLimit-*`` headers (draft-ietf-httpapi-ratelimit-headers).
@@ -15,11 +15,9 @@ A refused request answers 429 with ``Retry-After`` (RFC 6585, section 4; RFC 911
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import (
@@ -31,11 +29,14 @@ from litestar.middleware.rate_limit import (
 )
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from diagpro.entrypoints.http.auth import API_KEY_HEADER, ApiKeys, key_fingerprint
+from diagpro.entrypoints.http.auth import ApiKeys, given_key
 from diagpro.entrypoints.http.client_address import client_address
 
 RETRY_AFTER_HEADER = "Retry-After"
 WINDOW: DurationUnit = "minute"
+
+# The bucket a request counts in, read from its ASGI scope; None: not counted.
+Bucket = Callable[[Scope], "str | None"]
 
 
 class Histories:
@@ -74,9 +75,10 @@ class Histories:
 @dataclass
 class CustomerRateLimitConfig(RateLimitConfig):
     """Litestar's config, with the histories its middleware counts in (one per config, so every
-    route under one limit shares its buckets)."""
+    route under one limit shares its buckets) and the bucket of a request."""
 
     histories: Histories = field(default_factory=lambda: Histories(DURATION_VALUES[WINDOW]))
+    bucket: Bucket = lambda scope: None  # the default counts nothing
 
 
 class CustomerRateLimit(RateLimitMiddleware):
@@ -86,16 +88,17 @@ class CustomerRateLimit(RateLimitMiddleware):
     def __init__(self, app: ASGIApp, config: CustomerRateLimitConfig) -> None:
         super().__init__(app, config)
         self.histories = config.histories
+        self.bucket = config.bucket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Litestar's own steps (RateLimitMiddleware.__call__) but for its anyio lock, which keeps
-        # two requests from interleaving between an awaited read of the store and an awaited
-        # write. Here the count and the write are one step with no await between them, on the
-        # event loop's only thread, so nothing can come between; and the lock cost two trips
-        # through the loop on every request.
-        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
-        if await self.should_check_request(request=request):
-            key = self.cache_key_from_request(request)
+        # Litestar's own steps (RateLimitMiddleware.__call__) with two costs left out. Its anyio
+        # lock keeps two requests from interleaving between an awaited read of the store and an
+        # awaited write; here the count and the write are one step with no await between them,
+        # on the event loop's only thread, so nothing can come between (the lock cost two trips
+        # through the loop). And the bucket is read from the scope, without building a Request
+        # and its parsed headers for a key and an address.
+        key = self.bucket(scope)
+        if key is not None:
             now = int(time.time())
             history = self.histories.get(key, now)
             if len(history.history) >= self.max_requests:
@@ -130,38 +133,27 @@ class CustomerRateLimit(RateLimitMiddleware):
         return send_with_limits
 
 
-def api_rate_limit(
-    keys: tuple[str, ...], per_minute: int, trusted_proxies: int
-) -> DefineMiddleware:
+def api_rate_limit(keys: ApiKeys, per_minute: int, trusted_proxies: int) -> DefineMiddleware:
     """Calls with an accepted key, counted per key and client address."""
-    accepted = ApiKeys(keys)
     address = client_address(trusted_proxies)
 
-    # async: Litestar runs a sync check_throttle_handler in a worker thread.
-    async def authenticated(request: Request[Any, Any, Any]) -> bool:
-        return accepted.accepts(request.headers.get(API_KEY_HEADER, ""))
+    def bucket(scope: Scope) -> str | None:
+        # Only keys the check (auth.py) accepted get this far; any other is not counted.
+        fingerprint = keys.fingerprint(given_key(scope))
+        return None if fingerprint is None else f"api:{fingerprint}:{address(scope)}"
 
-    def bucket(request: Request[Any, Any, Any]) -> str:
-        key = request.headers.get(API_KEY_HEADER, "")
-        return f"api:{key_fingerprint(key)}:{address(request)}"
-
-    return _limit(per_minute, bucket, authenticated)
+    return _limit(per_minute, bucket)
 
 
 def form_rate_limit(per_minute: int, trusted_proxies: int) -> DefineMiddleware:
     """The public intake form, counted per client address, apart from the API."""
     address = client_address(trusted_proxies)
-    return _limit(per_minute, lambda request: f"form:{address(request)}", None)
+    return _limit(per_minute, lambda scope: f"form:{address(scope)}")
 
 
-def _limit(
-    per_minute: int,
-    bucket: Callable[[Request[Any, Any, Any]], str],
-    counted: Callable[[Request[Any, Any, Any]], Awaitable[bool]] | None,
-) -> DefineMiddleware:
+def _limit(per_minute: int, bucket: Bucket) -> DefineMiddleware:
     return CustomerRateLimitConfig(
         rate_limit=(WINDOW, per_minute),
-        identifier_for_request=bucket,
-        check_throttle_handler=counted,
+        bucket=bucket,
         middleware_class=CustomerRateLimit,
     ).middleware
