@@ -146,3 +146,27 @@ def test_a_browser_may_send_the_original_frontends_request_id(make_api: Any) -> 
     assert preflight.status_code == 204, preflight.text
     allowed = preflight.headers["access-control-allow-headers"].lower()
     assert "x-dp-reqid" in {h.strip() for h in allowed.split(",")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'GET /report?key=abc"def&x=1',  # a quote JSON escapes, inside the secret
+        "GET /report?signature=ab\\cd",  # a backslash
+        "GET /report?api_key=first\nsecond",  # a line break
+    ],
+)
+def test_a_secret_with_characters_json_escapes_is_redacted_and_the_line_stays_json(
+    text: str,
+) -> None:
+    line = JsonFormatter().format(_record("path", text))
+    entry = json.loads(line)  # still one valid JSON object
+    assert "=***" in entry["path"]
+    for part in ("abc", "ab\\cd", "first"):
+        assert part not in entry["path"]
+
+
+def test_an_object_given_as_a_field_is_written_as_text() -> None:
+    record = _record("method", "x")
+    record.method = object()
+    assert json.loads(JsonFormatter().format(record))["method"].startswith("<object object")

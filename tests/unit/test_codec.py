@@ -218,3 +218,44 @@ def test_a_naive_time_anywhere_is_refused() -> None:
     naive_payment = replace(rich.payment, paid_at=datetime(2026, 12, 1, 9, 30))
     with pytest.raises(DocumentEncodeError, match="naive datetime 2026-12-01T09:30:00"):
         submission_to_document(replace(rich, payment=naive_payment))
+
+
+def _dataclasses_and_times(value: Any) -> tuple[list[Any], bool]:
+    """The dataclass instances directly inside ``value`` and whether a datetime is anywhere in it,
+    found by walking everything (the quick check walks only what types say can hold a time)."""
+    import dataclasses
+    from datetime import datetime
+
+    found: list[Any] = []
+    has_time = False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, datetime):
+            has_time = True
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            found.append(item)
+            pending.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return found, has_time
+
+
+def test_the_quick_time_check_looks_into_every_field_that_holds_a_time() -> None:
+    """Every field of every dataclass in a rich submission (payment, checkout, disputes...)
+    that holds a datetime is one the quick check walks."""
+    import dataclasses
+
+    from diagpro.adapters.codec import _fields_with_times
+
+    instances, _ = _dataclasses_and_times(make_rich_submission())
+    checked = 0
+    for instance in instances:
+        for field in dataclasses.fields(instance):
+            _, holds_time = _dataclasses_and_times(getattr(instance, field.name))
+            if holds_time:
+                assert field.name in _fields_with_times(type(instance)), (instance, field.name)
+                checked += 1
+    assert checked >= 6  # created_at, updated_at, checkout, payment, the attempt, disputes

@@ -217,3 +217,12 @@ def test_the_columns_an_operator_queries_agree_with_the_document(db: Database) -
         ).fetchone()
     assert row[:3] == row[3:]
     assert row[2] == "2026-12-01T09:30:00Z"
+
+
+def test_an_sqlite_too_old_for_the_queue_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.35\.0 or newer; this Python uses 3\.34\.1"):
+        Database(tmp_path / "diagpro.sqlite3")

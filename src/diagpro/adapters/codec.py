@@ -21,6 +21,9 @@ decode is corruption or a deployment mistake, and must be loud.
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
+import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,14 +96,38 @@ def _check_times(value: Any, where: str) -> None:
 _NO_OFFSET = timedelta(0)
 
 
+@functools.cache
+def _fields_with_times(cls: type) -> tuple[str, ...]:
+    """The fields of a dataclass whose declared type can hold a datetime, directly or inside a
+    tuple, union or dataclass: the only ones ``_all_times_utc`` needs to look into. An intake or
+    an analysis, most of a submission, has none."""
+    hints = typing.get_type_hints(cls)
+    return tuple(f.name for f in dataclasses.fields(cls) if _can_hold_time(hints[f.name]))
+
+
+def _can_hold_time(declared: Any) -> bool:
+    if declared is datetime:
+        return True
+    if dataclasses.is_dataclass(declared) and isinstance(declared, type):
+        return bool(_fields_with_times(declared))
+    if declared in (str, int, float, bool, type(None), bytes) or (
+        isinstance(declared, type) and issubclass(declared, enum.Enum)
+    ):
+        return False
+    inside = [a for a in typing.get_args(declared) if a is not Ellipsis]
+    # A type with nothing inside it that is none of the above (Any, object, a bare dict): look.
+    return any(_can_hold_time(a) for a in inside) if inside else True
+
+
 def _all_times_utc(value: Any) -> bool:
-    """Whether every datetime inside ``value`` is aware and in UTC: a look at each value,
-    building nothing, so the common case skips the slow, careful walks (``_to_plain`` when
-    writing, ``_check_times`` when reading), which also say what is wrong and where."""
+    """Whether every datetime inside ``value`` is aware and in UTC: a look at each value that
+    can hold one, building nothing, so the common case skips the slow, careful walks
+    (``_to_plain`` when writing, ``_check_times`` when reading), which also say what is wrong
+    and where."""
     pending = [value]
     while pending:
         item = pending.pop()
-        kind = type(item)
+        kind: type = type(item)
         if kind is str or kind is int or kind is bool or kind is float or item is None:
             continue
         if kind is datetime:
@@ -111,7 +138,7 @@ def _all_times_utc(value: Any) -> bool:
         elif kind is dict:
             pending.extend(item.values())
         elif hasattr(item, "__dataclass_fields__"):
-            pending.extend(vars(item).values())
+            pending.extend(getattr(item, name) for name in _fields_with_times(kind))
         elif isinstance(item, datetime):  # a datetime subclass: the careful way
             return False
     return True

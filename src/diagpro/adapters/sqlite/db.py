@@ -57,6 +57,11 @@ _OUTAGES = {
 # SQLITE_NOTADB and SQLITE_CORRUPT: the file is not ours to read, and retrying cannot help.
 _DAMAGED = ("file is not a database", "database disk image is malformed")
 
+# RETURNING (jobs.py) came in SQLite 3.35 (https://www.sqlite.org/lang_returning.html). Python
+# uses the system's SQLite on Linux: an older one is refused when the database opens, at start,
+# rather than found by the first paid order's job.
+OLDEST_SQLITE = (3, 35, 0)
+
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 
@@ -75,6 +80,12 @@ class Database:
         if self.path == ":memory:" or not self.path:
             # Each thread opens its own connection, and each would get an empty database.
             raise ValueError("the embedded database needs a file path; use the memory adapters")
+        if sqlite3.sqlite_version_info < OLDEST_SQLITE:
+            raise RuntimeError(
+                f"the embedded database needs SQLite {'.'.join(map(str, OLDEST_SQLITE))} or "
+                f"newer; this Python uses {sqlite3.sqlite_version} (upgrade the system's "
+                "libsqlite3 or use a Python built with a newer one)"
+            )
         _make_private(Path(self.path))
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []

@@ -130,13 +130,14 @@ class SqliteJobQueue:
             ).fetchone()
             if existing is not None:
                 return _job(existing)
-            job_id = self._ids.token()
-            conn.execute(
+            # RETURNING (SQLite 3.35+) gives the stored row without a second statement; fetchall
+            # runs the statement to its end (https://www.sqlite.org/lang_returning.html).
+            (row,) = conn.execute(
                 "INSERT INTO jobs (id, submission_id, state, created_at, not_before)"
-                " VALUES (?, ?, 'queued', ?, ?)",
-                (job_id, submission_id, at, at),
-            )
-            row = conn.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
+                " VALUES (?, ?, 'queued', ?, ?) RETURNING id, submission_id, state, created_at,"
+                " not_before, attempts, lease_owner, lease_until, last_error",
+                (self._ids.token(), submission_id, at, at),
+            ).fetchall()
         return _job(row)
 
     def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
