@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until    TEXT,
     last_error     TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, not_before);
+-- jobs_due (state, not_before) served claims until jobs_due_at below; no query reads it now, and
+-- every job written paid for it.
+DROP INDEX IF EXISTS jobs_due;
 CREATE INDEX IF NOT EXISTS jobs_by_submission ON jobs (submission_id, created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_queued_per_submission
     ON jobs (submission_id) WHERE state = 'queued';
