@@ -27,13 +27,13 @@ class ApiKeys:
         self._encoded = [k.encode() for k in keys]
         self._fingerprints = {k.encode(): key_fingerprint(k) for k in keys}
 
-    def accepts(self, given: str | bytes) -> bool:
-        raw = given.encode() if isinstance(given, str) else given
+    def accepts(self, given: bytes) -> bool:
+        """Whether ``given`` (the header's bytes) is one of the keys."""
         # Compare against every key, always: the time taken says nothing about which matched.
         matched = False
         for key in self._encoded:
-            matched |= hmac.compare_digest(raw, key)
-        return bool(raw) and matched
+            matched |= hmac.compare_digest(given, key)
+        return bool(given) and matched
 
     def fingerprint(self, accepted: bytes) -> str | None:
         """The fingerprint of a key ``accepts`` said yes to (computed once per key), else None.
