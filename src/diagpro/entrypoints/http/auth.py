@@ -24,14 +24,13 @@ class ApiKeys:
     """The keys the API accepts, and a short stand-in for each (``fingerprint``)."""
 
     def __init__(self, keys: tuple[str, ...]) -> None:
-        self._encoded = [k.encode() for k in keys]
         self._fingerprints = {k.encode(): key_fingerprint(k) for k in keys}
 
     def accepts(self, given: bytes) -> bool:
         """Whether ``given`` (the header's bytes) is one of the keys."""
         # Compare against every key, always: the time taken says nothing about which matched.
         matched = False
-        for key in self._encoded:
+        for key in self._fingerprints:
             matched |= hmac.compare_digest(given, key)
         return bool(given) and matched
 

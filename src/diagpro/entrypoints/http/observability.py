@@ -31,50 +31,38 @@ FRONTEND_REQUEST_ID_HEADER = "x-dp-reqid"
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _SECRET = re.compile(r"\b(whsec|sk_live|sk_test|rk_live|rk_test|dpk)_[A-Za-z0-9_\-]{4,}")
-_QUERY_SECRET = re.compile(r"(signature|X-Goog-Signature|api_key|key)=[^&\s\"]+", re.IGNORECASE)
+# What _SECRET's matches start with: its regular expression runs only on a line holding one.
+_SECRET_STARTS = ("whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "dpk_")
+# A link signature or key in a query string. Read over JSON text: a JSON escape (a backslash and
+# the character after it) counts as part of the value, so a redaction never ends inside one and
+# the line stays JSON.
+_QUERY_SECRET = re.compile(
+    r'(signature|X-Goog-Signature|api_key|key)=(?:[^&\s"\\]|\\.)+', re.IGNORECASE
+)
 # A client's x-request-id is honoured only when it is a plain token: it goes unredacted into every
 # log line, so an id carrying an email address or a key is replaced by one of ours.
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SCOPE_KEY = "diagpro.request_id"
 _SEEN_KEY = "diagpro.access_logged"  # RequestIds saw this request and logs it itself
-
-
-def redact(text: str) -> str:
-    # Each pattern only where its one telling character is: most fields have none of them, and
-    # a search for a character is far cheaper than a regular expression (every log line pays).
-    if "@" in text:
-        text = _EMAIL.sub(r"\1***@\2", text)
-    if "_" in text:
-        text = _SECRET.sub(lambda m: f"{m.group(1)}_***", text)
-    if "=" in text:
-        text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=***", text)
-    return text
-
-
-# The same query-secret pattern for JSON text: a JSON escape (a backslash and the character after
-# it) counts as part of the value, so a redaction never ends inside one and the line stays JSON.
-_QUERY_SECRET_IN_JSON = re.compile(
-    r'(signature|X-Goog-Signature|api_key|key)=(?:[^&\s"\\]|\\.)+', re.IGNORECASE
-)
-# What _SECRET's matches start with: its regular expression runs only on a line holding one.
-_SECRET_STARTS = ("whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "dpk_")
 _HTTP_FIELDS = ("method", "path", "status", "duration_ms")
 # A value msgspec cannot write (an object passed as an extra) is written as its str().
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
 def redact_json_line(line: str) -> str:
-    """``redact`` over a whole JSON line at once: emails, keys and link signatures in any field
-    (the message, the logger's name, the path, the exception...), one search per pattern rather
-    than one per field. JSON escapes none of the characters the patterns match, except in a
-    query secret's value, which ``_QUERY_SECRET_IN_JSON`` reads escape by escape."""
+    """Emails, keys and link signatures hidden in any field of a JSON log line (the message, the
+    logger's name, the path, the exception...), one search per pattern over the whole line.
+    JSON escapes none of the characters the patterns match, except in a query secret's value,
+    which ``_QUERY_SECRET`` reads escape by escape."""
+    # Each pattern only where what it matches must start: a search for a few characters is far
+    # cheaper than a regular expression, and every log line pays.
     if "@" in line:
         line = _EMAIL.sub(r"\1***@\2", line)
     # Every line has "_" (its "request_id" key), so look for the keys' own beginnings instead.
     if any(start in line for start in _SECRET_STARTS):
         line = _SECRET.sub(lambda m: f"{m.group(1)}_***", line)
     if "=" in line:
-        line = _QUERY_SECRET_IN_JSON.sub(lambda m: f"{m.group(1)}=***", line)
+        line = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=***", line)
     return line
 
 
