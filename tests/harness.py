@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 from dependency_injector import providers
 
+from diagpro.adapters.memory.emails import MemoryEmailSender
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.application.payments import EventReceipt
 from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
+from diagpro.domain.jobs import JobKind
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Submission
 from tests.doubles import (
@@ -106,12 +109,20 @@ class Harness:
         return self.container.receive_payment_event()(event.payload, event.signature)
 
     def work(self, max_jobs: int = 50) -> int:
-        """Run the worker until nothing is due now (the test moves the clock for backoff)."""
+        """Run the worker until nothing is due now (the test moves the clock for backoff).
+        Returns how many report jobs it worked; the email jobs those queue are worked too, and
+        not counted (``emails()`` shows what they sent)."""
         process = self.container.process_jobs()
         worked = 0
-        while worked < max_jobs and process() is not None:
-            worked += 1
+        while worked < max_jobs and (job := process()) is not None:
+            worked += job.kind is JobKind.REPORT
         return worked
+
+    def emails(self) -> list[EmailMessage]:
+        """Every email the in-memory sender was given, oldest first."""
+        sender = self.container.email_sender()
+        assert isinstance(sender, MemoryEmailSender), "the harness sends email in memory"
+        return list(sender.sent)
 
     def submission(self, submission_id: str) -> Submission:
         return self.container.submissions().get(submission_id)

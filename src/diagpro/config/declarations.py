@@ -237,6 +237,62 @@ RENDER_MEMORY_MB = _declare(
     )
 )
 
+# -- the customer's emails (config/email.py) ----------------------------------------------------
+
+EMAIL_SENDER = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_SENDER",
+        kinds.choice("outbox", "smtp"),
+        "outbox",
+        "who delivers the customer's emails: `outbox` writes each one as a `.eml` file in "
+        "`outbox/` in the data folder (nothing leaves the machine); `smtp` sends them through "
+        "`DIAGPRO_SMTP_HOST`",
+    )
+)
+EMAIL_FROM = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_FROM",
+        kinds.TEXT,
+        "",
+        "the emails' sender address (`reports@example.com` or `diagpro <reports@example.com>`); "
+        "required with `smtp` (the relay must accept it: `diagpro doctor` asks)",
+        shown_default="`diagpro <reports@diagpro.localhost>` with `outbox`",
+    )
+)
+SMTP_HOST = _declare(
+    Setting(
+        "DIAGPRO_SMTP_HOST",
+        kinds.TEXT,
+        "",
+        "SMTP relay (`smtp.gmail.com`, `smtp.sendgrid.net`, `smtp.mailgun.org`, "
+        "`email-smtp.<region>.amazonaws.com`); required with `smtp`",
+    )
+)
+SMTP_PORT = _declare(
+    Setting("DIAGPRO_SMTP_PORT", kinds.PORT, "587", "SMTP port (587: submission with STARTTLS)")
+)
+SMTP_SECURITY = _declare(
+    Setting(
+        "DIAGPRO_SMTP_SECURITY",
+        kinds.choice("starttls", "tls", "none"),
+        "starttls",
+        "`starttls` (port 587; a server without it is refused), `tls` (implicit TLS, port 465) "
+        "or `none` (only for a relay on this machine: `localhost`, `127.0.0.1`, `::1`)",
+    )
+)
+SMTP_USER = _declare(
+    Setting("DIAGPRO_SMTP_USER", kinds.TEXT, "", "SMTP login (SendGrid: `apikey`); empty: none")
+)
+SMTP_PASSWORD = _declare(
+    Setting(
+        "DIAGPRO_SMTP_PASSWORD",
+        kinds.SECRET,
+        "",
+        "SMTP password or API key (on Cloud Run, from Secret Manager like the other secrets)",
+    )
+)
+
+
 # -- cloud adapters: each replaces its embedded default when its settings are given -----------
 
 STRIPE_SECRET_KEY = _declare(
