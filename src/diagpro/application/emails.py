@@ -43,6 +43,8 @@ from diagpro.domain.errors import (
     EmailUnavailable,
     IllegalTransition,
     ReportMissing,
+    ReportStorageError,
+    StoreUnavailable,
     SubmissionNotFound,
 )
 from diagpro.domain.jobs import Job, JobKind, RetryPolicy
@@ -172,6 +174,11 @@ class SendOrderEmail(_Delivery):
         except ReportMissing as exc:
             # A ready report whose file was lost is being made again; its link must work.
             return self._later(job, exc.message)
+        except (StoreUnavailable, ReportStorageError) as exc:
+            return self._later(job, exc.message)
+        except Exception as exc:  # a bug must not leave the customer unwritten to: retried
+            log.exception("email job %s hit an unexpected error", job.id)
+            return self._later(job, f"internal error ({type(exc).__name__})")
         if attempt is not None:
             log.info("submission %s: %s email sent (%s)", sub.id, event.value, attempt.provider_id)
         self._jobs.complete(job, self._clock.now())

@@ -346,6 +346,11 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
         _say(f"API key (x-api-key header): kept in {kept}")
         _say(f"  read it with: jq -r .api_key {kept}   (set DIAGPRO_API_KEYS to choose your own)")
     _say(f"data folder: {settings.data_dir}   intake form: {settings.public_base_url}/")
+    mail = settings.email
+    if mail.sender == "smtp":
+        _say(f"emails: sent through {mail.smtp_host}:{mail.smtp_port} from {mail.sender_address}")
+    else:
+        _say(f"emails: written to {settings.data_dir / 'outbox'} as .eml files (none is sent)")
     if settings.work.push:
         _say("work mode push: no worker in this process; jobs arrive on POST /tasks/jobs")
     elif not settings.work.worker_in_server:
