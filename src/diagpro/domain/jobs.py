@@ -4,7 +4,7 @@ A submission has at most one queued job of each kind (a report job, an email job
 never waits behind, or holds up, the report. A job is leased, not popped: a worker that dies
 holding one simply lets the lease run out and the next worker takes the job again. Backoff is a
 ``not_before`` time stored with the job, so a restart keeps the schedule instead of hammering a
-struggling analyzer. """
+struggling analyzer."""
 
 from __future__ import annotations
 
