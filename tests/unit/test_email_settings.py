@@ -101,3 +101,21 @@ def test_the_doctor_blocks_on_a_refused_login(tmp_path: Path) -> None:
         (login,) = _checks(tmp_path, _against(server, DIAGPRO_SMTP_PASSWORD="wrong-password"))
     assert login.blocks and "login was refused" in login.detail
     assert "wrong-password" not in login.detail
+
+
+DEPLOYED = {
+    "STRIPE_SECRET_KEY": "sk_test_" + "a" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 32,
+    "DIAGPRO_PUBLIC_BASE_URL": "https://diag.example.com",
+    "DIAGPRO_API_KEYS": "dpk_" + "c" * 32,
+    "DIAGPRO_ANALYZER": "offline",
+}
+
+
+def test_a_deployment_left_on_the_outbox_by_default_is_warned_about(tmp_path: Path) -> None:
+    (check,) = _checks(tmp_path, DEPLOYED)
+    assert not check.ok and check.severity == "warning" and "not sent" in check.detail
+    assert "DIAGPRO_EMAIL_SENDER=smtp" in check.fix
+
+    (chosen,) = _checks(tmp_path, {**DEPLOYED, "DIAGPRO_EMAIL_SENDER": "outbox"})
+    assert chosen.ok and chosen.severity == "warning"  # someone chose it (a staging service)

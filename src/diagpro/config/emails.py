@@ -67,6 +67,7 @@ def email_settings(values: Values) -> EmailSettings:
         )
     return EmailSettings(
         sender=sender,
+        sender_chosen=values.given(d.EMAIL_SENDER),
         sender_address=sender_address or OUTBOX_FROM,
         smtp_host=host,
         smtp_port=values[d.SMTP_PORT],

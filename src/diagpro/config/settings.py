@@ -120,6 +120,7 @@ class EmailSettings:
     """The customer's emails (config/emails.py)."""
 
     sender: str = "outbox"  # outbox or smtp
+    sender_chosen: bool = False  # DIAGPRO_EMAIL_SENDER was given (not the default)
     sender_address: str = "diagpro <reports@diagpro.localhost>"
     smtp_host: str = ""
     smtp_port: int = 587

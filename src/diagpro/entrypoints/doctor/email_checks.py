@@ -30,15 +30,21 @@ def email_sender(settings: Settings, container: Container) -> list[Check]:
     email = settings.email
     if email.sender != "smtp":
         folder = settings.data_dir / "outbox"
-        return [
-            Check(
-                "email",
-                True,
-                "warning",
-                f"customers' emails are written to {folder} as .eml files, not sent; set "
-                "DIAGPRO_EMAIL_SENDER=smtp (with DIAGPRO_SMTP_*) to deliver them",
-            )
-        ]
+        cloud = settings.cloud
+        deployed = any(
+            p.enabled for p in (cloud.stripe, cloud.firestore, cloud.storage, cloud.pubsub)
+        )
+        detail = (
+            f"customers' emails are written to {folder} as .eml files, not sent: a customer "
+            "who closes the tab has no way back to the report"
+        )
+        fix = "set DIAGPRO_EMAIL_SENDER=smtp (with DIAGPRO_SMTP_*) to deliver them"
+        if deployed and not email.sender_chosen:
+            # Deployed on the default: nobody chose to send no email (and on Cloud Run the
+            # folder is the instance's memory, gone with it). Not a blocker: the service still
+            # sells and delivers reports, which the success page offers.
+            return [Check("email", False, "warning", detail, fix + ", or choose outbox explicitly")]
+        return [Check("email", True, "warning", f"{detail}; {fix}")]
     sender: SmtpChecks = container.email_sender()
     where = f"{email.smtp_host}:{email.smtp_port} ({email.smtp_security})"
     try:
