@@ -33,8 +33,8 @@ from diagpro.adapters.sqlite.writer import SqliteWriter
 from diagpro.adapters.system import SecretIds, SystemClock
 from diagpro.adapters.worker_threads import in_worker_thread
 from diagpro.application.checkout import OpenCheckoutSession
+from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEmail
 from diagpro.application.emails import EmailSettings as EmailJobSettings
-from diagpro.application.emails import ResendEmail, SendOrderEmail
 from diagpro.application.health import ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import (
@@ -229,13 +229,14 @@ def _email_letters(public_base_url: str) -> Any:
 
 
 def _email_job_settings(settings: Settings) -> EmailJobSettings:
-    # The email job retries on the report job's policy (DIAGPRO_JOB_MAX_ATTEMPTS, ...).
+    # Longer than a report's: a relay down for an hour must not lose the customer's email.
     return EmailJobSettings(
         sender_domain=settings.email.domain,
         policy=RetryPolicy(
-            max_attempts=settings.job_max_attempts,
+            max_attempts=settings.email.max_attempts,
             base_delay=timedelta(seconds=settings.retry_base_seconds),
-            budget=timedelta(seconds=settings.job_budget_seconds),
+            max_delay=EMAIL_MAX_DELAY,
+            budget=timedelta(seconds=settings.email.budget_seconds),
         ),
     )
 

@@ -13,10 +13,11 @@ one email saying both), at most once per event:
 
 A crash between 3 and 4 is the residual at-least-once window: the retried job finds the attempt
 still ``sending``, closes it as interrupted and sends again, with the same Message-ID. A server
-that does not take the message (``EmailUnavailable``) is retried with the job's RetryPolicy
-backoff; one that refuses it for good (``EmailRejected``) ends the job at once. Either way the
-outcome is on the submission (``diagpro status``, the status API), and a given-up email is
-logged at ERROR: a customer who paid is never left in silence without an operator knowing.
+that does not take the message (``EmailUnavailable``) is retried with a RetryPolicy of its own
+(longer than a report's: up to a day, DIAGPRO_EMAIL_*); one that refuses it for good
+(``EmailRejected``) ends the job at once. Either way the outcome is on the submission (``diagpro
+status``, the status API), and a given-up email is logged at ERROR: a customer who paid is never
+left in silence without an operator knowing.
 
 ``ResendEmail`` (``diagpro resend-email``) sends the email the submission's state owes again, at
 once, with a new Message-ID, recorded like any other attempt.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from diagpro.application.transitions import change_submission
 from diagpro.domain.email import (
@@ -59,6 +60,10 @@ from diagpro.domain.ports import (
 from diagpro.domain.submission import Submission
 
 log = logging.getLogger("diagpro.emails")
+
+# The longest wait between two tries at one email (DIAGPRO_EMAIL_MAX_ATTEMPTS and
+# DIAGPRO_EMAIL_BUDGET_SECONDS bound the tries).
+EMAIL_MAX_DELAY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,29 @@ EMAIL_FROM = _declare(
         shown_default="`diagpro <reports@diagpro.localhost>` with `outbox`",
     )
 )
+# A mail relay that is down for an hour must not cost the customer their email: mail servers
+# themselves keep trying for days (RFC 5321 section 4.5.4.1); a day of tries, backing off from
+# DIAGPRO_RETRY_BASE_SECONDS to an hour, then `diagpro resend-email`.
+EMAIL_MAX_ATTEMPTS = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_MAX_ATTEMPTS",
+        kinds.WHOLE,
+        "24",
+        "tries at an email the mail server did not take before giving up (each waits twice "
+        "the one before, from `DIAGPRO_RETRY_BASE_SECONDS`, at most an hour)",
+        minimum=1,
+    )
+)
+EMAIL_BUDGET_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_BUDGET_SECONDS",
+        kinds.NUMBER,
+        "86400",
+        "total time from the event before giving up on its email (logged at ERROR; "
+        "`diagpro resend-email` sends it then)",
+        minimum=1,
+    )
+)
 SMTP_HOST = _declare(
     Setting(
         "DIAGPRO_SMTP_HOST",

@@ -74,4 +74,6 @@ def email_settings(values: Values) -> EmailSettings:
         smtp_security=security,
         smtp_user=values[d.SMTP_USER],
         smtp_password=values[d.SMTP_PASSWORD],
+        max_attempts=values[d.EMAIL_MAX_ATTEMPTS],
+        budget_seconds=values[d.EMAIL_BUDGET_SECONDS],
     )

@@ -127,6 +127,8 @@ class EmailSettings:
     smtp_security: str = "starttls"  # starttls, tls or none (a relay on this machine)
     smtp_user: str = ""
     smtp_password: str = ""
+    max_attempts: int = 24  # tries at one email before giving up
+    budget_seconds: float = 86400.0  # from the event to giving up
 
     @property
     def domain(self) -> str:
