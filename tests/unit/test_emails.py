@@ -341,3 +341,15 @@ def test_attempts_survive_the_store_round_trip(h):
     stored = h.submission(sid)
     assert stored.emails[0] == replace(stored.emails[0])
     assert re.fullmatch(r"<diag_\w+\.ready@diagpro\.localhost>", stored.emails[0].message_id)
+
+
+def test_erasing_the_recipients_keeps_what_happened(h):
+    sid = _paid(h)
+    h.work()
+    sub = h.submission(sid)
+
+    erased = sub.forget_email_recipients(h.clock.now())
+
+    assert erased is not None and [a.to for a in erased.emails] == [""]
+    assert [(a.event, a.state) for a in erased.emails] == [(EmailEvent.READY, AttemptState.SENT)]
+    assert erased.forget_email_recipients(h.clock.now()) is None

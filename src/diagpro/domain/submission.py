@@ -338,6 +338,13 @@ class Submission:
             now, emails=tuple(done if a.number == number else a for a in self.emails)
         )
 
+    def forget_email_recipients(self, now: datetime) -> Submission | None:
+        """Erase the recipient's address from every email attempt (personal data), keeping
+        what happened (event, outcome, times, ids) for support; None when none is left."""
+        if not any(a.to for a in self.emails):
+            return None
+        return self._amend(now, emails=tuple(replace(a, to="") for a in self.emails))
+
     @property
     def is_paid(self) -> bool:
         return self.payment is not None
