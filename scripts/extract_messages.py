@@ -17,7 +17,8 @@ Sources, per domain:
   labels, and ``domain.equipment.DETAIL_LABELS``;
 * ``knowledge``: ``offline_analyzer.knowledge.translatable_texts()`` plus the offline analyzer's
   Python;
-* ``codes``: ``code_book.translatable_texts()``.
+* ``codes``: ``code_book.translatable_texts()``;
+* ``email``: the email adapter's Python (``adapters/email``, keyword ``t``).
 
 A domain whose source module is not importable yet is skipped with a message, not failed.
 
@@ -125,11 +126,16 @@ def _codes() -> list[Message]:
     return _texts_of("diagpro.adapters.code_book")
 
 
+def _email() -> list[Message]:
+    return _from_code(PACKAGE / "adapters" / "email", PYTHON_ONLY)
+
+
 SOURCES: dict[str, Callable[[], list[Message]]] = {
     "report": _report,
     "intake": _intake,
     "knowledge": _knowledge,
     "codes": _codes,
+    "email": _email,
 }
 
 

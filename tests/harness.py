@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 from dependency_injector import providers
 
+from diagpro.adapters.email import OutboxFolder
+from diagpro.adapters.memory.emails import MemoryEmailSender
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.application.payments import EventReceipt
 from diagpro.config import load_settings, with_local_secrets
 from diagpro.container import Container, use_memory_adapters
+from diagpro.domain.jobs import JobKind
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Submission
 from tests.doubles import (
@@ -105,13 +111,37 @@ class Harness:
     def deliver(self, event: SignedEvent) -> EventReceipt:
         return self.container.receive_payment_event()(event.payload, event.signature)
 
+    def refund_event(self, submission_id: str, cents: int | None = None) -> SignedEvent:
+        """A signed charge.refunded for the submission's payment: all of it, or ``cents``."""
+        from tests.features.drivers.base import charge_refunded
+
+        sub = self.submission(submission_id)
+        secret = self.container.settings().local_webhook_secret
+        return charge_refunded(
+            sub.id, sub.price_cents, sub.currency, secret, self.clock.now(), cents
+        )
+
     def work(self, max_jobs: int = 50) -> int:
-        """Run the worker until nothing is due now (the test moves the clock for backoff)."""
+        """Run the worker until nothing is due now (the test moves the clock for backoff).
+        Returns how many report jobs it worked; the email jobs those queue are worked too, and
+        not counted (``emails()`` shows what they sent)."""
         process = self.container.process_jobs()
         worked = 0
-        while worked < max_jobs and process() is not None:
-            worked += 1
+        while worked < max_jobs and (job := process()) is not None:
+            worked += job.kind is JobKind.REPORT
         return worked
+
+    def emails(self) -> list[EmailMessage]:
+        """Every email sent, oldest first: what the in-memory sender was given, or (on the
+        embedded defaults) the outbox folder's files."""
+        sender = self.container.email_sender()
+        sender = getattr(sender, "inner", sender)  # a test's wrapper around the real one
+        if isinstance(sender, MemoryEmailSender):
+            return list(sender.sent)
+        assert isinstance(sender, OutboxFolder), sender
+        parse = BytesParser(policy=policy.default).parsebytes
+        files = sorted(sender.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+        return [parse(path.read_bytes()) for path in files]  # type: ignore[misc]
 
     def submission(self, submission_id: str) -> Submission:
         return self.container.submissions().get(submission_id)

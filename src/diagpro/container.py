@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 
 from diagpro.adapters.local_checkout import LocalCheckout, MemoryCheckoutBook
 from diagpro.adapters.local_files import LocalReportFolder
+from diagpro.adapters.memory.emails import MemoryEmailSender
 from diagpro.adapters.memory.events import MemoryProcessedEvents
 from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.memory.reports import MemoryReportStore
@@ -32,6 +33,8 @@ from diagpro.adapters.sqlite.writer import SqliteWriter
 from diagpro.adapters.system import SecretIds, SystemClock
 from diagpro.adapters.worker_threads import in_worker_thread
 from diagpro.application.checkout import OpenCheckoutSession
+from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEmail
+from diagpro.application.emails import EmailSettings as EmailJobSettings
 from diagpro.application.health import ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import (
@@ -59,7 +62,7 @@ from diagpro.config import (
     load_settings,
     with_local_secrets,
 )
-from diagpro.config.settings import WorkModeSettings
+from diagpro.config.settings import EmailSettings, WorkModeSettings
 from diagpro.domain.jobs import RetryPolicy
 from diagpro.domain.payment import Price
 
@@ -202,6 +205,42 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
     )
 
 
+def _email_sender(email: EmailSettings, data_dir: Any, clock: Any) -> Any:
+    """DIAGPRO_EMAIL_SENDER: the outbox folder in the data folder, or an SMTP relay."""
+    from diagpro.adapters.email import OutboxFolder, SmtpSender
+
+    if email.sender == "smtp":
+        return SmtpSender(
+            email.smtp_host,
+            email.smtp_port,
+            email.sender_address,
+            clock,
+            username=email.smtp_user,
+            password=email.smtp_password,
+            security=email.smtp_security,
+        )
+    return OutboxFolder(data_dir / "outbox", email.sender_address, clock)
+
+
+def _email_letters(public_base_url: str) -> Any:
+    from diagpro.adapters.email import CatalogueLetters
+
+    return CatalogueLetters(public_base_url)
+
+
+def _email_job_settings(settings: Settings) -> EmailJobSettings:
+    # Longer than a report's: a relay down for an hour must not lose the customer's email.
+    return EmailJobSettings(
+        sender_domain=settings.email.domain,
+        policy=RetryPolicy(
+            max_attempts=settings.email.max_attempts,
+            base_delay=timedelta(seconds=settings.retry_base_seconds),
+            max_delay=EMAIL_MAX_DELAY,
+            budget=timedelta(seconds=settings.email.budget_seconds),
+        ),
+    )
+
+
 def _stand_in_analyzer(settings: Settings, offline: Any) -> Any:
     """The offline analyzer, standing in for a model that failed for good (the ``offline``
     model fallback); None when the offline analyzer is the analyzer already."""
@@ -318,6 +357,12 @@ class Container(containers.DeclarativeContainer):
         memory_mb=settings.provided.render_memory_mb,
     )
 
+    # The customer's emails (DIAGPRO_EMAIL_SENDER): .eml files in the data folder, or SMTP.
+    email_sender = providers.Singleton(
+        _email_sender, settings.provided.email, settings.provided.data_dir, clock
+    )
+    email_letters = providers.Singleton(_email_letters, settings.provided.public_base_url)
+
     # -- use cases -----------------------------------------------------------------------------
     save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price)
     open_checkout = providers.Factory(
@@ -330,11 +375,25 @@ class Container(containers.DeclarativeContainer):
     )
     fulfil = providers.Factory(Fulfil, submissions, jobs, clock)
     handle_payment_event = providers.Factory(
-        HandlePaymentEvent, processed_events, submissions, fulfil, clock
+        HandlePaymentEvent, processed_events, submissions, fulfil, clock, emails=jobs
     )
     receive_payment_event = providers.Factory(ReceivePaymentEvent, gateway, handle_payment_event)
     follow_checkout = providers.Factory(FollowCheckout, gateway, submissions, fulfil, clock)
     worker_settings = providers.Singleton(_worker_settings, settings, ids)
+    email_job_settings = providers.Singleton(_email_job_settings, settings)
+    send_order_email = providers.Factory(
+        SendOrderEmail,
+        submissions,
+        jobs,
+        reports,
+        email_letters,
+        email_sender,
+        clock,
+        email_job_settings,
+    )
+    resend_email = providers.Factory(
+        ResendEmail, submissions, reports, email_letters, email_sender, clock, email_job_settings
+    )
     process_jobs = providers.Factory(
         ProcessJobs,
         submissions,
@@ -347,6 +406,7 @@ class Container(containers.DeclarativeContainer):
         refunds=refunds,
         health=health,
         fallback=stand_in_analyzer,
+        emails=send_order_email,
     )
     # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
     job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)
@@ -393,4 +453,7 @@ def use_memory_adapters(container: Container) -> Container:
     container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
     container.store_check.override(providers.Singleton(StoreCheck, {}, container.clock))
     container.order_path.override(providers.Object(in_worker_thread))
+    container.email_sender.override(
+        providers.Singleton(MemoryEmailSender, settings.email.sender_address, container.clock)
+    )
     return container

@@ -7,6 +7,7 @@ a handle on one shared queue: the memory fake hands back the same object, SQLite
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 import uuid
@@ -23,7 +24,7 @@ from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.application.payments import Fulfil
 from diagpro.domain.errors import LeaseLost
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import JobQueue
 from diagpro.domain.submission import Status
 from tests.builders import make_event, make_submission, payment_for
@@ -139,6 +140,31 @@ def test_enqueue_twice_returns_the_same_job(queue: JobQueue, clock: FixedClock) 
 
     assert second == first
     assert queue.jobs_for("sub-1") == [first]
+
+
+def test_a_job_is_a_report_job_unless_told_otherwise(queue: JobQueue, clock: FixedClock) -> None:
+    assert queue.enqueue("sub-1", clock.now()).kind is JobKind.REPORT
+
+
+def test_one_queued_job_per_submission_and_kind(queue: JobQueue, clock: FixedClock) -> None:
+    report = queue.enqueue("sub-1", clock.now())
+    email = queue.enqueue("sub-1", clock.advance(1), JobKind.EMAIL)
+
+    assert email.kind is JobKind.EMAIL and email.id != report.id
+    assert queue.enqueue("sub-1", clock.advance(1), JobKind.EMAIL) == email
+    assert queue.enqueue("sub-1", clock.advance(1)) == report
+    assert [j.kind for j in queue.jobs_for("sub-1")] == [JobKind.REPORT, JobKind.EMAIL]
+
+
+def test_a_claimed_job_keeps_its_kind(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now(), JobKind.EMAIL)
+
+    claimed = queue.claim("w1", clock.now(), LEASE)
+
+    assert claimed is not None and claimed.kind is JobKind.EMAIL
+    queue.complete(claimed, clock.now())
+    again = queue.enqueue("sub-1", clock.advance(1), JobKind.EMAIL)  # the first one is done
+    assert again.id != claimed.id and again.kind is JobKind.EMAIL
 
 
 def test_enqueue_while_leased_returns_the_leased_job(queue: JobQueue, clock: FixedClock) -> None:
@@ -805,3 +831,39 @@ def test_concurrent_fulfilments_of_one_payment_make_one_job(firestore_client: An
     assert stored.version == submission.version + 1
     [job] = queue.jobs_for(submission.id)
     assert job.state is JobState.QUEUED and job.attempts == 0
+
+
+# -- a database made before jobs had a kind -------------------------------------------------------
+
+
+def test_an_older_sqlite_jobs_table_gets_the_kind_and_its_jobs_read_as_report_jobs(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "diagpro.sqlite3"
+    older = sqlite3.connect(path)
+    older.executescript(
+        """
+        CREATE TABLE jobs (
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, submission_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'dead')),
+            created_at TEXT NOT NULL, not_before TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT NOT NULL DEFAULT '',
+            lease_until TEXT, last_error TEXT NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX jobs_one_queued_per_submission
+            ON jobs (submission_id) WHERE state = 'queued';
+        INSERT INTO jobs (id, submission_id, state, created_at, not_before)
+            VALUES ('old-1', 'sub-1', 'queued', '2026-11-26T12:00:00.000000+00:00',
+                    '2026-11-26T12:00:00.000000+00:00');
+        """
+    )
+    older.commit()
+    older.close()
+
+    queue = SqliteJobQueue(Database(path), CountingIds())
+
+    (old,) = queue.jobs_for("sub-1")
+    assert (old.id, old.kind) == ("old-1", JobKind.REPORT)
+    email = queue.enqueue("sub-1", clock.now(), JobKind.EMAIL)  # the old index would refuse it
+    assert [j.id for j in queue.jobs_for("sub-1")] == ["old-1", email.id]
+    assert queue.enqueue("sub-1", clock.now()) == old

@@ -19,6 +19,7 @@ from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.domain.email import AttemptState, EmailEvent
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.ports import SubmissionStore
 from diagpro.domain.submission import Status, Submission
@@ -91,6 +92,24 @@ def test_a_rich_submission_round_trips_equal(store: SubmissionStore) -> None:
     assert got.failure_reason == original.failure_reason
     assert got.payment_problem == original.payment_problem  # non-ASCII kept
     assert got.analysis.check() == got.analysis
+
+
+def test_email_attempts_round_trip_with_their_enums_and_times(store: SubmissionStore) -> None:
+    sub = make_submission()
+    sending = sub.begin_email(EmailEvent.READY, f"<{sub.id}.ready@x.example>", T0)
+    assert sending is not None
+    failed = sending.finish_email(1, T0 + timedelta(seconds=1), error="421 try later")
+    assert failed is not None
+    again = failed.begin_email(EmailEvent.READY, f"<{sub.id}.ready@x.example>", T0, resend=True)
+    assert again is not None
+    store.add(again)
+
+    got = store.get(sub.id)
+
+    assert got.emails == again.emails
+    assert type(got.emails[0].event) is EmailEvent and type(got.emails[0].state) is AttemptState
+    assert got.emails[0].finished_at == T0 + timedelta(seconds=1)
+    assert got.emails[1].finished_at is None and got.emails[1].resend
 
 
 def test_a_non_utc_time_comes_back_as_the_same_instant_in_utc(store: SubmissionStore) -> None:

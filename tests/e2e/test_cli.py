@@ -35,9 +35,13 @@ def test_diagnose_runs_the_whole_lifecycle_and_writes_the_report(env, tmp_path):
         "analysing",
         "rendering",
         "ready",
+        "emailed",
     ):
         assert stage in stages, out
     assert stages.index("payment") < stages.index("analysing") < stages.index("ready")
+    assert stages.index("ready") < stages.index("emailed")  # the report never waits for it
+    (eml,) = (tmp_path / "var" / "outbox").glob(f"{sid}.ready.*.eml")
+    assert f"ready email sent: {eml}" in out
     assert "cs_local_" in out and "$4.99 USD" in out and "fulfilled" in out
 
     report = tmp_path / "report.pdf"
@@ -51,7 +55,13 @@ def test_diagnose_runs_the_whole_lifecycle_and_writes_the_report(env, tmp_path):
     assert status.returncode == 0
     assert f"{sid}: ready" in status.stdout
     assert "disposition=attachment" in status.stdout
+    assert "email #1 ready: sent" in status.stdout and "to owner@example.com" in status.stdout
     assert (tmp_path / "var" / "reports" / f"{sid}.pdf").exists()
+
+    resent = run(["resend-email", sid], env, tmp_path)
+    assert resent.returncode == 0, resent.stderr
+    assert "email #2 ready (resent): sent" in resent.stdout
+    assert len(list((tmp_path / "var" / "outbox").glob(f"{sid}.ready.*"))) == 2
 
 
 def test_diagnose_from_an_intake_file(env, tmp_path):

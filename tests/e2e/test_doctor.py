@@ -72,6 +72,7 @@ def cloud_base(base: dict[str, str]) -> dict[str, str]:
     return {
         **base,
         "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
         "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "DIAGPRO_API_KEYS": "dpk_DoctorDeployedKey000000000001",
         "DIAGPRO_TRUSTED_PROXIES": "2",  # API Gateway and Cloud Run, as deploy/service.yaml
@@ -158,6 +159,7 @@ def test_every_cloud_adapter_against_the_emulators_and_stubs_is_green(
                 "REPORT_BUCKET": bucket,
                 "REPORT_SIGNING_KEY_FILE": _key_file(tmp_path),
                 "DIAGPRO_ANALYZER": "vertex",
+                "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
                 "VAI_MODEL": "gemini-3.5-flash",
                 "VAI_LOCATION": "europe-west1",
                 "DIAGPRO_VERTEX_BASE_URL": vertex.url,
@@ -309,6 +311,7 @@ def _vertex_env(cloud_base: dict[str, str], url: str, model: str) -> dict[str, s
     return {
         **cloud_base,
         "DIAGPRO_ANALYZER": "vertex",
+        "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
         "GCP_PROJECT": "demo-proj",
         "VAI_MODEL": model,
         "VAI_LOCATION": "mars-central1",
@@ -449,6 +452,7 @@ def test_the_command_prints_findings_and_exits_1_on_a_blocker(
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "DIAGPRO_STRIPE_API_BASE": stripe_stub.api_base,
         "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
         "DIAGPRO_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         "DIAGPRO_API_KEYS": "dpk_DoctorCommandKey00000000001",
     }

@@ -40,6 +40,7 @@ def base(tmp_path: Path) -> dict[str, str]:
         "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
         "DIAGPRO_API_KEYS": API_KEY,
         "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
     }
 
 
@@ -215,6 +216,7 @@ def _google_settings(tmp_path: Path) -> Any:
         "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
         "DIAGPRO_API_KEYS": API_KEY,
         "DIAGPRO_ANALYZER": "offline",
+        "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
     }
     return with_local_secrets(load_settings(env))
 
@@ -489,6 +491,7 @@ def test_identity_on_cloud_run_names_the_attached_service_account(
                 "DIAGPRO_PUBLIC_BASE_URL": PUBLIC,
                 "DIAGPRO_API_KEYS": API_KEY,
                 "DIAGPRO_ANALYZER": "offline",
+                "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
             },
             tmp_path,
         )

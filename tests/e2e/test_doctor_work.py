@@ -25,6 +25,7 @@ AUDIENCE = "https://diagpro.example/tasks/jobs"
 # What any cloud configuration must say besides (part B of issue 9).
 CLOUD = {
     "DIAGPRO_ANALYZER": "offline",
+    "DIAGPRO_EMAIL_SENDER": "outbox",  # a deployment chooses
     "DIAGPRO_API_KEYS": "dpk_doctor_work_0123456789",
     "DIAGPRO_PUBLIC_BASE_URL": BASE_URL,
 }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from diagpro.domain.jobs import JobState
+from diagpro.domain.jobs import JobKind, JobState
 from diagpro.domain.submission import Status
 from tests.e2e.conftest import pdf_pages, run
 from tests.harness import AUTOMOTIVE, container_for_tests
@@ -67,8 +67,10 @@ def test_the_next_worker_finishes_what_a_killed_worker_left(env, tmp_path):
     assert time.monotonic() - killed < LEASE + 30
     finished = container.submissions().get(sub.id)
     assert finished.status == Status.READY
-    (job,) = container.jobs().jobs_for(sub.id)
+    job, email = container.jobs().jobs_for(sub.id)  # the report's job, then its email's
     assert job.state == JobState.DONE and job.attempts == 2
+    assert (email.kind, email.state) == (JobKind.EMAIL, JobState.DONE)
+    assert len(list((tmp_path / "var" / "outbox").glob(f"{sub.id}.ready.*.eml"))) == 1
     report = tmp_path / "var" / "reports" / f"{sub.id}.pdf"
     assert pdf_pages(report) >= 3
     # Nothing lost: the payment and the customer's description survived the crash intact.

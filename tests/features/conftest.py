@@ -199,6 +199,20 @@ def analyzer_down(driver):
 
 
 # -- what happens ---------------------------------------------------------------------------------
+# -- paying (payment.feature, email.feature) ---------------------------------------------------
+@when("I pay on the checkout")
+def pay(driver, submission_id):
+    driver.pay(submission_id)
+
+
+@when(
+    parsers.parse("I pay on the checkout and the payment event is delivered {times:d} times"),
+    target_fixture="deliveries",
+)
+def pay_and_redeliver(driver, submission_id, times):
+    return driver.deliver_payment(submission_id, times=times)
+
+
 @when("the worker runs")
 def worker_runs(driver, submission_id):
     driver.wait_for_the_worker(submission_id)

@@ -18,19 +18,6 @@ def harness_options():
     return {"real_renderer": True}
 
 
-@when("I pay on the checkout")
-def pay(driver, submission_id):
-    driver.pay(submission_id)
-
-
-@when(
-    parsers.parse("I pay on the checkout and the payment event is delivered {times:d} times"),
-    target_fixture="deliveries",
-)
-def pay_and_redeliver(driver, submission_id, times):
-    return driver.deliver_payment(submission_id, times=times)
-
-
 @when(parsers.parse("a signed payment event for {cents:d} cents arrives for my checkout"))
 def wrong_amount(driver, submission_id, cents):
     (delivery,) = driver.deliver_payment(submission_id, cents=cents)

@@ -4,6 +4,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from diagpro.application.payments import Outcome
+from diagpro.application.status import report_jobs
 from tests.features.conftest import in_process
 from tests.features.drivers import Delivery
 from tests.harness import Harness
@@ -82,7 +83,7 @@ def analyzer_asked(driver, count):
 
 @then(parsers.parse("the job was attempted {count:d} times"))
 def job_attempted(driver, submission_id, count):
-    jobs = in_process(driver).harness.container.jobs().jobs_for(submission_id)
+    jobs = report_jobs(in_process(driver).harness.container.jobs(), submission_id)
     assert jobs[-1].attempts == count
 
 

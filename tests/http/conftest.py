@@ -39,9 +39,10 @@ from litestar.testing import TestClient
 
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
+from diagpro.application.status import report_jobs
 from diagpro.config import Settings
 from diagpro.container import Container
-from diagpro.domain.jobs import Job
+from diagpro.domain.jobs import Job, JobKind
 from diagpro.domain.payment import CheckoutStatus, PaymentStatus, SignedEvent
 from diagpro.entrypoints.http import local
 from diagpro.entrypoints.http.app import create_app
@@ -186,15 +187,17 @@ class Api:
 
     # -- the worker ------------------------------------------------------------------------------
     def work(self, max_jobs: int = 20) -> int:
-        """Run the worker until nothing is due now (the test moves the clock for backoff)."""
+        """Run the worker until nothing is due now (the test moves the clock for backoff).
+        Returns how many report jobs it worked; the email jobs they queue are worked too."""
         process = self.container.process_jobs()
         worked = 0
-        while worked < max_jobs and process() is not None:
-            worked += 1
+        while worked < max_jobs and (job := process()) is not None:
+            worked += job.kind is JobKind.REPORT
         return worked
 
     def jobs(self, submission_id: str) -> list[Job]:
-        return list(self.container.jobs().jobs_for(submission_id))
+        """The submission's report jobs (its email jobs: ``container.jobs().jobs_for``)."""
+        return report_jobs(self.container.jobs(), submission_id)
 
     def ready(self, payload: dict[str, Any] | None = None) -> str:
         """A paid submission with its report made."""

@@ -319,6 +319,23 @@ def test_analysis_status_follows_the_lifecycle(api: Api) -> None:
     assert ready["downloadUrl"] and ready["viewUrl"]
 
 
+def test_analysis_status_adds_the_latest_emails_fate_and_keeps_every_original_field(
+    api: Api,
+) -> None:
+    sid = api.save()
+    api.pay(sid)
+    before = api.status(sid)
+    assert "email" not in before  # nothing sent yet: the original frontend's body, as it was
+    api.work()
+
+    ready = api.status(sid)
+
+    assert ready["email"] == {"event": "ready", "state": "sent", "at": ready["email"]["at"]}
+    assert ready["email"]["at"].endswith("+00:00")
+    assert "owner@example.com" not in json.dumps(ready["email"])  # the address is the operator's
+    assert set(before) - {"nextTry"} <= set(ready)
+
+
 def test_analysis_status_by_get_answers_the_same(api: Api) -> None:
     sid = api.save()
     by_get = api.get("/analysisStatus", params={"submissionId": sid})

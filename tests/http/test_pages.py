@@ -23,6 +23,7 @@ from diagpro.container import Container
 from diagpro.domain.equipment import CATEGORIES, DETAIL_LABELS
 from diagpro.domain.errors import RenderFailed
 from diagpro.domain.intake import CHOICE_LABELS, CHOICES, PAYLOAD_KEYS
+from diagpro.domain.jobs import JobKind
 from diagpro.domain.payment import SignedEvent
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.http import local, order_progress, pages
@@ -175,7 +176,10 @@ class Site:
             assert response.status_code == 200, response.text
 
     def work(self) -> None:
-        self.container.process_jobs()()
+        """Work one report job (and any email job due before it)."""
+        process = self.container.process_jobs()
+        while (job := process()) is not None and job.kind is not JobKind.REPORT:
+            pass
 
     def submission(self, sid: str) -> Submission:
         return self.container.submissions().get(sid)

@@ -22,7 +22,7 @@ from litestar.testing import TestClient
 
 from diagpro.adapters.push_auth import OidcTaskCallers
 from diagpro.domain.errors import AnalysisUnavailable
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.http.app import create_app
 from tests.harness import Harness
@@ -123,6 +123,26 @@ def test_a_pushed_job_is_worked_inside_the_request(
     }
     assert harness.submission(job.submission_id).status is Status.READY
     assert harness.container.jobs().job(job.id).state is JobState.DONE  # type: ignore[union-attr]
+
+
+def test_the_email_job_a_ready_report_queues_is_pushed_and_worked_like_any_job(
+    harness: Harness, client: TestClient[Any], certs: GoogleCertsStub
+) -> None:
+    job = paid_job(harness)
+    assert client.post("/tasks/jobs", json=envelope(job), headers=bearer(certs)).is_success
+    (email_job,) = [
+        j for j in harness.container.jobs().jobs_for(job.submission_id) if j.kind is JobKind.EMAIL
+    ]
+
+    answer = client.post("/tasks/jobs", json=envelope(email_job), headers=bearer(certs))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "finished"
+    (sent,) = harness.emails()
+    assert sent["Message-ID"].strip() == f"<{job.submission_id}.ready@diagpro.localhost>"
+    again = client.post("/tasks/jobs", json=envelope(email_job), headers=bearer(certs))
+    assert again.json()["outcome"] == "already finished"  # a redelivered message sends nothing
+    assert len(harness.emails()) == 1
 
 
 def test_no_worker_thread_runs_in_push_mode(harness: Harness, certs: GoogleCertsStub) -> None:

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from diagpro.application.status import report_jobs
 from diagpro.domain.errors import AnalysisMisconfigured, AnalysisRefused, AnalysisUnavailable
 from diagpro.domain.jobs import JobState
 from diagpro.domain.submission import Status
@@ -41,7 +42,7 @@ def test_a_misconfigured_analyzer_fails_the_job_at_once_with_the_reason(h, caplo
         f"Could not be made: the analyzer is misconfigured: {NOT_FOUND.message}"
     )
     assert "VAI_MODEL" in failed.failure_reason  # what the operator must change
-    (job,) = h.container.jobs().jobs_for(sid)
+    (job,) = report_jobs(h.container.jobs(), sid)
     assert job.state == JobState.DEAD and job.attempts == 1  # the retry budget is untouched
     assert len(h.analyzer.calls) == 1
     h.clock.advance(minutes=30)

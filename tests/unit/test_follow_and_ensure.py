@@ -13,7 +13,7 @@ from google.cloud import storage
 from google.oauth2 import service_account
 
 from diagpro.adapters.gcs import GcsReportStore
-from diagpro.application.status import REPORT_BEING_REMADE
+from diagpro.application.status import REPORT_BEING_REMADE, report_jobs
 from diagpro.domain.errors import (
     IllegalTransition,
     NotPaid,
@@ -70,7 +70,7 @@ def test_following_a_paid_checkout_looks_it_up_once_and_fulfils(h, gateway):
     assert gateway.retrieved == [session.id]
     assert followed.session.payment_status == PaymentStatus.PAID
     assert followed.submission is not None and followed.submission.status == Status.PAID
-    assert len(h.container.jobs().jobs_for(sub.id)) == 1
+    assert len(report_jobs(h.container.jobs(), sub.id)) == 1
 
 
 def test_following_an_unpaid_checkout_changes_nothing(h, gateway):
@@ -94,7 +94,7 @@ def test_following_again_after_fulfilment_queues_nothing_more(h, gateway):
     followed = h.container.follow_checkout()(session_id)
 
     assert followed.submission is not None and followed.submission.status == Status.PAID
-    assert len(h.container.jobs().jobs_for(sub.id)) == 1
+    assert len(report_jobs(h.container.jobs(), sub.id)) == 1
 
 
 def test_ensure_refuses_an_unpaid_submission(h):
@@ -102,7 +102,7 @@ def test_ensure_refuses_an_unpaid_submission(h):
     with pytest.raises(NotPaid) as refused:
         h.container.ensure_report()(sub.id)
     assert (refused.value.code, refused.value.status) == ("NOT_PAID", "pending")
-    assert h.container.jobs().jobs_for(sub.id) == []
+    assert report_jobs(h.container.jobs(), sub.id) == []
 
 
 def test_ensure_leaves_a_ready_report_alone_and_requeues_a_failed_one(h, tmp_path):
@@ -154,7 +154,7 @@ def test_a_lost_report_file_is_made_again_from_the_kept_analysis_whoever_asks(h,
 
     again = h.submission(sid)
     assert again.status == Status.PAID and again.analysis == kept
-    queued = [j for j in h.container.jobs().jobs_for(sid) if j.state == JobState.QUEUED]
+    queued = [j for j in report_jobs(h.container.jobs(), sid) if j.state == JobState.QUEUED]
     assert len(queued) == 1
     assert h.work() == 1
     assert h.submission(sid).status == Status.READY
@@ -173,7 +173,7 @@ def test_meanwhile_it_reads_as_being_prepared_never_as_not_found(h):
     assert view.submission.status == Status.PAID and view.remaking and view.links is None
     assert view.explanation == REPORT_BEING_REMADE
     assert h.container.ensure_report()(sid) is True  # still on its way: nothing more queued
-    assert len(h.container.jobs().jobs_for(sid)) == 2  # the first run's job and this one
+    assert len(report_jobs(h.container.jobs(), sid)) == 2  # the first run's job and this one
 
 
 def test_a_ready_report_whose_file_is_there_is_left_alone(h):
@@ -186,7 +186,7 @@ def test_a_ready_report_whose_file_is_there_is_left_alone(h):
     with pytest.raises(IllegalTransition):
         h.container.requeue()(sub.id)
     assert h.submission(sub.id).status == Status.READY
-    assert len(h.container.jobs().jobs_for(sub.id)) == 1
+    assert len(report_jobs(h.container.jobs(), sub.id)) == 1
 
 
 class MeetingReports:
@@ -229,7 +229,7 @@ def test_link_requests_at_once_queue_one_re_render(h):
     assert len(answers) == parties and all(isinstance(a, ReportNotReady) for a in answers)
     remade = h.submission(sid)
     assert (remade.status, remade.requeue_count) == (Status.PAID, 1)  # moved once
-    queued = [j for j in h.container.jobs().jobs_for(sid) if j.state == JobState.QUEUED]
+    queued = [j for j in report_jobs(h.container.jobs(), sid) if j.state == JobState.QUEUED]
     assert len(queued) == 1
     h.container.reports.reset_override()
     assert h.work() == 1 and h.submission(sid).status == Status.READY

@@ -12,6 +12,7 @@ import pytest
 from dependency_injector import providers
 
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
+from diagpro.application.status import report_jobs
 from diagpro.domain.errors import (
     AnalysisInvalid,
     AnalysisMisconfigured,
@@ -75,7 +76,7 @@ def test_wrong_shaped_answers_every_time_give_the_offline_report_at_once(tmp_pat
     assert sub.analysis_fallback is ModelFallback.OFFLINE
     assert sub.model_failure == f"Could not be made: {WRONG_SHAPE.message}"
     assert len(h.analyzer.calls) == 1  # not asked (and billed) again
-    (job,) = h.container.jobs().jobs_for(sid)
+    (job,) = report_jobs(h.container.jobs(), sid)
     assert job.state == JobState.DONE and job.attempts == 1
     assert any(
         sid in r.getMessage() and "offline analyzer" in r.getMessage() for r in caplog.records

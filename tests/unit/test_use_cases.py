@@ -9,6 +9,7 @@ import pytest
 
 from diagpro.adapters.stripe_events import build_event, session_object, sign_event
 from diagpro.application.payments import Outcome
+from diagpro.application.status import report_jobs
 from diagpro.domain.errors import (
     AnalysisInvalid,
     AnalysisUnavailable,
@@ -57,7 +58,7 @@ def test_concurrent_duplicates_make_one_job(h):
         t.start()
     for t in threads:
         t.join()
-    assert len(h.container.jobs().jobs_for(sub.id)) == 1
+    assert len(report_jobs(h.container.jobs(), sub.id)) == 1
     assert h.submission(sub.id).status == Status.PAID
 
 
@@ -67,7 +68,7 @@ def test_the_success_page_and_the_webhook_fulfil_once(h):
     session_id = json.loads(event.payload)["data"]["object"]["id"]
     assert h.container.follow_checkout()(session_id).submission.status == Status.PAID
     assert h.deliver(event).outcome == Outcome.ALREADY_PAID
-    assert len(h.container.jobs().jobs_for(sub.id)) == 1
+    assert len(report_jobs(h.container.jobs(), sub.id)) == 1
 
 
 def refunded_charge(submission_id, charge_id):
@@ -171,7 +172,7 @@ def test_a_refund_during_processing_stops_the_work_quietly(h):
     h.clock.advance(seconds=5)
     h.work()
     assert h.submission(sub.id).status == Status.REFUNDED
-    assert h.container.jobs().jobs_for(sub.id)[-1].state == JobState.DONE
+    assert report_jobs(h.container.jobs(), sub.id)[-1].state == JobState.DONE
 
 
 # -- automatic refund after a permanent failure (DIAGPRO_AUTO_REFUND) -------------------------
@@ -204,7 +205,7 @@ def test_a_permanent_failure_is_refunded_automatically_when_enabled(auto):
     assert refunds.issued == {session_id: refunded.refund_id}
     book = auto.container.checkout_book().get(session_id)
     assert book.payment_status == "refunded"  # the local checkout's book knows
-    assert auto.container.jobs().jobs_for(sub.id)[-1].state == JobState.DEAD
+    assert report_jobs(auto.container.jobs(), sub.id)[-1].state == JobState.DEAD
     view = auto.container.describe()(sub.id)
     assert view.explanation.startswith("Refunded automatically: the report could not be made")
     # The reason is the operator's (kept on the submission); the customer reads a sentence.

@@ -10,7 +10,8 @@ Domains keep unrelated texts apart (and their files apart, so two changes rarely
 * ``report``: the PDF's headings, labels and sentences;
 * ``intake``: the intake's field and choice labels (``domain.intake.CHOICE_LABELS``);
 * ``knowledge``: the offline analyzer's knowledge base;
-* ``codes``: the maker code book's meanings (``adapters.code_book``).
+* ``codes``: the maker code book's meanings (``adapters.code_book``);
+* ``email``: the customer's emails (``adapters.email.letters``).
 
 ``make messages`` (``scripts/extract_messages.py``) re-extracts the templates (``<domain>.pot``)
 and merges them into each language; ``tests/unit/test_message_catalogues.py`` fails when a
@@ -38,7 +39,7 @@ from babel.support import Translations
 _log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAINS = ("report", "intake", "knowledge", "codes")
+DOMAINS = ("report", "intake", "knowledge", "codes", "email")
 DEFAULT_LANGUAGE = "en"
 # Languages with a full catalogue: the report's fixed text and the offline knowledge base.
 # Any other detected language still gets a model-written report, with English fixed text.

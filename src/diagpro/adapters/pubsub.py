@@ -41,7 +41,7 @@ from typing import Any
 from google.api_core import exceptions as api_exceptions
 
 from diagpro.adapters.job_rules import utc
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import JobQueue
 
 log = logging.getLogger("diagpro.pubsub")
@@ -79,8 +79,8 @@ class PubSubDispatchQueue:
 
     # -- JobQueue ------------------------------------------------------------------------------
 
-    def enqueue(self, submission_id: str, now: datetime) -> Job:
-        job = self._inner.enqueue(submission_id, now)  # durable first, then the news
+    def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
+        job = self._inner.enqueue(submission_id, now, kind)  # durable first, then the news
         at = utc(now)
         leased = job.lease_until is not None and job.lease_until > at
         if job.state is JobState.QUEUED and not leased:

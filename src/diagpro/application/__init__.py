@@ -34,6 +34,14 @@ the use case again, which the outside world does anyway:
   and completes the job. Crash before the refund is noted: the submission stays failed, visible
   to an operator; the provider's refund is idempotent on the payment, so refunding again never
   pays twice.
+- ``ProcessJobs`` (either end) and ``HandlePaymentEvent`` (a refund in full) then queue the
+  order's email job: one more queue write after the submission's. Crash before it: the report
+  job's next claim finds the submission ready (failed, refunded) and queues it.
+- ``SendOrderEmail`` (the email job) and ``ResendEmail``: 1. record the attempt as ``sending``
+  on the submission; 2. hand the message to the sender; 3. record ``sent`` or ``failed``; then
+  complete the job. Crash between 2 and 3: the job's next claim finds the attempt still
+  ``sending``, closes it as interrupted and sends again with the same Message-ID: the one
+  at-least-once window (application/emails.py).
 
 On the embedded database, the HTTP server's order path (saving, payment events, status reads)
 runs in one writer thread that commits the calls arriving together in one transaction, each in a

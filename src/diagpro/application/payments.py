@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from diagpro.application.emails import queue_email
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import IllegalTransition, SubmissionNotFound
 from diagpro.domain.payment import (
@@ -95,11 +96,14 @@ class HandlePaymentEvent:
         submissions: SubmissionStore,
         fulfil: Fulfil,
         clock: Clock,
+        emails: JobQueue | None = None,
     ) -> None:
         self._events = events
         self._submissions = submissions
         self._fulfil = fulfil
         self._clock = clock
+        # Where a refund in full queues the customer's email (None: no customer emails).
+        self._emails = emails
 
     def __call__(self, event: PaymentEvent) -> EventReceipt:
         seen = self._events.outcome(event.id)
@@ -168,6 +172,9 @@ class HandlePaymentEvent:
             return current.note_refund(refunds, now, in_full=full)
 
         stored, _ = change_submission(self._submissions, submission.id, record)
+        if outcome == Outcome.REFUNDED and self._emails is not None:
+            # The customer hears their money went back, once (the email job's own record).
+            queue_email(self._emails, stored, now)
         if outcome == Outcome.PARTLY_REFUNDED:
             log.warning(
                 "submission %s partly refunded: %s of %s; the report stays available",

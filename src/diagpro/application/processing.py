@@ -27,6 +27,10 @@ With ``auto_refund`` on, a submission that failed for good is refunded at once t
 Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
 and written into the failure reason, so an operator sees the money still needs returning.
 
+A submission that ends ready, failed or refunded gets an email job of its own (``emails``,
+application/emails.py): queued here once the end is recorded, worked by whoever works jobs (the
+same loop, push request or CLI), so the mail server never delays the report.
+
 ``failure_reason`` and ``model_failure`` are the operator's detail (a setting, a server path):
 they go to the log and ``diagpro status``, and a customer is shown a plain sentence instead.
 """
@@ -38,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from diagpro.application.emails import SendOrderEmail, queue_email
 from diagpro.application.health import ServiceHealth
 from diagpro.application.leases import lease_kept
 from diagpro.application.transitions import change_submission
@@ -55,7 +60,7 @@ from diagpro.domain.errors import (
     StoreUnavailable,
     SubmissionNotFound,
 )
-from diagpro.domain.jobs import Job, RetryPolicy
+from diagpro.domain.jobs import Job, JobKind, RetryPolicy
 from diagpro.domain.ports import (
     Analyzer,
     Clock,
@@ -109,6 +114,7 @@ class ProcessJobs:
         refunds: Refunds | None = None,
         health: ServiceHealth | None = None,
         fallback: Analyzer | None = None,
+        emails: SendOrderEmail | None = None,
     ) -> None:
         self._submissions = submissions
         self._jobs = jobs
@@ -122,6 +128,7 @@ class ProcessJobs:
         self._health = health
         # The offline analyzer, when the configured analyzer is a model it can stand in for.
         self._fallback = fallback if settings.model_fallback == "offline" else None
+        self._emails = emails  # None: no customer emails (tests that leave them out)
 
     def __call__(self) -> Job | None:
         """Claim one due job and work it to its end (done, retry later, or failed); None when
@@ -137,10 +144,13 @@ class ProcessJobs:
         """Work a job this worker has just claimed to the end of this attempt. True when the job
         is finished (done, or failed for good); False when it waits for another attempt (its
         backoff), or another worker took it over."""
-        self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
+        if job.kind is not JobKind.EMAIL:
+            self._progress(job.submission_id, "claimed", f"attempt {job.attempts}")
         try:
             # The heartbeat renews the lease while the work runs, so it can be short.
             with lease_kept(self._jobs, job, self._clock, self._settings.lease_seconds):
+                if job.kind is JobKind.EMAIL:
+                    return self._email(job)
                 return self._work(job)
         except LeaseLost:
             log.warning("job %s was taken over by another worker", job.id)
@@ -153,7 +163,9 @@ class ProcessJobs:
             self._jobs.bury(job, "submission not found")
             return True
         if submission.status not in (Status.PAID, Status.PROCESSING):
-            # Already ready, refunded or failed by someone else: nothing left to do.
+            # Already ready, refunded or failed by someone else: nothing left to do but make
+            # sure its email is on its way (a crash may have come before it was queued).
+            self._queue_email(submission)
             self._jobs.complete(job, self._clock.now())
             return True
         try:
@@ -226,8 +238,10 @@ class ProcessJobs:
         # step 4 of 4: mark ready (a write on the submission). The job is completed after this
         # returns; a crash before that leaves a lease that runs out, and the next claim finds
         # the submission ready and completes the job.
-        self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
+        ready = self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
+        # Then the customer's email, a job of its own (a crash before this: see ``_work``).
+        self._queue_email(ready)
 
     def _delayed(self, job: Job, reason: str) -> bool:
         """A store that cannot be written (a full or read-only disk) is our fault, not the
@@ -277,6 +291,8 @@ class ProcessJobs:
         # runs out; the next claim finds the submission failed and completes the job.
         self._jobs.bury(job, final)
         self._progress(job.submission_id, "failed", final)
+        if failed is not None:
+            self._queue_email(failed)
         # step 3 of 3: refund (the provider, then a write on the submission). A crash before the
         # refund is recorded leaves a failed submission for an operator; the refund is
         # idempotent on the payment, so refunding it again never pays out twice.
@@ -333,11 +349,38 @@ class ProcessJobs:
             self._progress(sid, "refund failed", problem)
             return
         now = self._clock.now()
-        self._change(sid, lambda s: s.mark_refunded(now, refund_id))
+        refunded = self._change(sid, lambda s: s.mark_refunded(now, refund_id))
         log.info("submission %s refunded automatically: %s", sid, refund_id)
         self._progress(sid, "refunded", refund_id)
+        self._queue_email(refunded)
+
+    def _queue_email(self, submission: Submission) -> None:
+        if self._emails is not None:
+            queue_email(self._jobs, submission, self._clock.now())
+
+    def _email(self, job: Job) -> bool:
+        if self._emails is None:
+            self._jobs.bury(job, "this process sends no email")
+            return True
+        finished = self._emails.work_claimed(job)
+        if finished:
+            self._progress(job.submission_id, "emailed", _email_outcome(self._submissions, job))
+        return finished
 
     def _change(
         self, submission_id: str, change: Callable[[Submission], Submission | None]
     ) -> Submission:
         return change_submission(self._submissions, submission_id, change)[0]
+
+
+def _email_outcome(submissions: SubmissionStore, job: Job) -> str:
+    """One line for the progress display: what became of the email job's latest attempt."""
+    try:
+        emails = submissions.get(job.submission_id).emails
+    except SubmissionNotFound:
+        return "submission not found"
+    if not emails:
+        return "nothing to send"
+    last = emails[-1]
+    where = last.provider_id or last.error
+    return f"{last.event.value} email {last.state.value}: {where}"

@@ -21,7 +21,7 @@ from diagpro.domain.errors import (
     ReportMissing,
     ReportNotReady,
 )
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import Clock, JobQueue, ReportStore, SubmissionStore
 from diagpro.domain.report import DownloadLinks
 from diagpro.domain.submission import ModelFallback, Status, Submission
@@ -150,7 +150,12 @@ class RemakeLostReport:
 
     def under_way(self, sub: Submission) -> bool:
         """True while a lost report file of ``sub`` is being made again."""
-        return _remaking(sub, self._jobs.jobs_for(sub.id))
+        return _remaking(sub, report_jobs(self._jobs, sub.id))
+
+
+def report_jobs(jobs: JobQueue, submission_id: str) -> list[Job]:
+    """The submission's report jobs, oldest first: its email jobs say nothing of the report."""
+    return [job for job in jobs.jobs_for(submission_id) if job.kind is JobKind.REPORT]
 
 
 def _remaking(sub: Submission, history: list[Job] | tuple[Job, ...]) -> bool:
@@ -187,7 +192,7 @@ class DescribeSubmission:
             # A paid customer must not be stuck behind a lost file: asking about it queues it
             # to be made again, and the answer describes it as it is then (being prepared).
             links, sub = _links_or_remake(sub, self._reports, self._remake, self._clock)
-        history = self._jobs.jobs_for(sub.id)
+        history = report_jobs(self._jobs, sub.id)
         latest = history[-1] if history else None
         attempts = sum(j.attempts for j in history)
         waiting = latest is not None and latest.state == JobState.QUEUED

@@ -237,6 +237,85 @@ RENDER_MEMORY_MB = _declare(
     )
 )
 
+# -- the customer's emails (config/email.py) ----------------------------------------------------
+
+EMAIL_SENDER = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_SENDER",
+        kinds.choice("outbox", "smtp"),
+        "outbox",
+        "who delivers the customer's emails: `outbox` writes each one as a `.eml` file in "
+        "`outbox/` in the data folder (nothing leaves the machine); `smtp` sends them through "
+        "`DIAGPRO_SMTP_HOST`",
+    )
+)
+EMAIL_FROM = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_FROM",
+        kinds.TEXT,
+        "",
+        "the emails' sender address (`reports@example.com` or `diagpro <reports@example.com>`); "
+        "required with `smtp` (the relay must accept it: `diagpro doctor` asks)",
+        shown_default="`diagpro <reports@diagpro.localhost>` with `outbox`",
+    )
+)
+# A mail relay that is down for an hour must not cost the customer their email: mail servers
+# themselves keep trying for days (RFC 5321 section 4.5.4.1); a day of tries, backing off from
+# DIAGPRO_RETRY_BASE_SECONDS to an hour, then `diagpro resend-email`.
+EMAIL_MAX_ATTEMPTS = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_MAX_ATTEMPTS",
+        kinds.WHOLE,
+        "24",
+        "tries at an email the mail server did not take before giving up (each waits twice "
+        "the one before, from `DIAGPRO_RETRY_BASE_SECONDS`, at most an hour)",
+        minimum=1,
+    )
+)
+EMAIL_BUDGET_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_EMAIL_BUDGET_SECONDS",
+        kinds.NUMBER,
+        "86400",
+        "total time from the event before giving up on its email (logged at ERROR; "
+        "`diagpro resend-email` sends it then)",
+        minimum=1,
+    )
+)
+SMTP_HOST = _declare(
+    Setting(
+        "DIAGPRO_SMTP_HOST",
+        kinds.TEXT,
+        "",
+        "SMTP relay (`smtp.gmail.com`, `smtp.sendgrid.net`, `smtp.mailgun.org`, "
+        "`email-smtp.<region>.amazonaws.com`); required with `smtp`",
+    )
+)
+SMTP_PORT = _declare(
+    Setting("DIAGPRO_SMTP_PORT", kinds.PORT, "587", "SMTP port (587: submission with STARTTLS)")
+)
+SMTP_SECURITY = _declare(
+    Setting(
+        "DIAGPRO_SMTP_SECURITY",
+        kinds.choice("starttls", "tls", "none"),
+        "starttls",
+        "`starttls` (port 587; a server without it is refused), `tls` (implicit TLS, port 465) "
+        "or `none` (only for a relay on this machine: `localhost`, `127.0.0.1`, `::1`)",
+    )
+)
+SMTP_USER = _declare(
+    Setting("DIAGPRO_SMTP_USER", kinds.TEXT, "", "SMTP login (SendGrid: `apikey`); empty: none")
+)
+SMTP_PASSWORD = _declare(
+    Setting(
+        "DIAGPRO_SMTP_PASSWORD",
+        kinds.SECRET,
+        "",
+        "SMTP password or API key (on Cloud Run, from Secret Manager like the other secrets)",
+    )
+)
+
+
 # -- cloud adapters: each replaces its embedded default when its settings are given -----------
 
 STRIPE_SECRET_KEY = _declare(

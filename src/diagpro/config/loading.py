@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from diagpro.config import declarations as d
 from diagpro.config.cloud import cloud_settings
+from diagpro.config.emails import email_settings
 from diagpro.config.settings import Settings
 from diagpro.config.values import Values
 from diagpro.config.work_mode import work_mode_settings
@@ -24,6 +25,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values = Values(os.environ if env is None else env)
     cloud = cloud_settings(values)
     work = work_mode_settings(values, cloud)
+    email = email_settings(values)
     if values[d.ENVIRONMENT] == "production":
         for setting in d.SETTINGS:
             if setting.test_only and values.given(setting):
@@ -60,4 +62,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cloud=cloud,
         work=work,
         port=values[d.PORT],
+        email=email,
     )

@@ -116,6 +116,27 @@ class WorkModeSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """The customer's emails (config/emails.py)."""
+
+    sender: str = "outbox"  # outbox or smtp
+    sender_chosen: bool = False  # DIAGPRO_EMAIL_SENDER was given (not the default)
+    sender_address: str = "diagpro <reports@diagpro.localhost>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls, tls or none (a relay on this machine)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    max_attempts: int = 24  # tries at one email before giving up
+    budget_seconds: float = 86400.0  # from the event to giving up
+
+    @property
+    def domain(self) -> str:
+        """The sender address's domain: the right-hand side of our Message-IDs."""
+        return self.sender_address.rstrip(">").rpartition("@")[2] or "diagpro.localhost"
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str  # development or production
     data_dir: Path
@@ -151,6 +172,8 @@ class Settings:
     # When the model fails for good: "offline" (the offline analyzer stands in), "refund" or
     # "none" (DIAGPRO_MODEL_FALLBACK; unset: "refund" with auto_refund, else "offline").
     model_fallback: str = "offline"
+    # Who delivers the customer's emails (DIAGPRO_EMAIL_SENDER, DIAGPRO_SMTP_*).
+    email: EmailSettings = EmailSettings()
 
     @property
     def database_path(self) -> Path:

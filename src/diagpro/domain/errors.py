@@ -220,3 +220,17 @@ class StoreDamaged(StoreUnavailable):
     outage also survives this one."""
 
     code = "STORE_DAMAGED"
+
+
+class EmailUnavailable(DomainError):
+    """The mail server did not take the message this time (unreachable, a 4xx answer, a
+    timeout): worth another attempt."""
+
+    code = "EMAIL_UNAVAILABLE"
+
+
+class EmailRejected(DomainError):
+    """The mail server refused the message for good (a 5xx answer: a refused recipient or
+    sender, failed authentication): retrying the same message cannot help."""
+
+    code = "EMAIL_REJECTED"

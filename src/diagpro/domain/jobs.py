@@ -1,15 +1,23 @@
 """Durable jobs: paid work that survives a crash, and the retry policy that bounds it.
 
-A job is leased, not popped: a worker that dies holding one simply lets the lease run out and the
-next worker takes the job again. Backoff is a ``not_before`` time stored with the job, so a
-restart keeps the schedule instead of hammering a struggling analyzer.
-"""
+A submission has at most one queued job of each kind (a report job, an email job), so the email
+never waits behind, or holds up, the report. A job is leased, not popped: a worker that dies
+holding one simply lets the lease run out and the next worker takes the job again. Backoff is a
+``not_before`` time stored with the job, so a restart keeps the schedule instead of hammering a
+struggling analyzer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+
+class JobKind(StrEnum):
+    """What a job does. A stored job without a kind is a report job (the only kind there was)."""
+
+    REPORT = "report"  # make the paid report: analyse, render, store, mark ready
+    EMAIL = "email"  # tell the customer what became of their order (application/emails.py)
 
 
 class JobState(StrEnum):
@@ -29,6 +37,7 @@ class Job:
     lease_owner: str = ""
     lease_until: datetime | None = None
     last_error: str = ""
+    kind: JobKind = JobKind.REPORT
 
 
 @dataclass(frozen=True)

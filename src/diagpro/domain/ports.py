@@ -13,8 +13,9 @@ from typing import Protocol, runtime_checkable
 
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.codes import DetectedCode
+from diagpro.domain.email import EmailEvent, Letter, OutgoingEmail
 from diagpro.domain.intake import Intake
-from diagpro.domain.jobs import Job
+from diagpro.domain.jobs import Job, JobKind
 from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
 from diagpro.domain.report import DownloadLinks, ReportDocument, ReportFile
 from diagpro.domain.submission import Payment, Submission
@@ -105,9 +106,11 @@ class JobQueue(Protocol):
     """Every method may raise StoreUnavailable when the store (or the dispatch in front of it)
     does not answer."""
 
-    def enqueue(self, submission_id: str, now: datetime) -> Job:
-        """Queue work for a submission. While a job for it is queued or leased, returns that
-        job instead of adding another (so duplicate payment events make one job)."""
+    def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
+        """Queue work of ``kind`` for a submission. While a job of that kind for it is queued or
+        leased, returns that job instead of adding another (so duplicate payment events make
+        one report job, and duplicate ready/failed/refunded moves one email job). Jobs of
+        different kinds never stand in each other's way."""
         ...
 
     def claim(self, worker: str, now: datetime, lease_seconds: float) -> Job | None:
@@ -160,6 +163,29 @@ class JobQueue(Protocol):
 
     def job(self, job_id: str) -> Job | None:
         """The job as stored now; None for an unknown id."""
+        ...
+
+
+@runtime_checkable
+class EmailSender(Protocol):
+    """Hands a finished email to whatever delivers it (a mail server, a folder of files)."""
+
+    def send(self, email: OutgoingEmail) -> str:
+        """Send it from the configured sender address; returns what the sender calls the
+        message (the server's queue id when it says one, else the Message-ID; the file
+        written). Raises EmailUnavailable (worth retrying: unreachable, busy, a 4xx answer) or
+        EmailRejected (never worth retrying: a 5xx answer, a refused login)."""
+        ...
+
+
+@runtime_checkable
+class EmailWriter(Protocol):
+    """Writes what an email says, in the customer's language."""
+
+    def write(self, event: EmailEvent, submission: Submission, report_sha256: str) -> Letter:
+        """The letter for ``event``. A ready report's letter links to its long-lived
+        ``/view/{id}`` page (never to a signed link, which would expire before it is read) and
+        quotes ``report_sha256``, the PDF's digest (empty for the other events)."""
         ...
 
 

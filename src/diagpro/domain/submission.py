@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from diagpro.domain.analysis import Analysis
+from diagpro.domain.email import AttemptState, EmailAttempt, EmailEvent, was_sent
 from diagpro.domain.errors import IllegalTransition
 from diagpro.domain.intake import Intake
 from diagpro.domain.payment import ChargeRefunds, Dispute
@@ -106,6 +107,8 @@ class Submission:
     # path): a customer is shown a plain sentence instead (application/status.py).
     analysis_fallback: ModelFallback = ModelFallback.NONE
     model_failure: str = ""  # the operator's detail of the model failure behind the fallback
+    # Every email attempt, oldest first (domain/email.py). Holds the recipient's address.
+    emails: tuple[EmailAttempt, ...] = ()
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -285,6 +288,62 @@ class Submission:
         if self.status != Status.FAILED or self.failure_reason == reason:
             return None
         return self._amend(now, failure_reason=reason)
+
+    def begin_email(
+        self, event: EmailEvent, message_id: str, now: datetime, *, resend: bool = False
+    ) -> Submission | None:
+        """Record that an email for ``event`` is about to be sent (before the server is asked).
+        None when it was sent already and this is not a resend. An attempt left ``sending`` by a
+        crash is closed as failed (its outcome unknown) and a new one begins."""
+        if not resend and was_sent(self.emails, event):
+            return None
+        closed = tuple(
+            replace(
+                a,
+                state=AttemptState.FAILED,
+                finished_at=now,
+                error="interrupted before its outcome was recorded; sent again",
+            )
+            if a.state == AttemptState.SENDING
+            else a
+            for a in self.emails
+        )
+        attempt = EmailAttempt(
+            event=event,
+            number=len(self.emails) + 1,
+            to=self.intake.email,
+            state=AttemptState.SENDING,
+            started_at=now,
+            message_id=message_id,
+            resend=resend,
+        )
+        return self._amend(now, emails=(*closed, attempt))
+
+    def finish_email(
+        self, number: int, now: datetime, *, provider_id: str = "", error: str = ""
+    ) -> Submission | None:
+        """Record the outcome of attempt ``number``: sent, or failed with ``error``. None when
+        it was already finished (a late duplicate)."""
+        attempt = next((a for a in self.emails if a.number == number), None)
+        if attempt is None or attempt.state != AttemptState.SENDING:
+            return None
+        done = replace(
+            attempt,
+            state=AttemptState.FAILED if error else AttemptState.SENT,
+            finished_at=now,
+            provider_id=provider_id,
+            error=error,
+        )
+        return self._amend(
+            now, emails=tuple(done if a.number == number else a for a in self.emails)
+        )
+
+    def forget_email_recipients(self, now: datetime) -> Submission | None:
+        """Erase the recipient's address from every email attempt (personal data), keeping
+        what happened (event, outcome, times, ids) for support; None when none is left."""
+        if not any(a.to for a in self.emails):
+            return None
+        return self._amend(now, emails=tuple(replace(a, to="") for a in self.emails))
 
     @property
     def is_paid(self) -> bool:

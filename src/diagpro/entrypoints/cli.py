@@ -18,8 +18,17 @@ from pathlib import Path
 
 from diagpro.config import ConfigError
 from diagpro.container import Container
-from diagpro.domain.errors import DomainError, IntakeInvalid, StoreDamaged, StoreUnavailable
+from diagpro.domain.email import EmailAttempt
+from diagpro.domain.errors import (
+    DomainError,
+    EmailRejected,
+    EmailUnavailable,
+    IntakeInvalid,
+    StoreDamaged,
+    StoreUnavailable,
+)
 from diagpro.domain.intake import CHOICE_LABELS, CHOICES
+from diagpro.domain.jobs import JobKind, JobState
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
@@ -120,13 +129,18 @@ def _diagnose(container: Container, args: argparse.Namespace) -> int:
 
     process = container.process_jobs(progress=progress)
     submissions = container.submissions()
-    run_worker(
-        process,
-        container.jobs(),
-        container.clock(),
-        threading.Event(),
-        done=lambda: submissions.get(sid).status in (Status.READY, Status.FAILED),
-    )
+    jobs = container.jobs()
+
+    def done() -> bool:
+        # The report's end, then its email's first attempt (a retry is left to a worker).
+        if submissions.get(sid).status not in (Status.READY, Status.FAILED, Status.REFUNDED):
+            return False
+        return not any(
+            job.kind is JobKind.EMAIL and job.state is JobState.QUEUED and not job.last_error
+            for job in jobs.jobs_for(sid)
+        )
+
+    run_worker(process, jobs, container.clock(), threading.Event(), done=done)
     return _report_outcome(container, sid, args.output)
 
 
@@ -189,6 +203,30 @@ def _status(container: Container, args: argparse.Namespace) -> int:
         minutes = view.links.expires_in_seconds // 60
         _say(f"  download (valid {minutes} min): {view.links.download_url}")
         _say(f"  view: {view.links.view_url}")
+    for attempt in sub.emails:
+        _say(f"  {_attempt_line(attempt)}")
+    return 0
+
+
+def _attempt_line(attempt: EmailAttempt) -> str:
+    """One email attempt, for the operator: event, outcome, when, where it went, and why not."""
+    when = attempt.finished_at or attempt.started_at
+    again = " (resent)" if attempt.resend else ""
+    outcome = attempt.provider_id if attempt.state.value == "sent" else attempt.error
+    detail = f": {outcome}" if outcome else ""
+    return (
+        f"email #{attempt.number} {attempt.event.value}{again}: {attempt.state.value} "
+        f"{when:%Y-%m-%d %H:%M:%S} UTC to {attempt.to}{detail}"
+    )
+
+
+def _resend_email(container: Container, args: argparse.Namespace) -> int:
+    try:
+        attempt = container.resend_email()(args.submission_id)
+    except (EmailUnavailable, EmailRejected) as exc:
+        _say(f"{args.submission_id}: the email was not sent: {exc.message}")
+        return 1
+    _say(f"{args.submission_id}: {_attempt_line(attempt)}")
     return 0
 
 
@@ -308,6 +346,11 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
         _say(f"API key (x-api-key header): kept in {kept}")
         _say(f"  read it with: jq -r .api_key {kept}   (set DIAGPRO_API_KEYS to choose your own)")
     _say(f"data folder: {settings.data_dir}   intake form: {settings.public_base_url}/")
+    mail = settings.email
+    if mail.sender == "smtp":
+        _say(f"emails: sent through {mail.smtp_host}:{mail.smtp_port} from {mail.sender_address}")
+    else:
+        _say(f"emails: written to {settings.data_dir / 'outbox'} as .eml files (none is sent)")
     if settings.work.push:
         _say("work mode push: no worker in this process; jobs arrive on POST /tasks/jobs")
     elif not settings.work.worker_in_server:
@@ -409,6 +452,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     requeue.add_argument("submission_id")
     requeue.set_defaults(run=_requeue)
+
+    resend = commands.add_parser(
+        "resend-email",
+        help="send the customer the email their order's state owes (ready, failed, refunded) "
+        "again, now",
+    )
+    resend.add_argument("submission_id")
+    resend.set_defaults(run=_resend_email)
 
     serve = commands.add_parser(
         "serve", help="run the HTTP service (API, webhook, pages) with its worker"

@@ -6,7 +6,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -122,8 +126,19 @@ class Driver(Protocol):
     def deliver_refund(self, submission_id: str, cents: int | None = None) -> Delivery:
         """A signed charge.refunded for my payment: all of it, or ``cents`` refunded so far."""
 
+    def redeliver_refund(self, submission_id: str, times: int) -> list[Delivery]:
+        """One signed charge.refunded (all of it), delivered ``times`` times."""
+
     def deliver_forged_payment(self, submission_id: str) -> Delivery | Refusal:
         """A completion event signed with a secret that is not the service's."""
+
+    # -- the customer's mailbox ---------------------------------------------------------------
+    def emails(self, submission_id: str, at_least: int = 1) -> list[EmailMessage]:
+        """The emails sent about my order (the outbox's files), oldest first, once at least
+        ``at_least`` are there (over HTTP: waited for, as the service sends them in a job)."""
+
+    def open_emailed_link(self, link: str) -> bytes | Refusal:
+        """Open the link an email gives, as a browser would (following redirects)."""
 
     # -- the operator (and what only a service we run can suffer) ------------------------------
     def lose_report_file(self, submission_id: str) -> None: ...
@@ -201,3 +216,10 @@ def stretched(link: str, seconds: int = 86_400) -> str:
     if changed == query:
         raise AssertionError(f"no expiry to stretch in {link}")
     return urlunsplit(parts._replace(query=urlencode(changed)))
+
+
+def outbox_emails(folder: Path, submission_id: str) -> list[EmailMessage]:
+    """The ``.eml`` files the outbox wrote about a submission, oldest first, parsed."""
+    found = sorted(folder.glob(f"{submission_id}.*.eml"), key=lambda p: p.name.split(".")[-2])
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(path.read_bytes()) for path in found]  # type: ignore[misc]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.features.drivers.base import (
     Why,
     charge_refunded,
     checkout_completed,
+    outbox_emails,
 )
 from tests.features.drivers.form_values import form_values
 from tests.forms import send_form
@@ -181,6 +183,15 @@ class HttpDriver:
         )
         return _delivery(self._deliver(event))
 
+    def redeliver_refund(self, submission_id: str, times: int) -> list[Delivery]:
+        checkout = self._checkouts.get(submission_id)
+        assert checkout is not None, "a refund needs the checkout this test paid through"
+        amount = self._session(checkout.session_id)["amount_total"]
+        event = charge_refunded(
+            submission_id, amount, self._currency, self._signing_secret(), datetime.now(UTC)
+        )
+        return [_delivery(self._deliver(event)) for _ in range(times)]
+
     def deliver_forged_payment(self, submission_id: str) -> Delivery | Refusal:
         checkout = self._checkout(submission_id)
         session = self._session(checkout.session_id)
@@ -195,6 +206,24 @@ class HttpDriver:
         )
         answer = self._deliver(forged)
         return _delivery(answer) if answer.status_code == 200 else _refusal(answer)
+
+    # -- the customer's mailbox ---------------------------------------------------------------
+    def emails(self, submission_id: str, at_least: int = 1) -> list[EmailMessage]:
+        if self._data_dir is None:
+            pytest.skip("needs the service's outbox folder: runs in-process and on serve only")
+        folder = self._data_dir / "outbox"
+        deadline = time.monotonic() + self._wait_seconds
+        while len(found := outbox_emails(folder, submission_id)) < at_least:
+            if time.monotonic() > deadline:
+                break  # the step's assertion says what was there
+            time.sleep(0.1)
+        return found
+
+    def open_emailed_link(self, link: str) -> bytes | Refusal:
+        opened = httpx.get(link, timeout=20, follow_redirects=True)  # no API key: a browser
+        if opened.status_code != 200:
+            return _refusal(opened)
+        return opened.content
 
     # -- the operator ---------------------------------------------------------------------------
     def lose_report_file(self, submission_id: str) -> None:

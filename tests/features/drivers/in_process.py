@@ -4,6 +4,7 @@ analyzer, so the scenarios tagged @in-process run here alone."""
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +29,7 @@ from tests.features.drivers.base import (
     Why,
     charge_refunded,
     checkout_completed,
+    outbox_emails,
 )
 from tests.harness import Harness
 
@@ -135,6 +137,12 @@ class InProcessDriver:
         event = charge_refunded(sub.id, sub.price_cents, sub.currency, self._secret, now, cents)
         return self._deliver(event)
 
+    def redeliver_refund(self, submission_id: str, times: int) -> list[Delivery]:
+        sub = self.harness.submission(submission_id)
+        now = self.harness.clock.now()
+        event = charge_refunded(sub.id, sub.price_cents, sub.currency, self._secret, now)
+        return [self._deliver(event) for _ in range(times)]
+
     def deliver_forged_payment(self, submission_id: str) -> Delivery | Refusal:
         forged = self._completed(submission_id, None, "whsec_not_the_services_secret")
         try:
@@ -157,6 +165,21 @@ class InProcessDriver:
     def _deliver(self, event: SignedEvent) -> Delivery:
         receipt = self.harness.deliver(event)
         return Delivery(receipt.outcome, receipt.duplicate)
+
+    # -- the customer's mailbox ---------------------------------------------------------------
+    def emails(self, submission_id: str, at_least: int = 1) -> list[EmailMessage]:
+        return outbox_emails(self._container.settings().data_dir / "outbox", submission_id)
+
+    def open_emailed_link(self, link: str) -> bytes | Refusal:
+        """What /view/{id} does: mint a fresh view link, then follow it."""
+        path = urlsplit(link).path
+        if not path.startswith("/view/"):
+            return Refusal(Why.NOT_FOUND, f"not a /view/ link: {link}")
+        try:
+            links = self._container.download_links()(path.removeprefix("/view/"))
+        except (SubmissionNotFound, ReportNotReady, ReportMissing) as exc:
+            return _refusal(exc)
+        return self.follow(links.view_url)
 
     # -- the operator ---------------------------------------------------------------------------
     def lose_report_file(self, submission_id: str) -> None:

@@ -1,10 +1,12 @@
-"""JobQueue on Firestore: ``jobs/{job_id}`` plus one ``jobLocks/{submission_id}`` per submission.
+"""JobQueue on Firestore: ``jobs/{job_id}`` plus one lock doc per submission and job kind.
 
-One live job per submission: ``enqueue`` is a transaction that reads the submission's lock doc
-(which names its latest job), returns that job if it is still queued (waiting or leased), and
-otherwise creates a new job and points the lock at it. Two concurrent enqueues both read the
-lock and both want to write it, so Firestore lets only one commit; the other re-runs, sees the
-new job and returns it. Job ids come from the ``IdSource``, as in the SQLite queue.
+The lock of a submission's report jobs is ``jobLocks/{submission_id}`` (as before jobs had a
+kind), of its email jobs ``jobLocks/{submission_id}~email``; a job doc without ``kind`` is a
+report job. One live job per submission and kind: ``enqueue`` is a transaction that reads the lock
+doc (which names its latest job), returns that job if it is still queued (waiting or leased), and
+otherwise creates a new job and points the lock at it. Two concurrent enqueues both read the lock
+and both want to write it, so Firestore lets only one commit; the other re-runs, sees the new job
+and returns it. Job ids come from the ``IdSource``, as in the SQLite queue.
 
 A claim reads only due jobs: each job keeps ``due_at``, the time it can next be claimed
 (``not_before`` while it waits, ``lease_until`` while leased, so a job whose worker died is due
@@ -50,7 +52,7 @@ from diagpro.adapters.firestore._edge import (
 from diagpro.adapters.firestore.indexes import DUE_JOBS
 from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import IdSource
 
 CLAIM_CANDIDATES = 10  # due jobs read per claim: enough to skip a few lost races
@@ -69,7 +71,13 @@ def _job(snapshot: Any) -> Job:
         lease_owner=data.get("lease_owner", ""),
         lease_until=None if lease_until is None else plain_utc(lease_until),
         last_error=data.get("last_error", ""),
+        kind=JobKind(data.get("kind", JobKind.REPORT.value)),
     )
+
+
+def lock_id(submission_id: str, kind: JobKind) -> str:
+    """The lock doc of a submission's jobs of one kind ("~" is not in a submission id)."""
+    return submission_id if kind is JobKind.REPORT else f"{submission_id}~{kind.value}"
 
 
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -121,10 +129,11 @@ class FirestoreJobQueue:
         except Contended as exc:
             raise FirestoreUnavailable(str(exc)) from exc
 
-    def enqueue(self, submission_id: str, now: datetime) -> Job:
+    def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
         at = utc(now)
+        kind = JobKind(kind)
         job_id = self._ids.token()
-        lock_ref = self._locks.document(submission_id)
+        lock_ref = self._locks.document(lock_id(submission_id, kind))
         job_ref = self._jobs.document(job_id)
 
         def enqueue_once(transaction: Any) -> Job:
@@ -142,6 +151,7 @@ class FirestoreJobQueue:
                 state=JobState.QUEUED,
                 created_at=at,
                 not_before=at,
+                kind=kind,
             )
             transaction.create(
                 job_ref,
@@ -156,6 +166,7 @@ class FirestoreJobQueue:
                     "due_at": at,
                     "last_error": "",
                     "arrived": firestore.SERVER_TIMESTAMP,
+                    "kind": kind.value,
                 },
             )
             made = (lock.get("jobs") if lock.exists else 0) or 0

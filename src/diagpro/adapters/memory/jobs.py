@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
 from diagpro.domain.errors import LeaseLost
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import IdSource
 
 
@@ -34,11 +34,15 @@ class MemoryJobQueue:
         entries = sorted(self._jobs.values(), key=lambda e: (e[1].created_at, e[0]))
         return [job for _, job in entries]
 
-    def enqueue(self, submission_id: str, now: datetime) -> Job:
+    def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
         at = utc(now)
         with self._lock:
             for job in self._ordered():
-                if job.submission_id == submission_id and job.state is JobState.QUEUED:
+                if (
+                    job.submission_id == submission_id
+                    and job.kind is kind
+                    and job.state is JobState.QUEUED
+                ):
                     return job
             job = Job(
                 id=self._ids.token(),
@@ -46,6 +50,7 @@ class MemoryJobQueue:
                 state=JobState.QUEUED,
                 created_at=at,
                 not_before=at,
+                kind=kind,
             )
             self._jobs[job.id] = (next(self._seq), job)
             return job

@@ -3,8 +3,9 @@
 Every change is one ``BEGIN IMMEDIATE`` transaction, so a claim (find the oldest due job, lease
 it) is a single locked step across threads, processes and queue instances sharing the file: two
 workers never get the same lease. A partial unique index keeps at most one queued job per
-submission, so duplicate payment events make one job even if the lookup in ``enqueue`` were
-bypassed.
+submission and kind (``report``, ``email``), so duplicate payment events make one report job
+even if the lookup in ``enqueue`` were bypassed. A database made before jobs had a kind gets the
+column (``report`` for every job it holds) when it is opened.
 
 Times are stored as fixed-width ISO-8601 UTC text (``2026-11-26T12:00:00.000000+00:00``), which
 sorts and compares correctly as text, and come back as timezone-aware UTC datetimes.
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, utc
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import LeaseLost
-from diagpro.domain.jobs import Job, JobState
+from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import IdSource
 
 SCHEMA = """
@@ -39,21 +40,30 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts       INTEGER NOT NULL DEFAULT 0,
     lease_owner    TEXT NOT NULL DEFAULT '',
     lease_until    TEXT,
-    last_error     TEXT NOT NULL DEFAULT ''
+    last_error     TEXT NOT NULL DEFAULT '',
+    kind           TEXT NOT NULL DEFAULT 'report'
 );
 -- jobs_due (state, not_before) served claims until jobs_due_at below; no query reads it now, and
 -- every job written paid for it.
 DROP INDEX IF EXISTS jobs_due;
 CREATE INDEX IF NOT EXISTS jobs_by_submission ON jobs (submission_id, created_at);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_queued_per_submission
-    ON jobs (submission_id) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_due_at
     ON jobs (state, MAX(not_before, COALESCE(lease_until, not_before)), seq);
+"""
+# Before jobs had a kind there was one queued job per submission; now one per submission and
+# kind. ADD COLUMN with a constant default rewrites no row (https://sqlite.org/lang_altertable.html).
+KINDS = """
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'report';
+"""
+ONE_QUEUED = """
+DROP INDEX IF EXISTS jobs_one_queued_per_submission;
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_queued_per_kind
+    ON jobs (submission_id, kind) WHERE state = 'queued';
 """
 
 _SELECT = (
     "SELECT id, submission_id, state, created_at, not_before, attempts, lease_owner,"
-    " lease_until, last_error FROM jobs"
+    " lease_until, last_error, kind FROM jobs"
 )
 # When a queued job can next be claimed: not_before, or while leased the end of its lease. The
 # index on this very expression (jobs_due_at; SQLite uses an expression index only for a query
@@ -62,7 +72,7 @@ _SELECT = (
 # (Spelled out in each statement, so every query stays one literal.)
 _DUE = (
     "SELECT id, submission_id, state, created_at, not_before, attempts, lease_owner,"
-    " lease_until, last_error, seq FROM jobs WHERE state = 'queued'"
+    " lease_until, last_error, kind, seq FROM jobs WHERE state = 'queued'"
     " AND MAX(not_before, COALESCE(lease_until, not_before)) <= :now"
     " ORDER BY MAX(not_before, COALESCE(lease_until, not_before)), seq LIMIT :limit"
 )
@@ -114,6 +124,7 @@ def _job(row: sqlite3.Row) -> Job:
         lease_owner=row["lease_owner"],
         lease_until=None if row["lease_until"] is None else _time(row["lease_until"]),
         last_error=row["last_error"],
+        kind=JobKind(row["kind"]),
     )
 
 
@@ -122,23 +133,29 @@ class SqliteJobQueue:
         self._db = db
         self._ids = ids
         db.migrate(SCHEMA)
+        with db.connect() as conn:
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+        if "kind" not in columns:
+            db.migrate(KINDS)
+        db.migrate(ONE_QUEUED)
 
-    def enqueue(self, submission_id: str, now: datetime) -> Job:
+    def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
         at = _text(now)
+        kind = JobKind(kind)
         with self._db.transaction() as conn:
             existing = conn.execute(
-                _SELECT + " WHERE submission_id = ? AND state = 'queued'",
-                (submission_id,),
+                _SELECT + " WHERE submission_id = ? AND kind = ? AND state = 'queued'",
+                (submission_id, kind.value),
             ).fetchone()
             if existing is not None:
                 return _job(existing)
             # RETURNING (SQLite 3.35+) gives the stored row without a second statement; fetchall
             # runs the statement to its end (https://www.sqlite.org/lang_returning.html).
             (row,) = conn.execute(
-                "INSERT INTO jobs (id, submission_id, state, created_at, not_before)"
-                " VALUES (?, ?, 'queued', ?, ?) RETURNING id, submission_id, state, created_at,"
-                " not_before, attempts, lease_owner, lease_until, last_error",
-                (self._ids.token(), submission_id, at, at),
+                "INSERT INTO jobs (id, submission_id, state, created_at, not_before, kind)"
+                " VALUES (?, ?, 'queued', ?, ?, ?) RETURNING id, submission_id, state,"
+                " created_at, not_before, attempts, lease_owner, lease_until, last_error, kind",
+                (self._ids.token(), submission_id, at, at, kind.value),
             ).fetchall()
         return _job(row)
 

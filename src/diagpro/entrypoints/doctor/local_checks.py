@@ -47,6 +47,12 @@ def adapters_in_use(settings: Settings) -> Check:
             if cloud.vertex.enabled
             else "diagpro's offline knowledge base (DIAGPRO_ANALYZER=offline, or no cloud setting)",
         ),
+        (
+            "email",
+            f"SMTP ({settings.email.smtp_host}:{settings.email.smtp_port})"
+            if settings.email.sender == "smtp"
+            else f"outbox folder (embedded default, {settings.data_dir / 'outbox'})",
+        ),
     ]
     return Check("adapters", True, "info", "; ".join(f"{port}: {what}" for port, what in ports))
 

@@ -11,7 +11,7 @@ from diagpro.config import ConfigError, Settings, load_settings, with_local_secr
 from diagpro.config.declarations import PUBLIC_BASE_URL
 from diagpro.config.values import Values
 from diagpro.container import Container
-from diagpro.entrypoints.doctor import local_checks, vertex_checks, work_checks
+from diagpro.entrypoints.doctor import email_checks, local_checks, vertex_checks, work_checks
 from diagpro.entrypoints.doctor.cloud_checks import (
     bucket_probe,
     firestore_probe,
@@ -85,6 +85,7 @@ def run_checks(
         checks += guarded(
             "vertex ai", lambda: vertex_checks.vertex_probe(container, settings, timeout)
         )
+    checks += guarded("email", lambda: email_checks.email_sender(settings, container))
     if gateway_url:
         checks += guarded("gateway", lambda: gateway_checks(gateway_url, settings, timeout))
     return scrub(checks, _secrets(settings))
@@ -96,6 +97,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.cloud.stripe.webhook_secret,
         settings.local_webhook_secret,
         settings.link_secret,
+        settings.email.smtp_password,
         *settings.api_keys,
     ]
 

@@ -39,6 +39,15 @@ class Links(Struct):
     expiresInSeconds: int
 
 
+class EmailState(Struct):
+    """The latest email to the customer: for which ``event`` (ready, failed, refunded), its
+    ``state`` (sending, sent, failed) and when (ISO 8601 UTC)."""
+
+    event: str
+    state: str
+    at: str
+
+
 class SubmissionState(Struct):
     """Where a submission is, in words (``message``) and as a status."""
 
@@ -57,6 +66,7 @@ class SubmissionState(Struct):
     downloadUrl: str | UnsetType = UNSET
     viewUrl: str | UnsetType = UNSET
     expiresInSeconds: int | UnsetType = UNSET
+    email: EmailState | UnsetType = UNSET
 
 
 class Queued(Struct):

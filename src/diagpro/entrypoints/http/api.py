@@ -192,6 +192,15 @@ def status_body(view: StatusView) -> dict[str, Any]:
         body["nextTry"] = view.next_try.isoformat()
     if view.links is not None:
         body.update(links_body(view.links))
+    if sub.emails:
+        # New field (the original frontend reads none of it): the latest email's fate. The
+        # address and the server's error are the operator's (`diagpro status`).
+        last = sub.emails[-1]
+        body["email"] = {
+            "event": last.event.value,
+            "state": last.state.value,
+            "at": (last.finished_at or last.started_at).isoformat(),
+        }
     return body
 
 
