@@ -41,6 +41,7 @@ from diagpro.application.payments import (
     ReceivePaymentEvent,
 )
 from diagpro.application.processing import ProcessJobs, WorkerSettings
+from diagpro.application.retention import ForgetCustomer, PurgeExpiredData, ReportEraser
 from diagpro.application.status import (
     DescribeSubmission,
     EnsureReport,
@@ -369,6 +370,14 @@ class Container(containers.DeclarativeContainer):
     )
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
+    # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser
+    # removes what is kept outside the submission for it; another store of personal data (the
+    # e-mails sent about an order) joins by adding its eraser to this list.
+    erasers = providers.List(providers.Factory(ReportEraser, reports))
+    purge_expired = providers.Factory(
+        PurgeExpiredData, submissions, erasers, clock, settings.provided.retention_days
+    )
+    forget_customer = providers.Factory(ForgetCustomer, submissions, erasers, clock)
     # How the HTTP handlers of the order path (saving, payment events, status) run their use
     # case: the embedded database's writer thread (a batch per commit), else the thread pool.
     order_path = providers.Selector(

@@ -237,6 +237,23 @@ RENDER_MEMORY_MB = _declare(
     )
 )
 
+
+# -- personal data -------------------------------------------------------------------------------
+
+RETENTION_DAYS = _declare(
+    Setting(
+        "DIAGPRO_RETENTION_DAYS",
+        kinds.WHOLE,
+        "90",
+        "days an order's personal data (name, email, phone, VIN/serial, every typed text, the "
+        "analysis) and its PDF are kept after the order's last change; then `diagpro purge` "
+        "(daily in `inline` work mode, `POST /tasks/purge` in the cloud) erases them, keeping "
+        "amounts, statuses, dates and Stripe ids. A paid order still being made is kept until "
+        "it is finished",
+        minimum=1,
+    )
+)
+
 # -- cloud adapters: each replaces its embedded default when its settings are given -----------
 
 STRIPE_SECRET_KEY = _declare(

@@ -60,4 +60,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cloud=cloud,
         work=work,
         port=values[d.PORT],
+        retention_days=values[d.RETENTION_DAYS],
     )

@@ -151,6 +151,8 @@ class Settings:
     # When the model fails for good: "offline" (the offline analyzer stands in), "refund" or
     # "none" (DIAGPRO_MODEL_FALLBACK; unset: "refund" with auto_refund, else "offline").
     model_fallback: str = "offline"
+    # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
+    retention_days: int = 90
 
     @property
     def database_path(self) -> Path:

@@ -5,6 +5,9 @@
     paid | processing | ready | failed --> refunded  (only a refund in full: a partial refund and
                                                     a dispute are recorded, the report stays)
 
+Erasure is not a status: ``erase_personal_data`` keeps the status (and every amount, date and
+Stripe id) and blanks what the customer told us, recording ``erased_at`` (domain/retention.py).
+
 Each method returns a new Submission with ``version`` bumped; the store saves it only if the
 stored version is still the one it was read at (compare-and-set), so two workers or two webhook
 deliveries can never both apply a transition. Moving to the state it is already in is a no-op
@@ -21,6 +24,7 @@ from diagpro.domain.analysis import Analysis
 from diagpro.domain.errors import IllegalTransition
 from diagpro.domain.intake import Intake
 from diagpro.domain.payment import ChargeRefunds, Dispute
+from diagpro.domain.retention import erased_intake
 
 
 class Status(StrEnum):
@@ -106,6 +110,9 @@ class Submission:
     # path): a customer is shown a plain sentence instead (application/status.py).
     analysis_fallback: ModelFallback = ModelFallback.NONE
     model_failure: str = ""  # the operator's detail of the model failure behind the fallback
+    # When the customer's personal data was erased (retention period over, or a request to be
+    # forgotten); None while it is kept.
+    erased_at: datetime | None = None
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -214,6 +221,7 @@ class Submission:
         return self._move(Status.FAILED, now, failure_reason=reason)
 
     def requeue(self, now: datetime) -> Submission:
+        self._refuse_if_erased("re-queued")
         if self.status != Status.FAILED:
             raise IllegalTransition(self.id, self.status.value, "re-queued")
         moved = self._move(Status.PAID, now, requeue_count=self.requeue_count + 1)
@@ -223,6 +231,7 @@ class Submission:
     def remake_report(self, now: datetime) -> Submission:
         """The stored PDF of a ready report was lost: back to the queue to render it again. The
         analysis stays on the submission, so the model is not asked (or paid) a second time."""
+        self._refuse_if_erased("made again")
         if self.status != Status.READY:
             raise IllegalTransition(self.id, self.status.value, "made again")
         moved = self._move(Status.PAID, now, report_path="", requeue_count=self.requeue_count + 1)
@@ -289,3 +298,38 @@ class Submission:
     @property
     def is_paid(self) -> bool:
         return self.payment is not None
+
+    # -- retention ------------------------------------------------------------------------------
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def in_flight(self) -> bool:
+        """Paid and not finished: its intake is still needed to make the report it was paid for,
+        so it is never erased until it is ready, failed or refunded."""
+        return self.status in IN_FLIGHT
+
+    def erase_personal_data(self, at: datetime) -> Submission | None:
+        """Blank every field that can hold the customer's personal data and record ``at``.
+
+        Kept: the status, every amount, date and Stripe id (payment, checkout session, refunds,
+        disputes), the equipment type and the answers picked from a fixed list; the operator's
+        failure details. Gone: all the intake's typed text (domain/retention.py lists it) and the
+        analysis, which was written from it and may quote it. None when already erased (so a
+        second purge does nothing); IllegalTransition while the order is in flight."""
+        if self.erased_at is not None:
+            return None
+        if self.in_flight:
+            raise IllegalTransition(self.id, self.status.value, "erased while its report is made")
+        return self._amend(
+            at, intake=erased_intake(self.intake), analysis=None, report_path="", erased_at=at
+        )
+
+    def _refuse_if_erased(self, wanted: str) -> None:
+        if self.erased_at is not None:
+            raise IllegalTransition(self.id, f"{self.status.value}, erased", wanted)
+
+
+IN_FLIGHT = frozenset({Status.PAID, Status.PROCESSING})

@@ -57,6 +57,8 @@ class SubmissionState(Struct):
     downloadUrl: str | UnsetType = UNSET
     viewUrl: str | UnsetType = UNSET
     expiresInSeconds: int | UnsetType = UNSET
+    erased: bool | UnsetType = UNSET  # its details and report were erased (retention, forget)
+    erasedAt: str | UnsetType = UNSET
 
 
 class Queued(Struct):

@@ -51,6 +51,7 @@ from diagpro.entrypoints.http.openapi import (
     BAD_ID,
     BAD_SESSION,
     CONFLICT,
+    ERASED,
     ID_BODY,
     ID_QUERY,
     INVALID,
@@ -192,6 +193,11 @@ def status_body(view: StatusView) -> dict[str, Any]:
         body["nextTry"] = view.next_try.isoformat()
     if view.links is not None:
         body.update(links_body(view.links))
+    if sub.erased_at is not None:
+        # Added, never replacing a field the original frontend reads: its ``status`` stays the
+        # order's (ready, refunded...), ``message`` says the details and report were erased.
+        body["erased"] = True
+        body["erasedAt"] = sub.erased_at.isoformat()
     return body
 
 
@@ -309,7 +315,7 @@ async def analysis_status_get(
 
 
 # Work a client may ask for again: refused before payment, after a refund, or mid-update.
-_REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT)
+_REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT, ERASED)
 
 
 @post(
@@ -332,7 +338,7 @@ def analyze_diagnostic(
 
 
 # Links exist only for a ready report whose file is there.
-_LINKS = (NOT_FOUND, NOT_READY, REPORT_UNREADABLE)
+_LINKS = (NOT_FOUND, NOT_READY, REPORT_UNREADABLE, ERASED)
 
 
 @post(
@@ -370,7 +376,7 @@ def reports_signed_url(
         HTTP_202_ACCEPTED: answer(SubmissionState, "Paid and on its way: poll again"),
     },
     operation_class=refusing(
-        *ID_QUERY, *KEYED, NOT_FOUND, REPORT_UNREADABLE, REPORT_FAILED, REFUNDED
+        *ID_QUERY, *KEYED, NOT_FOUND, REPORT_UNREADABLE, REPORT_FAILED, REFUNDED, ERASED
     ),
 )
 def reports_status(
@@ -385,6 +391,9 @@ def reports_status(
         raise ApiError(404, exc.code, exc.message, status="not_found") from exc
     body = status_body(view)
     sub = view.submission
+    if sub.erased_at is not None:
+        status, erased_at = sub.status.value, body["erasedAt"]
+        raise ApiError(410, "REPORT_ERASED", view.explanation, status=status, erasedAt=erased_at)
     if sub.status == Status.READY and not view.report_missing:
         return Response(body, status_code=200)
     if sub.status in (Status.FAILED, Status.REFUNDED):
