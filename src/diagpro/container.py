@@ -200,6 +200,7 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
         ),
         auto_refund=settings.auto_refund,
         model_fallback=settings.model_fallback,
+        retention_days=settings.retention_days,
     )
 
 

@@ -66,6 +66,7 @@ from diagpro.domain.ports import (
     SubmissionStore,
 )
 from diagpro.domain.report import ReportDocument, report_path
+from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 from diagpro.domain.submission import Status, Submission
 
 log = logging.getLogger("diagpro.processing")
@@ -93,6 +94,7 @@ class WorkerSettings:
     auto_refund: bool = False  # refund a submission that failed for good (DIAGPRO_AUTO_REFUND)
     # When the model fails for good: "offline", "refund" or "none" (DIAGPRO_MODEL_FALLBACK).
     model_fallback: str = "offline"
+    retention_days: int = DEFAULT_RETENTION_DAYS  # printed in the report (DIAGPRO_RETENTION_DAYS)
 
 
 class ProcessJobs:
@@ -218,7 +220,12 @@ class ProcessJobs:
             self._progress(sid, "rendering", "")
             pdf = self._renderer.render(
                 ReportDocument(
-                    sid, submission.intake, analysis, self._clock.now(), submission.currency
+                    sid,
+                    submission.intake,
+                    analysis,
+                    self._clock.now(),
+                    submission.currency,
+                    retention_days=self._settings.retention_days,
                 )
             )
             path = self._reports.save(sid, pdf)

@@ -246,10 +246,10 @@ RETENTION_DAYS = _declare(
         kinds.WHOLE,
         "90",
         "days an order's personal data (name, email, phone, VIN/serial, every typed text, the "
-        "analysis) and its PDF are kept after the order's last change; then `diagpro purge` "
-        "(daily in `inline` work mode, `POST /tasks/purge` in the cloud) erases them, keeping "
-        "amounts, statuses, dates and Stripe ids. A paid order still being made is kept until "
-        "it is finished",
+        "analysis) and its PDF are kept after the order's last change; then the purge erases "
+        "them (daily by the worker of `serve` or `diagpro worker`, `POST /tasks/purge` in push "
+        "mode, or `diagpro purge`), keeping amounts, statuses, dates and Stripe ids. A paid "
+        "order still being made is kept until it is finished (see Privacy)",
         minimum=1,
     )
 )
