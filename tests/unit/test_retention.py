@@ -491,3 +491,30 @@ def test_the_container_wires_the_report_eraser(h: Harness) -> None:
     assert [eraser.name for eraser in erasers] == ["report"]
     h.container.erasers.override(providers.List())
     assert list(h.container.erasers()) == []
+
+
+def test_an_erased_order_cannot_be_checked_out_again(h: Harness) -> None:
+    order = h.save(PERSONAL)
+    h.container.forget_customer()(order.id)
+
+    with pytest.raises(IllegalTransition, match="erased"):
+        h.container.open_checkout()(order.id)
+
+
+def test_a_payment_arriving_after_the_erasure_fails_the_order_and_is_refunded(
+    tmp_path: Path,
+) -> None:
+    h = Harness.build(tmp_path, env={"DIAGPRO_AUTO_REFUND": "true"})
+    order = h.save(PERSONAL)
+    session = h.container.open_checkout()(order.id)
+    h.container.forget_customer()(order.id)  # the customer asked before paying
+    self_checkout = h.container.self_checkout()
+    assert self_checkout is not None
+
+    h.deliver(self_checkout.pay(session.id))  # then the payment lands anyway
+    h.work()
+
+    late = h.submission(order.id)
+    assert late.status == Status.REFUNDED
+    assert "erased before the payment arrived" in late.failure_reason
+    assert late.payment is not None and late.refund_id

@@ -158,6 +158,11 @@ class ProcessJobs:
             # Already ready, refunded or failed by someone else: nothing left to do.
             self._jobs.complete(job, self._clock.now())
             return True
+        if submission.erased:
+            # Paid after its details were erased (a payment arriving long after the order was
+            # left): nothing to make the report from. Failed, and refunded with auto-refund.
+            reason = "its details were erased before the payment arrived; refund the payment"
+            return self._attempt_failed(job, reason, last=True)
         try:
             self._produce(submission)
         except IllegalTransition as exc:

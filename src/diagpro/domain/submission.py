@@ -132,6 +132,7 @@ class Submission:
 
         An attempt whose expiry is less than ``least_left`` away cannot be sent again: Stripe
         refuses an ``expires_at`` under 30 minutes ahead, so it gets a new number (a new key)."""
+        self._refuse_if_erased("checked out")
         if self.status != Status.PENDING:
             raise IllegalTransition(self.id, self.status.value, "checked out")
         attempt = self._pending_attempt
