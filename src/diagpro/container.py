@@ -14,7 +14,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from diagpro.adapters.local_checkout import LocalCheckout, MemoryCheckoutBook
+from diagpro.adapters.local_checkout import CheckoutEmails, LocalCheckout, MemoryCheckoutBook
 from diagpro.adapters.local_files import LocalReportFolder
 from diagpro.adapters.memory.events import MemoryProcessedEvents
 from diagpro.adapters.memory.jobs import MemoryJobQueue
@@ -204,6 +204,11 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
     )
 
 
+def _erasers(*erasers: Any) -> list[Any]:
+    """The erasers that apply to this configuration (None: that store is not in use)."""
+    return [eraser for eraser in erasers if eraser is not None]
+
+
 def _stand_in_analyzer(settings: Settings, offline: Any) -> Any:
     """The offline analyzer, standing in for a model that failed for good (the ``offline``
     model fallback); None when the offline analyzer is the analyzer already."""
@@ -374,7 +379,16 @@ class Container(containers.DeclarativeContainer):
     # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser
     # removes what is kept outside the submission for it; another store of personal data (the
     # e-mails sent about an order) joins by adding its eraser to this list.
-    erasers = providers.List(providers.Factory(ReportEraser, reports))
+    erasers = providers.Callable(
+        _erasers,
+        providers.Factory(ReportEraser, reports),
+        # The local checkout's sessions keep the email; Stripe keeps its own (README, Privacy).
+        providers.Selector(
+            settings.provided.cloud.payments,
+            local=providers.Factory(CheckoutEmails, checkout_book),
+            stripe=providers.Object(None),
+        ),
+    )
     purge_expired = providers.Factory(
         PurgeExpiredData, submissions, erasers, clock, settings.provided.retention_days
     )

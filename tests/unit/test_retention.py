@@ -345,7 +345,7 @@ def test_forget_erases_every_order_under_an_email_at_once_and_no_other(h: Harnes
     run = h.container.forget_customer()("Owner@example.com")
 
     assert sorted(run.erased) == sorted([*mine, upper])
-    assert run.removed == {"report": 1}
+    assert run.removed == {"report": 1, "checkout email": 1}
     assert all(h.submission(sid).erased for sid in [*mine, upper])
     assert not h.submission(theirs).erased
 
@@ -486,11 +486,25 @@ def test_an_inline_worker_purges_when_it_starts(h: Harness) -> None:
     assert h.submission(order.id).erased
 
 
-def test_the_container_wires_the_report_eraser(h: Harness) -> None:
+def test_the_container_wires_the_report_and_local_checkout_erasers(h: Harness) -> None:
     erasers = h.container.erasers()
-    assert [eraser.name for eraser in erasers] == ["report"]
+    assert [eraser.name for eraser in erasers] == ["report", "checkout email"]
     h.container.erasers.override(providers.List())
     assert list(h.container.erasers()) == []
+
+
+def test_the_local_checkout_forgets_the_email_of_an_erased_order(h: Harness) -> None:
+    order = delivered(h)
+    other = delivered(h, {**PERSONAL, "email": "sam@example.org"})
+    book = h.container.checkout_book()
+
+    run = h.container.forget_customer()(order.id)
+
+    assert run.removed == {"report": 1, "checkout email": 1}
+    session_id = h.submission(order.id).payment.checkout_session_id  # type: ignore[union-attr]
+    assert book.get(session_id).customer_email == ""  # type: ignore[union-attr]
+    kept = h.submission(other.id).payment.checkout_session_id  # type: ignore[union-attr]
+    assert book.get(kept).customer_email == "sam@example.org"  # type: ignore[union-attr]
 
 
 def test_an_erased_order_cannot_be_checked_out_again(h: Harness) -> None:
