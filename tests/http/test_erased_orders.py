@@ -65,3 +65,23 @@ def test_an_order_within_its_period_is_untouched(api: Api) -> None:
 
     body = api.status(sid)
     assert "erased" not in body and body["downloadUrl"]
+
+
+def test_the_order_page_says_the_details_were_erased_and_offers_no_download(api: Api) -> None:
+    sid = erased_order(api)
+    sub = api.container.submissions().get(sid)
+    assert sub.payment is not None
+    session_id = sub.payment.checkout_session_id
+
+    polled = api.get("/success/status", params={"session_id": session_id})
+    page = api.get("/success", params={"session_id": session_id})
+
+    assert polled.status_code == 200, polled.text
+    body = polled.json()
+    assert body["erased"] is True and body["headline"] == "Your details and report were erased"
+    assert "downloadUrl" not in body and "erased on" in body["explanation"]
+    assert page.status_code == 200
+    assert 'data-erased="true"' in page.text
+    assert '<div id="ready" hidden>' in page.text
+    assert "Your details and report were erased" in page.text
+    assert 'http-equiv="refresh"' not in page.text  # finished: the page stops polling
