@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -438,3 +439,24 @@ def test_an_erased_order_is_not_found_by_its_old_email(store: SubmissionStore) -
 
     assert store.with_email("pat@example.com") == []
     assert store.with_email("") == []
+
+
+@pytest.mark.emulator
+def test_firestore_documents_written_before_the_retention_fields_are_found(
+    firestore_client: Any,
+) -> None:
+    """A document an older release wrote has no ``erasable``/``emailKey``: the first retention
+    query gives it them, so it is purged and found by email like any other."""
+    from diagpro.adapters.codec import submission_to_document
+
+    old = make_submission(**_paid(Status.READY, 100))
+    document = submission_to_document(old)
+    document["intake"]["details"] = [{"_list": pair} for pair in document["intake"]["details"]]
+    document.update(createdAt=old.created_at, updatedAt=old.updated_at)  # as the old release
+    firestore_client.collection("diagnosticSubmissions").document(old.id).set(document)
+    store = FirestoreSubmissionStore(firestore_client)
+
+    assert [s.id for s in store.due_for_erasure(T0, 10)] == [old.id]
+    assert [
+        s.id for s in FirestoreSubmissionStore(firestore_client).with_email("PAT@example.com")
+    ] == [old.id]

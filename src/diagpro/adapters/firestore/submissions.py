@@ -5,7 +5,10 @@ layout as the memory and SQLite stores, ``status`` and ``version`` already top-l
 ``createdAt``/``updatedAt`` as Firestore timestamps so an operator can query and sort by time in
 the console, and two fields the retention queries read (``erasable``: not erased and not in
 flight, with ``updatedAt`` behind an index declared in indexes.py; ``emailKey``: the email as
-``forget`` looks it up, on Firestore's automatic single-field index).
+``forget`` looks it up, on Firestore's automatic single-field index). A document written before
+those fields existed is invisible to a query on them (Firestore indexes only the fields a
+document has), so the first retention query of a process makes sure, once per database, that
+every document has them (``_backfill_retention_fields``; a marker document records it is done).
 
 Firestore forbids an array directly inside an array, so a list inside a list (the
 intake's detail pairs) is stored as a one-key map ``{"_list": [...]}`` and unwrapped on read.
@@ -74,10 +77,17 @@ def _submission(fields: dict[str, Any]) -> Submission:
     return submission_from_document(_unwrap(document))
 
 
+# Where one-off upgrades of stored data record that they are done.
+MIGRATIONS = "diagproMigrations"
+RETENTION_FIELDS = "submissionRetentionFields"
+
+
 class FirestoreSubmissionStore:
     def __init__(self, client: firestore.Client, collection: str = "diagnosticSubmissions") -> None:
         self._client = client
         self._collection = client.collection(collection)
+        self._marker = client.collection(MIGRATIONS).document(f"{collection}-{RETENTION_FIELDS}")
+        self._fields_checked = False
 
     def add(self, submission: Submission) -> None:
         fields = _fields(submission)
@@ -126,7 +136,35 @@ class FirestoreSubmissionStore:
             query = query.order_by(field)
         return query.limit(limit)
 
+    def _backfill_retention_fields(self) -> None:
+        """Give every document written before ``erasable``/``emailKey`` existed those fields:
+        once per database (the marker), checked once per process."""
+        if self._fields_checked:
+            return
+        with translated("backfill the retention fields"):
+            if not self._marker.get(timeout=RPC_TIMEOUT).exists:
+                # Only the one field is read of each document; the few without it are read whole.
+                for snapshot in self._collection.select(["erasable"]).stream(timeout=RPC_TIMEOUT):
+                    if "erasable" not in (snapshot.to_dict() or {}):
+                        self._add_retention_fields(snapshot.reference)
+                self._marker.set({"done": True}, timeout=RPC_TIMEOUT)
+        self._fields_checked = True
+
+    def _add_retention_fields(self, ref: Any) -> None:
+        snapshot = ref.get(timeout=RPC_TIMEOUT)
+        if not snapshot.exists:
+            return
+        fields = _fields(_submission(snapshot.to_dict() or {}))
+        retention = {"erasable": fields["erasable"], "emailKey": fields["emailKey"]}
+        try:
+            # Only if nobody wrote it meanwhile: any write since gave it the fields already.
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            ref.update(retention, option=option, timeout=RPC_TIMEOUT)
+        except api_exceptions.FailedPrecondition:
+            pass
+
     def due_for_erasure(self, changed_before: datetime, limit: int) -> list[Submission]:
+        self._backfill_retention_fields()
         with translated("list submissions due for erasure"):
             snapshots = list(self.erasure_query(changed_before, limit).stream(timeout=RPC_TIMEOUT))
         return [_submission(snapshot.to_dict() or {}) for snapshot in snapshots]
@@ -135,6 +173,7 @@ class FirestoreSubmissionStore:
         key = email_key(email)
         if not key:
             return []  # erased submissions hold an empty key: never "found" by an empty email
+        self._backfill_retention_fields()
         query = self._collection.where(filter=FieldFilter("emailKey", "==", key))
         with translated("find submissions by email"):
             snapshots = list(query.stream(timeout=RPC_TIMEOUT))
