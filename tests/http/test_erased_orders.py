@@ -85,3 +85,12 @@ def test_the_order_page_says_the_details_were_erased_and_offers_no_download(api:
     assert '<div id="ready" hidden>' in page.text
     assert "Your details and report were erased" in page.text
     assert 'http-equiv="refresh"' not in page.text  # finished: the page stops polling
+
+
+def test_the_stable_download_address_leads_to_the_order_page(api: Api) -> None:
+    sid = erased_order(api)
+
+    answer = api.get(f"/download/{sid}", follow_redirects=False)
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/success?submission_id={sid}"
