@@ -60,9 +60,6 @@ def erasure_query(container: Container, settings: Settings, timeout: float) -> C
     index no order is ever erased: personal data would be kept past DIAGPRO_RETENTION_DAYS."""
     from google.api_core import exceptions as api_exceptions
 
-    from diagpro.adapters.firestore.indexes import ERASABLE_SUBMISSIONS
-
-    fs = settings.cloud.firestore
     query = container.submissions().erasure_query(datetime.now(UTC), 1)
     try:
         list(query.stream(retry=None, timeout=timeout))
@@ -73,7 +70,7 @@ def erasure_query(container: Container, settings: Settings, timeout: float) -> C
             "blocker",
             "Firestore refused the retention purge's query, so personal data would be kept "
             f"past DIAGPRO_RETENTION_DAYS: {short(exc)}",
-            f"{ERASABLE_SUBMISSIONS.gcloud_create(fs.project, fs.database)} (or deploy "
+            f"{_index_command(container, settings, 'diagnosticSubmissions')} (or deploy "
             "deploy/firestore.indexes.json); the index builds in minutes",
         )
     except api_exceptions.GoogleAPIError as exc:
@@ -85,6 +82,16 @@ def erasure_query(container: Container, settings: Settings, timeout: float) -> C
             "see the firestore check",
         )
     return Check("erasure query", True, "blocker", "the retention purge's query runs")
+
+
+def _index_command(container: Container, settings: Settings, collection: str) -> str:
+    """The command creating the composite index of ``collection``'s declared query."""
+    fs = settings.cloud.firestore
+    return " && ".join(
+        query.gcloud_create(fs.project, fs.database)
+        for query in container.firestore_queries()
+        if query.collection == collection
+    )
 
 
 def _create_command(settings: Settings, endpoint: str) -> str:
