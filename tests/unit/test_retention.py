@@ -532,3 +532,13 @@ def test_a_payment_arriving_after_the_erasure_fails_the_order_and_is_refunded(
     assert late.status == Status.REFUNDED
     assert "erased before the payment arrived" in late.failure_reason
     assert late.payment is not None and late.refund_id
+
+
+def test_an_erased_order_never_paid_says_its_details_were_erased(h: Harness) -> None:
+    order = h.save(PERSONAL)
+    h.clock.advance(days=91)
+    purge(h)
+
+    explanation = h.container.describe()(order.id).explanation
+
+    assert explanation.startswith("Never paid. Its details were erased on ")

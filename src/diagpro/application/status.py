@@ -86,7 +86,7 @@ def erased_on(sub: Submission) -> str:
 
 
 ERASED = (
-    "Its details and report were erased on {on}: diagpro keeps personal data only for a "
+    "Its details{report} were erased on {on}: diagpro keeps personal data only for a "
     "limited time (or until you ask us to forget it)."
 )
 
@@ -99,7 +99,8 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
             Status.FAILED: "Failed.",
             Status.REFUNDED: "Refunded.",
         }.get(sub.status, f"{sub.status.value.capitalize()}.")
-        return f"{done} {ERASED.format(on=erased_on(sub))}"
+        report = "" if sub.status == Status.PENDING else " and report"
+        return f"{done} {ERASED.format(report=report, on=erased_on(sub))}"
     if sub.status == Status.PENDING:
         if sub.payment_problem:
             return (
