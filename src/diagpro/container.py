@@ -14,7 +14,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from diagpro.adapters.local_checkout import LocalCheckout, MemoryCheckoutBook
+from diagpro.adapters.local_checkout import CheckoutEmails, LocalCheckout, MemoryCheckoutBook
 from diagpro.adapters.local_files import LocalReportFolder
 from diagpro.adapters.memory.emails import MemoryEmailSender
 from diagpro.adapters.memory.events import MemoryProcessedEvents
@@ -44,6 +44,7 @@ from diagpro.application.payments import (
     ReceivePaymentEvent,
 )
 from diagpro.application.processing import ProcessJobs, WorkerSettings
+from diagpro.application.retention import ForgetCustomer, PurgeExpiredData, ReportEraser
 from diagpro.application.status import (
     DescribeSubmission,
     EnsureReport,
@@ -202,6 +203,7 @@ def _worker_settings(settings: Settings, ids: SecretIds) -> WorkerSettings:
         ),
         auto_refund=settings.auto_refund,
         model_fallback=settings.model_fallback,
+        retention_days=settings.retention_days,
     )
 
 
@@ -222,10 +224,10 @@ def _email_sender(email: EmailSettings, data_dir: Any, clock: Any) -> Any:
     return OutboxFolder(data_dir / "outbox", email.sender_address, clock)
 
 
-def _email_letters(public_base_url: str) -> Any:
+def _email_letters(public_base_url: str, retention_days: int) -> Any:
     from diagpro.adapters.email import CatalogueLetters
 
-    return CatalogueLetters(public_base_url)
+    return CatalogueLetters(public_base_url, retention_days)
 
 
 def _email_job_settings(settings: Settings) -> EmailJobSettings:
@@ -239,6 +241,19 @@ def _email_job_settings(settings: Settings) -> EmailJobSettings:
             budget=timedelta(seconds=settings.email.budget_seconds),
         ),
     )
+
+
+def _sent_emails(sender: Any) -> Any:
+    """The eraser of the emails the sender keeps a copy of (the outbox folder); None for SMTP,
+    which keeps none here (the provider's own log is the provider's, README "Privacy")."""
+    from diagpro.adapters.email import OutboxEmails, OutboxFolder
+
+    return OutboxEmails(sender) if isinstance(sender, OutboxFolder) else None
+
+
+def _erasers(*erasers: Any) -> list[Any]:
+    """The erasers that apply to this configuration (None: that store is not in use)."""
+    return [eraser for eraser in erasers if eraser is not None]
 
 
 def _stand_in_analyzer(settings: Settings, offline: Any) -> Any:
@@ -361,7 +376,9 @@ class Container(containers.DeclarativeContainer):
     email_sender = providers.Singleton(
         _email_sender, settings.provided.email, settings.provided.data_dir, clock
     )
-    email_letters = providers.Singleton(_email_letters, settings.provided.public_base_url)
+    email_letters = providers.Singleton(
+        _email_letters, settings.provided.public_base_url, settings.provided.retention_days
+    )
 
     # -- use cases -----------------------------------------------------------------------------
     save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price)
@@ -429,6 +446,24 @@ class Container(containers.DeclarativeContainer):
     )
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
+    # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser
+    # removes what is kept outside the submission for it (the submission's own email attempts
+    # lose their address in Submission.erase_personal_data).
+    erasers = providers.Callable(
+        _erasers,
+        providers.Factory(ReportEraser, reports),
+        # The local checkout's sessions keep the email; Stripe keeps its own (README, Privacy).
+        providers.Selector(
+            settings.provided.cloud.payments,
+            local=providers.Factory(CheckoutEmails, checkout_book),
+            stripe=providers.Object(None),
+        ),
+        providers.Callable(_sent_emails, email_sender),
+    )
+    purge_expired = providers.Factory(
+        PurgeExpiredData, submissions, erasers, clock, settings.provided.retention_days
+    )
+    forget_customer = providers.Factory(ForgetCustomer, submissions, erasers, clock)
     # How the HTTP handlers of the order path (saving, payment events, status) run their use
     # case: the embedded database's writer thread (a batch per commit), else the thread pool.
     order_path = providers.Selector(

@@ -433,6 +433,51 @@ def test_ids_that_cannot_name_a_report_are_refused(store: ReportStore, bad_id: s
         store.read(bad_id)
 
 
+# -- delete (retention: a report erased with its order's personal data) ----------------------
+
+
+def test_delete_removes_the_report_for_good(opener: Opener, clock: FixedClock) -> None:
+    store = opener()
+    store.save(SID, PDF)
+
+    assert store.delete(SID) is True
+
+    assert not store.exists(SID)
+    assert not opener().exists(SID)  # another handle sees it gone too
+    with pytest.raises(ReportMissing):
+        store.read(SID)
+    with pytest.raises(ReportMissing):
+        store.links(SID, TTL, clock.now())
+
+
+def test_deleting_twice_or_a_report_never_stored_is_harmless(store: ReportStore) -> None:
+    store.save(SID, PDF)
+    assert store.delete(SID) is True
+
+    assert store.delete(SID) is False
+    assert store.delete(SID.replace("0011", "9911")) is False
+
+
+def test_delete_leaves_other_reports_alone(store: ReportStore) -> None:
+    other = SID.replace("0011", "2233")
+    store.save(SID, PDF)
+    store.save(other, PDF + b"other")
+
+    store.delete(SID)
+
+    assert store.read(other) == PDF + b"other"
+
+
+@pytest.mark.parametrize("bad_id", ["../escape", "reports/../../x", "", "a/b"])
+def test_delete_of_an_id_that_cannot_name_a_report_removes_nothing(
+    store: ReportStore, bad_id: str
+) -> None:
+    store.save(SID, PDF)
+
+    assert store.delete(bad_id) is False
+    assert store.exists(SID)
+
+
 # -- links ----------------------------------------------------------------------------------
 
 

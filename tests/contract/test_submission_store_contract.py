@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,8 @@ from tests.builders import (
     T0,
     make_analysis,
     make_event,
+    make_intake,
+    make_payment,
     make_rich_submission,
     make_submission,
     new_submission_id,
@@ -357,3 +360,122 @@ def test_sqlite_columns_mirror_the_document(tmp_path: Path) -> None:
     assert row["updated_at"] == "2026-11-26T13:00:00.123456Z"
     assert row["format"] == FORMAT_VERSION
     assert row["symptom"] == submission.intake.symptoms[0]
+
+
+# -- retention: the orders due for erasure, and one customer's orders --------------------------
+
+DAY = timedelta(days=1)
+
+
+def _stored(store: SubmissionStore, **overrides: object) -> Submission:
+    submission = make_submission(**overrides)
+    store.add(submission)
+    return submission
+
+
+def _paid(status: Status, days_ago: int, **overrides: object) -> dict[str, object]:
+    when = T0 - days_ago * DAY
+    return {"status": status, "payment": make_payment(), "updated_at": when, **overrides}
+
+
+def test_due_for_erasure_lists_finished_orders_changed_before_the_time_oldest_first(
+    store: SubmissionStore,
+) -> None:
+    ready = _stored(store, **_paid(Status.READY, 100))
+    refunded = _stored(store, **_paid(Status.REFUNDED, 120))
+    failed = _stored(store, **_paid(Status.FAILED, 95))
+    never_paid = _stored(store, updated_at=T0 - 200 * DAY)
+    _stored(store, **_paid(Status.READY, 10))  # changed since: its period runs on
+
+    due = store.due_for_erasure(T0 - 90 * DAY, 10)
+
+    assert [s.id for s in due] == [never_paid.id, refunded.id, ready.id, failed.id]
+    assert due[2] == ready  # whole submissions, as stored
+
+
+def test_an_order_in_flight_is_never_due_however_old(store: SubmissionStore) -> None:
+    _stored(store, **_paid(Status.PAID, 400))
+    _stored(store, **_paid(Status.PROCESSING, 400))
+
+    assert store.due_for_erasure(T0, 10) == []
+
+
+def test_an_erased_order_is_not_due_again(store: SubmissionStore) -> None:
+    old = _stored(store, **_paid(Status.READY, 100))
+    erased = old.erase_personal_data(T0 - 99 * DAY)
+    assert erased is not None
+    store.update(erased)
+
+    assert store.due_for_erasure(T0, 10) == []
+    assert store.get(old.id).erased_at == T0 - 99 * DAY
+
+
+def test_due_for_erasure_reads_at_most_limit_and_compares_times_exactly(
+    store: SubmissionStore,
+) -> None:
+    cutoff = T0 - 90 * DAY
+    oldest = _stored(store, updated_at=cutoff - timedelta(seconds=2))
+    second = _stored(store, updated_at=cutoff - timedelta(microseconds=500_000))
+    _stored(store, updated_at=cutoff)  # at the time, not before it: not due
+    _stored(store, updated_at=cutoff + timedelta(microseconds=1))
+
+    assert [s.id for s in store.due_for_erasure(cutoff, 1)] == [oldest.id]
+    assert [s.id for s in store.due_for_erasure(cutoff, 10)] == [oldest.id, second.id]
+
+
+def test_an_order_that_finishes_becomes_due_and_one_that_is_paid_again_stops_being_due(
+    store: SubmissionStore,
+) -> None:
+    failed = _stored(store, **_paid(Status.FAILED, 100))
+    assert [s.id for s in store.due_for_erasure(T0, 10)] == [failed.id]
+
+    store.update(failed.requeue(T0 - 99 * DAY))  # back to paid: in flight
+
+    assert store.due_for_erasure(T0, 10) == []
+
+
+def test_with_email_finds_every_order_of_that_customer_ignoring_case(
+    store: SubmissionStore,
+) -> None:
+    first = _stored(store, created_at=T0 - 3 * DAY)
+    second = _stored(store, created_at=T0 - DAY, **_paid(Status.READY, 1))
+    _stored(store, intake=replace(make_intake(), email="someone.else@example.com"))
+    upper = replace(make_intake(), email="Pat@Example.COM")
+    third = _stored(store, created_at=T0, intake=upper)
+
+    found = store.with_email("PAT@example.com")
+
+    assert [s.id for s in found] == [first.id, second.id, third.id]
+    assert store.with_email("  pat@example.com ") == found
+    assert store.with_email("nobody@example.com") == []
+
+
+def test_an_erased_order_is_not_found_by_its_old_email(store: SubmissionStore) -> None:
+    ready = _stored(store, **_paid(Status.READY, 1))
+    erased = ready.erase_personal_data(T0)
+    assert erased is not None
+    store.update(erased)
+
+    assert store.with_email("pat@example.com") == []
+    assert store.with_email("") == []
+
+
+@pytest.mark.emulator
+def test_firestore_documents_written_before_the_retention_fields_are_found(
+    firestore_client: Any,
+) -> None:
+    """A document an older release wrote has no ``erasable``/``emailKey``: the first retention
+    query gives it them, so it is purged and found by email like any other."""
+    from diagpro.adapters.codec import submission_to_document
+
+    old = make_submission(**_paid(Status.READY, 100))
+    document = submission_to_document(old)
+    document["intake"]["details"] = [{"_list": pair} for pair in document["intake"]["details"]]
+    document.update(createdAt=old.created_at, updatedAt=old.updated_at)  # as the old release
+    firestore_client.collection("diagnosticSubmissions").document(old.id).set(document)
+    store = FirestoreSubmissionStore(firestore_client)
+
+    assert [s.id for s in store.due_for_erasure(T0, 10)] == [old.id]
+    assert [
+        s.id for s in FirestoreSubmissionStore(firestore_client).with_email("PAT@example.com")
+    ] == [old.id]

@@ -53,6 +53,11 @@ def test_the_claim_query_runs_against_firestore(firestore_env: dict[str, str]) -
     assert check.ok, check
 
 
+def test_the_erasure_query_runs_against_firestore(firestore_env: dict[str, str]) -> None:
+    check = named(checks_for(firestore_env), "erasure query")
+    assert check.ok, check
+
+
 def test_a_missing_index_is_a_blocker_with_the_command_that_creates_it(
     firestore_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +81,14 @@ def test_a_missing_index_is_a_blocker_with_the_command_that_creates_it(
         "--field-config=field-path=arrived,order=ascending"
     )
     assert "deploy/firestore.indexes.json" in check.fix
+    erasure = named(checks, "erasure query")
+    assert erasure.blocks and "DIAGPRO_RETENTION_DAYS" in erasure.detail
+    assert erasure.fix.startswith(
+        f"gcloud firestore indexes composite create --project={project} --database='(default)' "
+        "--collection-group=diagnosticSubmissions --query-scope=collection "
+        "--field-config=field-path=erasable,order=ascending "
+        "--field-config=field-path=updatedAt,order=ascending"
+    )
 
 
 class PushProject:

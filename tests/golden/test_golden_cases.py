@@ -360,11 +360,11 @@ def test_the_pdf_shows_the_customers_codes_and_symptoms(
 def test_a_near_empty_last_page_is_saved_by_the_compact_layout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The mower's closing note alone would fill an eighth of a fourth page; laid out again with
-    slightly tighter lines, the report ends on page 3."""
+    """The CR-V brake report's closing lines alone would spill onto a fourth page; laid out again
+    with slightly tighter lines, the report ends on page 3."""
     from diagpro.adapters.pdf import WeasyPrintRenderer, renderer
 
-    document = _document(_load(CASES_DIR / "lawn_honda_mower_no_start.json"))
+    document = _document(_load(CASES_DIR / "automotive_crv_brakes.json"))
     pdf_renderer = WeasyPrintRenderer()
     fills = pdf_renderer.page_fills(document)
     assert all(fill >= renderer.LAST_PAGE_MIN_FILL for fill in fills), fills

@@ -382,3 +382,41 @@ def test_the_sweep_needs_the_token_too(harness: Harness, client: TestClient[Any]
     paid_job(harness)
     assert client.post("/tasks/sweep").status_code == 401
     assert harness.container.job_announcer().announced == []
+
+
+# -- /tasks/purge (Cloud Scheduler, daily) -----------------------------------------------------
+
+
+def test_the_purge_route_erases_what_is_due_and_answers_ids_and_counts(
+    harness: Harness, client: TestClient[Any], certs: GoogleCertsStub
+) -> None:
+    job = paid_job(harness)
+    harness.work()
+    sid = job.submission_id
+    assert harness.submission(sid).status == Status.READY
+    kept = harness.save().id
+    harness.clock.advance(days=91)
+    fresh = harness.save().id
+
+    answer = client.post("/tasks/purge", headers=bearer(certs))
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["retentionDays"] == 90
+    assert body["erased"] == 2 and sorted(body["erasedIds"]) == sorted([sid, kept])
+    assert body["removed"] == {"report": 1, "checkout email": 1} and body["failed"] == 0
+    assert harness.submission(sid).erased_at is not None
+    assert harness.submission(fresh).erased_at is None
+    assert "owner@example.com" not in answer.text
+
+    again = client.post("/tasks/purge", headers=bearer(certs))
+    assert again.status_code == 200 and again.json()["erased"] == 0
+
+
+def test_the_purge_route_needs_the_token(harness: Harness, client: TestClient[Any]) -> None:
+    sid = harness.save().id
+    harness.clock.advance(days=91)
+
+    assert client.post("/tasks/purge").status_code == 401
+
+    assert harness.submission(sid).erased_at is None

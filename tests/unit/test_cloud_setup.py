@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from diagpro.config.declarations import SETTINGS
+from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 from diagpro.entrypoints import cli
 from diagpro.entrypoints.cloud_setup import (
     APIS,
@@ -314,3 +315,28 @@ def test_the_command_prints_the_script_and_names_what_is_wrong(deploy_dir, capsy
 
     assert cli.main([*args[:3], "Bad Project", *args[4:]]) == 2
     assert "--project 'Bad Project' is not a project id" in capsys.readouterr().err
+
+
+def test_the_purge_is_scheduled_daily_with_the_push_invokers_token_and_the_bucket_ages_out(
+    script: str,
+):
+    commands = _commands(script)
+    purge = shlex.split(commands[_index_of(commands, r"scheduler jobs create http diagpro-purge")])
+    assert "--uri=$SERVICE_URL/tasks/purge" in purge
+    assert "--http-method=POST" in purge
+    assert "--schedule=17 3 * * *" in purge
+    assert f"--oidc-service-account-email={DEPLOYMENT.push_invoker}" in purge
+    assert "--oidc-token-audience=$SERVICE_URL" in purge
+    lifecycle = shlex.split(commands[_index_of(commands, r"buckets update")])
+    assert "--lifecycle-file=deploy/report-bucket-lifecycle.json" in lifecycle
+    assert _index_of(commands, r"buckets create") < _index_of(commands, r"buckets update")
+
+
+def test_the_bucket_keeps_reports_longer_than_the_default_retention_period():
+    lifecycle = DEPLOY_DIR / "report-bucket-lifecycle.json"
+    rules = json.loads(lifecycle.read_text(encoding="utf-8"))["rule"]
+    ages = [r["condition"]["age"] for r in rules if "age" in r["condition"]]
+    assert all(r["action"]["type"] == "Delete" for r in rules)
+    # The purge deletes a report first; the bucket's rule only catches what it missed, and
+    # must never take a report whose order is still within its period.
+    assert ages and min(ages) > DEFAULT_RETENTION_DAYS

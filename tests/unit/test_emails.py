@@ -348,8 +348,48 @@ def test_erasing_the_recipients_keeps_what_happened(h):
     h.work()
     sub = h.submission(sid)
 
-    erased = sub.forget_email_recipients(h.clock.now())
+    erased = sub.erase_personal_data(h.clock.now())
 
     assert erased is not None and [a.to for a in erased.emails] == [""]
     assert [(a.event, a.state) for a in erased.emails] == [(EmailEvent.READY, AttemptState.SENT)]
-    assert erased.forget_email_recipients(h.clock.now()) is None
+    assert [a.message_id for a in erased.emails] == [a.message_id for a in sub.emails]
+
+
+# -- erased orders (retention, forget) -----------------------------------------------------------
+
+
+def test_an_order_forgotten_before_its_email_went_is_not_written_to(h):
+    sid = _paid(h)
+    flaky = _flaky(h, EmailUnavailable("421 try later"))
+    h.work()  # the report is ready; its email waits for the server
+    h.container.forget_customer()(sid)
+
+    h.clock.advance(60)
+    h.work()
+
+    assert flaky.tries == 1 and h.emails() == []
+    assert [j.state for j in _email_jobs(h, sid)] == [JobState.DONE]
+
+
+def test_an_erased_order_cannot_be_emailed_again(h):
+    sid = _paid(h)
+    h.work()
+    h.container.forget_customer()(sid)
+
+    with pytest.raises(IllegalTransition):
+        h.container.resend_email()(sid)
+    assert [a.to for a in h.submission(sid).emails] == [""]
+
+
+def test_erasing_an_order_deletes_the_outbox_copies_of_its_emails(tmp_path):
+    h = Harness.build(tmp_path, memory=False)  # the embedded defaults: the outbox folder
+    sid, other = _paid(h), _paid(h)
+    h.work()
+    outbox = h.container.email_sender().folder
+    assert len(list(outbox.glob(f"{sid}.*.eml"))) == 1
+
+    run = h.container.forget_customer()(sid)
+
+    assert list(outbox.glob(f"{sid}.*.eml")) == []
+    assert len(list(outbox.glob(f"{other}.*.eml"))) == 1  # another order's stays
+    assert run.removed["emails"] == 1

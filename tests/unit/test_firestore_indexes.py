@@ -14,8 +14,13 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.types import StructuredQuery
 
-from diagpro.adapters.firestore import FirestoreJobQueue
-from diagpro.adapters.firestore.indexes import DUE_JOBS, QUERIES, indexes_file
+from diagpro.adapters.firestore import FirestoreJobQueue, FirestoreSubmissionStore
+from diagpro.adapters.firestore.indexes import (
+    DUE_JOBS,
+    ERASABLE_SUBMISSIONS,
+    QUERIES,
+    indexes_file,
+)
 from tests.doubles import CountingIds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +32,8 @@ ADAPTERS = ROOT / "src" / "diagpro" / "adapters" / "firestore"
 QUERY_BUILDERS = {
     "due_query": "DUE_JOBS",
     "jobs_for": "one equality filter: Firestore's automatic single-field index",
+    "erasure_query": "ERASABLE_SUBMISSIONS",
+    "with_email": "one equality filter (emailKey): Firestore's automatic single-field index",
 }
 
 
@@ -75,6 +82,24 @@ def test_the_claim_query_as_built_is_covered_by_the_file() -> None:
     ]
     assert ranges == [DUE_JOBS.ordered[0]]  # the range filter is on the first ordered field
     assert query._limit == 5
+
+
+def test_the_erasure_query_as_built_is_covered_by_the_file() -> None:
+    client = firestore.Client(project="demo-indexes", credentials=AnonymousCredentials())
+    store = FirestoreSubmissionStore(client)
+
+    query = store.erasure_query(datetime(2026, 12, 1, tzinfo=UTC), 7)
+
+    needed = _needed_by(query)
+    assert needed == ERASABLE_SUBMISSIONS.index()
+    assert needed in _shipped()
+    ranges = [
+        f.field.field_path
+        for f in query._field_filters
+        if f.op != StructuredQuery.FieldFilter.Operator.EQUAL
+    ]
+    assert ranges == [ERASABLE_SUBMISSIONS.ordered[0]]
+    assert query._limit == 7
 
 
 def test_every_query_the_firestore_adapters_build_is_known() -> None:

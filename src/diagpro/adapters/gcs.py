@@ -203,6 +203,18 @@ class GcsReportStore:
         except _FAILURES as exc:
             raise self._storage_error(exc, "read from", path) from exc
 
+    def delete(self, submission_id: str) -> bool:
+        if not is_safe_report_id(submission_id):
+            return False
+        path = report_path(submission_id)
+        try:
+            self._bucket.blob(path).delete()
+        except api_exceptions.NotFound:
+            return False  # deleted already (by a previous run, or the bucket's lifecycle rule)
+        except _FAILURES as exc:
+            raise self._storage_error(exc, "delete from", path) from exc
+        return True
+
     # -- links --------------------------------------------------------------------------------
 
     def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:

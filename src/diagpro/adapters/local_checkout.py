@@ -38,6 +38,24 @@ class CheckoutBook(Protocol):
 
     def put(self, session: CheckoutSession, idempotency_key: str = "") -> None: ...
 
+    def forget_email(self, submission_id: str) -> int:
+        """Blank the customer's email on every session of ``submission_id``; how many held one."""
+        ...
+
+
+class CheckoutEmails:
+    """The Eraser of the local checkout: its sessions keep the customer's email (as Stripe's
+    do), so an erased order's sessions are blanked too. Stripe's own copy is Stripe's to erase
+    (README, "Privacy")."""
+
+    name = "checkout email"
+
+    def __init__(self, book: CheckoutBook) -> None:
+        self._book = book
+
+    def erase(self, submission_id: str) -> int:
+        return self._book.forget_email(submission_id)
+
 
 class MemoryCheckoutBook:
     def __init__(self) -> None:
@@ -57,6 +75,17 @@ class MemoryCheckoutBook:
             self._sessions[session.id] = session
             if idempotency_key:
                 self._keys.setdefault(idempotency_key, session.id)
+
+    def forget_email(self, submission_id: str) -> int:
+        with self._lock:
+            held = [
+                s
+                for s in self._sessions.values()
+                if s.submission_id == submission_id and s.customer_email
+            ]
+            for session in held:
+                self._sessions[session.id] = replace(session, customer_email="")
+        return len(held)
 
 
 class LocalCheckout:

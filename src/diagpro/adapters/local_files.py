@@ -124,6 +124,22 @@ class LocalReportFolder:
             raise ReportMissing(submission_id)
         return report_links(self._base_url, self._secret, submission_id, ttl_seconds, now)
 
+    def delete(self, submission_id: str) -> bool:
+        try:
+            file = self.file_path(submission_id)
+        except ReportMissing:
+            return False  # an id that can never name a report has none to delete
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise ReportStorageError(
+                f"Could not delete the report for {submission_id}: {exc}"
+            ) from exc
+        _fsync_folder(file.parent)  # the removal survives a crash, as a save does
+        return True
+
     # -- ReportFiles: what /files/reports/... serves -------------------------------------------
     def read_linked(
         self, path: str, disposition: str, expires: str, signature: str, now: datetime

@@ -167,8 +167,10 @@ class SendOrderEmail(_Delivery):
             self._jobs.bury(job, "submission not found")
             return True
         event = event_for(sub.status.value)
-        if event is None or was_sent(sub.emails, event):
-            self._jobs.complete(job, self._clock.now())  # nothing (more) owed
+        if event is None or was_sent(sub.emails, event) or sub.erased:
+            # Nothing (more) owed; or the customer's details were erased (retention, forget)
+            # before the email went, and with them the address.
+            self._jobs.complete(job, self._clock.now())
             return True
         try:
             attempt = self.deliver(sub, event, resend=False)
@@ -216,12 +218,14 @@ class ResendEmail(_Delivery):
 
     def __call__(self, submission_id: str) -> EmailAttempt:
         """Raises SubmissionNotFound; IllegalTransition when its state owes no email (pending,
-        paid, processing); EmailUnavailable / EmailRejected (recorded) when the server did not
-        take it; ReportMissing when a ready report's file is gone."""
+        paid, processing) or its details were erased; EmailUnavailable / EmailRejected
+        (recorded) when the server did not take it; ReportMissing when a ready report's file is
+        gone."""
         sub = self._submissions.get(submission_id)
         event = event_for(sub.status.value)
-        if event is None:
-            raise IllegalTransition(sub.id, sub.status.value, "emailed")
+        if event is None or sub.erased:
+            state = f"{sub.status.value}, erased" if sub.erased else sub.status.value
+            raise IllegalTransition(sub.id, state, "emailed")
         attempt = self.deliver(sub, event, resend=True)
         assert attempt is not None  # a resend always begins an attempt
         return attempt

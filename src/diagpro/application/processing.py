@@ -71,6 +71,7 @@ from diagpro.domain.ports import (
     SubmissionStore,
 )
 from diagpro.domain.report import ReportDocument, report_path
+from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 from diagpro.domain.submission import Status, Submission
 
 log = logging.getLogger("diagpro.processing")
@@ -98,6 +99,7 @@ class WorkerSettings:
     auto_refund: bool = False  # refund a submission that failed for good (DIAGPRO_AUTO_REFUND)
     # When the model fails for good: "offline", "refund" or "none" (DIAGPRO_MODEL_FALLBACK).
     model_fallback: str = "offline"
+    retention_days: int = DEFAULT_RETENTION_DAYS  # printed in the report (DIAGPRO_RETENTION_DAYS)
 
 
 class ProcessJobs:
@@ -168,6 +170,11 @@ class ProcessJobs:
             self._queue_email(submission)
             self._jobs.complete(job, self._clock.now())
             return True
+        if submission.erased:
+            # Paid after its details were erased (a payment arriving long after the order was
+            # left): nothing to make the report from. Failed, and refunded with auto-refund.
+            reason = "its details were erased before the payment arrived; refund the payment"
+            return self._attempt_failed(job, reason, last=True)
         try:
             self._produce(submission)
         except IllegalTransition as exc:
@@ -230,7 +237,12 @@ class ProcessJobs:
             self._progress(sid, "rendering", "")
             pdf = self._renderer.render(
                 ReportDocument(
-                    sid, submission.intake, analysis, self._clock.now(), submission.currency
+                    sid,
+                    submission.intake,
+                    analysis,
+                    self._clock.now(),
+                    submission.currency,
+                    retention_days=self._settings.retention_days,
                 )
             )
             path = self._reports.save(sid, pdf)

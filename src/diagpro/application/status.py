@@ -18,6 +18,7 @@ from diagpro.domain.errors import (
     IllegalTransition,
     NotPaid,
     ReportBeingRemade,
+    ReportErased,
     ReportMissing,
     ReportNotReady,
 )
@@ -75,10 +76,31 @@ class StatusView:
         """Ready, yet no link could be made: made again by another request and lost once
         more in the instant between (no job queued this time; the next ask queues one).
         Callers show it as being prepared, never as not found."""
-        return self.submission.status == Status.READY and self.links is None
+        sub = self.submission
+        return sub.status == Status.READY and self.links is None and not sub.erased
+
+
+def erased_on(sub: Submission) -> str:
+    """When its personal data was erased, as a customer reads it: ``2026-11-26 12:00 UTC``."""
+    return f"{sub.erased_at:%Y-%m-%d %H:%M} UTC" if sub.erased_at is not None else ""
+
+
+ERASED = (
+    "Its details{report} were erased on {on}: diagpro keeps personal data only for a "
+    "limited time (or until you ask us to forget it)."
+)
 
 
 def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime | None) -> str:
+    if sub.erased:
+        done = {
+            Status.PENDING: "Never paid.",
+            Status.READY: "Delivered.",
+            Status.FAILED: "Failed.",
+            Status.REFUNDED: "Refunded.",
+        }.get(sub.status, f"{sub.status.value.capitalize()}.")
+        report = "" if sub.status == Status.PENDING else " and report"
+        return f"{done} {ERASED.format(report=report, on=erased_on(sub))}"
     if sub.status == Status.PENDING:
         if sub.payment_problem:
             return (
@@ -129,7 +151,8 @@ class RemakeLostReport:
         now = self._clock.now()
 
         def remake(sub: Submission) -> Submission | None:
-            if sub.status == Status.READY and not self._reports.exists(sub.id):
+            # An erased report was deleted on purpose: never made again.
+            if sub.status == Status.READY and not sub.erased and not self._reports.exists(sub.id):
                 return sub.remake_report(now)
             return None
 
@@ -188,7 +211,7 @@ class DescribeSubmission:
     def __call__(self, submission_id: str) -> StatusView:
         sub = self._submissions.get(submission_id)
         links = None
-        if sub.status == Status.READY:
+        if sub.status == Status.READY and not sub.erased:
             # A paid customer must not be stuck behind a lost file: asking about it queues it
             # to be made again, and the answer describes it as it is then (being prepared).
             links, sub = _links_or_remake(sub, self._reports, self._remake, self._clock)
@@ -199,7 +222,9 @@ class DescribeSubmission:
         next_try = latest.not_before if waiting and latest and latest.last_error else None
         last_error = latest.last_error if latest else ""
         remaking = _remaking(sub, history)
-        if (remaking and next_try is None) or (sub.status == Status.READY and links is None):
+        if sub.erased:
+            explanation = _explain(sub, attempts, last_error, next_try)
+        elif (remaking and next_try is None) or (sub.status == Status.READY and links is None):
             explanation = REPORT_BEING_REMADE
         else:
             explanation = _explain(sub, attempts, last_error, next_try)
@@ -259,8 +284,10 @@ class GetDownloadLinks:
     def __call__(self, submission_id: str) -> DownloadLinks:
         """Fresh 15-minute links, minted per request and never stored. ReportNotReady until
         the submission is ready; ReportBeingRemade (a ReportNotReady) when its file was lost,
-        which queues it to be made again, and until it is made."""
+        which queues it to be made again, and until it is made; ReportErased once erased."""
         sub = self._submissions.get(submission_id)
+        if sub.erased_at is not None:
+            raise ReportErased(sub.id, sub.erased_at)
         if sub.status != Status.READY:
             if self._remake.under_way(sub):
                 raise ReportBeingRemade(sub.id, sub.status.value)
@@ -290,7 +317,10 @@ class RequeueSubmission:
 
     def __call__(self, submission_id: str) -> Submission:
         now = self._clock.now()
-        if self._submissions.get(submission_id).status == Status.READY:
+        current = self._submissions.get(submission_id)
+        if current.erased_at is not None:  # nothing left to make a report from
+            raise ReportErased(current.id, current.erased_at)
+        if current.status == Status.READY:
             stored = self._remake(submission_id)
             if stored.status == Status.READY:  # its file is there: nothing to make again
                 raise IllegalTransition(stored.id, stored.status.value, "re-queued")
@@ -328,8 +358,11 @@ class EnsureReport:
 
     def __call__(self, submission_id: str) -> bool:
         """True when work was queued (or already is); False when the report is ready.
-        Raises NotPaid for a pending submission, IllegalTransition for a refunded one."""
+        Raises NotPaid for a pending submission, IllegalTransition for a refunded one,
+        ReportErased for an erased one."""
         sub = self._submissions.get(submission_id)
+        if sub.erased_at is not None:
+            raise ReportErased(sub.id, sub.erased_at)
         if sub.status == Status.READY:
             return self._remake(sub.id).status != Status.READY
         if sub.status == Status.PENDING:

@@ -316,6 +316,22 @@ SMTP_PASSWORD = _declare(
 )
 
 
+# -- personal data -------------------------------------------------------------------------------
+
+RETENTION_DAYS = _declare(
+    Setting(
+        "DIAGPRO_RETENTION_DAYS",
+        kinds.WHOLE,
+        "90",
+        "days an order's personal data (name, email, phone, VIN/serial, every typed text, the "
+        "analysis) and its PDF are kept after the order's last change; then the purge erases "
+        "them (daily by the worker of `serve` or `diagpro worker`, `POST /tasks/purge` in push "
+        "mode, or `diagpro purge`), keeping amounts, statuses, dates and Stripe ids. A paid "
+        "order still being made is kept until it is finished (see Privacy)",
+        minimum=1,
+    )
+)
+
 # -- cloud adapters: each replaces its embedded default when its settings are given -----------
 
 STRIPE_SECRET_KEY = _declare(

@@ -63,4 +63,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         work=work,
         port=values[d.PORT],
         email=email,
+        retention_days=values[d.RETENTION_DAYS],
     )

@@ -174,6 +174,8 @@ class Settings:
     model_fallback: str = "offline"
     # Who delivers the customer's emails (DIAGPRO_EMAIL_SENDER, DIAGPRO_SMTP_*).
     email: EmailSettings = EmailSettings()
+    # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
+    retention_days: int = 90
 
     @property
     def database_path(self) -> Path:

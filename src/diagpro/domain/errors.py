@@ -7,6 +7,7 @@ and never parse the message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class DomainError(Exception):
@@ -93,6 +94,20 @@ class ReportBeingRemade(ReportNotReady):
             "and is being made again from the analysis already done. Ask again in a minute.",
         )
         self.status = status
+
+
+class ReportErased(DomainError):
+    """The order's personal data was erased (its retention period ended, or the customer asked
+    to be forgotten): its report is gone for good and is never made again."""
+
+    code = "REPORT_ERASED"
+
+    def __init__(self, submission_id: str, erased_at: datetime) -> None:
+        self.erased_at = erased_at.isoformat()
+        super().__init__(
+            f"The report for {submission_id} and the details it was made from were erased on "
+            f"{erased_at:%Y-%m-%d %H:%M} UTC (diagpro keeps personal data only for a limited time)"
+        )
 
 
 class PaymentEventInvalid(DomainError):

@@ -208,6 +208,15 @@ class Intake:
         return dict(self.details).get(name, "")
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def email_key(email: str) -> str:
+    """How one customer's submissions are found by email (``diagpro forget``): ASCII letters
+    compared without case, as every store can index it (SQLite's ``lower()`` folds ASCII only)."""
+    return email.strip().translate(_ASCII_LOWER)
+
+
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
 

@@ -57,6 +57,19 @@ class SubmissionStore(Protocol):
         if there is nothing to update."""
         ...
 
+    # -- retention: finding the orders whose personal data must go (domain/retention.py) -------
+
+    def due_for_erasure(self, changed_before: datetime, limit: int) -> list[Submission]:
+        """At most ``limit`` submissions not yet erased, not in flight (paid or processing),
+        whose last change (``updated_at``) is before ``changed_before``; least recently changed
+        first. Reads only such submissions (an index), never every stored one."""
+        ...
+
+    def with_email(self, email: str) -> list[Submission]:
+        """Every submission (erased ones excluded: they hold no email) whose intake's email is
+        ``email``, compared without regard to case; oldest first."""
+        ...
+
 
 @runtime_checkable
 class PaymentGateway(Protocol):
@@ -237,6 +250,28 @@ class ReportStore(Protocol):
     def links(self, submission_id: str, ttl_seconds: int, now: datetime) -> DownloadLinks:
         """Fresh signed links (download and inline view) valid for ``ttl_seconds``.
         Raises ReportMissing."""
+        ...
+
+    def delete(self, submission_id: str) -> bool:
+        """Remove the stored report for good (its retention period ended, or the customer asked).
+        True when a report was removed, False when there was none (so deleting twice is
+        harmless). Raises ReportStorageError."""
+        ...
+
+
+@runtime_checkable
+class Eraser(Protocol):
+    """One more place a submission's personal data is kept outside the submission itself (its
+    report file; later e-mails sent about it). The purge and ``forget`` call every eraser for a
+    submission *before* the submission records its erasure, so a failed or interrupted run
+    leaves it due and the next run finishes it."""
+
+    name: str  # what it erases, for the operator's summary ("report", "emails")
+
+    def erase(self, submission_id: str) -> int:
+        """Remove what is kept for ``submission_id``; how many things were removed (0 when
+        there was nothing left, so running it again is harmless). May raise StoreUnavailable or
+        ReportStorageError; the caller reports the failure and the next run tries again."""
         ...
 
 

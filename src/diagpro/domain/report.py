@@ -7,6 +7,7 @@ from datetime import datetime
 
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.intake import Intake
+from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 
 
 def report_path(submission_id: str) -> str:
@@ -23,6 +24,9 @@ class ReportDocument:
     # What the submission was priced in (ISO 4217, lower case): the customer's shop quote is in
     # it, and so are the analysis' amounts unless the analysis names its own currency.
     currency: str
+    # How long the customer's details and this report are kept (DIAGPRO_RETENTION_DAYS): the
+    # report's "About" section says so.
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 @dataclass(frozen=True)

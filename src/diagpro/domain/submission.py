@@ -5,6 +5,9 @@
     paid | processing | ready | failed --> refunded  (only a refund in full: a partial refund and
                                                     a dispute are recorded, the report stays)
 
+Erasure is not a status: ``erase_personal_data`` keeps the status (and every amount, date and
+Stripe id) and blanks what the customer told us, recording ``erased_at`` (domain/retention.py).
+
 Each method returns a new Submission with ``version`` bumped; the store saves it only if the
 stored version is still the one it was read at (compare-and-set), so two workers or two webhook
 deliveries can never both apply a transition. Moving to the state it is already in is a no-op
@@ -22,6 +25,7 @@ from diagpro.domain.email import AttemptState, EmailAttempt, EmailEvent, was_sen
 from diagpro.domain.errors import IllegalTransition
 from diagpro.domain.intake import Intake
 from diagpro.domain.payment import ChargeRefunds, Dispute
+from diagpro.domain.retention import erased_intake
 
 
 class Status(StrEnum):
@@ -109,6 +113,9 @@ class Submission:
     model_failure: str = ""  # the operator's detail of the model failure behind the fallback
     # Every email attempt, oldest first (domain/email.py). Holds the recipient's address.
     emails: tuple[EmailAttempt, ...] = ()
+    # When the customer's personal data was erased (retention period over, or a request to be
+    # forgotten); None while it is kept.
+    erased_at: datetime | None = None
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -128,6 +135,7 @@ class Submission:
 
         An attempt whose expiry is less than ``least_left`` away cannot be sent again: Stripe
         refuses an ``expires_at`` under 30 minutes ahead, so it gets a new number (a new key)."""
+        self._refuse_if_erased("checked out")
         if self.status != Status.PENDING:
             raise IllegalTransition(self.id, self.status.value, "checked out")
         attempt = self._pending_attempt
@@ -217,6 +225,7 @@ class Submission:
         return self._move(Status.FAILED, now, failure_reason=reason)
 
     def requeue(self, now: datetime) -> Submission:
+        self._refuse_if_erased("re-queued")
         if self.status != Status.FAILED:
             raise IllegalTransition(self.id, self.status.value, "re-queued")
         moved = self._move(Status.PAID, now, requeue_count=self.requeue_count + 1)
@@ -226,6 +235,7 @@ class Submission:
     def remake_report(self, now: datetime) -> Submission:
         """The stored PDF of a ready report was lost: back to the queue to render it again. The
         analysis stays on the submission, so the model is not asked (or paid) a second time."""
+        self._refuse_if_erased("made again")
         if self.status != Status.READY:
             raise IllegalTransition(self.id, self.status.value, "made again")
         moved = self._move(Status.PAID, now, report_path="", requeue_count=self.requeue_count + 1)
@@ -294,7 +304,9 @@ class Submission:
     ) -> Submission | None:
         """Record that an email for ``event`` is about to be sent (before the server is asked).
         None when it was sent already and this is not a resend. An attempt left ``sending`` by a
-        crash is closed as failed (its outcome unknown) and a new one begins."""
+        crash is closed as failed (its outcome unknown) and a new one begins. IllegalTransition
+        once the customer's details were erased: there is no address left to write to."""
+        self._refuse_if_erased("emailed")
         if not resend and was_sent(self.emails, event):
             return None
         closed = tuple(
@@ -338,13 +350,47 @@ class Submission:
             now, emails=tuple(done if a.number == number else a for a in self.emails)
         )
 
-    def forget_email_recipients(self, now: datetime) -> Submission | None:
-        """Erase the recipient's address from every email attempt (personal data), keeping
-        what happened (event, outcome, times, ids) for support; None when none is left."""
-        if not any(a.to for a in self.emails):
-            return None
-        return self._amend(now, emails=tuple(replace(a, to="") for a in self.emails))
-
     @property
     def is_paid(self) -> bool:
         return self.payment is not None
+
+    # -- retention ------------------------------------------------------------------------------
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def in_flight(self) -> bool:
+        """Paid and not finished: its intake is still needed to make the report it was paid for,
+        so it is never erased until it is ready, failed or refunded."""
+        return self.status in IN_FLIGHT
+
+    def erase_personal_data(self, at: datetime) -> Submission | None:
+        """Blank every field that can hold the customer's personal data and record ``at``.
+
+        Kept: the status, every amount, date and Stripe id (payment, checkout session, refunds,
+        disputes), the equipment type and the answers picked from a fixed list; the operator's
+        failure details and what happened to each email (event, outcome, times, ids). Gone: all
+        the intake's typed text (domain/retention.py lists it), the analysis, which was written
+        from it and may quote it, and the address each email went to. None when already erased (so a
+        second purge does nothing); IllegalTransition while the order is in flight."""
+        if self.erased_at is not None:
+            return None
+        if self.in_flight:
+            raise IllegalTransition(self.id, self.status.value, "erased while its report is made")
+        return self._amend(
+            at,
+            intake=erased_intake(self.intake),
+            analysis=None,
+            report_path="",
+            emails=tuple(replace(a, to="") for a in self.emails),
+            erased_at=at,
+        )
+
+    def _refuse_if_erased(self, wanted: str) -> None:
+        if self.erased_at is not None:
+            raise IllegalTransition(self.id, f"{self.status.value}, erased", wanted)
+
+
+IN_FLIGHT = frozenset({Status.PAID, Status.PROCESSING})

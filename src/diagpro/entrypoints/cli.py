@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from diagpro.application.retention import ErasureRun
 from diagpro.config import ConfigError
 from diagpro.container import Container
 from diagpro.domain.email import EmailAttempt
@@ -32,7 +33,7 @@ from diagpro.domain.jobs import JobKind, JobState
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
-from diagpro.entrypoints.worker import run_worker
+from diagpro.entrypoints.worker import Chore, run_worker
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
 _FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -177,6 +178,8 @@ def _status(container: Container, args: argparse.Namespace) -> int:
     _say(f"  {view.explanation}")
     when = "%Y-%m-%d %H:%M:%S UTC"
     _say(f"  created {sub.created_at:{when}}, updated {sub.updated_at:{when}}")
+    if sub.erased_at is not None:
+        _say(f"  personal data and report erased {sub.erased_at:{when}}")
     if sub.payment is not None:
         paid = format_money(sub.payment.amount_cents, sub.payment.currency)
         _say(f"  paid {paid} ({sub.payment.event_id})")
@@ -252,6 +255,51 @@ def _money_back(sub: Submission) -> list[str]:
     return lines
 
 
+def _purge(container: Container, args: argparse.Namespace) -> int:
+    days = container.settings().retention_days
+    run = container.purge_expired().until_done(dry_run=args.dry_run)
+    if args.json:
+        _say(json.dumps({"retentionDays": days, "dryRun": args.dry_run, **run.summary()}))
+        return 0 if not run.failed else 1
+    rule = f"personal data kept {days} day(s) after an order's last change"
+    if args.dry_run:
+        _say(f"purge (dry run): {len(run.due)} submission(s) would be erased ({rule})")
+        _ids("would erase", run.due)
+        if run.more:
+            _say("  (the first batch only: more are due)")
+        return 0
+    _say(f"purge: {len(run.erased)} submission(s) erased ({rule})")
+    _erasure_lines(run)
+    return 0 if not run.failed else 1
+
+
+def _forget(container: Container, args: argparse.Namespace) -> int:
+    run = container.forget_customer()(args.who)
+    if args.json:
+        _say(json.dumps(run.summary()))
+    else:
+        _say(f"forget: {len(run.erased)} submission(s) erased")
+        _erasure_lines(run)
+        _ids("erased before", run.already_erased)
+        _ids("held (paid, report not finished: forget again once it is)", run.held)
+    return 0 if run.complete else 1
+
+
+def _erasure_lines(run: ErasureRun) -> None:
+    """Ids and counts only: what was erased is never printed."""
+    _ids("erased", run.erased)
+    if run.removed:
+        _say("  removed: " + ", ".join(f"{n} {name}(s)" for name, n in run.removed.items()))
+    _ids("changed meanwhile, kept for now", run.changed)
+    for sid, why in sorted(run.failed.items()):
+        _say(f"  failed {sid}: {why} (run again to finish it)")
+
+
+def _ids(label: str, ids: list[str]) -> None:
+    if ids:
+        _say(f"  {label}: {', '.join(ids)}")
+
+
 def _requeue(container: Container, args: argparse.Namespace) -> int:
     sub = container.requeue()(args.submission_id)
     # A kept analysis is rendered again as it is: say so, as it is why no model call is billed.
@@ -274,8 +322,16 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     try:
+        # A pull worker purges too (DIAGPRO_RETENTION_DAYS), at start and daily; several
+        # workers doing it at once is harmless: each erasure is a compare-and-set.
+        chore = Chore(lambda: container.purge_expired().until_done(), container.clock())
         worked = run_worker(
-            process, container.jobs(), container.clock(), stop, until_idle=args.until_idle
+            process,
+            container.jobs(),
+            container.clock(),
+            stop,
+            until_idle=args.until_idle,
+            chore=chore,
         )
     except KeyboardInterrupt:
         stop.set()
@@ -460,6 +516,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     resend.add_argument("submission_id")
     resend.set_defaults(run=_resend_email)
+
+    purge = commands.add_parser(
+        "purge",
+        help="erase the personal data and reports of orders past DIAGPRO_RETENTION_DAYS; "
+        "prints ids and counts only; exit 1 if one could not be erased",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only list what would be erased")
+    purge.add_argument("--json", action="store_true", help="print the counts and ids as JSON")
+    purge.set_defaults(run=_purge)
+
+    forget = commands.add_parser(
+        "forget",
+        help="erase one customer's personal data and reports now (a privacy request): one "
+        "submission, or every submission under an email; exit 1 if one is held or failed",
+    )
+    forget.add_argument("who", help="a submission id, or the email address the customer gave")
+    forget.add_argument("--json", action="store_true", help="print the counts and ids as JSON")
+    forget.set_defaults(run=_forget)
 
     serve = commands.add_parser(
         "serve", help="run the HTTP service (API, webhook, pages) with its worker"

@@ -108,6 +108,8 @@ class Deployment:
     gateway_region: str = ""  # default: region (API Gateway runs in fewer regions than Cloud Run)
     sweep_job: str = "diagpro-sweep"
     sweep_schedule: str = "*/5 * * * *"
+    purge_job: str = "diagpro-purge"
+    purge_schedule: str = "17 3 * * *"  # daily, at a quiet hour
     model: str = "gemini-3.5-flash"
     cors_origins: str = ""
 
@@ -157,6 +159,7 @@ class Deployment:
             ("--api", self.api),
             ("--gateway", self.gateway),
             ("--sweep-job", self.sweep_job),
+            ("--purge-job", self.purge_job),
         ):
             if not _NAME.fullmatch(value):
                 found.append(
@@ -165,8 +168,12 @@ class Deployment:
                 )
         if not _BUCKET.fullmatch(self.bucket_name) or ".." in self.bucket_name:
             found.append(f"--bucket {self.bucket_name!r} is not a valid Cloud Storage bucket name")
-        if len(self.sweep_schedule.split()) != 5:
-            found.append(f"--sweep-schedule {self.sweep_schedule!r} is not a 5-field cron line")
+        for flag, schedule in (
+            ("--sweep-schedule", self.sweep_schedule),
+            ("--purge-schedule", self.purge_schedule),
+        ):
+            if len(schedule.split()) != 5:
+                found.append(f"{flag} {schedule!r} is not a 5-field cron line")
         if not self.stripe_api_version.strip():
             found.append("--stripe-api-version must name the Stripe API version diagpro pins")
         for origin in filter(None, self.cors_origins.split(",")):
@@ -203,6 +210,7 @@ def setup_script(deployment: Deployment, deploy_dir: Path = DEPLOY_DIR) -> str:
         _push_subscription(deployment),
         _deploy(deployment, service_yaml),
         _sweep(deployment),
+        _purge(deployment),
         _doctor(deployment, service_yaml),
     ]
     return "\n".join(sections)
@@ -473,6 +481,11 @@ def _bucket(d: Deployment) -> str:
             ["gcloud", "storage", "buckets", "add-iam-policy-binding", bucket],
             [f"--member=serviceAccount:{d.runtime}", "--role=roles/storage.objectAdmin"],
         ),
+        "# A backstop to the purge: reports older than the retention period plus a margin go.",
+        _command(
+            ["gcloud", "storage", "buckets", "update", bucket],
+            ["--lifecycle-file=deploy/report-bucket-lifecycle.json", f"--project={d.project}"],
+        ),
     )
 
 
@@ -663,6 +676,26 @@ def _sweep(d: Deployment) -> str:
                 f"--schedule={d.sweep_schedule}",
                 "--uri=$SERVICE_URL/tasks/sweep",
                 "--http-method=POST",
+                f"--oidc-service-account-email={d.push_invoker}",
+                "--oidc-token-audience=$SERVICE_URL",
+                f"--project={d.project}",
+            ],
+        ),
+    )
+
+
+def _purge(d: Deployment) -> str:
+    return _section(
+        "Cloud Scheduler: POST /tasks/purge erases personal data past DIAGPRO_RETENTION_DAYS",
+        _command(
+            ["gcloud", "scheduler", "jobs", "create", "http", d.purge_job],
+            [
+                f"--location={d.region}",
+                f"--schedule={d.purge_schedule}",
+                "--uri=$SERVICE_URL/tasks/purge",
+                "--http-method=POST",
+                # The purge works in the request: allow it the service's own request timeout.
+                "--attempt-deadline=900s",
                 f"--oidc-service-account-email={d.push_invoker}",
                 "--oidc-token-audience=$SERVICE_URL",
                 f"--project={d.project}",

@@ -33,6 +33,8 @@ _NAMES: tuple[tuple[str, str, str], ...] = (
     ("--gateway-region", "gateway_region", "API Gateway's region when --region has none"),
     ("--sweep-job", "sweep_job", "Cloud Scheduler job"),
     ("--sweep-schedule", "sweep_schedule", "its cron schedule"),
+    ("--purge-job", "purge_job", "Cloud Scheduler job of the retention purge"),
+    ("--purge-schedule", "purge_schedule", "its cron schedule"),
     ("--model", "model", "VAI_MODEL, a current Gemini id"),
     ("--stripe-api-version", "stripe_api_version", "the Stripe API version diagpro pins"),
     ("--cors-origins", "cors_origins", "browser origins of a frontend, comma-separated"),

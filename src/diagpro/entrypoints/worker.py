@@ -10,6 +10,10 @@ retry in step (Google's truncated exponential backoff,
 https://cloud.google.com/storage/docs/retry-strategy#exponential-backoff), and logs one line per
 attempt. The traceback of a known store fault says nothing new, so it goes to DEBUG; anything
 else is a bug and is logged whole. Paid jobs stay queued meanwhile and are worked once it ends.
+
+Given a ``chore`` (the inline worker of ``diagpro serve`` is given the retention purge), the loop
+also runs it when it starts and then once every ``chore_every`` (a day); a chore that fails is
+logged and tried again an hour later, and never stops the jobs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from google.api_core.retry import exponential_sleep_generator
 
@@ -27,6 +32,30 @@ from diagpro.domain.ports import Clock, JobQueue
 log = logging.getLogger("diagpro.worker")
 
 MAX_BACKOFF = 30.0  # seconds: an operator's fix is picked up within this
+DAILY = timedelta(days=1)
+CHORE_RETRY = timedelta(hours=1)
+
+
+class Chore:
+    """Something the worker does now and then besides jobs (the retention purge)."""
+
+    def __init__(self, work: Callable[[], object], clock: Clock, every: timedelta = DAILY) -> None:
+        self._work = work
+        self._clock = clock
+        self._every = every
+        self._next: datetime | None = None  # None: run at the first chance
+
+    def run_if_due(self) -> None:
+        now = self._clock.now()
+        if self._next is not None and now < self._next:
+            return
+        try:
+            self._work()
+        except Exception:  # a failed chore must not stop paid work: log it, try again later
+            log.exception("worker chore failed; trying again in %s", CHORE_RETRY)
+            self._next = now + CHORE_RETRY
+            return
+        self._next = now + self._every
 
 
 def store_backoff(initial: float) -> Iterator[float]:
@@ -47,12 +76,15 @@ def run_worker(
     done: Callable[[], bool] = lambda: False,
     until_idle: bool = False,
     backoff: Callable[[float], Iterator[float]] = store_backoff,
+    chore: Chore | None = None,
 ) -> int:
     """Work jobs until ``stop`` is set or ``done()`` is true (or, with ``until_idle``, until no
     job is waiting at all). Returns how many claims were worked."""
     worked = 0
     waits: Iterator[float] | None = None  # the backoff while failures come in a row
     while not stop.is_set() and not done():
+        if chore is not None:
+            chore.run_if_due()
         try:
             claimed = process()
             # Read here too: a store that fails between the claim and this read is an outage.

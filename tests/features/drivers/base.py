@@ -34,6 +34,8 @@ class Why(Enum):
     NO_REPORT_FILE = "the report file is missing"
     LINK_REFUSED = "the download link is invalid or has expired"
     BAD_SIGNATURE = "the payment event's signature is not valid"
+    ERASED = "the report was erased"
+    NOTHING_MATCHES = "nothing matches"
     OTHER = "something else"
 
 

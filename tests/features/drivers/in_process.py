@@ -13,6 +13,7 @@ from diagpro.domain.errors import (
     IllegalTransition,
     IntakeInvalid,
     PaymentEventInvalid,
+    ReportErased,
     ReportMissing,
     ReportNotReady,
     SubmissionNotFound,
@@ -85,7 +86,7 @@ class InProcessDriver:
     def links(self, submission_id: str) -> Links | Refusal:
         try:
             links = self._container.download_links()(submission_id)
-        except (SubmissionNotFound, ReportNotReady, ReportMissing) as exc:
+        except (SubmissionNotFound, ReportNotReady, ReportMissing, ReportErased) as exc:
             return _refusal(exc)
         return Links(links.download_url, links.view_url, links.expires_in_seconds)
 
@@ -198,6 +199,8 @@ class InProcessDriver:
 
 def _refusal(exc: Exception) -> Refusal:
     message = str(exc)
+    if isinstance(exc, ReportErased):
+        return Refusal(Why.ERASED, message)
     if isinstance(exc, SubmissionNotFound):
         return Refusal(Why.NOT_FOUND, message)
     if isinstance(exc, ReportNotReady):

@@ -32,8 +32,11 @@ def language_of(sub: Submission) -> str:
 
 
 class CatalogueLetters:
-    def __init__(self, public_base_url: str) -> None:
+    def __init__(self, public_base_url: str, retention_days: int) -> None:
         self._base = public_base_url.rstrip("/")
+        # The link works until the purge erases the report (DIAGPRO_RETENTION_DAYS after the
+        # order's last change, which for a ready report is about when this email goes out).
+        self._retention_days = retention_days
 
     def view_url(self, submission_id: str) -> str:
         """The long-lived page that mints a fresh 15-minute link each time it is opened."""
@@ -66,7 +69,12 @@ class CatalogueLetters:
                     t(
                         "Each time you open this link, it gives you a fresh link to the PDF, "
                         "valid for 15 minutes, so it still works when you come back to this email."
-                    )
+                    ),
+                    t(
+                        "We keep your report and the details you gave us for {days} days, then "
+                        "erase them: save a copy if you need it for longer.",
+                        days=self._retention_days,
+                    ),
                 ],
                 [
                     ident,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from diagpro.adapters.email.mime import sender_address, to_message
 from diagpro.domain.email import OutgoingEmail
-from diagpro.domain.errors import EmailUnavailable
+from diagpro.domain.errors import EmailUnavailable, StoreUnavailable
 from diagpro.domain.ports import Clock
 
 log = logging.getLogger("diagpro.email")
@@ -60,8 +60,27 @@ class OutboxFolder:
 
     def erase(self, submission_id: str) -> int:
         """Delete every email of a submission (its files start with its id); how many."""
+        if not self.folder.is_dir():
+            return 0
         gone = 0
         for path in self.folder.glob(f"{_UNSAFE.sub('_', submission_id)}.*.eml"):
             path.unlink(missing_ok=True)
             gone += 1
         return gone
+
+
+class OutboxEmails:
+    """The Eraser of the outbox's copies: each ``.eml`` holds the customer's address, name and
+    problem as typed, so they go with the rest of the order's personal data."""
+
+    name = "emails"
+
+    def __init__(self, outbox: OutboxFolder) -> None:
+        self._outbox = outbox
+
+    def erase(self, submission_id: str) -> int:
+        try:
+            return self._outbox.erase(submission_id)
+        except OSError as exc:  # the next purge tries again (the Eraser port's contract)
+            folder = self._outbox.folder
+            raise StoreUnavailable(f"cannot erase the emails in {folder}: {exc}") from exc

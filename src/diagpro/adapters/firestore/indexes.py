@@ -61,7 +61,18 @@ DUE_JOBS = IndexedQuery(
     range_filter=True,
 )
 
-QUERIES: tuple[IndexedQuery, ...] = (DUE_JOBS,)
+# Submissions whose personal data is due for erasure, least recently changed first:
+# ``erasable == true AND updatedAt < cutoff ORDER BY updatedAt LIMIT n`` (due_for_erasure in
+# submissions.py). ``erasable`` is written with every submission: not erased and not in flight.
+ERASABLE_SUBMISSIONS = IndexedQuery(
+    name="submissions due for erasure",
+    collection="diagnosticSubmissions",
+    equal=("erasable",),
+    ordered=("updatedAt",),
+    range_filter=True,
+)
+
+QUERIES: tuple[IndexedQuery, ...] = (DUE_JOBS, ERASABLE_SUBMISSIONS)
 
 
 def indexes_file() -> dict[str, Any]:

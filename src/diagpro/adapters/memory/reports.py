@@ -45,3 +45,7 @@ class MemoryReportStore:
         if not self.exists(submission_id):
             raise ReportMissing(submission_id)
         return report_links(self._base_url, self._secret, submission_id, ttl_seconds, now)
+
+    def delete(self, submission_id: str) -> bool:
+        with self._lock:
+            return self._reports.pop(submission_id, None) is not None

@@ -8,9 +8,11 @@ also means a submission the codec cannot store fails here first, not only in pro
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from diagpro.adapters.codec import submission_from_json, submission_to_json
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
+from diagpro.domain.intake import email_key
 from diagpro.domain.submission import Submission
 
 
@@ -43,6 +45,24 @@ class MemorySubmissionStore:
             if row[0] != submission.version - 1:
                 raise ConcurrentUpdate(submission.id)
             self._rows[submission.id] = (submission.version, encoded)
+
+    def due_for_erasure(self, changed_before: datetime, limit: int) -> list[Submission]:
+        due = [
+            sub
+            for sub in self._all()
+            if sub.erased_at is None and not sub.in_flight and sub.updated_at < changed_before
+        ]
+        return sorted(due, key=lambda sub: (sub.updated_at, sub.id))[:limit]
+
+    def with_email(self, email: str) -> list[Submission]:
+        wanted = email_key(email)
+        found = [s for s in self._all() if s.intake.email and email_key(s.intake.email) == wanted]
+        return sorted(found, key=lambda sub: (sub.created_at, sub.id))
+
+    def _all(self) -> list[Submission]:
+        with self._lock:
+            rows = list(self._rows.values())
+        return [submission_from_json(encoded) for _, encoded in rows]
 
     def __len__(self) -> int:
         with self._lock:

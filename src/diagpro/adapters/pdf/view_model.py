@@ -92,4 +92,5 @@ def build_context(document: ReportDocument) -> dict[str, Any]:
         "equipment_name": equipment_name(intake) or t("Your equipment"),
         "intake": intake_view(intake, document.currency, language),
         "analysis": analysis_view(document.analysis, intake, document.currency),
+        "retention_days": document.retention_days,
     }

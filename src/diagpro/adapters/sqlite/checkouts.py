@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS local_checkout_sessions (
     customer_email TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS local_checkout_sessions_by_submission
+    ON local_checkout_sessions (submission_id);
 """
 
 
@@ -67,6 +69,15 @@ class SqliteCheckoutBook:
                     session.expires_at.isoformat(),
                 ),
             )
+
+    def forget_email(self, submission_id: str) -> int:
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE local_checkout_sessions SET customer_email = ''"
+                " WHERE submission_id = ? AND customer_email != ''",
+                (submission_id,),
+            )
+        return cursor.rowcount
 
 
 def _session(row: object) -> CheckoutSession:

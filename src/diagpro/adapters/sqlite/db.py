@@ -112,6 +112,10 @@ class Database:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # An erased order's old text must not linger in the file's free pages: with
+            # secure_delete, content that is deleted or overwritten is zeroed
+            # (https://www.sqlite.org/pragma.html#pragma_secure_delete).
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
             self._local.savepoints = 0
             self._local.checkpoints_elsewhere = False  # until batch() turns them off

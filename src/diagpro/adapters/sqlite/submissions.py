@@ -10,9 +10,12 @@ holds across threads, processes and store instances sharing the file.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from diagpro.adapters.codec import encode_datetime, submission_from_json, submission_to_json
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
+from diagpro.domain.intake import email_key
 from diagpro.domain.submission import Submission
 
 SCHEMA = """
@@ -25,7 +28,25 @@ CREATE TABLE IF NOT EXISTS submissions (
     doc         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions (status, updated_at);
+CREATE INDEX IF NOT EXISTS submissions_to_erase ON submissions (updated_at)
+    WHERE status NOT IN ('paid', 'processing') AND json_extract(doc, '$.erased_at') IS NULL;
+CREATE INDEX IF NOT EXISTS submissions_by_email
+    ON submissions (lower(json_extract(doc, '$.intake.email')));
 """
+
+# The retention queries. Their WHERE repeats the partial index's terms word for word: SQLite uses
+# a partial index only for a query whose WHERE implies the index's
+# (https://www.sqlite.org/partialindex.html, "Queries Using Partial Indexes"), and an expression
+# index only for the same expression (https://www.sqlite.org/expridx.html).
+_DUE_FOR_ERASURE = (
+    "SELECT doc FROM submissions INDEXED BY submissions_to_erase"
+    " WHERE status NOT IN ('paid', 'processing') AND json_extract(doc, '$.erased_at') IS NULL"
+    " AND updated_at < ? ORDER BY updated_at, id LIMIT ?"
+)
+_WITH_EMAIL = (
+    "SELECT doc FROM submissions INDEXED BY submissions_by_email"
+    " WHERE lower(json_extract(doc, '$.intake.email')) = ? ORDER BY created_at, id"
+)
 
 
 def _row(submission: Submission) -> dict[str, object]:
@@ -86,3 +107,19 @@ class SqliteSubmissionStore:
         if exists is None:
             raise SubmissionNotFound(submission.id)
         raise ConcurrentUpdate(submission.id)
+
+    def due_for_erasure(self, changed_before: datetime, limit: int) -> list[Submission]:
+        with self._db.connect() as conn:
+            rows = conn.execute(_DUE_FOR_ERASURE, (encode_datetime(changed_before), limit))
+            found = [submission_from_json(row["doc"]) for row in rows.fetchall()]
+        # The column is text: within one second "…00.5Z" sorts before "…00Z"; the exact
+        # comparison is made on the decoded time.
+        return [sub for sub in found if sub.updated_at < changed_before]
+
+    def with_email(self, email: str) -> list[Submission]:
+        key = email_key(email)
+        if not key:
+            return []
+        with self._db.connect() as conn:
+            rows = conn.execute(_WITH_EMAIL, (key,)).fetchall()
+        return [submission_from_json(row["doc"]) for row in rows]

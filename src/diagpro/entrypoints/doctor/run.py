@@ -71,6 +71,9 @@ def run_checks(
             checks += guarded(
                 "claim query", lambda: work_checks.claim_query(container, settings, timeout)
             )
+            checks += guarded(
+                "erasure query", lambda: work_checks.erasure_query(container, settings, timeout)
+            )
     if cloud.storage.enabled:
         checks += guarded("bucket", lambda: bucket_probe(container, settings, timeout))
     if cloud.pubsub.enabled:

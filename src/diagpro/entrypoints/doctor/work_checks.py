@@ -55,6 +55,45 @@ def claim_query(container: Container, settings: Settings, timeout: float) -> Che
     return Check("claim query", True, "blocker", "the due-jobs query runs (its index exists)")
 
 
+def erasure_query(container: Container, settings: Settings, timeout: float) -> Check:
+    """Run the query the retention purge runs (``due_for_erasure``, limit 1), once. Without its
+    index no order is ever erased: personal data would be kept past DIAGPRO_RETENTION_DAYS."""
+    from google.api_core import exceptions as api_exceptions
+
+    query = container.submissions().erasure_query(datetime.now(UTC), 1)
+    try:
+        list(query.stream(retry=None, timeout=timeout))
+    except api_exceptions.FailedPrecondition as exc:
+        return Check(
+            "erasure query",
+            False,
+            "blocker",
+            "Firestore refused the retention purge's query, so personal data would be kept "
+            f"past DIAGPRO_RETENTION_DAYS: {short(exc)}",
+            f"{_index_command(container, settings, 'diagnosticSubmissions')} (or deploy "
+            "deploy/firestore.indexes.json); the index builds in minutes",
+        )
+    except api_exceptions.GoogleAPIError as exc:
+        return Check(
+            "erasure query",
+            False,
+            "blocker",
+            f"the erasure query failed: {type(exc).__name__}: {short(exc)}",
+            "see the firestore check",
+        )
+    return Check("erasure query", True, "blocker", "the retention purge's query runs")
+
+
+def _index_command(container: Container, settings: Settings, collection: str) -> str:
+    """The command creating the composite index of ``collection``'s declared query."""
+    fs = settings.cloud.firestore
+    return " && ".join(
+        query.gcloud_create(fs.project, fs.database)
+        for query in container.firestore_queries()
+        if query.collection == collection
+    )
+
+
 def _create_command(settings: Settings, endpoint: str) -> str:
     ps, work = settings.cloud.pubsub, settings.work
     return (

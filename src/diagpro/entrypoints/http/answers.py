@@ -67,6 +67,8 @@ class SubmissionState(Struct):
     viewUrl: str | UnsetType = UNSET
     expiresInSeconds: int | UnsetType = UNSET
     email: EmailState | UnsetType = UNSET
+    erased: bool | UnsetType = UNSET  # its details and report were erased (retention, forget)
+    erasedAt: str | UnsetType = UNSET
 
 
 class Queued(Struct):

@@ -51,6 +51,7 @@ from diagpro.entrypoints.http.openapi import (
     BAD_ID,
     BAD_SESSION,
     CONFLICT,
+    ERASED,
     ID_BODY,
     ID_QUERY,
     INVALID,
@@ -201,6 +202,11 @@ def status_body(view: StatusView) -> dict[str, Any]:
             "state": last.state.value,
             "at": (last.finished_at or last.started_at).isoformat(),
         }
+    if sub.erased_at is not None:
+        # Added, never replacing a field the original frontend reads: its ``status`` stays the
+        # order's (ready, refunded...), ``message`` says the details and report were erased.
+        body["erased"] = True
+        body["erasedAt"] = sub.erased_at.isoformat()
     return body
 
 
@@ -318,7 +324,7 @@ async def analysis_status_get(
 
 
 # Work a client may ask for again: refused before payment, after a refund, or mid-update.
-_REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT)
+_REQUEUE = (NOT_FOUND, NOT_PAID, WRONG_STATUS, CONFLICT, ERASED)
 
 
 @post(
@@ -341,7 +347,7 @@ def analyze_diagnostic(
 
 
 # Links exist only for a ready report whose file is there.
-_LINKS = (NOT_FOUND, NOT_READY, REPORT_UNREADABLE)
+_LINKS = (NOT_FOUND, NOT_READY, REPORT_UNREADABLE, ERASED)
 
 
 @post(
@@ -379,7 +385,7 @@ def reports_signed_url(
         HTTP_202_ACCEPTED: answer(SubmissionState, "Paid and on its way: poll again"),
     },
     operation_class=refusing(
-        *ID_QUERY, *KEYED, NOT_FOUND, REPORT_UNREADABLE, REPORT_FAILED, REFUNDED
+        *ID_QUERY, *KEYED, NOT_FOUND, REPORT_UNREADABLE, REPORT_FAILED, REFUNDED, ERASED
     ),
 )
 def reports_status(
@@ -394,6 +400,9 @@ def reports_status(
         raise ApiError(404, exc.code, exc.message, status="not_found") from exc
     body = status_body(view)
     sub = view.submission
+    if sub.erased_at is not None:
+        status, erased_at = sub.status.value, body["erasedAt"]
+        raise ApiError(410, "REPORT_ERASED", view.explanation, status=status, erasedAt=erased_at)
     if sub.status == Status.READY and not view.report_missing:
         return Response(body, status_code=200)
     if sub.status in (Status.FAILED, Status.REFUNDED):

@@ -30,7 +30,7 @@ from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
 from diagpro.entrypoints.http.order_path import Awaited
 from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
-from diagpro.entrypoints.worker import run_worker
+from diagpro.entrypoints.worker import Chore, run_worker
 
 log = logging.getLogger("diagpro.server")
 
@@ -53,6 +53,7 @@ _BRIDGED = (
     ("task_callers", "task_callers"),
     ("work_pushed_job", "work_pushed_job"),
     ("sweep_due_jobs", "sweep_due_jobs"),
+    ("purge_expired", "purge_expired"),
     ("health", "health"),
 )
 
@@ -87,10 +88,15 @@ def _worker_lifespan(container: Container) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         stop = threading.Event()
+
+        def purge() -> None:
+            container.purge_expired().until_done()
+
         thread = threading.Thread(
             target=run_worker,
             args=(container.process_jobs(), container.jobs(), container.clock(), stop),
-            kwargs={"idle_poll": 0.5},
+            # DIAGPRO_RETENTION_DAYS: the purge runs at start-up and then daily (inline mode).
+            kwargs={"idle_poll": 0.5, "chore": Chore(purge, container.clock())},
             name="diagpro-worker",
             daemon=True,
         )
@@ -148,6 +154,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             local.local_report_file,
             tasks.push_job,
             tasks.sweep,
+            tasks.purge,
             *pages.page_routes(form_rate_limit(per_minute, proxies), guard),
         ],
         dependencies=_bridge(container),

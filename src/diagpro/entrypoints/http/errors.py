@@ -18,6 +18,7 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_410_GONE,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -37,6 +38,8 @@ _STATUS: dict[type[domain.DomainError], int] = {
     domain.SubmissionNotFound: HTTP_404_NOT_FOUND,
     domain.CheckoutNotFound: HTTP_404_NOT_FOUND,
     domain.ReportMissing: HTTP_404_NOT_FOUND,
+    # Erased for good (retention period over, or forgotten): never coming back.
+    domain.ReportErased: HTTP_410_GONE,
     domain.IllegalTransition: HTTP_409_CONFLICT,
     domain.ReportNotReady: HTTP_409_CONFLICT,
     domain.ConcurrentUpdate: HTTP_409_CONFLICT,
@@ -133,6 +136,8 @@ def on_domain_error(
     extra: dict[str, Any] = {}
     if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition | domain.NotPaid):
         extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
+    if isinstance(exc, domain.ReportErased):
+        extra["erasedAt"] = exc.erased_at
     if status >= 500:
         log.error("upstream failure (%s): %s", exc.code, exc.message)
         message = public_message(exc)

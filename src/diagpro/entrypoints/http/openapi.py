@@ -70,6 +70,9 @@ BAD_SESSION = Refusal(400, "BAD_SESSION_ID", "id is not a checkout session id (c
 NO_SESSION = Refusal(404, "CHECKOUT_SESSION_NOT_FOUND", "the payment provider has no such session")
 REPORT_FAILED = Refusal(409, "REPORT_FAILED", "the report could not be made; ask /reports/ensure")
 REFUNDED = Refusal(409, "REFUNDED", "the payment was refunded, so the report is withdrawn")
+ERASED = Refusal(
+    410, "REPORT_ERASED", "the order's details and report were erased (`erasedAt` says when)"
+)
 NO_SIGNATURE = Refusal(400, "MISSING_SIGNATURE", "there is no Stripe-Signature header")
 BAD_SIGNATURE = Refusal(
     400, "INVALID_SIGNATURE", "the Stripe-Signature header does not match the body, or is stale"

@@ -46,10 +46,11 @@ class Progress:
     can_retry: bool
     elapsed_seconds: int  # since the payment was confirmed (or a lost report was queued)
     slow: bool
+    erased: bool = False  # its details and report were erased: nothing left to download
 
     @property
     def finished(self) -> bool:
-        return self.status in (Status.READY, Status.FAILED, Status.REFUNDED)
+        return self.erased or self.status in (Status.READY, Status.FAILED, Status.REFUNDED)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,7 +62,9 @@ class Progress:
             "elapsedSeconds": self.elapsed_seconds,
             "slow": self.slow,
         }
-        if self.status == Status.READY:
+        if self.erased:
+            body["erased"] = True
+        elif self.status == Status.READY:
             body["downloadUrl"] = download_path(self.submission_id)
             body["viewUrl"] = view_path(self.submission_id)
         if self.status == Status.FAILED:
@@ -95,6 +98,8 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         Status.FAILED: (1, "We could not finish your report"),
         Status.REFUNDED: (0, "This order was refunded"),
     }[status]
+    if sub.erased:
+        headline = "Your details and report were erased"
     return Progress(
         submission_id=sub.id,
         status=status.value,
@@ -102,9 +107,10 @@ def progress_of(view: StatusView, now: datetime) -> Progress:
         headline=headline,
         explanation=view.explanation,
         failure_reason=view.customer_failure,
-        can_retry=may_retry(view),
+        can_retry=may_retry(view) and not sub.erased,
         elapsed_seconds=elapsed,
         slow=status in (Status.PAID, Status.PROCESSING) and elapsed >= SLOW_AFTER_SECONDS,
+        erased=sub.erased,
     )
 
 

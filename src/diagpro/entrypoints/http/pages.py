@@ -282,11 +282,11 @@ def download_report(
     submission_id: FromPath[str], download_links: NamedDependency[GetDownloadLinks]
 ) -> Redirect:
     """A stable address for the report: redirects to a fresh 15-minute download link, or to the
-    order's page while the report is not ready."""
+    order's page while the report is not ready, or once it was erased (the page says so)."""
     sid = _submission_id(submission_id)
     try:
         links = download_links(sid)
-    except domain.ReportNotReady:
+    except (domain.ReportNotReady, domain.ReportErased):
         return Redirect(_order_url("/success", submission_id=sid), status_code=303)
     return Redirect(links.download_url, status_code=302)
 

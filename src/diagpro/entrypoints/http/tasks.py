@@ -1,4 +1,4 @@
-"""The task routes of ``DIAGPRO_WORK_MODE=push``: ``POST /tasks/jobs`` and ``POST /tasks/sweep``.
+"""The task routes of ``DIAGPRO_WORK_MODE=push``: ``POST /tasks/{jobs,sweep,purge}``.
 
 - ``/tasks/jobs`` takes Pub/Sub's push envelope (``{"message": {"data": base64, "attributes":
   {...}, "messageId": ...}, "subscription": ...}``,
@@ -11,8 +11,11 @@
   job), 400 for an envelope that names no job (after the subscription's delivery limit it goes
   to the dead-letter topic, for an operator to read).
 - ``/tasks/sweep`` (Cloud Scheduler) announces again every job that is due, and says how many.
+- ``/tasks/purge`` (Cloud Scheduler, daily) erases the personal data and reports of orders past
+  DIAGPRO_RETENTION_DAYS (application/retention.py) and answers with ids and counts only; 503
+  when one could not be erased (it stays due, and the next call finishes it).
 
-Both verify Google's OIDC token through the container's ``TaskCallers``; neither is in the API
+All three verify Google's OIDC token through the container's ``TaskCallers``; neither is in the API
 Gateway config (Pub/Sub and Cloud Scheduler call the Cloud Run URL directly). Outside push mode
 both answer 404.
 """
@@ -37,6 +40,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from diagpro.application.retention import PurgeExpiredData
 from diagpro.application.tasks import PushOutcome, SweepDueJobs, WorkPushedJob
 from diagpro.config import Settings
 from diagpro.domain.ports import TaskCallers
@@ -145,3 +149,25 @@ async def sweep(
             **counts,
         )
     return Response(counts, status_code=HTTP_200_OK)
+
+
+@post("/tasks/purge", status_code=HTTP_200_OK, include_in_schema=False, opt=INTERNAL)
+async def purge(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    task_callers: NamedDependency[TaskCallers],
+    purge_expired: NamedDependency[PurgeExpiredData],
+) -> Response[dict[str, Any]]:
+    """Erase what DIAGPRO_RETENTION_DAYS says must go (Cloud Scheduler, daily)."""
+    _admit(request, settings, task_callers)
+    run = await anyio.to_thread.run_sync(purge_expired.until_done)
+    body = {"retentionDays": settings.retention_days, **run.summary()}
+    if run.failed:
+        raise ApiError(
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "PURGE_INCOMPLETE",
+            f"{len(run.failed)} submission(s) could not be erased; the next run tries again",
+            [],
+            **body,
+        )
+    return Response(body, status_code=HTTP_200_OK)

@@ -28,7 +28,8 @@
   }
 
   function render(s) {
-    var done = FINISHED.indexOf(s.status) !== -1;
+    // An erased order (its details and report are gone) is finished whatever its status.
+    var done = !!s.erased || FINISHED.indexOf(s.status) !== -1;
     order.setAttribute("data-status", s.status);
     setText("headline", s.headline);
     setText("explanation", s.explanation);
@@ -39,15 +40,15 @@
       steps[i].className = n < s.step ? "done" : n === s.step ? "active" : "";
     }
     show("progress", s.status !== "failed" && s.status !== "refunded");
-    show("explanation", s.status !== "failed");
+    show("explanation", s.status !== "failed" || !!s.erased);
     show("working", !done);
     show("slow", !done && (s.slow || isSlow()));
-    show("ready", s.status === "ready");
+    show("ready", s.status === "ready" && !s.erased);
     if (s.status === "ready") {
       el("download").href = s.downloadUrl;
       el("view").href = s.viewUrl;
     }
-    show("failed", s.status === "failed");
+    show("failed", s.status === "failed" && !s.erased);
     if (s.status === "failed") {
       setText("failure-reason", s.failureReason);
       show("retry-form", !!s.canRetry);
@@ -74,5 +75,6 @@
       .catch(schedule);
   }
 
-  if (FINISHED.indexOf(order.getAttribute("data-status")) === -1) schedule();
+  var erased = order.getAttribute("data-erased") === "true";
+  if (!erased && FINISHED.indexOf(order.getAttribute("data-status")) === -1) schedule();
 })();
