@@ -155,13 +155,17 @@ def check_report(cloud: Cloud, sid: str, report: dict[str, Any], tmp_path: Path)
     assert " ".join(good_answer()["causes"][0]["cause"].split()[:4]) in text
 
 
-def job_document(cloud: Cloud, sid: str) -> dict[str, Any]:
+def job_document(cloud: Cloud, sid: str, kind: str = "report") -> dict[str, Any]:
+    """The submission's one job of ``kind`` (its report job; its email job once it is ready)."""
+    [data] = job_documents(cloud, sid, kind)
+    return data
+
+
+def job_documents(cloud: Cloud, sid: str, kind: str) -> list[dict[str, Any]]:
     db = firestore.Client(project=cloud.project, credentials=AnonymousCredentials())
     try:
-        [job] = db.collection("jobs").where(filter=FieldFilter("submission_id", "==", sid)).get()
-        data = job.to_dict()
-        assert data is not None
-        return data
+        found = db.collection("jobs").where(filter=FieldFilter("submission_id", "==", sid)).get()
+        return [d for d in (j.to_dict() or {} for j in found) if d.get("kind", "report") == kind]
     finally:
         db.close()
 
@@ -185,10 +189,16 @@ def test_push_mode_runs_the_paid_flow_with_no_worker(
 
     assert len(vertex_stub.requests) == 1  # one model call, inside the pushed request
     assert job_document(cloud, sid)["state"] == "done"
+    # The customer's email is a job of its own, pushed and worked the same way.
+    wait_for(
+        lambda: [j["state"] for j in job_documents(cloud, sid, "email")] == ["done"],
+        10,
+        "the email job",
+    )
     access = [e for e in json_lines(server.stderr()) if e.get("path") == "/tasks/jobs"]
     assert access and all(e["status"] == 200 for e in access)
     [*finished] = (e for e in pushed(server) if e["message"].endswith(": finished"))
-    assert len(finished) == 1
+    assert len(finished) == 2  # the report job, then the email job
     server.stop(worker=False)  # and no worker ever started or stopped in this process
 
 
