@@ -28,6 +28,7 @@ from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.events import SqliteProcessedEvents
 from diagpro.adapters.sqlite.health import SqliteStoreProbe
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
+from diagpro.adapters.sqlite.scrub import JournalScrub
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
 from diagpro.adapters.sqlite.writer import SqliteWriter
 from diagpro.adapters.system import SecretIds, SystemClock
@@ -460,10 +461,24 @@ class Container(containers.DeclarativeContainer):
         ),
         providers.Callable(_sent_emails, email_sender),
     )
-    purge_expired = providers.Factory(
-        PurgeExpiredData, submissions, erasers, clock, settings.provided.retention_days
+    # What the embedded database keeps of an erased row (its journal) is overwritten after each
+    # erasure; Firestore keeps no copy of its own but its point-in-time recovery (README).
+    scrub_erased_text = providers.Selector(
+        store_backend,
+        sqlite=providers.Factory(JournalScrub, database),
+        firestore=providers.Object(None),
     )
-    forget_customer = providers.Factory(ForgetCustomer, submissions, erasers, clock)
+    purge_expired = providers.Factory(
+        PurgeExpiredData,
+        submissions,
+        erasers,
+        clock,
+        settings.provided.retention_days,
+        scrub_erased_text,
+    )
+    forget_customer = providers.Factory(
+        ForgetCustomer, submissions, erasers, clock, scrub_erased_text
+    )
     # How the HTTP handlers of the order path (saving, payment events, status) run their use
     # case: the embedded database's writer thread (a batch per commit), else the thread pool.
     order_path = providers.Selector(
@@ -488,6 +503,7 @@ def use_memory_adapters(container: Container) -> Container:
     container.checkout_book.override(providers.Singleton(MemoryCheckoutBook))
     container.store_check.override(providers.Singleton(StoreCheck, {}, container.clock))
     container.order_path.override(providers.Object(in_worker_thread))
+    container.scrub_erased_text.override(providers.Object(None))  # memory keeps no journal
     container.email_sender.override(
         providers.Singleton(MemoryEmailSender, settings.email.sender_address, container.clock)
     )

@@ -392,4 +392,4 @@ def test_erasing_an_order_deletes_the_outbox_copies_of_its_emails(tmp_path):
 
     assert list(outbox.glob(f"{sid}.*.eml")) == []
     assert len(list(outbox.glob(f"{other}.*.eml"))) == 1  # another order's stays
-    assert run.removed["emails"] == 1
+    assert run.removed["email"] == 1

@@ -543,3 +543,26 @@ def test_an_erased_order_never_paid_says_its_details_were_erased(h: Harness) -> 
     explanation = h.container.describe()(order.id).explanation
 
     assert explanation.startswith("Never paid. Its details were erased on ")
+
+
+# -- the embedded database's journal ---------------------------------------------------------------
+
+
+def test_forgetting_leaves_no_copy_of_the_erased_text_in_the_database_files(tmp_path: Path) -> None:
+    """WAL keeps a changed row's old version in the -wal file until it is written over; a
+    PASSIVE checkpoint never forces that. The erasure empties the journal itself."""
+    h = Harness.build(tmp_path, memory=False)
+    kept = h.save({**AUTOMOTIVE, "email": "stays@example.com"})
+    order = h.save({**AUTOMOTIVE, "email": "leaves.for.good@example.com", "fullName": "Quinn Zed"})
+    h.deliver(h.checkout_and_pay(order.id))
+    h.work()
+    database = Path(h.container.database().path)
+
+    h.container.forget_customer()(order.id)
+
+    on_disk = b"".join(
+        p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file()
+    )
+    assert b"leaves.for.good" not in on_disk and b"Quinn Zed" not in on_disk
+    assert b"stays@example.com" in on_disk  # only the erased order's text is gone
+    assert h.submission(kept.id).intake.email == "stays@example.com"

@@ -30,7 +30,7 @@ from diagpro.domain.errors import (
     SubmissionNotFound,
 )
 from diagpro.domain.ids import is_submission_id
-from diagpro.domain.ports import Clock, Eraser, ReportStore, SubmissionStore
+from diagpro.domain.ports import Clock, ErasedTextScrub, Eraser, ReportStore, SubmissionStore
 from diagpro.domain.retention import erase_before
 from diagpro.domain.submission import Submission
 
@@ -92,11 +92,27 @@ class _Erasure:
     """Erase one submission: the erasers, then the submission itself (the module docstring)."""
 
     def __init__(
-        self, submissions: SubmissionStore, erasers: Sequence[Eraser], clock: Clock
+        self,
+        submissions: SubmissionStore,
+        erasers: Sequence[Eraser],
+        clock: Clock,
+        scrub: ErasedTextScrub | None = None,
     ) -> None:
         self._submissions = submissions
         self._erasers = tuple(erasers)
         self._clock = clock
+        self._scrub = scrub
+
+    def scrub(self, run: ErasureRun) -> None:
+        """After a run that erased something: the store's own copies of the erased rows (the
+        embedded database's journal) are overwritten too. A failure leaves the erasure as it is
+        (the rows are blank) and is logged; the next erasure tries again."""
+        if self._scrub is None or not (run.erased or run.already_erased):
+            return
+        try:
+            self._scrub()
+        except StoreUnavailable as exc:
+            log.warning("erased rows' old copies not yet overwritten: %s", exc.message)
 
     def erasers_only(self, submission_id: str, run: ErasureRun) -> bool:
         try:
@@ -147,11 +163,12 @@ class PurgeExpiredData:
         erasers: Sequence[Eraser],
         clock: Clock,
         retention_days: int,
+        scrub: ErasedTextScrub | None = None,
     ) -> None:
         self._submissions = submissions
         self._clock = clock
         self._retention_days = retention_days
-        self._erase = _Erasure(submissions, erasers, clock)
+        self._erase = _Erasure(submissions, erasers, clock, scrub)
 
     def __call__(self, *, dry_run: bool = False, limit: int = BATCH) -> ErasureRun:
         """One batch of at most ``limit`` submissions; ``more`` says whether to call again."""
@@ -163,6 +180,7 @@ class PurgeExpiredData:
                 run.due.append(sub.id)
             else:
                 self._erase(sub, run, changed_before)
+        self._erase.scrub(run)
         if run.erased or run.failed:
             log.info(
                 "purge: %d submission(s) erased, %d failed; removed %s",
@@ -201,10 +219,14 @@ class ForgetCustomer:
     once it is ready, failed or refunded erases it."""
 
     def __init__(
-        self, submissions: SubmissionStore, erasers: Sequence[Eraser], clock: Clock
+        self,
+        submissions: SubmissionStore,
+        erasers: Sequence[Eraser],
+        clock: Clock,
+        scrub: ErasedTextScrub | None = None,
     ) -> None:
         self._submissions = submissions
-        self._erase = _Erasure(submissions, erasers, clock)
+        self._erase = _Erasure(submissions, erasers, clock, scrub)
 
     def __call__(self, who: str) -> ErasureRun:
         """Raises NothingToForget when no submission matches."""
@@ -220,6 +242,7 @@ class ForgetCustomer:
                     run.already_erased.append(sub.id)
             else:
                 self._erase(sub, run)
+        self._erase.scrub(run)
         log.info(
             "forget: %d submission(s) erased, %d already erased, %d held, %d failed; removed %s",
             len(run.erased),

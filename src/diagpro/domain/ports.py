@@ -266,12 +266,22 @@ class Eraser(Protocol):
     submission *before* the submission records its erasure, so a failed or interrupted run
     leaves it due and the next run finishes it."""
 
-    name: str  # what it erases, for the operator's summary ("report", "emails")
+    name: str  # one of what it erases, for the operator's summary ("report", "email")
 
     def erase(self, submission_id: str) -> int:
         """Remove what is kept for ``submission_id``; how many things were removed (0 when
         there was nothing left, so running it again is harmless). May raise StoreUnavailable or
         ReportStorageError; the caller reports the failure and the next run tries again."""
+        ...
+
+
+@runtime_checkable
+class ErasedTextScrub(Protocol):
+    """Where a store keeps copies of rows it changed (a journal), overwrite them, so text an
+    erasure blanked is gone from disk too, not only from the current row."""
+
+    def __call__(self) -> None:
+        """May raise StoreUnavailable; the erasure stands, and the next run tries again."""
         ...
 
 

@@ -217,9 +217,10 @@ def _attempt_line(attempt: EmailAttempt) -> str:
     again = " (resent)" if attempt.resend else ""
     outcome = attempt.provider_id if attempt.state.value == "sent" else attempt.error
     detail = f": {outcome}" if outcome else ""
+    to = attempt.to or "(address erased)"
     return (
         f"email #{attempt.number} {attempt.event.value}{again}: {attempt.state.value} "
-        f"{when:%Y-%m-%d %H:%M:%S} UTC to {attempt.to}{detail}"
+        f"{when:%Y-%m-%d %H:%M:%S} UTC to {to}{detail}"
     )
 
 

@@ -73,7 +73,7 @@ class OutboxEmails:
     """The Eraser of the outbox's copies: each ``.eml`` holds the customer's address, name and
     problem as typed, so they go with the rest of the order's personal data."""
 
-    name = "emails"
+    name = "email"
 
     def __init__(self, outbox: OutboxFolder) -> None:
         self._outbox = outbox

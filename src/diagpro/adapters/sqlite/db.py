@@ -240,6 +240,18 @@ class Database:
         finally:
             self._local.savepoints = depth - 1
 
+    def empty_journal(self) -> bool:
+        """Copy the ``-wal`` file into the database and truncate it to nothing, so the text of
+        rows changed or deleted since (an erased order's) is in neither file any more: in the
+        database its pages were overwritten (``secure_delete`` zeroes freed ones), and the
+        journal, which a PASSIVE checkpoint leaves as it is, is emptied. TRUNCATE waits, up to
+        the busy timeout, for readers of older snapshots (https://www.sqlite.org/pragma.html
+        #pragma_wal_checkpoint). False when a reader held on past it: the journal is left for
+        the next try."""
+        with self._outage_as_unavailable():
+            busy, _, _ = self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
+
     def migrate(self, ddl: str) -> None:
         with self.write() as conn:
             conn.executescript(ddl)
