@@ -19,13 +19,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from diagpro.entrypoints.cloud_setup import DEPLOY_DIR, Deployment, setup_script
-from tests.unit.test_cloud_setup import SAMPLE_INDEXES
+from diagpro.entrypoints.cloud_setup import DEPLOY_DIR, setup_script
+from tests.unit.test_cloud_setup import DEPLOYMENT, SAMPLE_INDEXES
 
 pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 GCLOUD = shutil.which(os.environ.get("GCLOUD", "gcloud"))
+
+SMTP_PASSWORD = "SG.an-api-key-of-the-relay"
 
 # What the recorders answer to the commands whose output the script captures.
 ANSWERS = {
@@ -69,11 +71,8 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     deploy.mkdir()
     shutil.copy(DEPLOY_DIR / "service.yaml", deploy / "service.yaml")
     (deploy / "firestore.indexes.json").write_text(json.dumps(SAMPLE_INDEXES))
-    deployment = Deployment(
-        project="my-shop-123", region="us-central1", stripe_api_version="2025-09-30.clover"
-    )
     script = tmp_path / "cloud-setup.sh"
-    script.write_text(setup_script(deployment, deploy))
+    script.write_text(setup_script(DEPLOYMENT, deploy))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("gcloud", "curl"):
@@ -88,6 +87,8 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "SETUP_LOG": str(log),
         "STRIPE_SECRET_KEY": "sk_test_0123456789abcdefghijklmn",
+        # Exported as the README says; `diagpro gateway-spec` must not trip over it.
+        "DIAGPRO_SMTP_PASSWORD": SMTP_PASSWORD,
         "TMPDIR": str(tmp_path),
     }
     # Run from the checkout, as the README says (it builds from ., runs .venv/bin/diagpro).
@@ -143,6 +144,9 @@ def test_the_service_deployed_is_the_filled_definition(ran: list[dict]):
     env = {item["name"]: item.get("value") for item in container["env"]}
     assert env["DIAGPRO_PUBLIC_BASE_URL"] == "https://" + ANSWERS["value(defaultHostname)"]
     assert env["DIAGPRO_PUSH_AUDIENCE"] == "https://diagpro-123456789012.us-central1.run.app"
+    assert env["DIAGPRO_EMAIL_SENDER"] == "smtp"
+    assert env["DIAGPRO_EMAIL_FROM"] == DEPLOYMENT.email.sender_address
+    assert env["DIAGPRO_SMTP_HOST"] == DEPLOYMENT.email.smtp_host
 
 
 def test_the_gateway_config_is_the_apps_own_spec(ran: list[dict]):
@@ -164,3 +168,8 @@ def test_the_secrets_hold_what_the_earlier_commands_answered(ran: list[dict]):
     assert stored["diagpro-stripe-webhook-secret"] == "whsec_test_0123456789abcdef"
     assert stored["diagpro-api-keys"] == ANSWERS["value(keyString)"]
     assert len(stored["diagpro-link-secret"]) >= 32
+    assert stored["diagpro-smtp-password"] == SMTP_PASSWORD
+
+
+def test_the_smtp_password_is_on_no_command_line(ran: list[dict]):
+    assert not [c for c in ran if any(SMTP_PASSWORD in word for word in c["args"])]

@@ -1,5 +1,6 @@
 """``diagpro cloud-setup --print``: valid bash, every resource created before a later command
-uses it, the Firestore indexes exactly those of the JSON, and only declared settings.
+uses it, the Firestore indexes exactly those of the JSON, only declared settings, and the
+customer's emails sent through the relay it is given (or, chosen, not at all).
 tests/e2e/test_cloud_setup_run.py runs the script against the real gcloud's argument parser."""
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from diagpro.entrypoints.cloud_setup import (
     CloudSetupError,
     Deployment,
     index_commands,
+    service_env,
     setup_script,
     shell_assignments,
 )
+from diagpro.entrypoints.cloud_setup_email import CustomerEmail
 
 # The claim query's index as issue 9's contract suggests it (part A owns the real file).
 SAMPLE_INDEXES = {
@@ -47,8 +50,18 @@ SAMPLE_INDEXES = {
     ],
     "fieldOverrides": [],
 }
+# SendGrid's SMTP relay: user `apikey`, the API key as password
+# (https://www.twilio.com/docs/sendgrid/for-developers/sending-email/integrating-with-the-smtp-api).
+RELAY = CustomerEmail(
+    sender_address="diagpro <reports@my-shop.example.com>",
+    smtp_host="smtp.sendgrid.net",
+    smtp_user="apikey",
+)
 DEPLOYMENT = Deployment(
-    project="my-shop-123", region="us-central1", stripe_api_version="2025-09-30.clover"
+    project="my-shop-123",
+    region="us-central1",
+    stripe_api_version="2025-09-30.clover",
+    email=RELAY,
 )
 
 
@@ -91,7 +104,8 @@ def test_the_script_is_valid_bash(script: str):
 
 def test_every_shell_variable_is_set_before_it_is_used(script: str):
     assigned = shell_assignments(script)
-    from_operator = {"STRIPE_SECRET_KEY"}  # checked first, with the message to export it
+    # checked first, each with the message to export it
+    from_operator = {"STRIPE_SECRET_KEY", "DIAGPRO_SMTP_PASSWORD"}
     for number, line in enumerate(script.splitlines(), 1):
         for name in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", line):
             if name in from_operator:
@@ -120,6 +134,7 @@ RESOURCES = [
     (r"secrets create diagpro-stripe-webhook-secret\b", "diagpro-stripe-webhook-secret"),
     (r"secrets create diagpro-api-keys\b", "diagpro-api-keys"),
     (r"secrets create diagpro-link-secret\b", "diagpro-link-secret"),
+    (r"secrets create diagpro-smtp-password\b", "diagpro-smtp-password"),
     (r"run services replace", "run services add-iam-policy-binding diagpro "),
     (r"subscriptions create diagpro-jobs-push\b", "subscriptions add-iam-policy-binding"),
     (r"run jobs deploy diagpro-doctor\b", "run jobs execute diagpro-doctor"),
@@ -138,7 +153,13 @@ def test_every_resource_is_created_before_a_command_uses_it(script: str, creates
 def test_secrets_exist_and_are_readable_before_the_service_starts(script: str):
     commands = _commands(script)
     deploy = _index_of(commands, r"run services replace")
-    for secret in ("stripe-secret-key", "stripe-webhook-secret", "api-keys", "link-secret"):
+    for secret in (
+        "stripe-secret-key",
+        "stripe-webhook-secret",
+        "api-keys",
+        "link-secret",
+        "smtp-password",
+    ):
         assert _index_of(commands, rf"secrets create diagpro-{secret}\b") < deploy
         assert _index_of(commands, rf"secrets add-iam-policy-binding diagpro-{secret}\b") < deploy
     for role in ("roles/datastore.user", "roles/aiplatform.user"):
@@ -264,7 +285,12 @@ def test_the_doctor_runs_with_only_declared_settings(script: str):
     ],
 )
 def test_bad_names_are_refused_with_the_flag_named(deploy_dir, changes, named):
-    fields = {"project": "my-shop-123", "region": "us-central1", "stripe_api_version": "v"}
+    fields = {
+        "project": "my-shop-123",
+        "region": "us-central1",
+        "stripe_api_version": "v",
+        "email": RELAY,
+    }
     with pytest.raises(CloudSetupError, match=re.escape(named)):
         setup_script(Deployment(**{**fields, **changes}), deploy_dir)
 
@@ -300,6 +326,7 @@ def test_an_index_file_gcloud_cannot_express_is_refused(indexes, named):
 def test_the_command_prints_the_script_and_names_what_is_wrong(deploy_dir, capsys, tmp_path):
     args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "europe-west1"]
     args += ["--deploy-dir", str(deploy_dir), "--stripe-api-version", "2025-09-30.clover"]
+    args += ["--email-from", "reports@my-shop.example.com", "--smtp-host", "smtp.gmail.com"]
     assert cli.main(args) == 0
     printed = capsys.readouterr().out
     assert "gcloud run services replace" in printed
@@ -340,3 +367,184 @@ def test_the_bucket_keeps_reports_longer_than_the_default_retention_period():
     # The purge deletes a report first; the bucket's rule only catches what it missed, and
     # must never take a report whose order is still within its period.
     assert ages and min(ages) > DEFAULT_RETENTION_DAYS
+
+
+# -- the customer's emails -----------------------------------------------------------------------
+
+
+def _service(script: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The service definition the script deploys: (plain env, setting -> secret name)."""
+    definition = re.search(r"<<EOF\n(.*?)\nEOF", script, flags=re.DOTALL)
+    assert definition
+    return service_env(definition.group(1))
+
+
+def _doctor_job(script: str) -> tuple[dict[str, str], dict[str, str]]:
+    commands = _commands(script)
+    job = shlex.split(commands[_index_of(commands, r"run jobs deploy diagpro-doctor")])
+    env = next(w for w in job if w.startswith("--set-env-vars="))[len("--set-env-vars=^|^") :]
+    secrets = next(w for w in job if w.startswith("--set-secrets="))[len("--set-secrets=") :]
+    return (
+        dict(pair.split("=", 1) for pair in env.split("|")),
+        {k: v.removesuffix(":latest") for k, v in (p.split("=", 1) for p in secrets.split(","))},
+    )
+
+
+def test_the_service_and_its_doctor_send_through_the_relay_given(script: str):
+    plain, secret = _service(script)
+    assert {k: v for k, v in plain.items() if k.startswith(("DIAGPRO_EMAIL", "DIAGPRO_SMTP"))} == {
+        "DIAGPRO_EMAIL_SENDER": "smtp",
+        "DIAGPRO_EMAIL_FROM": "diagpro <reports@my-shop.example.com>",
+        "DIAGPRO_SMTP_HOST": "smtp.sendgrid.net",
+        "DIAGPRO_SMTP_PORT": "587",
+        "DIAGPRO_SMTP_SECURITY": "starttls",
+        "DIAGPRO_SMTP_USER": "apikey",
+    }
+    assert secret["DIAGPRO_SMTP_PASSWORD"] == "diagpro-smtp-password"
+    # The doctor job checks the login and the sender with exactly the service's settings.
+    job_plain, job_secret = _doctor_job(script)
+    assert job_plain["DIAGPRO_EMAIL_FROM"] == plain["DIAGPRO_EMAIL_FROM"]
+    assert {k: v for k, v in job_plain.items() if k.startswith("DIAGPRO_SMTP")} == {
+        k: v for k, v in plain.items() if k.startswith("DIAGPRO_SMTP")
+    }
+    assert job_secret["DIAGPRO_SMTP_PASSWORD"] == "diagpro-smtp-password"
+
+
+def test_the_smtp_password_goes_from_the_operators_environment_to_secret_manager_only(
+    deploy_dir, capsys, monkeypatch
+):
+    monkeypatch.setenv("DIAGPRO_SMTP_PASSWORD", "SG.the-operators-real-key")
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    args += ["--deploy-dir", str(deploy_dir), "--smtp-host", "smtp.sendgrid.net"]
+    args += ["--email-from", "reports@my-shop.example.com", "--smtp-user", "apikey"]
+    assert cli.main(args) == 0
+    script = capsys.readouterr().out
+    assert "SG.the-operators-real-key" not in script
+    assert "--smtp-password" not in script
+    uses = [line for line in script.splitlines() if "DIAGPRO_SMTP_PASSWORD" in line]
+    # The check that it is exported, the secret made from it on stdin (printf is a builtin:
+    # on no command line), and gateway-spec run without it. The rest are comments and the
+    # service's secretKeyRef / the doctor's --set-secrets.
+    assert re.search(r'^: "\$\{DIAGPRO_SMTP_PASSWORD:\?export', script, flags=re.MULTILINE)
+    stored = [line for line in uses if "secrets create" in line]
+    assert stored == [
+        "printf '%s' \"$DIAGPRO_SMTP_PASSWORD\" | gcloud secrets create diagpro-smtp-password \\"
+    ]
+    assert any(
+        line.startswith("env -u STRIPE_SECRET_KEY -u DIAGPRO_SMTP_PASSWORD ") for line in uses
+    )
+    expanded = [line for line in uses if "$DIAGPRO_SMTP_PASSWORD" in line]
+    assert expanded == stored
+    commands = _commands(script)
+    readable = _index_of(
+        commands,
+        r"secrets add-iam-policy-binding diagpro-smtp-password\s+"
+        rf"--member=serviceAccount:{re.escape(DEPLOYMENT.runtime)}\s+"
+        r"--role=roles/secretmanager.secretAccessor",
+    )
+    assert readable < _index_of(commands, r"run services replace")
+
+
+def test_a_deployment_that_would_email_no_customer_is_refused(deploy_dir, capsys):
+    unsent = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="v")
+    with pytest.raises(CloudSetupError, match="--no-email") as refused:
+        setup_script(unsent, deploy_dir)
+    assert "--email-from and --smtp-host" in str(refused.value)
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    assert cli.main([*args, "--deploy-dir", str(deploy_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "would send customers no email" in err
+    assert "DIAGPRO_SMTP_PASSWORD" in err
+
+
+def test_no_email_is_a_choice_the_service_and_the_doctor_are_told_of(deploy_dir, capsys):
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    assert cli.main([*args, "--deploy-dir", str(deploy_dir), "--no-email"]) == 0
+    script = capsys.readouterr().out
+    plain, secret = _service(script)
+    job_plain, job_secret = _doctor_job(script)
+    for env in (plain, job_plain):
+        assert env["DIAGPRO_EMAIL_SENDER"] == "outbox"  # given: chosen, not a default
+        assert not [name for name in env if name.startswith("DIAGPRO_SMTP")]
+        assert "DIAGPRO_EMAIL_FROM" not in env
+    assert "DIAGPRO_SMTP_PASSWORD" not in secret
+    assert "DIAGPRO_SMTP_PASSWORD" not in job_secret
+    assert "diagpro-smtp-password" not in script
+    assert "${DIAGPRO_SMTP_PASSWORD:?" not in script  # nothing to export
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_relays_port_security_and_login_are_the_ones_given(deploy_dir, capsys):
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    args += ["--deploy-dir", str(deploy_dir), "--email-from", "Shop <reports@shop.example.com>"]
+    args += ["--smtp-host", "smtp.gmail.com"]
+    assert cli.main(args) == 0
+    plain, _ = _service(capsys.readouterr().out)
+    # Gmail's (and Mailgun's) login is the mailbox: the sender's address, by default.
+    assert plain["DIAGPRO_SMTP_USER"] == "reports@shop.example.com"
+    assert (plain["DIAGPRO_SMTP_PORT"], plain["DIAGPRO_SMTP_SECURITY"]) == ("587", "starttls")
+    args += ["--smtp-port", "465", "--smtp-security", "tls", "--smtp-user", "postmaster"]
+    assert cli.main(args) == 0
+    plain, _ = _service(capsys.readouterr().out)
+    assert plain["DIAGPRO_SMTP_PORT"] == "465"
+    assert plain["DIAGPRO_SMTP_SECURITY"] == "tls"
+    assert plain["DIAGPRO_SMTP_USER"] == "postmaster"
+
+
+@pytest.mark.parametrize(
+    ("email", "named"),
+    [
+        (
+            CustomerEmail(no_email=True, smtp_host="smtp.gmail.com"),
+            "--no-email contradicts --smtp-host",
+        ),
+        (CustomerEmail(no_email=True, smtp_port=465), "--no-email contradicts --smtp-port"),
+        (CustomerEmail(smtp_host="smtp.gmail.com"), "--email-from is needed"),
+        (CustomerEmail(sender_address="r@shop.example.com"), "--smtp-host is needed"),
+        (
+            CustomerEmail(sender_address="r@shop.example.com", smtp_host="smtp gmail"),
+            "--smtp-host 'smtp gmail' is not a host name",
+        ),
+        (
+            CustomerEmail(sender_address="r@shop.example.com", smtp_host="mx.x.com", smtp_port=25),
+            "--smtp-port 25 is blocked on Google Cloud",
+        ),
+        (
+            CustomerEmail(
+                sender_address="r@shop.example.com", smtp_host="mx.x.com", smtp_security="none"
+            ),
+            "--smtp-security 'none' must be one of starttls, tls",
+        ),
+        (
+            CustomerEmail(
+                sender_address="r@shop.example.com", smtp_host="mx.x.com", smtp_user="u$HOME"
+            ),
+            "--smtp-user 'u$HOME' must not hold $",
+        ),
+        # The service's own rule on a sender address, run before anything is deployed.
+        (
+            CustomerEmail(sender_address="reports", smtp_host="smtp.gmail.com", smtp_user="me"),
+            "DIAGPRO_EMAIL_FROM='reports' is not an email address",
+        ),
+    ],
+)
+def test_email_settings_the_service_could_not_send_with_are_refused(deploy_dir, email, named):
+    deployment = Deployment(
+        project="my-shop-123", region="us-central1", stripe_api_version="v", email=email
+    )
+    with pytest.raises(CloudSetupError, match=re.escape(named)):
+        setup_script(deployment, deploy_dir)
+
+
+def test_a_sender_name_with_quotes_and_commas_reaches_the_service_and_the_doctor_intact(deploy_dir):
+    sender = '"Shop, Inc." <reports@shop.example.com>'
+    email = CustomerEmail(sender_address=sender, smtp_host="smtp.gmail.com")
+    script = setup_script(
+        Deployment(
+            project="my-shop-123", region="us-central1", stripe_api_version="v", email=email
+        ),
+        deploy_dir,
+    )
+    assert _service(script)[0]["DIAGPRO_EMAIL_FROM"] == sender
+    assert _doctor_job(script)[0]["DIAGPRO_EMAIL_FROM"] == sender

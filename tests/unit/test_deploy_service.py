@@ -1,5 +1,6 @@
 """deploy/service.yaml, the Cloud Run service: every variable it sets is a diagpro setting whose
-value the settings accept, secrets come from Secret Manager, and the resources fit a pushed job."""
+value the settings accept, secrets come from Secret Manager, the customer's emails are sent (or
+their absence chosen), and the resources fit a pushed job."""
 
 from __future__ import annotations
 
@@ -12,12 +13,24 @@ import yaml
 from diagpro.config import load_settings
 from diagpro.config.declarations import SETTINGS
 from diagpro.config.kinds import KEYS, SECRET
+from diagpro.container import Container
 from diagpro.entrypoints.cloud_setup import Deployment, service_definition, service_env
+from diagpro.entrypoints.cloud_setup_email import CustomerEmail
+from diagpro.entrypoints.doctor.email_checks import email_sender
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = (ROOT / "deploy" / "service.yaml").read_text(encoding="utf-8")
 
-DEPLOYMENT = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="x")
+RELAY = CustomerEmail(sender_address="reports@shop.example.com", smtp_host="smtp.gmail.com")
+DEPLOYMENT = Deployment(
+    project="my-shop-123", region="us-central1", stripe_api_version="x", email=RELAY
+)
+NO_EMAIL = Deployment(
+    project="my-shop-123",
+    region="us-central1",
+    stripe_api_version="x",
+    email=CustomerEmail(no_email=True),
+)
 # What the setup script's shell fills in at deploy time.
 SHELL = {
     "${SERVICE_URL}": "https://diagpro-123456789012.us-central1.run.app",
@@ -26,8 +39,8 @@ SHELL = {
 }
 
 
-def _filled() -> str:
-    text = service_definition(TEMPLATE, DEPLOYMENT)
+def _filled(deployment: Deployment = DEPLOYMENT) -> str:
+    text = service_definition(TEMPLATE, deployment)
     for placeholder, value in SHELL.items():
         text = text.replace(placeholder, value)
     assert "${" not in text
@@ -49,18 +62,56 @@ def test_every_variable_is_a_declared_setting():
     assert not unknown, f"deploy/service.yaml sets {unknown}, which no setting declares"
 
 
+# What Secret Manager holds once the setup ran.
+SECRET_VALUES = {
+    "STRIPE_SECRET_KEY": "sk_test_" + "a" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 24,
+    "DIAGPRO_API_KEYS": "AIza" + "c" * 35,
+    "DIAGPRO_LINK_SECRET": "d" * 32,
+    "DIAGPRO_SMTP_PASSWORD": "an-app-password",
+}
+
+
+def _settings(deployment: Deployment = DEPLOYMENT):
+    plain, secret = service_env(_filled(deployment))
+    assert set(secret) <= set(SECRET_VALUES)
+    # raises ConfigError naming every value it refuses
+    return load_settings({**plain, **{name: SECRET_VALUES[name] for name in secret}})
+
+
 def test_the_settings_accept_every_value():
-    plain, secret = service_env(_filled())
-    env = dict(plain)
-    env.update(
-        STRIPE_SECRET_KEY="sk_test_" + "a" * 24,
-        STRIPE_WEBHOOK_SECRET="whsec_" + "b" * 24,
-        DIAGPRO_API_KEYS="AIza" + "c" * 35,
-        DIAGPRO_LINK_SECRET="d" * 32,
-    )
-    assert set(secret) <= set(env)
-    settings = load_settings(env)  # raises ConfigError naming every value it refuses
+    settings = _settings()
     assert settings.public_base_url == SHELL["${PUBLIC_BASE_URL}"]
+
+
+def test_the_service_sends_the_customers_emails_through_the_relay():
+    email = _settings().email
+    assert email.sender == "smtp"
+    assert email.sender_address == "reports@shop.example.com"
+    assert (email.smtp_host, email.smtp_port, email.smtp_security) == (
+        "smtp.gmail.com",
+        587,
+        "starttls",
+    )
+    assert email.smtp_user == "reports@shop.example.com"  # Gmail's login is the address
+    assert email.smtp_password == SECRET_VALUES["DIAGPRO_SMTP_PASSWORD"]
+
+
+def test_a_deployment_without_email_chose_it_and_the_doctor_knows():
+    plain, secret = service_env(_filled(NO_EMAIL))
+    assert plain["DIAGPRO_EMAIL_SENDER"] == "outbox"
+    # The service refuses DIAGPRO_SMTP_* beside the outbox; no secret that was never made.
+    assert not {name for name in (*plain, *secret) if name.startswith("DIAGPRO_SMTP_")}
+    assert "DIAGPRO_EMAIL_FROM" not in plain
+    settings = _settings(NO_EMAIL)
+    (check,) = email_sender(settings, Container())
+    assert check.ok, check  # chosen: the doctor's job passes without the "unchosen" finding
+    # Without the explicit choice, the same deployment is the one the doctor warns about.
+    unchosen = {**plain, **{name: SECRET_VALUES[name] for name in secret}}
+    del unchosen["DIAGPRO_EMAIL_SENDER"]
+    (check,) = email_sender(load_settings(unchosen), Container())
+    assert not check.ok
+    assert "choose outbox explicitly" in check.fix
 
 
 def test_every_secret_comes_from_secret_manager():
@@ -72,7 +123,11 @@ def test_every_secret_comes_from_secret_manager():
         "STRIPE_WEBHOOK_SECRET": "diagpro-stripe-webhook-secret",
         "DIAGPRO_API_KEYS": "diagpro-api-keys",
         "DIAGPRO_LINK_SECRET": "diagpro-link-secret",
+        "DIAGPRO_SMTP_PASSWORD": "diagpro-smtp-password",
     }
+    # The secrets the setup creates (and lets the runtime account read) are these.
+    assert {setting: name for name, setting in DEPLOYMENT.secrets.items()} == secret
+    assert set(service_env(_filled(NO_EMAIL))[1].values()) == set(NO_EMAIL.secrets)
     for item in _container()["env"]:
         if "valueFrom" in item:
             assert item["valueFrom"]["secretKeyRef"]["key"] == "latest"

@@ -10,6 +10,8 @@ secret) is captured into a shell variable by that command and used after it.
 It reads two files of the checkout: ``deploy/firestore.indexes.json`` (one ``gcloud firestore
 indexes composite create`` per index, so the indexes the claim query needs exist before the first
 payment) and ``deploy/service.yaml`` (the Cloud Run service, its ``${NAME}`` placeholders filled).
+How the customer's emails are sent is cloud_setup_email's: a relay, or the operator's explicit
+``--no-email``; a deployment that silently sends none is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,12 @@ import yaml
 
 from diagpro.config.declarations import SETTINGS
 from diagpro.domain.payment import EventKind
+from diagpro.entrypoints.cloud_setup_email import (
+    PASSWORD_SECRET,
+    PASSWORD_VARIABLE,
+    SMTP_ONLY,
+    CustomerEmail,
+)
 
 # The checkout's deploy/ folder (src/diagpro/entrypoints/cloud_setup.py -> the repository root).
 DEPLOY_DIR = Path(__file__).resolve().parents[3] / "deploy"
@@ -56,7 +64,8 @@ APIS = (
 # `diagpro doctor` expects the endpoint to send).
 STRIPE_EVENTS = tuple(kind.value for kind in EventKind if kind is not EventKind.OTHER)
 
-# Secret Manager secret -> the setting it feeds (deploy/service.yaml reads them by these names).
+# Secret Manager secret -> the setting it feeds (deploy/service.yaml reads them by these names);
+# with email sent, also PASSWORD_SECRET -> DIAGPRO_SMTP_PASSWORD (Deployment.secrets).
 SECRETS = {
     "diagpro-stripe-secret-key": "STRIPE_SECRET_KEY",
     "diagpro-stripe-webhook-secret": "STRIPE_WEBHOOK_SECRET",
@@ -112,6 +121,14 @@ class Deployment:
     purge_schedule: str = "17 3 * * *"  # daily, at a quiet hour
     model: str = "gemini-3.5-flash"
     cors_origins: str = ""
+    email: CustomerEmail = field(default_factory=CustomerEmail)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Every secret the service reads: secret name -> the setting it feeds."""
+        if self.email.sends:
+            return {**SECRETS, PASSWORD_SECRET: PASSWORD_VARIABLE}
+        return dict(SECRETS)
 
     @property
     def bucket_name(self) -> str:
@@ -181,7 +198,7 @@ class Deployment:
                 found.append(
                     f"--cors-origins: {origin!r} is not an origin like https://example.com"
                 )
-        return found
+        return found + self.email.problems()
 
 
 def default_stripe_api_version() -> str:
@@ -293,6 +310,7 @@ def service_definition(template: str, deployment: Deployment) -> str:
         "TOPIC": deployment.topic,
         "SUBSCRIPTION": deployment.subscription,
         "CORS_ORIGINS": deployment.cors_origins,
+        **deployment.email.placeholders(),
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -311,15 +329,27 @@ def service_definition(template: str, deployment: Deployment) -> str:
         return _PLACEHOLDER.sub(fill, node) if isinstance(node, str) else node
 
     try:
-        spec = walk(yaml.safe_load(template))
+        spec = yaml.safe_load(template)
     except yaml.YAMLError as exc:
         raise CloudSetupError(f"deploy/service.yaml is not valid YAML: {exc}") from exc
+    if not deployment.email.sends:
+        _leave_out(spec, SMTP_ONLY)
+    spec = walk(spec)
     # Written into an unquoted heredoc, where the shell fills the ${…} left: dumped again without
     # the comments, whose backquotes the shell would run.
     text = str(yaml.safe_dump(spec, sort_keys=False, width=1000))
     if "`" in text or "\\" in text or "$(" in text:
         raise CloudSetupError("deploy/service.yaml values must not hold ` \\ or $(")
     return text
+
+
+def _leave_out(spec: Any, names: frozenset[str]) -> None:
+    try:
+        containers = spec["spec"]["template"]["spec"]["containers"]
+    except (TypeError, KeyError) as exc:
+        raise CloudSetupError("deploy/service.yaml has no spec.template.spec.containers") from exc
+    for container in containers:
+        container["env"] = [e for e in container.get("env", []) if e.get("name") not in names]
 
 
 def service_env(service_yaml: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -357,16 +387,27 @@ def _section(title: str, *commands: str) -> str:
 
 
 def _preamble(d: Deployment) -> str:
+    password = check = ""
+    if d.email.sends:
+        # Read without echo: the password is neither on the screen nor in the shell's history.
+        password = (
+            f"#   read -rs {PASSWORD_VARIABLE} && export {PASSWORD_VARIABLE}"
+            f"   # the SMTP password (or API key) of {d.email.login} at {d.email.smtp_host}\n"
+        )
+        check = (
+            f': "${{{PASSWORD_VARIABLE}:?export {PASSWORD_VARIABLE} (the SMTP password or API '
+            'key) before running this}"\n'
+        )
     return f"""#!/usr/bin/env bash
 # diagpro on Google Cloud: project {d.project}, region {d.region}.
 # Written by `diagpro cloud-setup --print`; run it once, from the repository root, on an empty
 # project, after `make setup` and `gcloud auth login` as a project owner:
 #   export STRIPE_SECRET_KEY=sk_test_...   # test mode first: see README, "Deploy to Google Cloud"
-#   bash cloud-setup.sh
+{password}#   bash cloud-setup.sh
 # It stops at the first command that fails (set -e); each command can also be run by hand.
 set -euo pipefail
 : "${{STRIPE_SECRET_KEY:?export STRIPE_SECRET_KEY (sk_test_... first) before running this}}"
-PROJECT_NUMBER=$(gcloud projects describe {d.project} --format='value(projectNumber)')
+{check}PROJECT_NUMBER=$(gcloud projects describe {d.project} --format='value(projectNumber)')
 # Cloud Run's deterministic URL, known before the first deploy:
 # https://cloud.google.com/run/docs/triggering/https-request#deterministic
 SERVICE_URL="https://{d.service}-$PROJECT_NUMBER.{d.region}.run.app"
@@ -524,9 +565,18 @@ def _gateway(d: Deployment) -> str:
         _command(["gcloud", "api-gateway", "apis", "create", d.api], [p]),
         f"MANAGED_SERVICE=$(gcloud api-gateway apis describe {d.api} {p} "
         "--format='value(managedService)')",
-        "# The app's routes, generated with the embedded defaults (no Stripe key in its env).",
+        "# The app's routes, generated with the embedded defaults: no Stripe key in its env, nor",
+        "# the SMTP password, which the embedded outbox sender refuses.",
         _command(
-            ["env", "-u", "STRIPE_SECRET_KEY", ".venv/bin/diagpro", "gateway-spec"],
+            [
+                "env",
+                "-u",
+                "STRIPE_SECRET_KEY",
+                "-u",
+                PASSWORD_VARIABLE,
+                ".venv/bin/diagpro",
+                "gateway-spec",
+            ],
             ["--backend=$SERVICE_URL", "--cors", "--output=$WORK/gateway.yaml"],
         ),
         _command(
@@ -592,9 +642,10 @@ def _secrets(d: Deployment) -> str:
         "diagpro-stripe-webhook-secret": '"$WEBHOOK_SECRET"',
         "diagpro-api-keys": '"$API_KEY"',
         "diagpro-link-secret": '"$(python3 -c ' + shlex.quote(_RANDOM_VALUE_PROGRAM) + ')"',
+        PASSWORD_SECRET: f'"${PASSWORD_VARIABLE}"',
     }
     commands = []
-    for name in SECRETS:
+    for name in d.secrets:
         commands.append(
             f"printf '%s' {values[name]} | "
             + _command(
@@ -712,9 +763,19 @@ def _doctor(d: Deployment, service_yaml: str) -> str:
     secrets = ",".join(f"{name}={secret_name}:latest" for name, secret_name in secret.items())
     region = f"--region={d.region}"
     p = f"--project={d.project}"
+    relay = (
+        [
+            "# It logs in to the SMTP relay and asks whether it takes mail from "
+            f"{d.email.sender_address}:",
+            "# a wrong password or sender stops the script here, not at the first paid customer.",
+        ]
+        if d.email.sends
+        else []
+    )
     return _section(
         "diagpro doctor, as a Cloud Run job with the service's image, account, settings and "
         "secrets",
+        *relay,
         _command(
             ["gcloud", "run", "jobs", "deploy", f"{d.service}-doctor"],
             [

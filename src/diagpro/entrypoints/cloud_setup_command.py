@@ -19,6 +19,7 @@ from diagpro.entrypoints.cloud_setup import (
     default_stripe_api_version,
     setup_script,
 )
+from diagpro.entrypoints.cloud_setup_email import PASSWORD_VARIABLE, SECURITIES, CustomerEmail
 
 # flag -> (Deployment field, help)
 _NAMES: tuple[tuple[str, str, str], ...] = (
@@ -41,12 +42,28 @@ _NAMES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _defaults() -> dict[str, str]:
-    """Deployment's own defaults, so the help can never state another one."""
+# flag -> (CustomerEmail field, help); the password is never a flag (PASSWORD_VARIABLE).
+_EMAIL: tuple[tuple[str, str, str], ...] = (
+    (
+        "--email-from",
+        "sender_address",
+        "the customer's emails' sender, an address the relay accepts",
+    ),
+    ("--smtp-host", "smtp_host", "the SMTP relay, e.g. smtp.sendgrid.net"),
+    (
+        "--smtp-user",
+        "smtp_user",
+        "its login (default: the address of --email-from; SendGrid: apikey)",
+    ),
+)
+
+
+def _defaults(of: type[Any] = Deployment) -> dict[str, Any]:
+    """The dataclass's own defaults, so the help can never state another one."""
     return {
         f.name: f.default
-        for f in dataclasses.fields(Deployment)
-        if isinstance(f.default, str) and f.default
+        for f in dataclasses.fields(of)
+        if isinstance(f.default, str | int) and not isinstance(f.default, bool) and f.default
     }
 
 
@@ -68,6 +85,7 @@ def add_cloud_setup_command(commands: Any) -> None:
     for flag, field, text in _NAMES:
         shown = f"{text} (default {defaults[field]})" if defaults.get(field) else text
         parser.add_argument(flag, dest=field, help=shown)
+    _add_email_flags(parser)
     parser.add_argument(
         "--deploy-dir",
         type=Path,
@@ -77,14 +95,52 @@ def add_cloud_setup_command(commands: Any) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
 
 
+def _add_email_flags(parser: argparse.ArgumentParser) -> None:
+    email = parser.add_argument_group(
+        "the customer's emails",
+        f"sent through an SMTP relay; its password is read from ${PASSWORD_VARIABLE} when the "
+        "script runs, into Secret Manager. One of --email-from with --smtp-host, or --no-email.",
+    )
+    for flag, field, text in _EMAIL:
+        email.add_argument(flag, dest=field, metavar=field.rsplit("_", 1)[-1].upper(), help=text)
+    defaults = _defaults(CustomerEmail)
+    email.add_argument(
+        "--smtp-port",
+        dest="smtp_port",
+        type=int,
+        metavar="PORT",
+        help=f"its port (default {defaults['smtp_port']}; 465 with --smtp-security tls)",
+    )
+    email.add_argument(
+        "--smtp-security",
+        dest="smtp_security",
+        choices=SECURITIES,
+        help=f"STARTTLS or implicit TLS (default {defaults['smtp_security']})",
+    )
+    email.add_argument(
+        "--no-email",
+        dest="no_email",
+        action="store_true",
+        help="deploy without sending the customer's emails (DIAGPRO_EMAIL_SENDER=outbox: each "
+        "is a file on the instance's disk, lost with it)",
+    )
+
+
+def _email(args: argparse.Namespace) -> CustomerEmail:
+    fields = ("sender_address", "smtp_host", "smtp_user", "smtp_port", "smtp_security")
+    given = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
+    return CustomerEmail(no_email=args.no_email, **given)
+
+
 def run_cloud_setup(args: argparse.Namespace) -> int:
     given = {field: getattr(args, field) for _, field, _ in _NAMES}
     names = {field: value for field, value in given.items() if value is not None}
     names.setdefault("stripe_api_version", default_stripe_api_version())
     try:
-        script = setup_script(
-            Deployment(project=args.project, region=args.region, **names), args.deploy_dir
+        deployment = Deployment(
+            project=args.project, region=args.region, email=_email(args), **names
         )
+        script = setup_script(deployment, args.deploy_dir)
     except CloudSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
