@@ -95,6 +95,8 @@ def test_purge_erases_what_is_past_the_period_prints_ids_only_and_a_second_run_d
     assert status.returncode == 0, status.stderr
     assert f"{old}: ready" in status.stdout and "erased" in status.stdout
     assert "paid $4.99 USD" in status.stdout
+    assert "\n  Cars & SUVs\n" in status.stdout  # the kind of machine is all that is left
+    assert "to (address erased)" in status.stdout
     assert_nothing_personal(status.stdout)
 
 

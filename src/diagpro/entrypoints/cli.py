@@ -28,7 +28,7 @@ from diagpro.domain.errors import (
     StoreDamaged,
     StoreUnavailable,
 )
-from diagpro.domain.intake import CHOICE_LABELS, CHOICES
+from diagpro.domain.intake import CHOICE_LABELS, CHOICES, Intake
 from diagpro.domain.jobs import JobKind, JobState
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
@@ -105,11 +105,19 @@ def _payload(args: argparse.Namespace) -> dict[str, object]:
     return payload
 
 
+def _machine(intake: Intake) -> str:
+    """'2015 Ford F-150 (Cars & SUVs)'; the category alone when nothing more is known (an
+    erased order, or a customer who named only the kind of machine)."""
+    label = intake.category.label
+    name = intake.equipment_name
+    return label if name == label else f"{name} ({label})"
+
+
 def _diagnose(container: Container, args: argparse.Namespace) -> int:
     submission = container.save_submission()(_payload(args))
     sid = submission.id
     intake = submission.intake
-    _say(f"submission  {sid} saved: {intake.equipment_name} ({intake.category.label})")
+    _say(f"submission  {sid} saved: {_machine(intake)}")
 
     session = container.open_checkout()(sid)
     price = format_money(session.amount_total, session.currency)
@@ -174,7 +182,7 @@ def _status(container: Container, args: argparse.Namespace) -> int:
     view = container.describe()(args.submission_id)
     sub = view.submission
     _say(f"{sub.id}: {sub.status.value}")
-    _say(f"  {sub.intake.equipment_name} ({sub.intake.category.label})")
+    _say(f"  {_machine(sub.intake)}")
     _say(f"  {view.explanation}")
     when = "%Y-%m-%d %H:%M:%S UTC"
     _say(f"  created {sub.created_at:{when}}, updated {sub.updated_at:{when}}")
