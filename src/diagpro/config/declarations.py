@@ -92,6 +92,15 @@ API_KEYS = _declare(
         shown_default="one " + _MADE_ONCE,
     )
 )
+OPERATOR_KEYS = _declare(
+    Setting(
+        "DIAGPRO_OPERATOR_KEYS",
+        kinds.KEYS,
+        "",
+        "keys accepted as `Authorization: Bearer <key>` on `/metrics`, 16+ characters each; "
+        "none: `/metrics` answers 404",
+    )
+)
 SUBMISSIONS_PER_MINUTE = _declare(
     Setting(
         "DIAGPRO_SUBMISSIONS_PER_MINUTE",

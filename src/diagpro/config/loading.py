@@ -64,4 +64,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=values[d.PORT],
         email=email,
         retention_days=values[d.RETENTION_DAYS],
+        operator_keys=values[d.OPERATOR_KEYS],
     )

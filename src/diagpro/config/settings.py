@@ -176,6 +176,8 @@ class Settings:
     email: EmailSettings = EmailSettings()
     # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
     retention_days: int = 90
+    # Who may read /metrics (DIAGPRO_OPERATOR_KEYS, Authorization: Bearer); none: /metrics is off.
+    operator_keys: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:
