@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from dependency_injector import providers
 from prometheus_client.parser import text_string_to_metric_families
 
-from diagpro.domain.errors import AnalysisMisconfigured
+from diagpro.domain.errors import AnalysisMisconfigured, AnalysisRefused
+from tests.doubles import RecordingRefunds
 from tests.http.conftest import Api, assert_error
 
 OPERATOR_KEY = "op_key_for_metrics_tests_0001"
@@ -117,3 +119,16 @@ def test_each_app_counts_apart(ops: Api, make_api: Callable[..., Api]) -> None:
     other = make_api(env=ENV, fresh=True)
     assert ("diagpro_orders_total", (("outcome", "saved"),)) not in scrape(other)
     assert scrape(ops)[("diagpro_orders_total", (("outcome", "saved"),))] == 1
+
+
+def test_an_automatic_refund_is_counted(make_api: Callable[..., Api]) -> None:
+    ops = make_api(env={**ENV, "DIAGPRO_AUTO_REFUND": "true", "DIAGPRO_MODEL_FALLBACK": "none"})
+    ops.container.refunds.override(providers.Object(RecordingRefunds()))
+    ops.analyzer.fail_next(AnalysisRefused("the prompt was blocked (SAFETY)"))
+    ops.pay(ops.save())
+    ops.work()
+    seen = scrape(ops)
+    assert seen[("diagpro_model_calls_total", (("outcome", "refused"),))] == 1
+    assert seen[("diagpro_orders_total", (("outcome", "failed"),))] == 1
+    assert seen[("diagpro_orders_total", (("outcome", "refunded"),))] == 1
+    assert seen[("diagpro_emails_total", (("event", "refunded"), ("outcome", "sent")))] == 1
