@@ -8,6 +8,7 @@ processing log speak of the same things.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from diagpro.domain.analysis import Analysis
@@ -21,6 +22,8 @@ from diagpro.domain.errors import (
 from diagpro.domain.intake import Intake
 from diagpro.domain.ports import Analyzer, Meter, ReportRenderer
 from diagpro.domain.report import ReportDocument
+
+log = logging.getLogger("diagpro.model")
 
 # Most specific first: the label of the first class the failure is an instance of.
 _MODEL_FAILURES: tuple[tuple[type[Exception], str], ...] = (
@@ -48,7 +51,13 @@ class MeteredAnalyzer:
         try:
             analysis = self._analyzer.analyse(intake, codes, currency)
         except Exception as exc:
-            self._meter.model_call(model_failure(exc), time.perf_counter() - started, 0, 0)
+            outcome, seconds = model_failure(exc), time.perf_counter() - started
+            self._meter.model_call(outcome, seconds, 0, 0)
+            # One stable line per failed call, retried or not (deploy/alerts/ matches it): the
+            # kind and the class only, never the model's words.
+            log.warning(
+                "model call failed (%s, %s) after %.1f s", outcome, type(exc).__name__, seconds
+            )
             raise
         self._meter.model_call(
             "ok", time.perf_counter() - started, analysis.prompt_tokens, analysis.output_tokens
