@@ -48,8 +48,10 @@ def test_off_without_an_operator_key(api: Api) -> None:
 )
 def test_refused_without_an_operator_key(ops: Api, authorization: str | None, says: str) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    body = assert_error(ops.client.get("/metrics", headers=headers), 401, "UNAUTHORIZED")
+    response = ops.client.get("/metrics", headers=headers)
+    body = assert_error(response, 401, "UNAUTHORIZED")
     assert says in body["error"]
+    assert response.headers["www-authenticate"].startswith("Bearer ")
 
 
 def test_an_api_key_is_not_an_operator_key(ops: Api) -> None:

@@ -22,7 +22,8 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.status_codes import HTTP_200_OK, HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
+from litestar.exceptions import NotAuthorizedException
+from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
@@ -63,12 +64,12 @@ async def metrics(
     token = bearer_token(request.headers.get("authorization", ""))
     if not keys.accepts(token):
         log.warning("metrics scrape refused: %s", "wrong key" if token else "no bearer key")
-        raise ApiError(
-            HTTP_401_UNAUTHORIZED,
-            "UNAUTHORIZED",
+        # A 401 names the scheme it wants (RFC 9110 section 11.6.1, RFC 6750 section 3).
+        raise NotAuthorizedException(
             "the bearer key is not one of DIAGPRO_OPERATOR_KEYS"
             if token
             else "send a key of DIAGPRO_OPERATOR_KEYS as Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": 'Bearer realm="diagpro metrics"'},
         )
     # The format the scraper asks for (Accept): Prometheus's text format 0.0.4 by default, or
     # OpenMetrics.
