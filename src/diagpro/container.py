@@ -392,7 +392,13 @@ class Container(containers.DeclarativeContainer):
     # scrape; None: the gauge is left out. MERGE: point it at the store's count, e.g.
     # ``stuck_order_counts = stuck_orders.provider`` (the provider itself, called per scrape).
     stuck_order_counts: Any = providers.Object(None)
-    meter = providers.Singleton(prometheus_meter, metrics_registry, stuck_order_counts)
+    meter = providers.Singleton(
+        prometheus_meter,
+        metrics_registry,
+        stuck_order_counts,
+        settings.provided.model_input_usd_per_million_tokens,
+        settings.provided.model_output_usd_per_million_tokens,
+    )
     # What /metrics reads: the registry once the meter's metrics are in it (a scrape before any
     # order still lists them, at zero).
     scraped_registry = providers.Callable(lambda meter: meter.registry, meter)

@@ -159,3 +159,28 @@ def test_a_failed_render_is_counted_and_not_timed() -> None:
         MeteredRenderer(inner, PrometheusMeter(registry)).render(None)  # type: ignore[arg-type]
     assert registry.get_sample_value("diagpro_renders_total", {"outcome": "failed"}) == 1
     assert registry.get_sample_value("diagpro_render_duration_seconds_count") == 0
+
+
+def test_the_cost_is_estimated_only_at_prices_given(tmp_path: Any) -> None:
+    unpriced = container_for_tests(tmp_path / "a")
+    unpriced.meter().model_call("ok", 1.0, 1_000_000, 1_000_000)
+    assert "diagpro_model_cost_usd" not in generate_latest(unpriced.scraped_registry()).decode()
+
+    priced = container_for_tests(
+        tmp_path / "b",
+        env={
+            "DIAGPRO_MODEL_INPUT_USD_PER_MILLION_TOKENS": "0.30",
+            "DIAGPRO_MODEL_OUTPUT_USD_PER_MILLION_TOKENS": "2.5",
+        },
+    )
+    priced.meter().model_call("ok", 1.0, 2_000_000, 400_000)
+    cost = priced.scraped_registry().get_sample_value("diagpro_model_cost_usd_total")
+    assert cost == pytest.approx(0.6 + 1.0)
+
+
+def test_a_negative_price_is_refused_by_name() -> None:
+    from diagpro.config import load_settings
+    from diagpro.config.loading import ConfigError
+
+    with pytest.raises(ConfigError, match="DIAGPRO_MODEL_OUTPUT_USD_PER_MILLION_TOKENS"):
+        load_settings({"DIAGPRO_MODEL_OUTPUT_USD_PER_MILLION_TOKENS": "-1"})

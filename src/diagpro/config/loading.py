@@ -65,4 +65,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email=email,
         retention_days=values[d.RETENTION_DAYS],
         operator_keys=values[d.OPERATOR_KEYS],
+        model_input_usd_per_million_tokens=values[d.MODEL_INPUT_USD_PER_MILLION_TOKENS],
+        model_output_usd_per_million_tokens=values[d.MODEL_OUTPUT_USD_PER_MILLION_TOKENS],
     )

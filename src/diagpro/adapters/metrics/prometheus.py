@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -32,12 +33,36 @@ _WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 StuckOrderCounts = Callable[[], dict[str, int]]  # age bucket label -> paid orders without report
 
 
+@dataclass(frozen=True)
+class TokenPrices:
+    """What the model's tokens cost in US dollars per million (DIAGPRO_MODEL_*_USD_PER_...)."""
+
+    input_usd_per_million: float
+    output_usd_per_million: float
+
+    def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
+        return (
+            tokens_in * self.input_usd_per_million + tokens_out * self.output_usd_per_million
+        ) / 1_000_000
+
+
 class PrometheusMeter:
     """A Meter that keeps its counts in ``registry``."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, prices: TokenPrices | None = None) -> None:
         self.registry = registry
+        self._prices = prices
         r = registry
+        # Only with prices given: a cost from a stale built-in price would mislead.
+        self._cost = (
+            Counter(
+                "diagpro_model_cost_usd",
+                "Estimated cost of the model's tokens in US dollars, at the configured prices",
+                registry=r,
+            )
+            if prices is not None
+            else None
+        )
         self._orders = Counter(
             "diagpro_orders", "Orders that reached an outcome", ["outcome"], registry=r
         )
@@ -104,6 +129,8 @@ class PrometheusMeter:
         self._model_seconds.labels(outcome).observe(seconds)
         self._tokens_in.inc(tokens_in)
         self._tokens_out.inc(tokens_out)
+        if self._cost is not None and self._prices is not None:
+            self._cost.inc(self._prices.cost_usd(tokens_in, tokens_out))
 
     def render(self, outcome: str, seconds: float) -> None:
         self._renders.labels(outcome).inc()
@@ -149,9 +176,15 @@ class StuckOrders(Collector):
 
 
 def prometheus_meter(
-    registry: CollectorRegistry, stuck_orders: StuckOrderCounts | None
+    registry: CollectorRegistry,
+    stuck_orders: StuckOrderCounts | None,
+    input_usd_per_million: float = 0.0,
+    output_usd_per_million: float = 0.0,
 ) -> PrometheusMeter:
-    """The meter, with the stuck-orders gauge when the store can count them."""
+    """The meter, with the stuck-orders gauge when the store can count them, and the estimated
+    cost when a token price is given."""
     if stuck_orders is not None:
         registry.register(StuckOrders(stuck_orders))
-    return PrometheusMeter(registry)
+    priced = input_usd_per_million > 0 or output_usd_per_million > 0
+    prices = TokenPrices(input_usd_per_million, output_usd_per_million) if priced else None
+    return PrometheusMeter(registry, prices)
