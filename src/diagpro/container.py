@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
-from prometheus_client import CollectorRegistry
 
 from diagpro.adapters.local_checkout import CheckoutEmails, LocalCheckout, MemoryCheckoutBook
 from diagpro.adapters.local_files import LocalReportFolder
@@ -23,7 +22,6 @@ from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.metrics.metered import MeteredAnalyzer, MeteredRenderer
-from diagpro.adapters.metrics.prometheus import prometheus_meter
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.adapters.pdf.isolation import IsolatedRenderer
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
@@ -190,6 +188,20 @@ def _task_callers(work: WorkModeSettings) -> Any:
     return OidcTaskCallers(
         work.push_audience, work.push_service_account, allow_tokenless=work.tokenless_pushes
     )
+
+
+def _metrics_registry() -> Any:
+    # Imported when first used (70 ms): commands that never count, like `diagpro settings`,
+    # never load prometheus_client.
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()
+
+
+def _meter(registry: Any, stuck_order_counts: Any, input_usd: float, output_usd: float) -> Any:
+    from diagpro.adapters.metrics.prometheus import prometheus_meter
+
+    return prometheus_meter(registry, stuck_order_counts, input_usd, output_usd)
 
 
 def _price(settings: Settings) -> Price:
@@ -387,13 +399,13 @@ class Container(containers.DeclarativeContainer):
     # -- metrics (/metrics) ----------------------------------------------------------------------
     # A registry per container, never prometheus_client's global one: apps and tests in one
     # process count apart.
-    metrics_registry = providers.Singleton(CollectorRegistry)
+    metrics_registry = providers.Singleton(_metrics_registry)
     # Paid orders without a report, by age bucket (dict[label, count]), asked of the store at each
     # scrape; None: the gauge is left out. MERGE: point it at the store's count, e.g.
     # ``stuck_order_counts = stuck_orders.provider`` (the provider itself, called per scrape).
     stuck_order_counts: Any = providers.Object(None)
     meter = providers.Singleton(
-        prometheus_meter,
+        _meter,
         metrics_registry,
         stuck_order_counts,
         settings.provided.model_input_usd_per_million_tokens,
