@@ -21,6 +21,7 @@ from diagpro.adapters.memory.events import MemoryProcessedEvents
 from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.memory.reports import MemoryReportStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
+from diagpro.adapters.metrics.metered import MeteredAnalyzer, MeteredRenderer
 from diagpro.adapters.offline_analyzer import OfflineAnalyzer
 from diagpro.adapters.pdf.isolation import IsolatedRenderer
 from diagpro.adapters.sqlite.checkouts import SqliteCheckoutBook
@@ -187,6 +188,20 @@ def _task_callers(work: WorkModeSettings) -> Any:
     return OidcTaskCallers(
         work.push_audience, work.push_service_account, allow_tokenless=work.tokenless_pushes
     )
+
+
+def _metrics_registry() -> Any:
+    # Imported when first used (70 ms): commands that never count, like `diagpro settings`,
+    # never load prometheus_client.
+    from prometheus_client import CollectorRegistry
+
+    return CollectorRegistry()
+
+
+def _meter(registry: Any, stuck_order_counts: Any, input_usd: float, output_usd: float) -> Any:
+    from diagpro.adapters.metrics.prometheus import prometheus_meter
+
+    return prometheus_meter(registry, stuck_order_counts, input_usd, output_usd)
 
 
 def _price(settings: Settings) -> Price:
@@ -381,8 +396,29 @@ class Container(containers.DeclarativeContainer):
         _email_letters, settings.provided.public_base_url, settings.provided.retention_days
     )
 
+    # -- metrics (/metrics) ----------------------------------------------------------------------
+    # A registry per container, never prometheus_client's global one: apps and tests in one
+    # process count apart.
+    metrics_registry = providers.Singleton(_metrics_registry)
+    # Paid orders without a report, by age bucket (dict[label, count]), asked of the store at each
+    # scrape; None: the gauge is left out. MERGE: point it at the store's count, e.g.
+    # ``stuck_order_counts = stuck_orders.provider`` (the provider itself, called per scrape).
+    stuck_order_counts: Any = providers.Object(None)
+    meter = providers.Singleton(
+        _meter,
+        metrics_registry,
+        stuck_order_counts,
+        settings.provided.model_input_usd_per_million_tokens,
+        settings.provided.model_output_usd_per_million_tokens,
+    )
+    # What /metrics reads: the registry once the meter's metrics are in it (a scrape before any
+    # order still lists them, at zero).
+    scraped_registry = providers.Callable(lambda meter: meter.registry, meter)
+    metered_analyzer = providers.Singleton(MeteredAnalyzer, analyzer, meter)
+    metered_renderer = providers.Singleton(MeteredRenderer, renderer, meter)
+
     # -- use cases -----------------------------------------------------------------------------
-    save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price)
+    save_submission = providers.Factory(SaveSubmission, submissions, ids, clock, price, meter)
     open_checkout = providers.Factory(
         OpenCheckoutSession,
         submissions,
@@ -391,9 +427,9 @@ class Container(containers.DeclarativeContainer):
         price,
         settings.provided.public_base_url,
     )
-    fulfil = providers.Factory(Fulfil, submissions, jobs, clock)
+    fulfil = providers.Factory(Fulfil, submissions, jobs, clock, meter)
     handle_payment_event = providers.Factory(
-        HandlePaymentEvent, processed_events, submissions, fulfil, clock, emails=jobs
+        HandlePaymentEvent, processed_events, submissions, fulfil, clock, emails=jobs, meter=meter
     )
     receive_payment_event = providers.Factory(ReceivePaymentEvent, gateway, handle_payment_event)
     follow_checkout = providers.Factory(FollowCheckout, gateway, submissions, fulfil, clock)
@@ -408,16 +444,24 @@ class Container(containers.DeclarativeContainer):
         email_sender,
         clock,
         email_job_settings,
+        meter,
     )
     resend_email = providers.Factory(
-        ResendEmail, submissions, reports, email_letters, email_sender, clock, email_job_settings
+        ResendEmail,
+        submissions,
+        reports,
+        email_letters,
+        email_sender,
+        clock,
+        email_job_settings,
+        meter,
     )
     process_jobs = providers.Factory(
         ProcessJobs,
         submissions,
         jobs,
-        analyzer,
-        renderer,
+        metered_analyzer,
+        metered_renderer,
         reports,
         clock,
         worker_settings,
@@ -425,6 +469,7 @@ class Container(containers.DeclarativeContainer):
         health=health,
         fallback=stand_in_analyzer,
         emails=send_order_email,
+        meter=meter,
     )
     # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
     job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)

@@ -49,11 +49,13 @@ from diagpro.domain.errors import (
     SubmissionNotFound,
 )
 from diagpro.domain.jobs import Job, JobKind, RetryPolicy
+from diagpro.domain.metering import NO_METER
 from diagpro.domain.ports import (
     Clock,
     EmailSender,
     EmailWriter,
     JobQueue,
+    Meter,
     ReportStore,
     SubmissionStore,
 )
@@ -90,6 +92,7 @@ class _Delivery:
         sender: EmailSender,
         clock: Clock,
         settings: EmailSettings,
+        meter: Meter = NO_METER,
     ) -> None:
         self._submissions = submissions
         self._reports = reports
@@ -97,6 +100,7 @@ class _Delivery:
         self._sender = sender
         self._clock = clock
         self.settings = settings
+        self._meter = meter
 
     def deliver(self, sub: Submission, event: EmailEvent, *, resend: bool) -> EmailAttempt | None:
         """The finished attempt; None when the event's email was sent already (not a resend).
@@ -124,9 +128,12 @@ class _Delivery:
                 OutgoingEmail(attempt.to, letter, mid, sub.id, sub.intake.full_name)
             )
         except (EmailUnavailable, EmailRejected) as exc:
+            rejected = isinstance(exc, EmailRejected)
+            self._meter.email(event.value, "rejected" if rejected else "unavailable")
             # step 4 of 4 (failed): record why, then let the caller decide on a retry.
             self._finish(sub.id, attempt.number, error=exc.message)
             raise
+        self._meter.email(event.value, "sent")
         # step 4 of 4: record it sent (a write on the submission).
         return self._finish(sub.id, attempt.number, provider_id=provider_id)
 
@@ -154,8 +161,9 @@ class SendOrderEmail(_Delivery):
         sender: EmailSender,
         clock: Clock,
         settings: EmailSettings,
+        meter: Meter = NO_METER,
     ) -> None:
-        super().__init__(submissions, reports, writer, sender, clock, settings)
+        super().__init__(submissions, reports, writer, sender, clock, settings, meter)
         self._jobs = jobs
 
     def work_claimed(self, job: Job) -> bool:

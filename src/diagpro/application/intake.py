@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from diagpro.domain.errors import FieldProblem, IntakeInvalid
 from diagpro.domain.intake import validate_intake
+from diagpro.domain.metering import NO_METER
 from diagpro.domain.payment import Price
-from diagpro.domain.ports import Clock, IdSource, SubmissionStore
+from diagpro.domain.ports import Clock, IdSource, Meter, SubmissionStore
 from diagpro.domain.submission import Status, Submission
 
 
 class SaveSubmission:
     def __init__(
-        self, submissions: SubmissionStore, ids: IdSource, clock: Clock, price: Price
+        self,
+        submissions: SubmissionStore,
+        ids: IdSource,
+        clock: Clock,
+        price: Price,
+        meter: Meter = NO_METER,
     ) -> None:
         self._submissions = submissions
         self._ids = ids
         self._clock = clock
         self._price = price
+        self._meter = meter
 
     def __call__(self, payload: object, price_cents: int | None = None) -> Submission:
         """Validate and store as pending. IntakeInvalid names every bad field; nothing is stored.
@@ -45,4 +52,5 @@ class SaveSubmission:
             currency=self._price.currency,
         )
         self._submissions.add(submission)
+        self._meter.order("saved")
         return submission

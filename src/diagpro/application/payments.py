@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from diagpro.application.emails import queue_email
 from diagpro.application.transitions import change_submission
 from diagpro.domain.errors import IllegalTransition, SubmissionNotFound
+from diagpro.domain.metering import NO_METER
 from diagpro.domain.payment import (
     ChargeRefunds,
     CheckoutSession,
@@ -24,7 +25,14 @@ from diagpro.domain.payment import (
     Price,
     format_money,
 )
-from diagpro.domain.ports import Clock, JobQueue, PaymentGateway, ProcessedEvents, SubmissionStore
+from diagpro.domain.ports import (
+    Clock,
+    JobQueue,
+    Meter,
+    PaymentGateway,
+    ProcessedEvents,
+    SubmissionStore,
+)
 from diagpro.domain.submission import Payment, Status, Submission
 
 log = logging.getLogger("diagpro.payments")
@@ -65,10 +73,13 @@ class Fulfilment:
 class Fulfil:
     """Mark a submission paid and queue its analysis. Idempotent and race-safe."""
 
-    def __init__(self, submissions: SubmissionStore, jobs: JobQueue, clock: Clock) -> None:
+    def __init__(
+        self, submissions: SubmissionStore, jobs: JobQueue, clock: Clock, meter: Meter = NO_METER
+    ) -> None:
         self._submissions = submissions
         self._jobs = jobs
         self._clock = clock
+        self._meter = meter
 
     def __call__(
         self, submission_id: str, payment: Payment, known: Submission | None = None
@@ -82,6 +93,8 @@ class Fulfil:
         # step 2 of 2: queue the work, whenever the submission is paid and nothing has started.
         # A crash between the steps leaves it paid without a job; the redelivered event runs
         # this again (step 1 is then a no-op, step 2 queues the job), as does /reports/ensure.
+        if changed:
+            self._meter.order("paid")
         if stored.status == Status.PAID:
             self._jobs.enqueue(submission_id, now)
         return Fulfilment(stored, changed)
@@ -97,7 +110,9 @@ class HandlePaymentEvent:
         fulfil: Fulfil,
         clock: Clock,
         emails: JobQueue | None = None,
+        meter: Meter = NO_METER,
     ) -> None:
+        self._meter = meter
         self._events = events
         self._submissions = submissions
         self._fulfil = fulfil
@@ -108,6 +123,7 @@ class HandlePaymentEvent:
     def __call__(self, event: PaymentEvent) -> EventReceipt:
         seen = self._events.outcome(event.id)
         if seen is not None:
+            self._meter.payment_event(event.type, "duplicate")
             return EventReceipt(event.id, event.submission_id, seen, duplicate=True)
         # step 1 of 2: apply the event (its own steps: a write on the submission, maybe a job).
         outcome = self._apply(event)
@@ -115,6 +131,7 @@ class HandlePaymentEvent:
         # after: a crash in between means Stripe redelivers and the idempotent handling runs
         # again, instead of the event being "seen" but never applied.
         first = self._events.record(event, outcome, self._clock.now())
+        self._meter.payment_event(event.type, outcome if first else "duplicate")
         return EventReceipt(event.id, event.submission_id, outcome, duplicate=not first)
 
     def _apply(self, event: PaymentEvent) -> str:
@@ -172,6 +189,8 @@ class HandlePaymentEvent:
             return current.note_refund(refunds, now, in_full=full)
 
         stored, _ = change_submission(self._submissions, submission.id, record)
+        if outcome == Outcome.REFUNDED:
+            self._meter.order("refunded")
         if outcome == Outcome.REFUNDED and self._emails is not None:
             # The customer hears their money went back, once (the email job's own record).
             queue_email(self._emails, stored, now)

@@ -61,10 +61,12 @@ from diagpro.domain.errors import (
     SubmissionNotFound,
 )
 from diagpro.domain.jobs import Job, JobKind, RetryPolicy
+from diagpro.domain.metering import NO_METER
 from diagpro.domain.ports import (
     Analyzer,
     Clock,
     JobQueue,
+    Meter,
     Refunds,
     ReportRenderer,
     ReportStore,
@@ -117,7 +119,9 @@ class ProcessJobs:
         health: ServiceHealth | None = None,
         fallback: Analyzer | None = None,
         emails: SendOrderEmail | None = None,
+        meter: Meter = NO_METER,
     ) -> None:
+        self._meter = meter
         self._submissions = submissions
         self._jobs = jobs
         self._analyzer = analyzer
@@ -252,6 +256,10 @@ class ProcessJobs:
         # the submission ready and completes the job.
         ready = self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
+        self._meter.order("ready")
+        if ready.payment is not None:
+            waited = ready.updated_at - ready.payment.paid_at
+            self._meter.paid_to_ready(max(0.0, waited.total_seconds()))
         # Then the customer's email, a job of its own (a crash before this: see ``_work``).
         self._queue_email(ready)
 
@@ -304,6 +312,7 @@ class ProcessJobs:
         self._jobs.bury(job, final)
         self._progress(job.submission_id, "failed", final)
         if failed is not None:
+            self._meter.order("failed")
             self._queue_email(failed)
         # step 3 of 3: refund (the provider, then a write on the submission). A crash before the
         # refund is recorded leaves a failed submission for an operator; the refund is
@@ -363,6 +372,7 @@ class ProcessJobs:
         now = self._clock.now()
         refunded = self._change(sid, lambda s: s.mark_refunded(now, refund_id))
         log.info("submission %s refunded automatically: %s", sid, refund_id)
+        self._meter.order("refunded")
         self._progress(sid, "refunded", refund_id)
         self._queue_email(refunded)
 

@@ -92,6 +92,15 @@ API_KEYS = _declare(
         shown_default="one " + _MADE_ONCE,
     )
 )
+OPERATOR_KEYS = _declare(
+    Setting(
+        "DIAGPRO_OPERATOR_KEYS",
+        kinds.KEYS,
+        "",
+        "keys accepted as `Authorization: Bearer <key>` on `/metrics`, 16+ characters each; "
+        "none: `/metrics` answers 404",
+    )
+)
 SUBMISSIONS_PER_MINUTE = _declare(
     Setting(
         "DIAGPRO_SUBMISSIONS_PER_MINUTE",
@@ -215,6 +224,27 @@ MODEL_FALLBACK = _declare(
         "it is refunded in full; `none` it fails. A misconfiguration is still logged at ERROR "
         "and makes `/healthz` degraded",
         shown_default="`offline`; `refund` with `DIAGPRO_AUTO_REFUND=true`",
+    )
+)
+# Model prices change and differ by model, region and contract: never a built-in default that
+# would silently go stale. Unset: no cost metric, the token counters only.
+MODEL_INPUT_USD_PER_MILLION_TOKENS = _declare(
+    Setting(
+        "DIAGPRO_MODEL_INPUT_USD_PER_MILLION_TOKENS",
+        kinds.OPTIONAL_NUMBER,
+        "",
+        "what the model's prompt tokens cost you, in US dollars per million, for the estimated "
+        "cost on `/metrics` (`diagpro_model_cost_usd_total`); unset: no cost is estimated",
+        minimum=0,
+    )
+)
+MODEL_OUTPUT_USD_PER_MILLION_TOKENS = _declare(
+    Setting(
+        "DIAGPRO_MODEL_OUTPUT_USD_PER_MILLION_TOKENS",
+        kinds.OPTIONAL_NUMBER,
+        "",
+        "the same for output tokens (thinking included, as billed)",
+        minimum=0,
     )
 )
 RENDER_TIMEOUT_SECONDS = _declare(

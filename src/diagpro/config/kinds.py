@@ -105,6 +105,8 @@ SECRET: Kind[str] = Kind("secret", str, secret=True, absent="")
 KEYS: Kind[tuple[str, ...]] = Kind("secrets, comma-separated", _keys, secret=True, absent=())
 WHOLE: Kind[int] = Kind("whole number", _whole)
 NUMBER: Kind[float] = Kind("number", _number)
+# A number where "not set" means "not known" (a price nobody gave): 0.
+OPTIONAL_NUMBER: Kind[float] = Kind("number", _number, absent=0.0)
 SWITCH: Kind[bool] = Kind("true or false", _switch)
 URL: Kind[str] = Kind("http(s) URL", _url, absent="")
 CURRENCY: Kind[str] = Kind("ISO 4217 code", _currency)

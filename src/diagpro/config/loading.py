@@ -64,4 +64,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=values[d.PORT],
         email=email,
         retention_days=values[d.RETENTION_DAYS],
+        operator_keys=values[d.OPERATOR_KEYS],
+        model_input_usd_per_million_tokens=values[d.MODEL_INPUT_USD_PER_MILLION_TOKENS],
+        model_output_usd_per_million_tokens=values[d.MODEL_OUTPUT_USD_PER_MILLION_TOKENS],
     )

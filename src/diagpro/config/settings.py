@@ -176,6 +176,11 @@ class Settings:
     email: EmailSettings = EmailSettings()
     # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
     retention_days: int = 90
+    # Who may read /metrics (DIAGPRO_OPERATOR_KEYS, Authorization: Bearer); none: /metrics is off.
+    operator_keys: tuple[str, ...] = ()
+    # What the model's tokens cost, US dollars per million (0: not given, no cost estimated).
+    model_input_usd_per_million_tokens: float = 0.0
+    model_output_usd_per_million_tokens: float = 0.0
 
     @property
     def database_path(self) -> Path:

@@ -345,3 +345,39 @@ class TaskCallers(Protocol):
         """Why a call carrying this ``Authorization`` header value is refused, in words an
         operator can act on; None when it may go on."""
         ...
+
+
+@runtime_checkable
+class Meter(Protocol):
+    """What an operator counts and times (``/metrics``). Labels are the short stable strings
+    given here; never a submission id, an email address or anything else unbounded. Must not
+    raise: counting never stops an order."""
+
+    def order(self, outcome: str) -> None:
+        """An order reached ``outcome``: saved, paid, ready, failed or refunded."""
+        ...
+
+    def payment_event(self, event_type: str, outcome: str) -> None:
+        """A verified payment event was handled (``outcome``: the application's Outcome, or
+        ``duplicate`` for one seen before)."""
+        ...
+
+    def model_call(self, outcome: str, seconds: float, tokens_in: int, tokens_out: int) -> None:
+        """One analysis by the analyzer (``outcome``: ok, or the kind of failure)."""
+        ...
+
+    def render(self, outcome: str, seconds: float) -> None:
+        """One report rendered to PDF (ok or failed)."""
+        ...
+
+    def email(self, event: str, outcome: str) -> None:
+        """One attempt at the customer's ``event`` email: sent, unavailable or rejected."""
+        ...
+
+    def paid_to_ready(self, seconds: float) -> None:
+        """How long a paid order waited for its report."""
+        ...
+
+    def webhook(self, seconds: float) -> None:
+        """How long one payment webhook request took to handle (answered or refused)."""
+        ...

@@ -25,6 +25,7 @@ from diagpro.entrypoints.http.auth import ApiKeys, api_key_check
 from diagpro.entrypoints.http.cors import cors_config
 from diagpro.entrypoints.http.errors import EXCEPTION_HANDLERS
 from diagpro.entrypoints.http.form_guard import form_guard
+from diagpro.entrypoints.http.metrics import metrics
 from diagpro.entrypoints.http.observability import RequestIds, log_unrouted
 from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
 from diagpro.entrypoints.http.order_path import Awaited
@@ -55,6 +56,8 @@ _BRIDGED = (
     ("sweep_due_jobs", "sweep_due_jobs"),
     ("purge_expired", "purge_expired"),
     ("health", "health"),
+    ("meter", "meter"),
+    ("metrics_registry", "scraped_registry"),
 )
 
 
@@ -155,6 +158,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             tasks.push_job,
             tasks.sweep,
             tasks.purge,
+            metrics,
             *pages.page_routes(form_rate_limit(per_minute, proxies), guard),
         ],
         dependencies=_bridge(container),

@@ -126,8 +126,9 @@ def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHan
     """Every (route, method, handler) the gateway must forward, in the app's route order.
 
     Left out: Litestar's OpenAPI schema routes, the OPTIONS handlers Litestar adds to every
-    path by itself, and the task routes (``opt={"gateway": False}``: ``/tasks/jobs`` and
-    ``/tasks/sweep``, called by Pub/Sub and Cloud Scheduler with Google's OIDC token). A route
+    path by itself, and the routes marked ``opt={"gateway": False}``: the task routes
+    (``/tasks/*``, called by Pub/Sub and Cloud Scheduler with Google's OIDC token) and
+    ``/metrics`` (a scraper's, with an operator key). A route
     the gateway cannot express raises rather than being skipped.
     """
     config = app.openapi_config
@@ -146,7 +147,7 @@ def gateway_operations(app: Litestar) -> list[tuple[HTTPRoute, str, HTTPRouteHan
             if method == "OPTIONS" and _function(handler).__module__.startswith("litestar."):
                 continue  # Litestar's automatic OPTIONS answer, not one of ours
             if handler.opt.get("gateway") is False:
-                continue  # a task route Pub/Sub or Cloud Scheduler call on the service directly
+                continue  # a task route or /metrics: called on the service directly
             operations.append((route, str(method), handler))
     return operations
 

@@ -7,6 +7,7 @@ bytes. Never runs the analysis: fulfilment only marks the submission paid and qu
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated, Any
 
 from litestar import Request, post
@@ -16,6 +17,7 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK
 
 from diagpro.application.payments import ReceivePaymentEvent
+from diagpro.domain.ports import Meter
 from diagpro.entrypoints.http.openapi import (
     BAD_SIGNATURE,
     NO_SIGNATURE,
@@ -57,13 +59,18 @@ SignatureHeader = Annotated[
 async def stripe_webhook(
     request: Request[Any, Any, Any],
     receive_payment_event: NamedDependency[Awaited[ReceivePaymentEvent]],
+    meter: NamedDependency[Meter],
     signature: SignatureHeader,
 ) -> dict[str, Any]:
     """Receive a Stripe event. 400 on a bad signature (Stripe retries); 200 for everything
     verified, including events for unknown submissions (recorded, so nothing is lost); 503 when
     a store is down, so Stripe delivers the event again later."""
-    payload = await request.body()
-    receipt = await receive_payment_event(payload, signature or "")
+    started = time.perf_counter()
+    try:
+        payload = await request.body()
+        receipt = await receive_payment_event(payload, signature or "")
+    finally:  # refusals too: a slow 503 is what an operator needs to see
+        meter.webhook(time.perf_counter() - started)
     log.info(
         "payment event %s for %s: %s%s",
         receipt.event_id,
