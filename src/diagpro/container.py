@@ -36,8 +36,9 @@ from diagpro.adapters.worker_threads import in_worker_thread
 from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEmail
 from diagpro.application.emails import EmailSettings as EmailJobSettings
-from diagpro.application.health import ServiceHealth, StoreCheck
+from diagpro.application.health import Readiness, ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
+from diagpro.application.orders import ListOrders, StuckOrders
 from diagpro.application.payments import (
     FollowCheckout,
     Fulfil,
@@ -146,6 +147,10 @@ def _store_check(database: Any, reports: Any, clock: Any) -> StoreCheck:
         {"database": database} if reports is None else {"database": database, "reports": reports}
     )
     return StoreCheck(probes, clock)
+
+
+def _ready_slo(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.ready_slo_seconds)
 
 
 def _firestore_client(firestore_settings: FirestoreSettings) -> Any:
@@ -445,6 +450,14 @@ class Container(containers.DeclarativeContainer):
     download_links = providers.Factory(
         GetDownloadLinks, submissions, reports, clock, remake_lost_report
     )
+    # The operator's view of orders, read from the stores (application/orders.py):
+    # ``stuck_orders().stuck_by_age()`` counts paid orders stuck without their report by age
+    # bucket, the same on every instance; /readyz is not ready while there is one.
+    stuck_orders = providers.Factory(
+        StuckOrders, submissions, clock, providers.Callable(_ready_slo, settings)
+    )
+    list_orders = providers.Factory(ListOrders, submissions, jobs, clock, stuck_orders)
+    readiness = providers.Singleton(Readiness, health, stuck_orders.provider)
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
     # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser

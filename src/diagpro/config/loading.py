@@ -64,4 +64,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=values[d.PORT],
         email=email,
         retention_days=values[d.RETENTION_DAYS],
+        ready_slo_seconds=values[d.READY_SLO_SECONDS],
     )

@@ -176,6 +176,8 @@ class Settings:
     email: EmailSettings = EmailSettings()
     # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
     retention_days: int = 90
+    # Seconds a paid order may wait for its report before it is stuck (DIAGPRO_READY_SLO_SECONDS).
+    ready_slo_seconds: int = 300
 
     @property
     def database_path(self) -> Path:

@@ -55,6 +55,7 @@ _BRIDGED = (
     ("sweep_due_jobs", "sweep_due_jobs"),
     ("purge_expired", "purge_expired"),
     ("health", "health"),
+    ("readiness", "readiness"),
 )
 
 
@@ -150,6 +151,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             webhook.stripe_webhook,
             api.view_report,
             api.healthz,
+            api.readyz,
             local.checkout_routes(guard),
             local.local_report_file,
             tasks.push_job,
