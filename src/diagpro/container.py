@@ -37,8 +37,9 @@ from diagpro.adapters.worker_threads import in_worker_thread
 from diagpro.application.checkout import OpenCheckoutSession
 from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEmail
 from diagpro.application.emails import EmailSettings as EmailJobSettings
-from diagpro.application.health import ServiceHealth, StoreCheck
+from diagpro.application.health import Readiness, ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
+from diagpro.application.orders import ListOrders, StuckOrders
 from diagpro.application.payments import (
     FollowCheckout,
     Fulfil,
@@ -149,6 +150,10 @@ def _store_check(database: Any, reports: Any, clock: Any) -> StoreCheck:
     return StoreCheck(probes, clock)
 
 
+def _ready_slo(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.ready_slo_seconds)
+
+
 def _firestore_client(firestore_settings: FirestoreSettings) -> Any:
     from google.cloud import firestore
 
@@ -196,6 +201,12 @@ def _metrics_registry() -> Any:
     from prometheus_client import CollectorRegistry
 
     return CollectorRegistry()
+
+
+def _waiting_by_age(stuck_orders: Any) -> Any:
+    """What the gauge calls at each scrape: a fresh StuckOrders (the container's current stores)
+    counting every paid order without its report by age."""
+    return lambda: stuck_orders().waiting_by_age()
 
 
 def _meter(registry: Any, stuck_order_counts: Any, input_usd: float, output_usd: float) -> Any:
@@ -396,14 +407,20 @@ class Container(containers.DeclarativeContainer):
         _email_letters, settings.provided.public_base_url, settings.provided.retention_days
     )
 
+    # The operator's view of orders, read from the stores (application/orders.py):
+    # ``stuck_orders().stuck_by_age()`` counts paid orders stuck without their report by age
+    # bucket, the same on every instance; /readyz is not ready while there is one.
+    stuck_orders = providers.Factory(
+        StuckOrders, submissions, clock, providers.Callable(_ready_slo, settings)
+    )
+
     # -- metrics (/metrics) ----------------------------------------------------------------------
     # A registry per container, never prometheus_client's global one: apps and tests in one
     # process count apart.
     metrics_registry = providers.Singleton(_metrics_registry)
     # Paid orders without a report, by age bucket (dict[label, count]), asked of the store at each
-    # scrape; None: the gauge is left out. MERGE: point it at the store's count, e.g.
-    # ``stuck_order_counts = stuck_orders.provider`` (the provider itself, called per scrape).
-    stuck_order_counts: Any = providers.Object(None)
+    # scrape (application/orders.py), so every instance reports the same figure.
+    stuck_order_counts = providers.Callable(_waiting_by_age, stuck_orders.provider)
     meter = providers.Singleton(
         _meter,
         metrics_registry,
@@ -490,6 +507,9 @@ class Container(containers.DeclarativeContainer):
     download_links = providers.Factory(
         GetDownloadLinks, submissions, reports, clock, remake_lost_report
     )
+    # The operator's order list (`diagpro orders`) and readiness (/readyz), from stuck_orders.
+    list_orders = providers.Factory(ListOrders, submissions, jobs, clock, stuck_orders)
+    readiness = providers.Singleton(Readiness, health, stuck_orders.provider)
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
     # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser

@@ -479,3 +479,78 @@ def test_firestore_documents_written_before_the_retention_fields_are_found(
     assert [
         s.id for s in FirestoreSubmissionStore(firestore_client).with_email("PAT@example.com")
     ] == [old.id]
+
+
+# -- the operator's view of orders --------------------------------------------------------------
+
+MINUTE = timedelta(minutes=1)
+
+
+def test_recent_lists_the_most_recently_changed_first_up_to_the_limit(
+    store: SubmissionStore,
+) -> None:
+    oldest = _stored(store, updated_at=T0 - 3 * DAY)
+    newest = _stored(store, **_paid(Status.READY, 0))
+    middle = _stored(store, updated_at=T0 - DAY)
+
+    assert [s.id for s in store.recent(10)] == [newest.id, middle.id, oldest.id]
+    assert [s.id for s in store.recent(2)] == [newest.id, middle.id]
+    assert store.recent(10)[0] == newest  # whole submissions, as stored
+
+
+def test_recent_keeps_only_those_changed_since_the_time_compared_exactly(
+    store: SubmissionStore,
+) -> None:
+    since = T0 - DAY
+    at = _stored(store, updated_at=since)
+    after = _stored(store, updated_at=since + timedelta(microseconds=500_000))
+    _stored(store, updated_at=since - timedelta(microseconds=1))
+    _stored(store, updated_at=since - timedelta(microseconds=500_000))
+
+    assert [s.id for s in store.recent(10, changed_since=since)] == [after.id, at.id]
+    assert [s.id for s in store.recent(1, changed_since=since)] == [after.id]
+
+
+def test_recent_keeps_only_the_statuses_asked_for(store: SubmissionStore) -> None:
+    failed = _stored(store, **_paid(Status.FAILED, 1))
+    paid = _stored(store, **_paid(Status.PAID, 2))
+    _stored(store, **_paid(Status.READY, 0))
+    _stored(store)  # pending
+    old_failed = _stored(store, **_paid(Status.FAILED, 30))
+
+    wanted = frozenset({Status.FAILED, Status.PAID})
+    assert [s.id for s in store.recent(10, statuses=wanted)] == [failed.id, paid.id, old_failed.id]
+    assert [s.id for s in store.recent(2, statuses=wanted)] == [failed.id, paid.id]
+    recent_failed = store.recent(
+        10, changed_since=T0 - 7 * DAY, statuses=frozenset({Status.FAILED})
+    )
+    assert [s.id for s in recent_failed] == [failed.id]
+
+
+def test_awaiting_report_lists_every_paid_order_without_its_report_longest_paid_first(
+    store: SubmissionStore,
+) -> None:
+    late = _stored(store, **_paid(Status.PAID, 0, payment=make_payment(paid_at=T0 - MINUTE)))
+    early = make_payment(paid_at=T0 - 90 * MINUTE)
+    working = _stored(store, **_paid(Status.PROCESSING, 0, payment=early))
+    _stored(store, **_paid(Status.READY, 0))
+    _stored(store, **_paid(Status.FAILED, 0))
+    _stored(store, **_paid(Status.REFUNDED, 0))
+    _stored(store)  # pending: not paid
+
+    awaiting = store.awaiting_report()
+
+    assert [s.id for s in awaiting] == [working.id, late.id]
+    assert awaiting[0] == working
+
+
+def test_an_order_made_ready_stops_awaiting_its_report(store: SubmissionStore) -> None:
+    paid = _stored(store, **_paid(Status.PROCESSING, 0))
+    assert [s.id for s in store.awaiting_report()] == [paid.id]
+
+    ready = paid.mark_ready(f"reports/{paid.id}.pdf", make_analysis(), T0)
+    assert ready is not None
+    store.update(ready)
+
+    assert store.awaiting_report() == []
+    assert [s.id for s in store.recent(10, statuses=frozenset({Status.READY}))] == [paid.id]

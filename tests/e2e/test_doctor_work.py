@@ -58,6 +58,11 @@ def test_the_erasure_query_runs_against_firestore(firestore_env: dict[str, str])
     assert check.ok, check
 
 
+def test_the_orders_query_runs_against_firestore(firestore_env: dict[str, str]) -> None:
+    check = named(checks_for(firestore_env), "orders query")
+    assert check.ok, check
+
+
 def test_a_missing_index_is_a_blocker_with_the_command_that_creates_it(
     firestore_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +94,13 @@ def test_a_missing_index_is_a_blocker_with_the_command_that_creates_it(
         "--field-config=field-path=erasable,order=ascending "
         "--field-config=field-path=updatedAt,order=ascending"
     )
+    orders = named(checks, "orders query")
+    assert not orders.ok and not orders.blocks  # only the operator's filtered list fails
+    assert "diagpro orders --status" in orders.detail
+    assert (
+        "--field-config=field-path=status,order=ascending "
+        "--field-config=field-path=updatedAt,order=descending"
+    ) in orders.fix
 
 
 class PushProject:

@@ -48,6 +48,7 @@ INTERNAL = {("/tasks/jobs", "post"), ("/tasks/sweep", "post")}
 PUBLIC_AT_LEAST = {
     ("/webhook/stripe", "post"),
     ("/healthz", "get"),
+    ("/readyz", "get"),
     ("/view/{submission_id}", "get"),
     ("/checkout/local/{session_id}", "get"),
     ("/checkout/local/{session_id}/pay", "post"),

@@ -19,8 +19,10 @@ from diagpro.adapters.firestore.indexes import (
     DUE_JOBS,
     ERASABLE_SUBMISSIONS,
     QUERIES,
+    RECENT_BY_STATUS,
     indexes_file,
 )
+from diagpro.domain.submission import Status
 from tests.doubles import CountingIds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,8 @@ QUERY_BUILDERS = {
     "jobs_for": "one equality filter: Firestore's automatic single-field index",
     "erasure_query": "ERASABLE_SUBMISSIONS",
     "with_email": "one equality filter (emailKey): Firestore's automatic single-field index",
+    "recent_query": "RECENT_BY_STATUS (without a status: updatedAt alone, single-field index)",
+    "awaiting_report": "one `in` filter (status): Firestore's automatic single-field index",
 }
 
 
@@ -50,11 +54,17 @@ def _needed_by(query: Any) -> dict[str, Any]:
         for f in query._field_filters
         if f.op == StructuredQuery.FieldFilter.Operator.EQUAL
     ]
-    ordered = [order.field.field_path for order in query._orders]
+    ordered = [
+        {
+            "fieldPath": order.field.field_path,
+            "order": StructuredQuery.Direction(order.direction).name,
+        }
+        for order in query._orders
+    ]
     return {
         "collectionGroup": query._parent.id,
         "queryScope": "COLLECTION",
-        "fields": [{"fieldPath": f, "order": "ASCENDING"} for f in (*equal, *ordered)],
+        "fields": [*({"fieldPath": f, "order": "ASCENDING"} for f in equal), *ordered],
     }
 
 
@@ -100,6 +110,26 @@ def test_the_erasure_query_as_built_is_covered_by_the_file() -> None:
     ]
     assert ranges == [ERASABLE_SUBMISSIONS.ordered[0]]
     assert query._limit == 7
+
+
+def test_the_recent_orders_query_of_a_status_is_covered_by_the_file() -> None:
+    client = firestore.Client(project="demo-indexes", credentials=AnonymousCredentials())
+    store = FirestoreSubmissionStore(client)
+
+    query = store.recent_query(20, datetime(2026, 12, 1, tzinfo=UTC), Status.PAID)
+
+    needed = _needed_by(query)
+    assert needed == RECENT_BY_STATUS.index()
+    assert needed in _shipped()
+    assert needed["fields"][-1] == {"fieldPath": "updatedAt", "order": "DESCENDING"}
+    assert query._limit == 20
+
+
+def test_the_recent_orders_query_of_any_status_needs_no_composite_index() -> None:
+    client = firestore.Client(project="demo-indexes", credentials=AnonymousCredentials())
+    query = FirestoreSubmissionStore(client).recent_query(20, None, None)
+
+    assert _needed_by(query)["fields"] == [{"fieldPath": "updatedAt", "order": "DESCENDING"}]
 
 
 def test_every_query_the_firestore_adapters_build_is_known() -> None:

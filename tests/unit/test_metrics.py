@@ -111,7 +111,10 @@ def test_without_a_count_there_is_no_gauge() -> None:
 
 def test_the_container_calls_the_count_it_is_given(tmp_path: Any) -> None:
     container = container_for_tests(tmp_path)
-    assert GAUGE not in generate_latest(container.scraped_registry()).decode()
+    # Wired to the store's count (application/orders.py): every bucket, at zero with no order.
+    registry = container.scraped_registry()
+    assert registry.get_sample_value(GAUGE, {"age": "<5m"}) == 0
+    assert registry.get_sample_value(GAUGE, {"age": ">6h"}) == 0
 
     container = container_for_tests(tmp_path)
     # How the store's count is wired (a provider, delegated: called at every scrape).

@@ -1,4 +1,5 @@
-"""What this process has found wrong that only an operator can fix, for ``GET /healthz``.
+"""What this process has found wrong that only an operator can fix, for ``GET /healthz``; and
+whether the service is ready to take paid work, for ``GET /readyz`` (``Readiness``).
 
 A job that fails on a configuration problem (a retired model, a rejected response schema, a
 permission missing) records it here, and the health route reports the service ``degraded``
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from diagpro.application.orders import StuckOrders
 from diagpro.domain.errors import ReportStorageError, StoreUnavailable
 from diagpro.domain.ports import Clock, StoreProbe
 
@@ -98,3 +100,46 @@ class StoreCheck:
                 log.exception("the %s probe failed unexpectedly", name)
                 problems.append(f"{name}: the probe failed ({type(exc).__name__})")
         return "; ".join(problems) or None
+
+
+class Readiness:
+    """What ``GET /readyz`` answers: ready, or not with every reason. Not ready when
+    ``ServiceHealth`` has a problem (a store that cannot be written, a misconfigured analyzer)
+    or a paid order has waited for its report longer than the SLO (``StuckOrders``, read from
+    the store, so every instance agrees; ``stuck`` makes one). The stuck-order answer is kept
+    ``cache_seconds``, like the store probe's, so a hammered probe costs a few reads a minute."""
+
+    def __init__(
+        self,
+        health: ServiceHealth,
+        stuck: Callable[[], StuckOrders],
+        cache_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._health = health
+        self._stuck = stuck
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last: _Answer | None = None
+
+    def reasons(self) -> tuple[str, ...]:
+        """Each reason the service is not ready; empty when it is."""
+        stuck = self._stuck_reason()
+        problems = self._health.problems()
+        return problems if stuck is None else (*problems, stuck)
+
+    def _stuck_reason(self) -> str | None:
+        with self._lock:
+            now = self._monotonic()
+            if self._last is None or now - self._last.at >= self._cache_seconds:
+                try:
+                    # Built here, not in the constructor: a store that cannot even be opened
+                    # (a read-only disk refuses its schema) is one more reason, not an error.
+                    reason = self._stuck().reason()
+                except StoreUnavailable as exc:
+                    reason = (
+                        f"orders: the paid orders awaiting a report cannot be read: {exc.message}"
+                    )
+                self._last = _Answer(reason, now)
+            return self._last.problem

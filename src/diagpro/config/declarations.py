@@ -362,6 +362,20 @@ RETENTION_DAYS = _declare(
     )
 )
 
+# -- operations ----------------------------------------------------------------------------------
+
+READY_SLO_SECONDS = _declare(
+    Setting(
+        "DIAGPRO_READY_SLO_SECONDS",
+        kinds.WHOLE,
+        "300",
+        "seconds a paid order may wait for its report before it counts as stuck: "
+        "`GET /readyz` answers 503 while one has waited longer, and `diagpro orders --stuck` "
+        "lists them",
+        minimum=1,
+    )
+)
+
 # -- cloud adapters: each replaces its embedded default when its settings are given -----------
 
 STRIPE_SECRET_KEY = _declare(

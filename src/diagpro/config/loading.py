@@ -67,4 +67,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         operator_keys=values[d.OPERATOR_KEYS],
         model_input_usd_per_million_tokens=values[d.MODEL_INPUT_USD_PER_MILLION_TOKENS],
         model_output_usd_per_million_tokens=values[d.MODEL_OUTPUT_USD_PER_MILLION_TOKENS],
+        ready_slo_seconds=values[d.READY_SLO_SECONDS],
     )

@@ -181,6 +181,8 @@ class Settings:
     # What the model's tokens cost, US dollars per million (0: not given, no cost estimated).
     model_input_usd_per_million_tokens: float = 0.0
     model_output_usd_per_million_tokens: float = 0.0
+    # Seconds a paid order may wait for its report before it is stuck (DIAGPRO_READY_SLO_SECONDS).
+    ready_slo_seconds: int = 300
 
     @property
     def database_path(self) -> Path:

@@ -18,7 +18,7 @@ from diagpro.domain.intake import Intake
 from diagpro.domain.jobs import Job, JobKind
 from diagpro.domain.payment import CheckoutRequest, CheckoutSession, PaymentEvent, SignedEvent
 from diagpro.domain.report import DownloadLinks, ReportDocument, ReportFile
-from diagpro.domain.submission import Payment, Submission
+from diagpro.domain.submission import Payment, Status, Submission
 
 
 @runtime_checkable
@@ -68,6 +68,26 @@ class SubmissionStore(Protocol):
     def with_email(self, email: str) -> list[Submission]:
         """Every submission (erased ones excluded: they hold no email) whose intake's email is
         ``email``, compared without regard to case; oldest first."""
+        ...
+
+    # -- the operator's view of orders (application/orders.py) ----------------------------------
+
+    def recent(
+        self,
+        limit: int,
+        *,
+        changed_since: datetime | None = None,
+        statuses: frozenset[Status] = frozenset(),
+    ) -> list[Submission]:
+        """At most ``limit`` submissions, most recently changed (``updated_at``) first: only
+        those changed at or after ``changed_since`` when given, only those whose status is in
+        ``statuses`` when it is not empty. Reads through an index, never every stored one."""
+        ...
+
+    def awaiting_report(self) -> list[Submission]:
+        """Every paid submission whose report is not made yet (status paid or processing),
+        longest paid first (``payment.paid_at``). They are few by nature (each is being worked
+        or waits for a worker), so there is no limit: a count of stuck orders must see all."""
         ...
 
 

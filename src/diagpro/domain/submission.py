@@ -116,6 +116,9 @@ class Submission:
     # When the customer's personal data was erased (retention period over, or a request to be
     # forgotten); None while it is kept.
     erased_at: datetime | None = None
+    # When its report was last made (mark_ready); None before, and on orders made ready before
+    # this was recorded. Kept by erasure, like every date.
+    ready_at: datetime | None = None
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -206,7 +209,12 @@ class Submission:
 
     def mark_ready(self, report_path: str, analysis: Analysis, now: datetime) -> Submission | None:
         return self._move(
-            Status.READY, now, report_path=report_path, analysis=analysis, failure_reason=""
+            Status.READY,
+            now,
+            report_path=report_path,
+            analysis=analysis,
+            failure_reason="",
+            ready_at=now,
         )
 
     def mark_failed(
@@ -394,3 +402,8 @@ class Submission:
 
 
 IN_FLIGHT = frozenset({Status.PAID, Status.PROCESSING})
+
+
+def paid_order(sub: Submission) -> tuple[datetime, str]:
+    """Sort key of orders awaiting their report: longest paid first (ties by id)."""
+    return (sub.payment.paid_at if sub.payment is not None else sub.updated_at, sub.id)

@@ -33,6 +33,7 @@ from diagpro.domain.jobs import JobKind, JobState
 from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
+from diagpro.entrypoints.orders_command import add_orders_command
 from diagpro.entrypoints.worker import Chore, run_worker
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
@@ -510,6 +511,8 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="where a submission is, and why")
     status.add_argument("submission_id")
     status.set_defaults(run=_status)
+
+    add_orders_command(commands)
 
     requeue = commands.add_parser(
         "requeue",

@@ -26,6 +26,13 @@ class IndexedQuery:
     equal: tuple[str, ...]
     ordered: tuple[str, ...]
     range_filter: bool
+    # Ordered newest first: a composite index serves one direction only, so its ordered fields
+    # are declared DESCENDING (https://firebase.google.com/docs/firestore/query-data/index-overview).
+    descending: bool = False
+
+    @property
+    def order(self) -> str:
+        return "DESCENDING" if self.descending else "ASCENDING"
 
     def index(self) -> dict[str, Any]:
         """The index in the format of ``firestore.indexes.json`` (Firebase CLI)."""
@@ -33,7 +40,8 @@ class IndexedQuery:
             "collectionGroup": self.collection,
             "queryScope": "COLLECTION",
             "fields": [
-                {"fieldPath": field, "order": "ASCENDING"} for field in (*self.equal, *self.ordered)
+                *({"fieldPath": field, "order": "ASCENDING"} for field in self.equal),
+                *({"fieldPath": field, "order": self.order} for field in self.ordered),
             ],
         }
 
@@ -41,8 +49,11 @@ class IndexedQuery:
         """The command that creates the index (https://cloud.google.com/sdk/gcloud/reference/
         firestore/indexes/composite/create)."""
         fields = " ".join(
-            f"--field-config=field-path={field},order=ascending"
-            for field in (*self.equal, *self.ordered)
+            f"--field-config=field-path={field},order={order.lower()}"
+            for field, order in (
+                *((field, "ASCENDING") for field in self.equal),
+                *((field, self.order) for field in self.ordered),
+            )
         )
         return (
             f"gcloud firestore indexes composite create --project={project} "
@@ -72,7 +83,19 @@ ERASABLE_SUBMISSIONS = IndexedQuery(
     range_filter=True,
 )
 
-QUERIES: tuple[IndexedQuery, ...] = (DUE_JOBS, ERASABLE_SUBMISSIONS)
+# The operator's list of recent orders of one status, most recently changed first:
+# ``status == s [AND updatedAt >= since] ORDER BY updatedAt DESC LIMIT n`` (recent_query in
+# submissions.py; one query per status asked for, merged).
+RECENT_BY_STATUS = IndexedQuery(
+    name="recent submissions of a status",
+    collection="diagnosticSubmissions",
+    equal=("status",),
+    ordered=("updatedAt",),
+    range_filter=True,
+    descending=True,
+)
+
+QUERIES: tuple[IndexedQuery, ...] = (DUE_JOBS, ERASABLE_SUBMISSIONS, RECENT_BY_STATUS)
 
 
 def indexes_file() -> dict[str, Any]:

@@ -34,10 +34,10 @@ from diagpro.adapters.firestore._edge import (
     run_transaction,
     translated,
 )
-from diagpro.adapters.firestore.indexes import ERASABLE_SUBMISSIONS
+from diagpro.adapters.firestore.indexes import ERASABLE_SUBMISSIONS, RECENT_BY_STATUS
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.intake import email_key
-from diagpro.domain.submission import Submission
+from diagpro.domain.submission import IN_FLIGHT, Status, Submission, paid_order
 
 NESTED_LIST_KEY = "_list"
 _QUERY_FIELDS = ("createdAt", "updatedAt", "erasable", "emailKey")
@@ -179,3 +179,44 @@ class FirestoreSubmissionStore:
             snapshots = list(query.stream(timeout=RPC_TIMEOUT))
         found = [_submission(snapshot.to_dict() or {}) for snapshot in snapshots]
         return sorted(found, key=lambda sub: (sub.created_at, sub.id))
+
+    # -- the operator's view of orders ----------------------------------------------------------
+
+    def recent_query(
+        self, limit: int, changed_since: datetime | None, status: Status | None
+    ) -> Any:
+        """``RECENT_BY_STATUS`` for one status; without a status, the same on ``updatedAt``
+        alone (Firestore's automatic single-field index serves either direction)."""
+        query: Any = self._collection
+        if status is not None:
+            for field in RECENT_BY_STATUS.equal:  # status == s
+                query = query.where(filter=FieldFilter(field, "==", status.value))
+        changed = RECENT_BY_STATUS.ordered[0]
+        if changed_since is not None:
+            query = query.where(filter=FieldFilter(changed, ">=", changed_since))
+        for field in RECENT_BY_STATUS.ordered:
+            query = query.order_by(field, direction=firestore.Query.DESCENDING)
+        return query.limit(limit)
+
+    def recent(
+        self,
+        limit: int,
+        *,
+        changed_since: datetime | None = None,
+        statuses: frozenset[Status] = frozenset(),
+    ) -> list[Submission]:
+        wanted: list[Status | None] = [*sorted(statuses)] if statuses else [None]
+        found: list[Submission] = []
+        with translated("list recent submissions"):
+            for status in wanted:  # at most six statuses: one query each, merged here
+                query = self.recent_query(limit, changed_since, status)
+                found += [_submission(s.to_dict() or {}) for s in query.stream(timeout=RPC_TIMEOUT)]
+        ordered = sorted(found, key=lambda sub: (sub.updated_at, sub.id), reverse=True)
+        return ordered[:limit]
+
+    def awaiting_report(self) -> list[Submission]:
+        in_flight = sorted(status.value for status in IN_FLIGHT)
+        query = self._collection.where(filter=FieldFilter("status", "in", in_flight))
+        with translated("list paid submissions awaiting their report"):
+            snapshots = list(query.stream(timeout=RPC_TIMEOUT))
+        return sorted((_submission(s.to_dict() or {}) for s in snapshots), key=paid_order)

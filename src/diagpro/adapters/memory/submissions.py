@@ -13,7 +13,7 @@ from datetime import datetime
 from diagpro.adapters.codec import submission_from_json, submission_to_json
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.intake import email_key
-from diagpro.domain.submission import Submission
+from diagpro.domain.submission import Status, Submission, paid_order
 
 
 class MemorySubmissionStore:
@@ -58,6 +58,24 @@ class MemorySubmissionStore:
         wanted = email_key(email)
         found = [s for s in self._all() if s.intake.email and email_key(s.intake.email) == wanted]
         return sorted(found, key=lambda sub: (sub.created_at, sub.id))
+
+    def recent(
+        self,
+        limit: int,
+        *,
+        changed_since: datetime | None = None,
+        statuses: frozenset[Status] = frozenset(),
+    ) -> list[Submission]:
+        found = [
+            sub
+            for sub in self._all()
+            if (changed_since is None or sub.updated_at >= changed_since)
+            and (not statuses or sub.status in statuses)
+        ]
+        return sorted(found, key=lambda sub: (sub.updated_at, sub.id), reverse=True)[:limit]
+
+    def awaiting_report(self) -> list[Submission]:
+        return sorted((s for s in self._all() if s.in_flight), key=paid_order)
 
     def _all(self) -> list[Submission]:
         with self._lock:

@@ -74,6 +74,9 @@ def run_checks(
             checks += guarded(
                 "erasure query", lambda: work_checks.erasure_query(container, settings, timeout)
             )
+            checks += guarded(
+                "orders query", lambda: work_checks.orders_query(container, settings, timeout)
+            )
     if cloud.storage.enabled:
         checks += guarded("bucket", lambda: bucket_probe(container, settings, timeout))
     if cloud.pubsub.enabled:

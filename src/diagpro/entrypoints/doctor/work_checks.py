@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from diagpro.config import Settings
 from diagpro.container import Container
+from diagpro.domain.submission import Status
 from diagpro.entrypoints.doctor.findings import Check, short
 
 ACK_DEADLINE_SECONDS = 600  # a job is worked inside the push request; Pub/Sub's maximum
@@ -82,6 +83,35 @@ def erasure_query(container: Container, settings: Settings, timeout: float) -> C
             "see the firestore check",
         )
     return Check("erasure query", True, "blocker", "the retention purge's query runs")
+
+
+def orders_query(container: Container, settings: Settings, timeout: float) -> Check:
+    """Run the query ``diagpro orders --status`` runs (recent orders of one status, limit 1),
+    once. Without its index only the operator's filtered list fails: a warning."""
+    from google.api_core import exceptions as api_exceptions
+
+    query = container.submissions().recent_query(1, None, Status.PAID)
+    try:
+        list(query.stream(retry=None, timeout=timeout))
+    except api_exceptions.FailedPrecondition as exc:
+        return Check(
+            "orders query",
+            False,
+            "warning",
+            "Firestore refused the operator's list of orders by status (`diagpro orders "
+            f"--status`): {short(exc)}",
+            f"{_index_command(container, settings, 'diagnosticSubmissions')} (or deploy "
+            "deploy/firestore.indexes.json); the index builds in minutes",
+        )
+    except api_exceptions.GoogleAPIError as exc:
+        return Check(
+            "orders query",
+            False,
+            "warning",
+            f"the orders query failed: {type(exc).__name__}: {short(exc)}",
+            "see the firestore check",
+        )
+    return Check("orders query", True, "warning", "the operator's orders-by-status query runs")
 
 
 def _index_command(container: Container, settings: Settings, collection: str) -> str:

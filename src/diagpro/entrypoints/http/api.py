@@ -19,11 +19,16 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Link, OpenAPIType
 from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_302_FOUND
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_302_FOUND,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from msgspec import UNSET, UnsetType
 
 from diagpro.application.checkout import OpenCheckoutSession
-from diagpro.application.health import ServiceHealth
+from diagpro.application.health import Readiness, ServiceHealth
 from diagpro.application.intake import SaveSubmission
 from diagpro.application.payments import FollowCheckout
 from diagpro.application.status import (
@@ -468,3 +473,25 @@ def healthz(health: NamedDependency[ServiceHealth]) -> dict[str, Any]:
             "version": VERSION,
         }
     return {"status": "ok", "service": "diagpro", "version": VERSION}
+
+
+# In a thread: the store probe writes, and the stuck-order query reads, the store (both cached).
+# Left out of the OpenAPI document, like the pages: every 4xx/5xx there is the Error envelope of
+# a refused request, and this 503 is an answer about the service instead. The gateway spec is
+# built from the routes, so the gateway still forwards it.
+@get(
+    "/readyz",
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def readyz(readiness: NamedDependency[Readiness]) -> Response[dict[str, Any]]:
+    """Readiness, unlike ``/healthz``: 503 while a store cannot be written, the analyzer is
+    misconfigured, or a paid order has waited for its report longer than
+    DIAGPRO_READY_SLO_SECONDS (read from the store, so every instance says the same)."""
+    reasons = readiness.reasons()
+    if reasons:
+        return Response(
+            {"status": "degraded", "reasons": list(reasons)},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return Response({"status": "ready"}, status_code=HTTP_200_OK)

@@ -58,6 +58,7 @@ _BRIDGED = (
     ("health", "health"),
     ("meter", "meter"),
     ("metrics_registry", "scraped_registry"),
+    ("readiness", "readiness"),
 )
 
 
@@ -153,6 +154,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             webhook.stripe_webhook,
             api.view_report,
             api.healthz,
+            api.readyz,
             local.checkout_routes(guard),
             local.local_report_file,
             tasks.push_job,
