@@ -448,7 +448,9 @@ class Container(containers.DeclarativeContainer):
     handle_payment_event = providers.Factory(
         HandlePaymentEvent, processed_events, submissions, fulfil, clock, emails=jobs, meter=meter
     )
-    receive_payment_event = providers.Factory(ReceivePaymentEvent, gateway, handle_payment_event)
+    receive_payment_event = providers.Factory(
+        ReceivePaymentEvent, gateway, handle_payment_event, meter
+    )
     follow_checkout = providers.Factory(FollowCheckout, gateway, submissions, fulfil, clock)
     worker_settings = providers.Singleton(_worker_settings, settings, ids)
     email_job_settings = providers.Singleton(_email_job_settings, settings)

@@ -247,11 +247,15 @@ class HandlePaymentEvent:
 
 
 class ReceivePaymentEvent:
-    """The webhook's door: check the signature over the raw bytes, then handle the event."""
+    """The webhook's door: check the signature over the raw bytes, then handle the event.
+    ``meter`` is where the webhook route records how long each delivery took."""
 
-    def __init__(self, gateway: PaymentGateway, handle: HandlePaymentEvent) -> None:
+    def __init__(
+        self, gateway: PaymentGateway, handle: HandlePaymentEvent, meter: Meter = NO_METER
+    ) -> None:
         self._gateway = gateway
         self._handle = handle
+        self.meter = meter
 
     def __call__(self, payload: bytes, signature: str) -> EventReceipt:
         """Raises PaymentEventInvalid on a bad signature or a malformed event."""

@@ -56,7 +56,6 @@ _BRIDGED = (
     ("sweep_due_jobs", "sweep_due_jobs"),
     ("purge_expired", "purge_expired"),
     ("health", "health"),
-    ("meter", "meter"),
     ("metrics_registry", "scraped_registry"),
     ("readiness", "readiness"),
 )
