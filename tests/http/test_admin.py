@@ -6,13 +6,16 @@ beyond the machine."""
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable
 
 import httpx
 import pytest
 
 from diagpro.domain.errors import AnalysisUnavailable
+from diagpro.domain.submission import Status
 from diagpro.entrypoints.http.admin import basic_password
+from diagpro.entrypoints.http.form_guard import COOKIE, FIELD
 from diagpro.entrypoints.http.page_headers import PAGE_HEADERS
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
 
@@ -119,3 +122,70 @@ def test_an_empty_store(ops: Api) -> None:
     assert "No orders yet." in html
     assert "No ready orders yet." in html
     assert "No stuck orders" in html
+
+
+def run_again(
+    api: Api, sid: str, *, confirm: bool = True, key: str = OPERATOR_KEY
+) -> httpx.Response:
+    """The "Run again" form as the page's browser sends it: the CSRF cookie's token, Basic."""
+    api.client.get("/admin", headers=basic("op", OPERATOR_KEY))  # sets the form cookie
+    token = api.client.cookies.get(COOKIE)
+    assert token
+    data = {FIELD: token, **({"confirm": "yes"} if confirm else {})}
+    return api.client.post(
+        f"/admin/orders/{sid}/requeue", data=data, headers=basic("op", key), follow_redirects=False
+    )
+
+
+def _failed_order(api: Api) -> str:
+    sid = api.save()
+    api.pay(sid)
+    api.analyzer.fail_next(*[AnalysisUnavailable("the model is overloaded")] * 20)
+    for _ in range(20):  # every retry, until the order fails for good
+        api.work()
+        if api.container.submissions().get(sid).status == Status.FAILED:
+            return sid
+        api.clock.advance(hours=1)
+    raise AssertionError("the order never failed")
+
+
+def test_a_failed_order_has_a_run_again_form_with_a_confirmation_and_a_csrf_token(
+    ops: Api,
+) -> None:
+    sid = _failed_order(ops)
+    html = page(ops).text
+    assert f'action="/admin/orders/{sid}/requeue"' in html
+    assert 'name="confirm" value="yes" required' in html
+    assert f'name="{FIELD}" value="' in html
+
+
+def test_run_again_queues_the_failed_order_and_is_logged(
+    ops: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    sid = _failed_order(ops)
+    ops.analyzer.recover()  # the model is back
+    with caplog.at_level(logging.WARNING, logger="diagpro.admin"):
+        response = run_again(ops, sid)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin"
+    assert f"operator action: requeue {sid}" in caplog.text
+    assert ops.work() == 1
+    assert ops.container.submissions().get(sid).status == Status.READY
+
+
+def test_run_again_needs_the_box_ticked_the_key_and_the_csrf_token(ops: Api) -> None:
+    sid = _failed_order(ops)
+    assert_error(run_again(ops, sid, confirm=False), 400, "NOT_CONFIRMED")
+    assert_error(run_again(ops, sid, key="not_the_operator_key_0"), 401, "UNAUTHORIZED")
+    forged = ops.client.post(
+        f"/admin/orders/{sid}/requeue",
+        data={"confirm": "yes"},  # another site's form: no token
+        headers=basic("op", OPERATOR_KEY),
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+
+
+def test_run_again_refuses_an_order_it_cannot_run(ops: Api) -> None:
+    sid = ops.save()  # not paid
+    assert run_again(ops, sid).status_code == 409

@@ -11,7 +11,13 @@ page answers 404 saying how to turn it on, as ``/metrics`` does.
 The page shows what an operator needs to act on an order and nothing more of the customer: the
 machine, never a name, email or phone. It carries the pages' security headers (page_headers.py:
 no caching, no framing, a CSP without inline scripts or styles; the chart is SVG made here).
-The page only reads: it has no forms, so it needs no CSRF guard.
+
+One action: "Run again" on a failed order (RequeueSubmission: back in the queue). Not on a stuck
+one: its report job is already queued, and RequeueSubmission leaves a queued job's retry time as
+it is, so the button would do nothing. It is a POST form with a confirmation box that must be
+ticked, behind the same Basic check and the pages' CSRF guard (form_guard.py): a browser sends
+Basic credentials with any request to the site, so another site's form could otherwise post it
+for a signed-in operator. Each action is logged with the order id (never the key). No refunds.
 """
 
 from __future__ import annotations
@@ -23,16 +29,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.response import Template
-from litestar.status_codes import HTTP_404_NOT_FOUND
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
+from litestar.types import Middleware
 
 from diagpro.application.operator_overview import DAY_LIMIT, OperatorOverview, ReadyTime
+from diagpro.application.status import RequeueSubmission
 from diagpro.config import Settings
+from diagpro.domain.errors import SubmissionNotFound
+from diagpro.domain.ids import is_submission_id
+from diagpro.entrypoints.http import intake_form
 from diagpro.entrypoints.http.auth import ApiKeys
 from diagpro.entrypoints.http.errors import ApiError
+from diagpro.entrypoints.http.pages import FormBody
 
 log = logging.getLogger("diagpro.admin")
 
@@ -140,3 +153,36 @@ def admin_page(
             "duration": duration,
         },
     )
+
+
+@post(
+    "/admin/orders/{submission_id:str}/requeue",
+    status_code=HTTP_303_SEE_OTHER,
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def requeue_order(
+    request: Request[Any, Any, Any],
+    submission_id: FromPath[str],
+    data: FormBody,
+    settings: NamedDependency[Settings],
+    requeue: NamedDependency[RequeueSubmission],
+) -> Redirect:
+    """Queue a failed order's report again, once the confirmation box is ticked."""
+    check_operator(settings, request.headers.get("authorization", ""))
+    if not is_submission_id(submission_id):
+        raise SubmissionNotFound(submission_id)
+    if intake_form.first(data.get("confirm")) != "yes":
+        raise ApiError(
+            HTTP_400_BAD_REQUEST,
+            "NOT_CONFIRMED",
+            "tick the confirmation box to run the order's report again",
+        )
+    requeue(submission_id)  # an order it cannot run again: 409 CONFLICT, saying why
+    log.warning("operator action: requeue %s", submission_id)
+    return Redirect("/admin", status_code=HTTP_303_SEE_OTHER)
+
+
+def admin_routes(form_guard: Middleware) -> Router:
+    """The page and its action, with the pages' CSRF cookie and check (form_guard.py)."""
+    return Router(path="/", route_handlers=[admin_page, requeue_order], middleware=[form_guard])

@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
-from diagpro.entrypoints.http.admin import admin_page
+from diagpro.entrypoints.http.admin import admin_routes
 from diagpro.entrypoints.http.allow import allow_answer
 from diagpro.entrypoints.http.auth import ApiKeys, api_key_check
 from diagpro.entrypoints.http.cors import cors_config
@@ -163,7 +163,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             tasks.sweep,
             tasks.purge,
             metrics,
-            admin_page,
+            admin_routes(guard),
             *pages.page_routes(form_rate_limit(per_minute, proxies), guard),
         ],
         dependencies=_bridge(container),
