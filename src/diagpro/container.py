@@ -39,6 +39,7 @@ from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEm
 from diagpro.application.emails import EmailSettings as EmailJobSettings
 from diagpro.application.health import Readiness, ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
+from diagpro.application.operator_overview import OperatorOverview
 from diagpro.application.orders import ListOrders, StuckOrders
 from diagpro.application.payments import (
     FollowCheckout,
@@ -512,6 +513,10 @@ class Container(containers.DeclarativeContainer):
     # The operator's order list (`diagpro orders`) and readiness (/readyz), from stuck_orders.
     list_orders = providers.Factory(ListOrders, submissions, jobs, clock, stuck_orders)
     readiness = providers.Singleton(Readiness, health, stuck_orders.provider)
+    # The operator page (GET /admin): the same store reads as `diagpro orders`, and a day's counts.
+    operator_overview = providers.Factory(
+        OperatorOverview, submissions, clock, list_orders, stuck_orders
+    )
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
     # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser

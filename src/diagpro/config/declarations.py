@@ -97,8 +97,8 @@ OPERATOR_KEYS = _declare(
         "DIAGPRO_OPERATOR_KEYS",
         kinds.KEYS,
         "",
-        "keys accepted as `Authorization: Bearer <key>` on `/metrics`, 16+ characters each; "
-        "none: `/metrics` answers 404",
+        "keys accepted as `Authorization: Bearer <key>` on `/metrics` and as the Basic password "
+        "on `/admin`, 16+ characters each; none: both answer 404",
     )
 )
 SUBMISSIONS_PER_MINUTE = _declare(

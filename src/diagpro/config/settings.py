@@ -176,7 +176,7 @@ class Settings:
     email: EmailSettings = EmailSettings()
     # Days an order's personal data is kept after its last change (DIAGPRO_RETENTION_DAYS).
     retention_days: int = 90
-    # Who may read /metrics (DIAGPRO_OPERATOR_KEYS, Authorization: Bearer); none: /metrics is off.
+    # Who may read /metrics (Bearer) and /admin (Basic password); none: both are off.
     operator_keys: tuple[str, ...] = ()
     # What the model's tokens cost, US dollars per million (0: not given, no cost estimated).
     model_input_usd_per_million_tokens: float = 0.0

@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from diagpro.container import Container
 from diagpro.entrypoints.http import api, local, pages, tasks, webhook
+from diagpro.entrypoints.http.admin import admin_routes
 from diagpro.entrypoints.http.allow import allow_answer
 from diagpro.entrypoints.http.auth import ApiKeys, api_key_check
 from diagpro.entrypoints.http.cors import cors_config
@@ -58,6 +59,7 @@ _BRIDGED = (
     ("health", "health"),
     ("metrics_registry", "scraped_registry"),
     ("readiness", "readiness"),
+    ("operator_overview", "operator_overview"),
 )
 
 
@@ -160,6 +162,7 @@ def create_app(container: Container, *, start_worker: bool = True) -> Litestar:
             tasks.sweep,
             tasks.purge,
             metrics,
+            admin_routes(guard),
             *pages.page_routes(form_rate_limit(per_minute, proxies), guard),
         ],
         dependencies=_bridge(container),
