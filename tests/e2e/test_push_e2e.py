@@ -195,10 +195,19 @@ def test_push_mode_runs_the_paid_flow_with_no_worker(
         10,
         "the email job",
     )
-    access = [e for e in json_lines(server.stderr()) if e.get("path") == "/tasks/jobs"]
-    assert access and all(e["status"] == 200 for e in access)
-    [*finished] = (e for e in pushed(server) if e["message"].endswith(": finished"))
-    assert len(finished) == 2  # the report job, then the email job
+    # The job is marked done before its request logs "finished" and its access line: wait for
+    # the log rather than race it.
+    wait_for(
+        lambda: len([e for e in pushed(server) if e["message"].endswith(": finished")]) == 2,
+        10,
+        "the report job, then the email job, logged as finished",
+    )
+
+    def job_requests() -> list[dict[str, Any]]:
+        access = [e for e in json_lines(server.stderr()) if e.get("path") == "/tasks/jobs"]
+        return access if len(access) >= 2 else []
+
+    assert all(e["status"] == 200 for e in wait_for(job_requests, 10, "both pushed requests"))
     server.stop(worker=False)  # and no worker ever started or stopped in this process
 
 
