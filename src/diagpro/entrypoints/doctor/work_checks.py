@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from diagpro.config import Settings
 from diagpro.container import Container
 from diagpro.domain.submission import Status
-from diagpro.entrypoints.doctor.findings import Check, short
+from diagpro.entrypoints.doctor.findings import Check, Severity, short
 
 ACK_DEADLINE_SECONDS = 600  # a job is worked inside the push request; Pub/Sub's maximum
 MAX_DELIVERY_ATTEMPTS = 10
@@ -28,99 +28,91 @@ MAX_DELIVERY_ATTEMPTS = 10
 
 def claim_query(container: Container, settings: Settings, timeout: float) -> Check:
     """Run the query a claim runs (the Firestore job queue's ``due_query``, limit 1), once."""
-    from google.api_core import exceptions as api_exceptions
-
-    fs = settings.cloud.firestore
-    query = container.stored_jobs().due_query(datetime.now(UTC), 1)
-    try:
-        list(query.stream(retry=None, timeout=timeout))
-    except api_exceptions.FailedPrecondition as exc:
-        commands = " && ".join(
-            query.gcloud_create(fs.project, fs.database) for query in container.firestore_queries()
-        )
-        return Check(
-            "claim query",
-            False,
-            "blocker",
-            f"Firestore refused the claim query, so no paid job could be claimed: {short(exc)}",
-            f"{commands} (or deploy deploy/firestore.indexes.json); the index builds in minutes",
-        )
-    except api_exceptions.GoogleAPIError as exc:
-        return Check(
-            "claim query",
-            False,
-            "blocker",
-            f"the claim query failed: {type(exc).__name__}: {short(exc)}",
-            "see the firestore check",
-        )
-    return Check("claim query", True, "blocker", "the due-jobs query runs (its index exists)")
+    return _query_check(
+        "claim query",
+        "blocker",
+        container.stored_jobs().due_query(datetime.now(UTC), 1),
+        timeout,
+        refused="Firestore refused the claim query, so no paid job could be claimed",
+        fix=_index_command(container, settings, None),
+        works="the due-jobs query runs (its index exists)",
+    )
 
 
 def erasure_query(container: Container, settings: Settings, timeout: float) -> Check:
     """Run the query the retention purge runs (``due_for_erasure``, limit 1), once. Without its
     index no order is ever erased: personal data would be kept past DIAGPRO_RETENTION_DAYS."""
-    from google.api_core import exceptions as api_exceptions
-
-    query = container.submissions().erasure_query(datetime.now(UTC), 1)
-    try:
-        list(query.stream(retry=None, timeout=timeout))
-    except api_exceptions.FailedPrecondition as exc:
-        return Check(
-            "erasure query",
-            False,
-            "blocker",
-            "Firestore refused the retention purge's query, so personal data would be kept "
-            f"past DIAGPRO_RETENTION_DAYS: {short(exc)}",
-            f"{_index_command(container, settings, 'diagnosticSubmissions')} (or deploy "
-            "deploy/firestore.indexes.json); the index builds in minutes",
-        )
-    except api_exceptions.GoogleAPIError as exc:
-        return Check(
-            "erasure query",
-            False,
-            "blocker",
-            f"the erasure query failed: {type(exc).__name__}: {short(exc)}",
-            "see the firestore check",
-        )
-    return Check("erasure query", True, "blocker", "the retention purge's query runs")
+    return _query_check(
+        "erasure query",
+        "blocker",
+        container.submissions().erasure_query(datetime.now(UTC), 1),
+        timeout,
+        refused="Firestore refused the retention purge's query, so personal data would be kept "
+        "past DIAGPRO_RETENTION_DAYS",
+        fix=_index_command(container, settings, "diagnosticSubmissions"),
+        works="the retention purge's query runs",
+    )
 
 
 def orders_query(container: Container, settings: Settings, timeout: float) -> Check:
     """Run the query ``diagpro orders --status`` runs (recent orders of one status, limit 1),
     once. Without its index only the operator's filtered list fails: a warning."""
+    return _query_check(
+        "orders query",
+        "warning",
+        container.submissions().recent_query(1, None, Status.PAID),
+        timeout,
+        refused="Firestore refused the operator's list of orders by status "
+        "(`diagpro orders --status`)",
+        fix=_index_command(container, settings, "diagnosticSubmissions"),
+        works="the operator's orders-by-status query runs",
+    )
+
+
+def _query_check(
+    name: str,
+    severity: Severity,
+    query: Any,
+    timeout: float,
+    *,
+    refused: str,
+    fix: str,
+    works: str,
+) -> Check:
+    """Run ``query`` once, as the service would. FailedPrecondition is Firestore's answer to a
+    query whose composite index is missing (https://firebase.google.com/docs/firestore/query-data/
+    index-overview): the emulator never gives it, so only a real database can show it."""
     from google.api_core import exceptions as api_exceptions
 
-    query = container.submissions().recent_query(1, None, Status.PAID)
     try:
         list(query.stream(retry=None, timeout=timeout))
     except api_exceptions.FailedPrecondition as exc:
         return Check(
-            "orders query",
+            name,
             False,
-            "warning",
-            "Firestore refused the operator's list of orders by status (`diagpro orders "
-            f"--status`): {short(exc)}",
-            f"{_index_command(container, settings, 'diagnosticSubmissions')} (or deploy "
-            "deploy/firestore.indexes.json); the index builds in minutes",
+            severity,
+            f"{refused}: {short(exc)}",
+            f"{fix} (or deploy deploy/firestore.indexes.json); the index builds in minutes",
         )
     except api_exceptions.GoogleAPIError as exc:
         return Check(
-            "orders query",
+            name,
             False,
-            "warning",
-            f"the orders query failed: {type(exc).__name__}: {short(exc)}",
+            severity,
+            f"the {name} failed: {type(exc).__name__}: {short(exc)}",
             "see the firestore check",
         )
-    return Check("orders query", True, "warning", "the operator's orders-by-status query runs")
+    return Check(name, True, severity, works)
 
 
-def _index_command(container: Container, settings: Settings, collection: str) -> str:
-    """The command creating the composite index of ``collection``'s declared query."""
+def _index_command(container: Container, settings: Settings, collection: str | None) -> str:
+    """The commands creating the composite indexes of ``collection``'s declared queries (of every
+    collection for None)."""
     fs = settings.cloud.firestore
     return " && ".join(
         query.gcloud_create(fs.project, fs.database)
         for query in container.firestore_queries()
-        if query.collection == collection
+        if collection is None or query.collection == collection
     )
 
 
