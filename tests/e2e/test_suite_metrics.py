@@ -5,7 +5,14 @@ would shuffle this test among them otherwise), with the ``tests.features.suite_m
 every scenario's container counts on one meter, spies at the ports keep the suite's own ledger
 of what happened, and at the end ``/metrics`` is scraped through the HTTP app with an operator
 key. Every counter in the scrape (and each histogram's count) must equal the ledger's figure,
-and every counter must have one: a new counter fails here until the ledger counts it too.
+and every counter must have one: a new counter fails here until the ledger counts it too. The
+payment-to-report histogram is compared bucket by bucket, from the times the store kept.
+
+Not compared: the durations of model calls, renders and webhook requests (wall-clock times no
+ledger can know), and the gauge of paid orders waiting (each scenario has a database of its own;
+tests/http/test_stuck_order.py follows it). The suite's analyzer stub (the offline analyzer)
+bills no tokens, so the token and cost counters are compared at zero; the in-process driver
+sends no webhook request, so that histogram's count is too.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ def _expected(ledger: dict[str, Any]) -> Samples:
         want[_key("diagpro_emails_total", event=event, outcome=outcome)] = n
     # Every order of the suite made ready was paid (the ledger saw its payment written).
     want[_key("diagpro_paid_to_ready_seconds_count")] = ledger["orders"].get("ready", 0)
+    assert len(ledger["paidToReadySeconds"]) == ledger["orders"].get("ready", 0), ledger
     want[_key("diagpro_webhook_duration_seconds_count")] = ledger["webhookRequests"]
     return want
 
@@ -104,6 +112,18 @@ def _counted(exposition: str) -> tuple[Samples, set[str]]:
             if sample.name == wanted:
                 seen[_key(sample.name, **sample.labels)] = sample.value
     return seen, counters
+
+
+def _paid_to_ready(exposition: str) -> tuple[dict[float, float], float]:
+    """The payment-to-report histogram's cumulative buckets (by upper bound) and its sum."""
+    [family] = [
+        f
+        for f in text_string_to_metric_families(exposition)
+        if f.name == "diagpro_paid_to_ready_seconds"
+    ]
+    buckets = {float(s.labels["le"]): s.value for s in family.samples if s.name.endswith("_bucket")}
+    [total] = [s.value for s in family.samples if s.name.endswith("_sum")]
+    return buckets, total
 
 
 def _nonzero(samples: Samples) -> Samples:
@@ -129,3 +149,10 @@ def test_a_scrape_after_the_gherkin_suite_shows_the_counts_it_caused(tmp_path: P
     cost = _key("diagpro_model_cost_usd_total")
     assert seen.pop(cost) == pytest.approx(want.pop(cost))
     assert _nonzero(seen) == _nonzero(want)
+
+    # The payment-to-report times too, bucket by bucket: the suite moves its clock, so these are
+    # the waits the scenarios made, from the times the store kept.
+    buckets, total = _paid_to_ready((out / "metrics.txt").read_text())
+    waits = ledger["paidToReadySeconds"]
+    assert buckets == {le: sum(1 for w in waits if w <= le) for le in buckets}
+    assert total == pytest.approx(sum(waits))

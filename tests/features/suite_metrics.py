@@ -15,6 +15,7 @@ that keep a ledger of what happened there, without asking the meter:
 - payment events: each delivery's event type and the outcome the service answered;
 - model calls: each call the analyzer stub answered, with its tokens, or the error it raised;
 - renders: each call the renderer answered or refused;
+- payment to report: for each order, its payment's and its report's times as stored;
 - emails: each email handed to the sender (the outbox folder), by its event, sent or refused.
 
 At the end of the session ``GET /metrics`` is scraped through the real HTTP app with an operator
@@ -81,6 +82,8 @@ class Ledger:
     input_tokens: int = 0
     output_tokens: int = 0
     renders: Counter[str] = field(default_factory=Counter)
+    # Seconds from the payment to the report first ready, per order (the store's two times).
+    paid_to_ready: list[float] = field(default_factory=list)
     emails: Counter[tuple[str, str]] = field(default_factory=Counter)  # event, outcome
     # Requests to the webhook route: the in-process driver hands events to the use case.
     webhook_requests: int = 0
@@ -95,6 +98,7 @@ class Ledger:
             "outputTokens": self.output_tokens,
             "prices": {"input": INPUT_USD_PER_MILLION, "output": OUTPUT_USD_PER_MILLION},
             "renders": dict(self.renders),
+            "paidToReadySeconds": self.paid_to_ready,
             "emails": [[*key, n] for key, n in sorted(self.emails.items())],
             "webhookRequests": self.webhook_requests,
         }
@@ -120,6 +124,9 @@ class LedgerSubmissions:
             orders["paid"] += 1
         if before.ready_at is None and after.ready_at is not None:
             orders["ready"] += 1  # its report made the first time (a remake keeps ready_at)
+            if after.payment is not None:
+                waited = after.ready_at - after.payment.paid_at
+                self._ledger.paid_to_ready.append(waited.total_seconds())
         for status in (Status.FAILED, Status.REFUNDED):
             if after.status == status and before.status != status:
                 orders[status.value] += 1
