@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -87,9 +88,11 @@ class Harness:
         memory: bool = True,
         real_renderer: bool = False,
         env: dict[str, str] | None = None,
+        start: datetime | None = None,
     ) -> Harness:
+        """``start``: where the clock starts (a fixed day in November 2026 unless given)."""
         container = container_for_tests(data_dir, memory=memory, env=env)
-        clock = FixedClock()
+        clock = FixedClock(start)
         analyzer = ScriptedAnalyzer(OfflineAnalyzer())
         container.clock.override(providers.Object(clock))
         container.ids.override(providers.Object(CountingIds()))

@@ -25,6 +25,7 @@ from diagpro.domain.errors import AnalysisUnavailable
 from tests.features.drivers.base import Progress, Refusal, Why
 from tests.features.drivers.http import HttpDriver
 from tests.features.drivers.in_process import InProcessDriver
+from tests.features.suite_metrics import observe
 from tests.harness import AUTOMOTIVE, Harness
 from tests.server import Server, clean_env, start_serve
 
@@ -121,7 +122,9 @@ def driver(request: pytest.FixtureRequest, tmp_path: Path, harness_options: dict
     _skip_where_it_cannot_run(request.node, name)
     if name == "in-process":
         # The embedded defaults (SQLite, a report folder), with a clock the test moves.
-        yield InProcessDriver(Harness.build(tmp_path, memory=False, **harness_options))
+        harness = Harness.build(tmp_path, memory=False, **harness_options)
+        observe(request.config, harness)  # only with the suite_metrics plugin on
+        yield InProcessDriver(harness)
         return
     if name == "serve":
         served = request.getfixturevalue("served")

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from diagpro.domain.errors import AnalysisMisconfigured, AnalysisRefused
 from tests.doubles import RecordingRefunds
 from tests.http.conftest import Api, assert_error
+from tests.lost_reports import lose_report
 
 OPERATOR_KEY = "op_key_for_metrics_tests_0001"
 ENV = {"DIAGPRO_OPERATOR_KEYS": f"another_operator_key_000, {OPERATOR_KEY}"}
@@ -134,3 +135,19 @@ def test_an_automatic_refund_is_counted(make_api: Callable[..., Api]) -> None:
     assert seen[("diagpro_orders_total", (("outcome", "failed"),))] == 1
     assert seen[("diagpro_orders_total", (("outcome", "refunded"),))] == 1
     assert seen[("diagpro_emails_total", (("event", "refunded"), ("outcome", "sent")))] == 1
+
+
+def test_a_report_made_again_after_its_file_was_lost_is_a_render_not_another_ready_order(
+    ops: Api,
+) -> None:
+    sid = ops.ready()
+    ops.clock.advance(days=3)  # the file is lost long after the payment
+    lose_report(ops.container, sid)
+    ops.container.remake_lost_report()(sid)
+    assert ops.work() == 1
+    assert ops.status(sid)["status"] == "ready"
+    seen = scrape(ops)
+    assert seen[("diagpro_renders_total", (("outcome", "ok"),))] == 2
+    assert seen[("diagpro_orders_total", (("outcome", "ready"),))] == 1
+    # The customer waited for one report, not three days: no second payment-to-report time.
+    assert seen[("diagpro_paid_to_ready_seconds_count", ())] == 1

@@ -256,10 +256,14 @@ class ProcessJobs:
         # the submission ready and completes the job.
         ready = self._change(sid, lambda s: s.mark_ready(path, analysis, self._clock.now()))
         self._progress(sid, "ready", path)
-        self._meter.order("ready")
-        if ready.payment is not None:
-            waited = ready.updated_at - ready.payment.paid_at
-            self._meter.paid_to_ready(max(0.0, waited.total_seconds()))
+        # A report made again after its file was lost (remake_report keeps ``ready_at``) is a
+        # render, not the order reaching ready again: counted once, and the remake's time since
+        # the payment (days, perhaps) kept out of the customers' payment-to-report times.
+        if submission.ready_at is None:
+            self._meter.order("ready")
+            if ready.payment is not None:
+                waited = ready.updated_at - ready.payment.paid_at
+                self._meter.paid_to_ready(max(0.0, waited.total_seconds()))
         # Then the customer's email, a job of its own (a crash before this: see ``_work``).
         self._queue_email(ready)
 
