@@ -452,3 +452,59 @@ def test_diagpro_requeue_runs_a_waiting_job_now(
     assert job.not_before <= datetime.now(UTC)
     [action] = on_disk.submission(sid).actions
     assert action.what is ActionKind.RAN_NOW and action.by == "ana (cli)"
+
+
+# -- through the Stripe adapter, against the local Stripe stub -----------------------------------
+
+
+def test_an_operator_refund_through_stripe_and_its_webhook_is_a_duplicate(tmp_path) -> None:
+    from diagpro.adapters.stripe_events import build_event, sign_event
+    from tests.stubs.stripe_stub import StripeStub
+
+    secret = "whsec_operator_refund_test"
+    with StripeStub() as stripe:
+        h = Harness.build(
+            tmp_path,
+            env={
+                "STRIPE_SECRET_KEY": "sk_test_operator_refund_key_0001",
+                "STRIPE_WEBHOOK_SECRET": secret,
+                "DIAGPRO_STRIPE_API_BASE": stripe.api_base,
+                "DIAGPRO_ANALYZER": "offline",
+                "DIAGPRO_PUBLIC_BASE_URL": "https://diagpro.example.com",
+                "DIAGPRO_API_KEYS": "dpk_operator_refund_test_key",
+            },
+        )
+        h.clock.advance((datetime.now(UTC) - h.clock.now()).total_seconds())  # Stripe's clock
+        sid = h.save().id
+        session = h.container.open_checkout()(sid)
+        paid_session = stripe.pay(session.id)
+        now = datetime.now(UTC)
+        completed = sign_event(
+            build_event("evt_op_paid", "checkout.session.completed", paid_session, now), secret
+        )
+        assert h.deliver(completed).outcome == Outcome.FULFILLED
+
+        done = h.container.refund_order()(sid, by="ana")
+
+        [refund] = stripe.refunds.values()
+        intent = paid_session["payment_intent"]
+        assert refund["payment_intent"] == intent
+        assert refund["amount"] == 499
+        [call] = stripe.calls("POST", "/v1/refunds")
+        assert call.header("Idempotency-Key") == f"refund:{intent}"
+        assert done.submission.refund_id == refund["id"]
+        assert f"refund {refund['id']}" in done.action.detail
+
+        [charge] = stripe.charges.values()
+        assert charge["refunded"]
+        refunded = sign_event(
+            build_event("evt_op_refunded", "charge.refunded", charge, now), secret
+        )
+        before = h.submission(sid)
+        assert h.deliver(refunded).outcome == Outcome.ALREADY_REFUNDED
+        assert h.submission(sid).status == Status.REFUNDED
+        assert h.submission(sid).refund_id == before.refund_id
+
+        with pytest.raises(AlreadyRefunded, match=refund["id"]):
+            h.container.refund_order()(sid, by="ana")
+        assert len(stripe.calls("POST", "/v1/refunds")) == 1  # refused before asking Stripe
