@@ -322,3 +322,11 @@ def test_a_refund_the_provider_refuses_is_shown_and_changes_nothing(ops: Api) ->
     assert "this charge is disputed" in body["error"]
     assert "the order is unchanged" in body["error"]
     assert ops.container.submissions().get(sid) == before
+
+
+def test_the_operator_name_is_shown_as_text_never_as_markup(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    assert action(ops, sid, user="<img src=x onerror=alert(1)>").status_code == 303
+    html = page(ops).text
+    assert "<img src=x" not in html
+    assert "ran now by &lt;img src=x onerror=alert(1)&gt;" in html

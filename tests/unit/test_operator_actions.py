@@ -117,9 +117,10 @@ def test_run_now_announces_the_job_so_push_mode_gets_a_message(h: Harness) -> No
     announcer = RecordingAnnouncer()
     h.container.job_announcer.override(providers.Object(announcer))
 
-    h.container.requeue_order()(sid, by="ana")
+    done = h.container.requeue_order()(sid, by="ana")
 
     assert [job.id for job in announcer.announced] == [report_job(h, sid).id]
+    assert done.action.detail.endswith("; announced")
 
 
 def test_a_failed_announcement_is_said_and_the_job_stays_due(h: Harness) -> None:
@@ -128,7 +129,7 @@ def test_a_failed_announcement_is_said_and_the_job_stays_due(h: Harness) -> None
 
     done = h.container.requeue_order()(sid, by="ana")
 
-    assert "the next sweep sends it" in done.action.detail
+    assert "not announced, the next sweep sends it" in done.action.detail
     assert h.work() == 1
 
 

@@ -118,11 +118,13 @@ class RequeueOrder:
         elif was is not None and was.lease_until is not None:
             why = f"the lease of {was.lease_owner} ran out at {was.lease_until:%H:%M:%S} UTC"
         else:
-            why = "it was due already; announced again"
+            why = "it was due already"
         detail = f"job {job.id} due now ({why})"
-        if self._announcer is not None and not self._announcer.announce(job):
-            # The job is due in the store: a sweep (`diagpro sweep`) announces it again.
-            detail += "; the announcement failed, the next sweep sends it"
+        if self._announcer is not None:
+            # Push mode's workers hear of a job only through a message. A failed publish is no
+            # loss: the job is due in the store, and the sweep (`diagpro sweep`) announces it.
+            announced = self._announcer.announce(job)
+            detail += "; announced" if announced else "; not announced, the next sweep sends it"
         return _record(
             self._submissions, current.id, OperatorAction(now, ActionKind.RAN_NOW, who, detail)
         )

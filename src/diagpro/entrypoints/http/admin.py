@@ -21,7 +21,7 @@ error is shown and the order stays as it was). Each is a POST form with its own 
 that must be ticked, behind the same Basic check and the pages' CSRF guard (form_guard.py): a
 browser sends Basic credentials with any request to the site, so another site's form could
 otherwise post it for a signed-in operator. Each action is recorded on the order (when, what,
-the Basic user name typed at sign-in, what came of it: shown under the order) and logged, never
+the Basic user name typed at sign-in, what came of it: the "Last action" column) and logged, never
 with the key.
 """
 
