@@ -66,3 +66,32 @@ Feature: Making the report after payment
     When the refund's own webhook arrives
     Then the submission is "refunded"
     And the webhook changed nothing
+
+  Scenario: An operator runs a stuck report now instead of waiting for its retry
+    Given I have paid for a report on my 2015 Ford F-150
+    And the analyzer fails 1 times
+    When the worker runs
+    Then the submission is "processing"
+    And the status says "trying again"
+    When the operator runs it now
+    Then the submission is "ready"
+    And the order records that the operator "ran now"
+
+  Scenario: An operator refunds a paid order stuck without its report
+    Given I have paid for a report on my 2015 Ford F-150
+    And the analyzer is down for good
+    When the worker runs
+    And the operator refunds it
+    Then the submission is "refunded"
+    And my payment was refunded once
+    And the order records that the operator "refunded"
+    When the worker keeps trying through the whole retry budget
+    Then the submission is "refunded"
+    When the refund's own webhook arrives
+    Then the webhook changed nothing
+
+  Scenario: An operator cannot refund a report the customer already has
+    Given my report on my 2015 Ford F-150 is ready
+    When the operator tries to refund it
+    Then the operator is told to refund it in the Stripe dashboard
+    And the submission is "ready"

@@ -39,6 +39,7 @@ from diagpro.application.emails import EMAIL_MAX_DELAY, ResendEmail, SendOrderEm
 from diagpro.application.emails import EmailSettings as EmailJobSettings
 from diagpro.application.health import Readiness, ServiceHealth, StoreCheck
 from diagpro.application.intake import SaveSubmission
+from diagpro.application.operator_actions import RefundOrder, RequeueOrder
 from diagpro.application.operator_overview import OperatorOverview
 from diagpro.application.orders import ListOrders, StuckOrders
 from diagpro.application.payments import (
@@ -519,6 +520,11 @@ class Container(containers.DeclarativeContainer):
     )
     requeue = providers.Factory(RequeueSubmission, submissions, jobs, clock, remake_lost_report)
     ensure_report = providers.Factory(EnsureReport, submissions, remake_lost_report, requeue)
+    # An operator's actions on one order (the page and the CLI), recorded on the order.
+    requeue_order = providers.Factory(
+        RequeueOrder, submissions, jobs, clock, requeue, announcer=job_announcer
+    )
+    refund_order = providers.Factory(RefundOrder, submissions, jobs, refunds, clock, meter)
     # Personal data kept only DIAGPRO_RETENTION_DAYS (application/retention.py). Each eraser
     # removes what is kept outside the submission for it (the submission's own email attempts
     # lose their address in Submission.erase_personal_data).

@@ -23,7 +23,7 @@ from diagpro.adapters.memory.jobs import MemoryJobQueue
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.jobs import SqliteJobQueue
 from diagpro.application.payments import Fulfil
-from diagpro.domain.errors import LeaseLost
+from diagpro.domain.errors import JobLeased, LeaseLost
 from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import JobQueue
 from diagpro.domain.submission import Status
@@ -549,6 +549,125 @@ def test_a_new_job_can_be_queued_once_the_last_one_finished(
     assert second.attempts == 0
     assert [j.id for j in queue.jobs_for("sub-1")] == [first.id, second.id]
     assert queue.enqueue("sub-1", clock.advance(1)) == second
+
+
+# -- make_due / cancel: an operator's hand on a queued job --------------------------------------
+
+
+def test_make_due_brings_a_retry_forward_to_now(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    queue.retry_later(job, clock.now() + timedelta(minutes=10), "the model is overloaded")
+    now = clock.advance(5)
+    assert queue.claim("w2", now, LEASE) is None  # waiting for its backoff
+
+    due = queue.make_due("sub-1", now)
+
+    assert due is not None
+    assert due.id == job.id
+    assert due.not_before == now
+    assert due.attempts == 1  # kept: the retry policy still counts them
+    assert due.last_error == "the model is overloaded"
+    assert _only(queue, "sub-1") == due
+    assert [j.id for j in queue.due(now, 10)] == [job.id]
+    assert queue.next_due() == now
+    claimed = queue.claim("w2", now, LEASE)
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claimed.attempts == 2
+
+
+def test_make_due_leaves_an_earlier_due_time_as_it_is(queue: JobQueue, clock: FixedClock) -> None:
+    queued = queue.enqueue("sub-1", clock.now())
+
+    due = queue.make_due("sub-1", clock.advance(60))
+
+    assert due == queued  # due since it was queued: nothing to change
+
+
+def test_make_due_refuses_a_live_lease_naming_its_holder(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    with pytest.raises(JobLeased) as refused:
+        queue.make_due("sub-1", clock.advance(1))
+
+    assert refused.value.owner == "w1"
+    assert refused.value.until == job.lease_until
+    assert "w1" in refused.value.message
+    assert _only(queue, "sub-1") == job  # unchanged
+    queue.complete(job, clock.now())  # the worker still holds it
+
+
+def test_make_due_clears_a_lease_that_ran_out(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now())
+    dead_worker = queue.claim("w1", clock.now(), LEASE)
+    assert dead_worker is not None
+
+    due = queue.make_due("sub-1", clock.advance(LEASE + 1))
+
+    assert due is not None
+    assert due.lease_owner == ""
+    assert due.lease_until is None
+    assert due.attempts == 1
+    with pytest.raises(LeaseLost):
+        queue.complete(dead_worker, clock.now())  # the operator freed it: not its any more
+    assert queue.claim("w2", clock.now(), LEASE) is not None
+
+
+def test_make_due_without_a_queued_job_is_none(queue: JobQueue, clock: FixedClock) -> None:
+    assert queue.make_due("sub-1", clock.now()) is None
+    queue.enqueue("sub-1", clock.now(), JobKind.EMAIL)
+    assert queue.make_due("sub-1", clock.now()) is None  # only its email job is queued
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+    queue.complete(job, clock.now())
+    assert queue.make_due("sub-1", clock.now(), JobKind.EMAIL) is None  # done: not queued
+
+
+def test_cancel_buries_a_waiting_job(queue: JobQueue, clock: FixedClock) -> None:
+    queue.enqueue("sub-1", clock.now(), JobKind.EMAIL)
+    waiting = queue.enqueue("sub-1", clock.now())
+
+    cancelled = queue.cancel("sub-1", "the order was refunded")
+
+    assert cancelled is not None
+    assert cancelled.id == waiting.id
+    assert cancelled.state is JobState.DEAD
+    assert cancelled.last_error == "the order was refunded"
+    assert queue.job(waiting.id) == cancelled
+    [email] = queue.due(clock.advance(1), 10)  # the email job is another kind: left alone
+    assert email.kind is JobKind.EMAIL
+    assert queue.cancel("sub-1", "again") is None  # nothing queued any more
+    assert queue.enqueue("sub-1", clock.now()).id != waiting.id  # a new one may be queued
+
+
+def test_cancel_takes_the_job_from_the_worker_holding_it(
+    queue: JobQueue, clock: FixedClock
+) -> None:
+    queue.enqueue("sub-1", clock.now())
+    job = queue.claim("w1", clock.now(), LEASE)
+    assert job is not None
+
+    cancelled = queue.cancel("sub-1", "the order was refunded")
+
+    assert cancelled is not None
+    assert cancelled.state is JobState.DEAD
+    assert cancelled.lease_until is None
+    for finish in (
+        lambda: queue.renew(job, clock.now(), LEASE),
+        lambda: queue.complete(job, clock.now()),
+        lambda: queue.retry_later(job, clock.now(), "late"),
+        lambda: queue.bury(job, "late"),
+    ):
+        with pytest.raises(LeaseLost):
+            finish()
+    assert queue.claim("w2", clock.advance(LEASE * 2), LEASE) is None
+    assert queue.next_due() is None
 
 
 # -- jobs_for / next_due --------------------------------------------------------------------

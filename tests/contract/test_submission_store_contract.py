@@ -20,6 +20,7 @@ from diagpro.adapters.firestore import FirestoreSubmissionStore
 from diagpro.adapters.memory.submissions import MemorySubmissionStore
 from diagpro.adapters.sqlite.db import Database
 from diagpro.adapters.sqlite.submissions import SqliteSubmissionStore
+from diagpro.domain.actions import ActionKind, OperatorAction
 from diagpro.domain.email import AttemptState, EmailEvent
 from diagpro.domain.errors import ConcurrentUpdate, SubmissionExists, SubmissionNotFound
 from diagpro.domain.ports import SubmissionStore
@@ -113,6 +114,23 @@ def test_email_attempts_round_trip_with_their_enums_and_times(store: SubmissionS
     assert type(got.emails[0].event) is EmailEvent and type(got.emails[0].state) is AttemptState
     assert got.emails[0].finished_at == T0 + timedelta(seconds=1)
     assert got.emails[1].finished_at is None and got.emails[1].resend
+
+
+def test_operator_actions_round_trip_and_are_added_under_compare_and_set(
+    store: SubmissionStore,
+) -> None:
+    sub = make_submission(**_paid(Status.PROCESSING, 100))
+    store.add(sub)
+    first = OperatorAction(T0, ActionKind.RAN_NOW, "ana", "job j1 due now")
+    store.update(store.get(sub.id).record_action(first))
+    second = OperatorAction(T0 + timedelta(seconds=1), ActionKind.REFUNDED, "bo", "refund re_1")
+    store.update(store.get(sub.id).record_action(second))
+
+    got = store.get(sub.id)
+
+    assert got.actions == (first, second)
+    assert type(got.actions[0].what) is ActionKind
+    assert got.last_action == second
 
 
 def test_a_non_utc_time_comes_back_as_the_same_instant_in_utc(store: SubmissionStore) -> None:
@@ -479,6 +497,44 @@ def test_firestore_documents_written_before_the_retention_fields_are_found(
     assert [
         s.id for s in FirestoreSubmissionStore(firestore_client).with_email("PAT@example.com")
     ] == [old.id]
+
+
+@pytest.mark.emulator
+def test_a_firestore_document_written_before_operator_actions_reads_with_none(
+    firestore_client: Any,
+) -> None:
+    from diagpro.adapters.codec import submission_to_document
+
+    old = make_submission(**_paid(Status.PROCESSING, 100))
+    store = FirestoreSubmissionStore(firestore_client)
+    store.add(old)
+    ref = firestore_client.collection("diagnosticSubmissions").document(old.id)
+    document = ref.get().to_dict()
+    assert "actions" in document and "actions" in submission_to_document(old)
+    del document["actions"]  # as the release before wrote it
+    ref.set(document)
+
+    assert store.get(old.id).actions == ()
+    store.update(
+        store.get(old.id).record_action(OperatorAction(T0, ActionKind.RAN_NOW, "ana", "now"))
+    )
+    assert [a.by for a in store.get(old.id).actions] == ["ana"]
+
+
+def test_a_sqlite_row_written_before_operator_actions_reads_with_none(tmp_path: Path) -> None:
+    import json
+
+    db = Database(tmp_path / "diagpro.sqlite3")
+    store = SqliteSubmissionStore(db)
+    old = make_submission(**_paid(Status.PROCESSING, 100))
+    store.add(old)
+    with db.transaction() as conn:
+        (doc,) = conn.execute("SELECT doc FROM submissions WHERE id = ?", (old.id,)).fetchone()
+        document = json.loads(doc)
+        del document["actions"]  # as the release before wrote it
+        conn.execute("UPDATE submissions SET doc = ? WHERE id = ?", (json.dumps(document), old.id))
+
+    assert SqliteSubmissionStore(db).get(old.id).actions == ()
 
 
 # -- the operator's view of orders --------------------------------------------------------------

@@ -5,6 +5,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from diagpro.application.payments import Outcome
 from diagpro.application.status import report_jobs
+from diagpro.domain.errors import RefundRefused
 from tests.features.conftest import in_process
 from tests.features.drivers import Delivery
 from tests.harness import Harness
@@ -108,3 +109,39 @@ def refund_webhook_arrives(driver, submission_id):
 @then("the webhook changed nothing")
 def webhook_changed_nothing(driver, submission_id, before_webhook):
     assert in_process(driver).harness.submission(submission_id) == before_webhook
+
+
+# -- the operator's hand (application/operator_actions.py) -------------------------------------
+OPERATOR = "ops on call"
+
+
+@when("the operator runs it now")
+def operator_runs_now(driver, submission_id):
+    harness = in_process(driver).harness
+    assert harness.work() == 0  # left alone, it waits for its retry time
+    harness.container.requeue_order()(submission_id, by=OPERATOR)
+    assert harness.work() == 1  # due now
+
+
+@when("the operator refunds it")
+def operator_refunds(driver, submission_id):
+    in_process(driver).harness.container.refund_order()(submission_id, by=OPERATOR)
+
+
+@when("the operator tries to refund it", target_fixture="refusal")
+def operator_tries_to_refund(driver, submission_id):
+    with pytest.raises(RefundRefused) as refused:
+        in_process(driver).harness.container.refund_order()(submission_id, by=OPERATOR)
+    return refused.value
+
+
+@then("the operator is told to refund it in the Stripe dashboard")
+def told_stripe_dashboard(refusal):
+    assert "Stripe dashboard" in refusal.message
+
+
+@then(parsers.parse('the order records that the operator "{what}"'))
+def order_records(driver, submission_id, what):
+    action = in_process(driver).harness.submission(submission_id).last_action
+    assert action is not None
+    assert (action.what.value, action.by) == (what, OPERATOR)

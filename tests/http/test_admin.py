@@ -11,12 +11,14 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from dependency_injector import providers
 
-from diagpro.domain.errors import AnalysisUnavailable
+from diagpro.domain.errors import AnalysisUnavailable, PaymentProviderError
 from diagpro.domain.submission import Status
 from diagpro.entrypoints.http.admin import basic_password
 from diagpro.entrypoints.http.form_guard import COOKIE, FIELD
 from diagpro.entrypoints.http.page_headers import PAGE_HEADERS
+from tests.doubles import RecordingRefunds
 from tests.http.conftest import AUTOMOTIVE, Api, assert_error
 
 OPERATOR_KEY = "op_key_for_admin_tests_0001"
@@ -124,17 +126,30 @@ def test_an_empty_store(ops: Api) -> None:
     assert "No stuck orders" in html
 
 
-def run_again(
-    api: Api, sid: str, *, confirm: bool = True, key: str = OPERATOR_KEY
+def action(
+    api: Api,
+    sid: str,
+    what: str = "requeue",
+    *,
+    confirm: bool = True,
+    key: str = OPERATOR_KEY,
+    user: str = "op",
 ) -> httpx.Response:
-    """The "Run again" form as the page's browser sends it: the CSRF cookie's token, Basic."""
-    api.client.get("/admin", headers=basic("op", OPERATOR_KEY))  # sets the form cookie
+    """An action's form (``requeue``, ``refund``) as the page's browser sends it: the CSRF
+    cookie's token, Basic credentials."""
+    api.client.get("/admin", headers=basic(user, OPERATOR_KEY))  # sets the form cookie
     token = api.client.cookies.get(COOKIE)
     assert token
     data = {FIELD: token, **({"confirm": "yes"} if confirm else {})}
     return api.client.post(
-        f"/admin/orders/{sid}/requeue", data=data, headers=basic("op", key), follow_redirects=False
+        f"/admin/orders/{sid}/{what}", data=data, headers=basic(user, key), follow_redirects=False
     )
+
+
+def run_again(
+    api: Api, sid: str, *, confirm: bool = True, key: str = OPERATOR_KEY
+) -> httpx.Response:
+    return action(api, sid, "requeue", confirm=confirm, key=key)
 
 
 def _failed_order(api: Api) -> str:
@@ -164,11 +179,13 @@ def test_run_again_queues_the_failed_order_and_is_logged(
 ) -> None:
     sid = _failed_order(ops)
     ops.analyzer.recover()  # the model is back
-    with caplog.at_level(logging.WARNING, logger="diagpro.admin"):
+    with caplog.at_level(logging.WARNING, logger="diagpro.operator"):
         response = run_again(ops, sid)
     assert response.status_code == 303
     assert response.headers["location"] == "/admin"
-    assert f"operator action: requeue {sid}" in caplog.text
+    assert f"operator action: requeued {sid} by op" in caplog.text
+    assert OPERATOR_KEY not in caplog.text
+    assert "requeued by op: the failed order was queued again" in page(ops).text
     assert ops.work() == 1
     assert ops.container.submissions().get(sid).status == Status.READY
 
@@ -189,3 +206,127 @@ def test_run_again_needs_the_box_ticked_the_key_and_the_csrf_token(ops: Api) -> 
 def test_run_again_refuses_an_order_it_cannot_run(ops: Api) -> None:
     sid = ops.save()  # not paid
     assert run_again(ops, sid).status_code == 409
+
+
+def _stuck_order(api: Api) -> str:
+    """A paid order past the SLO whose analysis keeps failing: its job waits for its retry. Its
+    refunds go to a recording provider (the tests' payments never reach the local checkout)."""
+    api.container.refunds.override(providers.Object(RecordingRefunds()))
+    sid = api.save()
+    api.pay(sid)
+    api.analyzer.fail_next(*[AnalysisUnavailable("the model is overloaded")] * 2)
+    api.work()
+    api.clock.advance(minutes=6)
+    api.work()  # attempt 2 fails too: it waits for the next
+    return sid
+
+
+def test_a_stuck_order_runs_now_from_the_page_and_the_action_shows(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    html = page(ops).text
+    assert f'action="/admin/orders/{sid}/requeue" class="run-now"' in html
+    assert ops.work() == 0  # still waiting for its retry
+
+    response = action(ops, sid, user="  Ana Ops ")
+
+    assert response.status_code == 303
+    [recorded] = ops.container.submissions().get(sid).actions
+    assert recorded.by == "Ana Ops" and recorded.what.value == "ran now"
+    assert "ran now by Ana Ops: job " in page(ops).text
+    assert ops.work() == 1
+    assert ops.container.submissions().get(sid).status == Status.READY
+
+
+def test_run_now_while_a_worker_holds_the_job_is_refused_saying_who(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    held = ops.container.jobs().claim("worker-on-it", ops.clock.advance(minutes=1), 30.0)
+    assert held is not None and held.submission_id == sid
+
+    body = assert_error(action(ops, sid), 409, "JOB_LEASED")
+
+    assert "worker-on-it" in body["error"]
+    assert ops.container.submissions().get(sid).actions == ()
+
+
+def test_a_refund_form_is_on_paid_and_failed_orders_only(ops: Api) -> None:
+    ready = ops.ready()
+    stuck = _stuck_order(ops)
+    pending = ops.save()
+    html = page(ops).text
+    assert f'action="/admin/orders/{stuck}/refund"' in html
+    for sid in (ready, pending):
+        assert f'action="/admin/orders/{sid}/refund"' not in html
+
+
+def test_a_refund_from_the_page_refunds_in_full_and_shows(
+    ops: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    sid = _stuck_order(ops)
+
+    with caplog.at_level(logging.WARNING, logger="diagpro.operator"):
+        response = action(ops, sid, "refund", user="opal-q")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin"
+    sub = ops.container.submissions().get(sid)
+    assert sub.status == Status.REFUNDED and sub.refund_id
+    assert f"operator action: refunded {sid} by opal-q: refund {sub.refund_id}" in caplog.text
+    assert OPERATOR_KEY not in caplog.text
+    html = page(ops).text
+    assert f"refunded by opal-q: refund {sub.refund_id}" in html
+    assert f'action="/admin/orders/{sid}/refund"' not in html  # nothing left to refund
+    status = ops.post("/analysisStatus", {"submissionId": sid})
+    assert status.json()["status"] == "refunded"
+    assert "opal-q" not in status.text  # the operator's record is not the customer's to read
+
+
+def test_a_refund_needs_the_box_ticked_the_key_and_the_csrf_token(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    assert_error(action(ops, sid, "refund", confirm=False), 400, "NOT_CONFIRMED")
+    assert_error(action(ops, sid, "refund", key="not_the_operator_key_0"), 401, "UNAUTHORIZED")
+    forged = ops.client.post(
+        f"/admin/orders/{sid}/refund",
+        data={"confirm": "yes"},  # another site's form: no token
+        headers=basic("op", OPERATOR_KEY),
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert ops.container.submissions().get(sid).status == Status.PROCESSING
+
+
+def test_a_ready_order_is_not_refunded_from_the_page(ops: Api) -> None:
+    sid = ops.ready()
+    body = assert_error(action(ops, sid, "refund"), 409, "REFUND_REFUSED")
+    assert "Stripe dashboard" in body["error"]
+    assert body["status"] == "ready"
+    assert ops.container.submissions().get(sid).status == Status.READY
+
+
+def test_a_second_refund_is_refused_with_the_first_refund_id(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    assert action(ops, sid, "refund").status_code == 303
+    refund_id = ops.container.submissions().get(sid).refund_id
+
+    body = assert_error(action(ops, sid, "refund"), 409, "ALREADY_REFUNDED")
+
+    assert refund_id in body["error"]
+
+
+def test_a_refund_the_provider_refuses_is_shown_and_changes_nothing(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    ops.container.refunds().fail_next(PaymentProviderError("Stripe: this charge is disputed"))
+    before = ops.container.submissions().get(sid)
+
+    body = assert_error(action(ops, sid, "refund"), 502, "REFUND_FAILED")
+
+    assert "this charge is disputed" in body["error"]
+    assert "the order is unchanged" in body["error"]
+    assert ops.container.submissions().get(sid) == before
+
+
+def test_the_operator_name_is_shown_as_text_never_as_markup(ops: Api) -> None:
+    sid = _stuck_order(ops)
+    assert action(ops, sid, user="<img src=x onerror=alert(1)>").status_code == 303
+    html = page(ops).text
+    assert "<img src=x" not in html
+    assert "ran now by &lt;img src=x onerror=alert(1)&gt;" in html

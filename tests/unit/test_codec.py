@@ -155,6 +155,27 @@ def test_refunds_disputes_and_the_checkout_attempt_round_trip() -> None:
     assert submission_from_json(json.dumps(submission_to_document(original))) == original
 
 
+def test_operator_actions_round_trip_and_a_document_without_them_reads() -> None:
+    """A document stored before actions were recorded (SQLite's JSON, a Firestore document:
+    both are this document) has no ``actions`` and reads as none."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from diagpro.domain.actions import ActionKind, OperatorAction
+
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    action = OperatorAction(at, ActionKind.RAN_NOW, "ana", "job j1 due now")
+    original = replace(make_rich_submission(), actions=(action,))
+    document = submission_to_document(original)
+    assert document["actions"] == [
+        {"at": "2026-12-01T09:30:00Z", "what": "ran now", "by": "ana", "detail": "job j1 due now"}
+    ]
+    assert submission_from_json(json.dumps(document)) == original
+
+    del document["actions"]
+    assert submission_from_document(document).actions == ()
+
+
 def _written_the_careful_way(submission: Any) -> dict[str, Any]:
     """Every value visited and each datetime turned to UTC text by encode_datetime."""
     from datetime import datetime

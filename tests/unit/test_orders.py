@@ -119,6 +119,7 @@ def test_a_row_holds_no_personal_data_beyond_the_machine() -> None:
         "last_error",
         "refund",
         "waited",
+        "last_action",  # the operator's name, never the customer's
     ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from diagpro.domain.jobs import Job
+from diagpro.domain.errors import JobLeased
+from diagpro.domain.jobs import Job, JobState
 
 
 def utc(moment: datetime) -> datetime:
@@ -35,3 +37,16 @@ def due_at(job: Job) -> datetime:
 def check_limit(limit: int) -> None:
     if limit < 1:
         raise ValueError("limit must be at least 1")
+
+
+def made_due(job: Job, at: datetime) -> Job:
+    """``job`` as an operator's "run now" leaves it (JobQueue.make_due): due at ``at`` at the
+    latest, a lease that ran out cleared, attempts kept. Raises JobLeased while a lease is live."""
+    if job.lease_until is not None and job.lease_until > at:
+        raise JobLeased(job.id, job.lease_owner, job.lease_until)
+    return replace(job, not_before=min(job.not_before, at), lease_owner="", lease_until=None)
+
+
+def cancelled(job: Job, error: str) -> Job:
+    """``job`` given up for good (JobQueue.cancel): dead, its lease (if any) gone."""
+    return replace(job, state=JobState.DEAD, lease_until=None, last_error=error)

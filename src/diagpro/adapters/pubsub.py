@@ -16,8 +16,9 @@ hear of it at once; that is why a lost, late or redelivered message is harmless:
   retries and expired leases. If the claim took an older due job instead of the message's, the
   message is handed back (ack deadline 0) so it still wakes a worker.
 - With no message, ``claim`` falls back to ``inner.claim``: retries after backoff and jobs whose
-  lease ran out are still taken. ``complete``, ``retry_later``, ``bury``, ``jobs_for`` and
-  ``next_due`` delegate.
+  lease ran out are still taken. ``complete``, ``retry_later``, ``bury``, ``jobs_for``,
+  ``next_due``, ``make_due`` and ``cancel`` delegate (an operator's "run now" announces the job
+  itself, through ``announce``).
 
 In push mode (``DIAGPRO_WORK_MODE=push``) nothing pulls: the subscription pushes each message to
 ``POST /tasks/jobs``, which claims the message's job with ``claim_job``. ``announce`` (the
@@ -117,6 +118,15 @@ class PubSubDispatchQueue:
 
     def bury(self, job: Job, error: str) -> None:
         self._inner.bury(job, error)
+
+    def make_due(
+        self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT
+    ) -> Job | None:
+        # The news is the caller's to send (the JobAnnouncer port, ``announce`` below).
+        return self._inner.make_due(submission_id, now, kind)
+
+    def cancel(self, submission_id: str, error: str, kind: JobKind = JobKind.REPORT) -> Job | None:
+        return self._inner.cancel(submission_id, error, kind)
 
     def jobs_for(self, submission_id: str) -> list[Job]:
         return self._inner.jobs_for(submission_id)

@@ -21,6 +21,13 @@ the use case again, which the outside world does anyway:
   gets the same session back.
 - ``RequeueSubmission``: 1. move a failed submission back to paid; 2. queue a job. Crash between:
   asking again (``diagpro requeue``, ``/reports/ensure``) finds it paid, skips step 1, queues.
+- ``RequeueOrder`` and ``RefundOrder`` (an operator's actions, application/operator_actions.py):
+  1. the action (``make_due`` and the announcement, ``RequeueSubmission``'s steps, or the
+  refund's: the provider, then ``mark_refunded``, then ``cancel`` the report job); 2. record it on
+  the submission. Crash between: the action stands and is in the log, unrecorded on the order;
+  a refund asked again finds the order refunded and says so (the provider's refund is
+  idempotent on the payment). Crash between the refund and ``cancel``: a worker claiming the
+  job finds the order refunded and completes the job without a report.
 - ``RemakeLostReport`` (a ready submission whose report file is gone; called when its status or
   a link is asked for, by ``EnsureReport`` and ``RequeueSubmission``): 1. move it back to paid,
   keeping its analysis; 2. queue a job. Crash between: it is paid without a job; ``diagpro

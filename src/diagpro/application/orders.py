@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from diagpro.domain.actions import describe
 from diagpro.domain.jobs import JobKind
 from diagpro.domain.payment import format_money
 from diagpro.domain.ports import Clock, JobQueue, SubmissionStore
@@ -58,6 +59,7 @@ class OrderRow:
     last_error: str  # the operator's detail: why it failed, or why its last attempt did not finish
     refund: str  # "" when no money went back; else how much, and whether in full
     waited: timedelta | None  # how long it has waited for its report (paid or processing)
+    last_action: str = ""  # what an operator did to it last (domain/actions.py), as one line
 
 
 def refund_text(sub: Submission) -> str:
@@ -172,4 +174,5 @@ class ListOrders:
             last_error=sub.failure_reason or job_error or sub.payment_problem,
             refund=refund_text(sub),
             waited=waited,
+            last_action=describe(sub.last_action) if sub.last_action is not None else "",
         )

@@ -24,7 +24,8 @@ read-only disk, Firestore out of reach) only delays the job: it waits with a cap
 never fails the paid submission for it; the customer's status says it is delayed.
 
 With ``auto_refund`` on, a submission that failed for good is refunded at once through the
-Refunds port and moves to ``refunded`` (the refund id kept on it). A refund that fails is logged
+Refunds port and moves to ``refunded`` (the refund id kept on it; application/refunds.py, the one
+way an operator's refund goes too). A refund that fails is logged
 and written into the failure reason, so an operator sees the money still needs returning.
 
 A submission that ends ready, failed or refunded gets an email job of its own (``emails``,
@@ -45,6 +46,7 @@ from datetime import timedelta
 from diagpro.application.emails import SendOrderEmail, queue_email
 from diagpro.application.health import ServiceHealth
 from diagpro.application.leases import lease_kept
+from diagpro.application.refunds import refund_in_full
 from diagpro.application.transitions import change_submission
 from diagpro.domain.codes import extract_codes
 from diagpro.domain.errors import (
@@ -355,11 +357,14 @@ class ProcessJobs:
         """Automatic refund after a permanent failure; a refund that fails is never silent."""
         sid = failed.id
         try:
-            if failed.payment is None:
-                raise PaymentProviderError("the submission has no payment on record")
-            if self._refunds is None:
-                raise PaymentProviderError("no refund provider is configured")
-            refund_id = self._refunds.refund(failed.payment)
+            refunded = refund_in_full(
+                failed,
+                submissions=self._submissions,
+                refunds=self._refunds,
+                clock=self._clock,
+                meter=self._meter,
+                emails=self._jobs if self._emails is not None else None,
+            )
         except Exception as exc:
             problem = exc.message if isinstance(exc, PaymentProviderError) else repr(exc)
             if not isinstance(exc, PaymentProviderError):
@@ -373,12 +378,8 @@ class ProcessJobs:
             self._change(sid, lambda s: s.note_failure(reason, now))
             self._progress(sid, "refund failed", problem)
             return
-        now = self._clock.now()
-        refunded = self._change(sid, lambda s: s.mark_refunded(now, refund_id))
-        log.info("submission %s refunded automatically: %s", sid, refund_id)
-        self._meter.order("refunded")
-        self._progress(sid, "refunded", refund_id)
-        self._queue_email(refunded)
+        log.info("submission %s refunded automatically: %s", sid, refunded.refund_id)
+        self._progress(sid, "refunded", refunded.refund_id)
 
     def _queue_email(self, submission: Submission) -> None:
         if self._emails is not None:

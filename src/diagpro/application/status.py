@@ -14,6 +14,7 @@ from datetime import datetime
 
 from diagpro.application.health import StoreCheck
 from diagpro.application.transitions import change_submission
+from diagpro.domain.actions import ActionKind
 from diagpro.domain.errors import (
     IllegalTransition,
     NotPaid,
@@ -126,7 +127,9 @@ def _explain(sub: Submission, attempts: int, last_error: str, next_try: datetime
         return "Ready: the report can be downloaded."
     if sub.status == Status.FAILED:
         return f"Failed: {REPORT_FAILED}"
-    if sub.refund_id and sub.failure_reason:
+    # Refunded by diagpro after the failure (an operator's refund is recorded as an action).
+    by_operator = any(action.what is ActionKind.REFUNDED for action in sub.actions)
+    if sub.refund_id and sub.failure_reason and not by_operator:
         return f"Refunded automatically: {REFUNDED_AUTOMATICALLY} Refund {sub.refund_id}."
     return "Refunded."
 

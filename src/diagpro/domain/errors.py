@@ -201,6 +201,42 @@ class LeaseLost(DomainError):
     code = "LEASE_LOST"
 
 
+class JobLeased(DomainError):
+    """An operator asked to run a job now that a worker is working right now (a live lease):
+    says who holds it and until when (the worker renews it while it works)."""
+
+    code = "JOB_LEASED"
+
+    def __init__(self, job_id: str, owner: str, until: datetime) -> None:
+        self.job_id = job_id
+        self.owner = owner
+        self.until = until
+        super().__init__(
+            f"Job {job_id} is being worked now by {owner} (its lease runs until "
+            f"{until:%Y-%m-%d %H:%M:%S} UTC and is renewed while it works): let it finish"
+        )
+
+
+class RefundRefused(DomainError):
+    """An operator's refund the order's state does not allow (never paid, report delivered)."""
+
+    code = "REFUND_REFUSED"
+
+    def __init__(self, submission_id: str, status: str, reason: str) -> None:
+        self.submission_id = submission_id
+        self.current = status
+        super().__init__(f"Submission {submission_id} is {status}: {reason}")
+
+
+class AlreadyRefunded(RefundRefused):
+    code = "ALREADY_REFUNDED"
+
+    def __init__(self, submission_id: str, refund_id: str) -> None:
+        self.refund_id = refund_id
+        refund = f" (refund {refund_id})" if refund_id else ""
+        super().__init__(submission_id, "refunded", f"it was refunded already{refund}")
+
+
 class NotPaid(DomainError):
     """Paid work (the analysis, the report) asked for a submission nobody has paid for."""
 

@@ -170,6 +170,24 @@ class JobQueue(Protocol):
         """Give up on a job for good. Raises LeaseLost."""
         ...
 
+    # -- an operator's hand on a submission's queued job --------------------------------------
+
+    def make_due(
+        self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT
+    ) -> Job | None:
+        """Make the submission's queued job of ``kind`` due at ``now`` (an operator's "run
+        now"): a later ``not_before`` (a retry's backoff) becomes ``now``, and a lease that ran
+        out (its worker died) is cleared; its attempts are kept. Returns the job as stored now;
+        None when no job of that kind is queued. Raises JobLeased when a live lease holds it."""
+        ...
+
+    def cancel(self, submission_id: str, error: str, kind: JobKind = JobKind.REPORT) -> Job | None:
+        """Give up for good on the submission's queued job of ``kind``, leased or not (its order
+        was refunded): it becomes dead with ``error``. A worker holding it has lost its lease
+        (its next renew, complete, retry_later or bury raises LeaseLost). Returns the job as
+        stored now; None when none was queued."""
+        ...
+
     def jobs_for(self, submission_id: str) -> list[Job]:
         """Every job ever queued for a submission, oldest first."""
         ...

@@ -5,6 +5,9 @@
     paid | processing | ready | failed --> refunded  (only a refund in full: a partial refund and
                                                     a dispute are recorded, the report stays)
 
+What operators did to it (requeued, ran now, refunded) is kept in ``actions``
+(domain/actions.py); erasure keeps that record, which holds no customer data.
+
 Erasure is not a status: ``erase_personal_data`` keeps the status (and every amount, date and
 Stripe id) and blanks what the customer told us, recording ``erased_at`` (domain/retention.py).
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from diagpro.domain.actions import OperatorAction
 from diagpro.domain.analysis import Analysis
 from diagpro.domain.email import AttemptState, EmailAttempt, EmailEvent, was_sent
 from diagpro.domain.errors import IllegalTransition
@@ -119,6 +123,9 @@ class Submission:
     # When its report was last made (mark_ready); None before, and on orders made ready before
     # this was recorded. Kept by erasure, like every date.
     ready_at: datetime | None = None
+    # What operators did to it, oldest first (domain/actions.py): no customer data, kept by
+    # erasure. A stored order from before this was recorded has none.
+    actions: tuple[OperatorAction, ...] = ()
 
     def _move(self, to: Status, now: datetime, **changes: object) -> Submission | None:
         if self.status == to:
@@ -296,6 +303,15 @@ class Submission:
             disputes += (dispute,)
         return self._amend(now, disputes=disputes)
 
+    def record_action(self, action: OperatorAction) -> Submission:
+        """Add what an operator did to the order's record (a change of its own, made after the
+        action itself, so a refused action is never recorded)."""
+        return self._amend(action.at, actions=(*self.actions, action))
+
+    @property
+    def last_action(self) -> OperatorAction | None:
+        return self.actions[-1] if self.actions else None
+
     @property
     def partly_refunded(self) -> bool:
         """Some money went back, but not all: the report stays the customer's."""
@@ -379,9 +395,10 @@ class Submission:
 
         Kept: the status, every amount, date and Stripe id (payment, checkout session, refunds,
         disputes), the equipment type and the answers picked from a fixed list; the operator's
-        failure details and what happened to each email (event, outcome, times, ids). Gone: all
-        the intake's typed text (domain/retention.py lists it), the analysis, which was written
-        from it and may quote it, and the address each email went to. None when already erased (so a
+        failure details, what happened to each email (event, outcome, times, ids) and what
+        operators did (``actions``: their names, job and refund ids). Gone: all the intake's
+        typed text (domain/retention.py lists it), the analysis, which was written from it and
+        may quote it, and the address each email went to. None when already erased (so a
         second purge does nothing); IllegalTransition while the order is in flight."""
         if self.erased_at is not None:
             return None

@@ -19,12 +19,14 @@ from pathlib import Path
 from diagpro.application.retention import ErasureRun
 from diagpro.config import ConfigError
 from diagpro.container import Container
+from diagpro.domain.actions import ActionKind, describe
 from diagpro.domain.email import EmailAttempt
 from diagpro.domain.errors import (
     DomainError,
     EmailRejected,
     EmailUnavailable,
     IntakeInvalid,
+    PaymentProviderError,
     StoreDamaged,
     StoreUnavailable,
 )
@@ -217,6 +219,8 @@ def _status(container: Container, args: argparse.Namespace) -> int:
         _say(f"  view: {view.links.view_url}")
     for attempt in sub.emails:
         _say(f"  {_attempt_line(attempt)}")
+    for action in sub.actions:
+        _say(f"  operator: {describe(action)}")
     return 0
 
 
@@ -310,11 +314,39 @@ def _ids(label: str, ids: list[str]) -> None:
         _say(f"  {label}: {', '.join(ids)}")
 
 
+def _operator() -> str:
+    """Who acts from this terminal, recorded on the order: the login name, marked as the CLI."""
+    user = os.environ.get("USER", "").strip()
+    return f"{user} (cli)" if user else "cli"
+
+
 def _requeue(container: Container, args: argparse.Namespace) -> int:
-    sub = container.requeue()(args.submission_id)
+    done = container.requeue_order()(args.submission_id, by=_operator())
+    sub = done.submission
+    if done.action.what is ActionKind.RAN_NOW:
+        _say(f"{sub.id}: {sub.status.value}; run now: {done.action.detail}")
+        return 0
     # A kept analysis is rendered again as it is: say so, as it is why no model call is billed.
     reuse = "; the report is made from its kept analysis" if sub.analysis is not None else ""
     _say(f"{sub.id}: {sub.status.value}; queued again{reuse}")
+    return 0
+
+
+def _refund(container: Container, args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise UserError(
+            f"refunding {args.submission_id} pays the customer back in full and cannot be "
+            "undone: run it again with --yes to confirm"
+        )
+    try:
+        done = container.refund_order()(args.submission_id, by=_operator())
+    except PaymentProviderError as exc:
+        print(
+            f"error: the refund did not go through, the order is unchanged: {exc.message}",
+            file=sys.stderr,
+        )
+        return 1
+    _say(f"{done.submission.id}: {done.submission.status.value}; {done.action.detail}")
     return 0
 
 
@@ -516,10 +548,20 @@ def _parser() -> argparse.ArgumentParser:
 
     requeue = commands.add_parser(
         "requeue",
-        help="queue a failed or stuck submission again, or make a lost report file again",
+        help="run a stuck submission's waiting report job now, queue a failed one again, or "
+        "make a lost report file again; recorded on the order",
     )
     requeue.add_argument("submission_id")
     requeue.set_defaults(run=_requeue)
+
+    refund = commands.add_parser(
+        "refund",
+        help="refund a paid submission without its report (or a failed one) in full, through "
+        "the payment provider; recorded on the order",
+    )
+    refund.add_argument("submission_id")
+    refund.add_argument("--yes", action="store_true", help="confirm: the refund cannot be undone")
+    refund.set_defaults(run=_refund)
 
     resend = commands.add_parser(
         "resend-email",

@@ -50,7 +50,15 @@ from diagpro.adapters.firestore._edge import (
     translated,
 )
 from diagpro.adapters.firestore.indexes import DUE_JOBS
-from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
+from diagpro.adapters.job_rules import (
+    cancelled,
+    check_claim,
+    check_lease,
+    check_limit,
+    due_at,
+    made_due,
+    utc,
+)
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import IdSource
@@ -283,6 +291,53 @@ class FirestoreJobQueue:
             transaction.update(ref, changes)
 
         self._transaction(finish, "finish job")
+
+    def make_due(
+        self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT
+    ) -> Job | None:
+        at = utc(now)
+        return self._change_queued(
+            submission_id, kind, lambda job: made_due(job, at), "run job now"
+        )
+
+    def cancel(self, submission_id: str, error: str, kind: JobKind = JobKind.REPORT) -> Job | None:
+        return self._change_queued(
+            submission_id, kind, lambda job: cancelled(job, error), "cancel job"
+        )
+
+    def _change_queued(
+        self, submission_id: str, kind: JobKind, change: Callable[[Job], Job], action: str
+    ) -> Job | None:
+        """In one transaction: find the submission's queued job of ``kind`` through its lock doc
+        (which names the latest job) and write ``change(job)`` back. A claim or finish landing
+        meanwhile makes Firestore run it again on the job as it is then."""
+        lock_ref = self._locks.document(lock_id(submission_id, JobKind(kind)))
+
+        def change_once(transaction: Any) -> Job | None:
+            lock = lock_ref.get(transaction=transaction, timeout=RPC_TIMEOUT)
+            live = lock.get("live_job") if lock.exists else None
+            if not live:
+                return None
+            ref = self._jobs.document(live)
+            current = ref.get(transaction=transaction, timeout=RPC_TIMEOUT)
+            if not current.exists or current.get("state") != JobState.QUEUED.value:
+                return None
+            job = change(_job(current))
+            transaction.update(
+                ref,
+                {
+                    "state": job.state.value,
+                    "not_before": job.not_before,
+                    "lease_owner": job.lease_owner,
+                    "lease_until": job.lease_until,
+                    "due_at": due_at(job),
+                    "last_error": job.last_error,
+                },
+            )
+            return job
+
+        changed: Job | None = self._transaction(change_once, action)
+        return changed
 
     def jobs_for(self, submission_id: str) -> list[Job]:
         query = self._jobs.where(filter=FieldFilter("submission_id", "==", submission_id))

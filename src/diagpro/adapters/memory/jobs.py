@@ -13,7 +13,15 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, due_at, utc
+from diagpro.adapters.job_rules import (
+    cancelled,
+    check_claim,
+    check_lease,
+    check_limit,
+    due_at,
+    made_due,
+    utc,
+)
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobKind, JobState
 from diagpro.domain.ports import IdSource
@@ -37,13 +45,9 @@ class MemoryJobQueue:
     def enqueue(self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT) -> Job:
         at = utc(now)
         with self._lock:
-            for job in self._ordered():
-                if (
-                    job.submission_id == submission_id
-                    and job.kind is kind
-                    and job.state is JobState.QUEUED
-                ):
-                    return job
+            queued = self._queued(submission_id, kind)
+            if queued is not None:
+                return queued
             job = Job(
                 id=self._ids.token(),
                 submission_id=submission_id,
@@ -113,6 +117,27 @@ class MemoryJobQueue:
             held = self._held(job)
             self._store(replace(held, state=JobState.DEAD, lease_until=None, last_error=error))
 
+    def make_due(
+        self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT
+    ) -> Job | None:
+        at = utc(now)
+        with self._lock:
+            queued = self._queued(submission_id, kind)
+            if queued is None:
+                return None
+            job = made_due(queued, at)
+            self._store(job)
+            return job
+
+    def cancel(self, submission_id: str, error: str, kind: JobKind = JobKind.REPORT) -> Job | None:
+        with self._lock:
+            queued = self._queued(submission_id, kind)
+            if queued is None:
+                return None
+            job = cancelled(queued, error)
+            self._store(job)
+            return job
+
     def jobs_for(self, submission_id: str) -> list[Job]:
         with self._lock:
             return [job for job in self._ordered() if job.submission_id == submission_id]
@@ -124,6 +149,16 @@ class MemoryJobQueue:
         return min(due, default=None)
 
     # -- helpers (call with the lock held) --
+
+    def _queued(self, submission_id: str, kind: JobKind) -> Job | None:
+        for _, job in self._jobs.values():
+            if (
+                job.submission_id == submission_id
+                and job.kind == kind
+                and job.state is JobState.QUEUED
+            ):
+                return job
+        return None
 
     def _due(self, at: datetime, limit: int) -> list[Job]:
         entries = [e for e in self._jobs.values() if _claimable(e[1], at)]

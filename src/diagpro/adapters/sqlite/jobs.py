@@ -20,10 +20,18 @@ attempt. ``complete`` and ``bury`` keep ``lease_owner`` (who finished it) but cl
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from diagpro.adapters.job_rules import check_claim, check_lease, check_limit, utc
+from diagpro.adapters.job_rules import (
+    cancelled,
+    check_claim,
+    check_lease,
+    check_limit,
+    made_due,
+    utc,
+)
 from diagpro.adapters.sqlite.db import Database
 from diagpro.domain.errors import LeaseLost
 from diagpro.domain.jobs import Job, JobKind, JobState
@@ -228,6 +236,42 @@ class SqliteJobQueue:
                     f"Worker {job.lease_owner!r} no longer holds job {job.id}"
                     f" (attempt {job.attempts})"
                 )
+
+    def make_due(
+        self, submission_id: str, now: datetime, kind: JobKind = JobKind.REPORT
+    ) -> Job | None:
+        at = utc(now)
+        return self._change_queued(submission_id, kind, lambda job: made_due(job, at))
+
+    def cancel(self, submission_id: str, error: str, kind: JobKind = JobKind.REPORT) -> Job | None:
+        return self._change_queued(submission_id, kind, lambda job: cancelled(job, error))
+
+    def _change_queued(
+        self, submission_id: str, kind: JobKind, change: Callable[[Job], Job]
+    ) -> Job | None:
+        """Read the submission's queued job of ``kind`` and write ``change(job)`` back, in one
+        BEGIN IMMEDIATE transaction (so no claim or finish slips in between)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                _SELECT + " WHERE submission_id = ? AND kind = ? AND state = 'queued'",
+                (submission_id, JobKind(kind).value),
+            ).fetchone()
+            if row is None:
+                return None
+            job = change(_job(row))
+            conn.execute(
+                "UPDATE jobs SET state = ?, not_before = ?, lease_owner = ?, lease_until = ?,"
+                " last_error = ? WHERE id = ?",
+                (
+                    job.state.value,
+                    _text(job.not_before),
+                    job.lease_owner,
+                    None if job.lease_until is None else _text(job.lease_until),
+                    job.last_error,
+                    job.id,
+                ),
+            )
+        return job
 
     def jobs_for(self, submission_id: str) -> list[Job]:
         with self._db.connect() as conn:

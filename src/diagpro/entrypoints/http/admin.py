@@ -12,12 +12,17 @@ The page shows what an operator needs to act on an order and nothing more of the
 machine, never a name, email or phone. It carries the pages' security headers (page_headers.py:
 no caching, no framing, a CSP without inline scripts or styles; the chart is SVG made here).
 
-One action: "Run again" on a failed order (RequeueSubmission: back in the queue). Not on a stuck
-one: its report job is already queued, and RequeueSubmission leaves a queued job's retry time as
-it is, so the button would do nothing. It is a POST form with a confirmation box that must be
-ticked, behind the same Basic check and the pages' CSRF guard (form_guard.py): a browser sends
-Basic credentials with any request to the site, so another site's form could otherwise post it
-for a signed-in operator. Each action is logged with the order id (never the key). No refunds.
+Actions on an order (application/operator_actions.py, the same use cases as ``diagpro requeue``
+and ``diagpro refund``): "Run again" on a failed order (back in the queue), "Run now" on a stuck
+one (its waiting report job made due now and announced; refused while a worker holds it, saying
+who and until when), and "Refund" on a paid order without its report or a failed one (in full,
+through the payment provider; a ready or refunded order is refused with the reason, a provider
+error is shown and the order stays as it was). Each is a POST form with its own confirmation box
+that must be ticked, behind the same Basic check and the pages' CSRF guard (form_guard.py): a
+browser sends Basic credentials with any request to the site, so another site's form could
+otherwise post it for a signed-in operator. Each action is recorded on the order (when, what,
+the Basic user name typed at sign-in, what came of it: the "Last action" column) and logged, never
+with the key.
 """
 
 from __future__ import annotations
@@ -34,13 +39,18 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
+from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_502_BAD_GATEWAY,
+)
 from litestar.types import Middleware
 
+from diagpro.application.operator_actions import RefundOrder, RequeueOrder
 from diagpro.application.operator_overview import DAY_LIMIT, OperatorOverview, ReadyTime
-from diagpro.application.status import RequeueSubmission
 from diagpro.config import Settings
-from diagpro.domain.errors import SubmissionNotFound
+from diagpro.domain.errors import PaymentProviderError, SubmissionNotFound
 from diagpro.domain.ids import is_submission_id
 from diagpro.entrypoints.http import intake_form
 from diagpro.entrypoints.http.auth import ApiKeys
@@ -55,17 +65,28 @@ ROWS = 50
 CHART_WIDTH, CHART_HEIGHT = 600, 160
 
 
-def basic_password(authorization: str) -> bytes:
-    """The password of an ``Authorization: Basic`` header (the scheme in any case, RFC 7235
-    section 2.1); empty for another scheme or a header that is not base64 of ``user:password``."""
+def basic_credentials(authorization: str) -> tuple[bytes, bytes]:
+    """The user name and password of an ``Authorization: Basic`` header (the scheme in any case,
+    RFC 7235 section 2.1); both empty for another scheme or a header that is not base64 of
+    ``user:password``."""
     if authorization[: len(_BASIC)].lower() != _BASIC:
-        return b""
+        return b"", b""
     try:
         pair = base64.b64decode(authorization[len(_BASIC) :].strip(), validate=True)
     except (binascii.Error, ValueError):
-        return b""
-    _, colon, password = pair.partition(b":")
-    return password if colon else b""
+        return b"", b""
+    user, colon, password = pair.partition(b":")
+    return (user, password) if colon else (b"", b"")
+
+
+def basic_password(authorization: str) -> bytes:
+    return basic_credentials(authorization)[1]
+
+
+def operator_user(authorization: str) -> str:
+    """Who the operator said they are: the Basic user name (UTF-8, as the realm's charset
+    parameter asks, RFC 7617 section 2.1), recorded with each action. Never the password."""
+    return basic_credentials(authorization)[0].decode("utf-8", errors="replace")
 
 
 def check_operator(settings: Settings, authorization: str) -> None:
@@ -155,34 +176,71 @@ def admin_page(
     )
 
 
+def _confirmed(submission_id: str, data: dict[str, Any], what: str) -> None:
+    if not is_submission_id(submission_id):
+        raise SubmissionNotFound(submission_id)
+    if intake_form.first(data.get("confirm")) != "yes":
+        raise ApiError(
+            HTTP_400_BAD_REQUEST, "NOT_CONFIRMED", f"tick the confirmation box to {what}"
+        )
+
+
 @post(
     "/admin/orders/{submission_id:str}/requeue",
     status_code=HTTP_303_SEE_OTHER,
     sync_to_thread=True,
     include_in_schema=False,
 )
-def requeue_order(
+def run_order(
     request: Request[Any, Any, Any],
     submission_id: FromPath[str],
     data: FormBody,
     settings: NamedDependency[Settings],
-    requeue: NamedDependency[RequeueSubmission],
+    requeue_order: NamedDependency[RequeueOrder],
 ) -> Redirect:
-    """Queue a failed order's report again, once the confirmation box is ticked."""
-    check_operator(settings, request.headers.get("authorization", ""))
-    if not is_submission_id(submission_id):
-        raise SubmissionNotFound(submission_id)
-    if intake_form.first(data.get("confirm")) != "yes":
+    """Run a failed order again, or a stuck one now, once the confirmation box is ticked."""
+    authorization = request.headers.get("authorization", "")
+    check_operator(settings, authorization)
+    _confirmed(submission_id, data, "run the order's report")
+    # An order it cannot run: 409, saying why (a worker on it: who, and until when).
+    requeue_order(submission_id, by=operator_user(authorization))
+    return Redirect("/admin", status_code=HTTP_303_SEE_OTHER)
+
+
+@post(
+    "/admin/orders/{submission_id:str}/refund",
+    status_code=HTTP_303_SEE_OTHER,
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def refund_form(
+    request: Request[Any, Any, Any],
+    submission_id: FromPath[str],
+    data: FormBody,
+    settings: NamedDependency[Settings],
+    refund_order: NamedDependency[RefundOrder],
+) -> Redirect:
+    """Refund an order's payment in full, once the confirmation box is ticked."""
+    authorization = request.headers.get("authorization", "")
+    check_operator(settings, authorization)
+    _confirmed(submission_id, data, "refund the order in full")
+    try:
+        # A ready or refunded order: 409, saying why (the refund id of the earlier refund).
+        refund_order(submission_id, by=operator_user(authorization))
+    except PaymentProviderError as exc:
+        # The operator must see the provider's reason (the API's answer hides it from clients).
         raise ApiError(
-            HTTP_400_BAD_REQUEST,
-            "NOT_CONFIRMED",
-            "tick the confirmation box to run the order's report again",
-        )
-    requeue(submission_id)  # an order it cannot run again: 409 CONFLICT, saying why
-    log.warning("operator action: requeue %s", submission_id)
+            HTTP_502_BAD_GATEWAY,
+            "REFUND_FAILED",
+            f"the refund did not go through, the order is unchanged: {exc.message}",
+        ) from exc
     return Redirect("/admin", status_code=HTTP_303_SEE_OTHER)
 
 
 def admin_routes(form_guard: Middleware) -> Router:
-    """The page and its action, with the pages' CSRF cookie and check (form_guard.py)."""
-    return Router(path="/", route_handlers=[admin_page, requeue_order], middleware=[form_guard])
+    """The page and its actions, with the pages' CSRF cookie and check (form_guard.py)."""
+    return Router(
+        path="/",
+        route_handlers=[admin_page, run_order, refund_form],
+        middleware=[form_guard],
+    )

@@ -60,6 +60,8 @@ _BRIDGED = (
     ("metrics_registry", "scraped_registry"),
     ("readiness", "readiness"),
     ("operator_overview", "operator_overview"),
+    ("requeue_order", "requeue_order"),
+    ("refund_order", "refund_order"),
 )
 
 

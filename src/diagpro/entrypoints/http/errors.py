@@ -45,6 +45,9 @@ _STATUS: dict[type[domain.DomainError], int] = {
     domain.ConcurrentUpdate: HTTP_409_CONFLICT,
     domain.PaymentProviderError: HTTP_502_BAD_GATEWAY,
     domain.NotPaid: HTTP_409_CONFLICT,
+    # An operator's action the order refuses (operator page): the message says why.
+    domain.JobLeased: HTTP_409_CONFLICT,
+    domain.RefundRefused: HTTP_409_CONFLICT,
     # A store outage is ours and passing: 503 tells clients to come back, and makes Stripe
     # redeliver a webhook it could not hand over (https://docs.stripe.com/webhooks#retries).
     domain.StoreUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
@@ -134,7 +137,10 @@ def on_domain_error(
         details = [{"field": p.field, "message": p.problem} for p in exc.problems]
         message = "Validation failed"
     extra: dict[str, Any] = {}
-    if isinstance(exc, domain.ReportNotReady | domain.IllegalTransition | domain.NotPaid):
+    if isinstance(
+        exc,
+        domain.ReportNotReady | domain.IllegalTransition | domain.NotPaid | domain.RefundRefused,
+    ):
         extra["status"] = getattr(exc, "status", None) or getattr(exc, "current", "")
     if isinstance(exc, domain.ReportErased):
         extra["erasedAt"] = exc.erased_at
