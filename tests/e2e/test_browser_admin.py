@@ -98,6 +98,7 @@ def test_an_operator_refunds_a_paid_order_from_the_page(
     wait.until(ec.text_to_be_present_in_element((By.ID, "orders"), "refunded by Ana Ops"))
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-order="{sid}"]')
     assert "refunded" in row.text
-    assert "refund re_local_" in row.find_element(By.CLASS_NAME, "last-action").text
+    notes = browser.find_element(By.CSS_SELECTOR, f'tr[data-notes-for="{sid}"]')
+    assert "refund re_local_" in notes.find_element(By.CLASS_NAME, "last-action").text
     assert not row.find_elements(By.CSS_SELECTOR, "form.refund")  # nothing left to refund
     assert OPERATOR_KEY not in browser.page_source
