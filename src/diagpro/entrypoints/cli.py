@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from diagpro.application.orders import ALERT_AFTER
 from diagpro.application.retention import ErasureRun
 from diagpro.config import ConfigError
 from diagpro.container import Container
@@ -34,7 +35,7 @@ from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.orders_command import add_orders_command
-from diagpro.entrypoints.worker import Chore, run_worker
+from diagpro.entrypoints.worker import run_worker, worker_chores
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
 _FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -327,21 +328,23 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
             "Use DIAGPRO_WORK_MODE=pull for worker processes"
         )
     _refuse_unusable_store(container)
+    from diagpro.entrypoints.http.observability import configure_json_logging
+
+    # The same JSON lines as `diagpro serve`, at INFO: a worker pool's log lines feed the same
+    # log-based metrics and alerts (deploy/monitoring), the overdue orders' above all.
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
     process = container.process_jobs(
         progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
     )
     stop = threading.Event()
     try:
-        # A pull worker purges too (DIAGPRO_RETENTION_DAYS), at start and daily; several
-        # workers doing it at once is harmless: each erasure is a compare-and-set.
-        chore = Chore(lambda: container.purge_expired().until_done(), container.clock())
         worked = run_worker(
             process,
             container.jobs(),
             container.clock(),
             stop,
             until_idle=args.until_idle,
-            chore=chore,
+            chores=worker_chores(container),
         )
     except KeyboardInterrupt:
         stop.set()
@@ -371,14 +374,24 @@ def _sweep(container: Container, args: argparse.Namespace) -> int:
             "diagpro sweep announces due jobs on Pub/Sub: set PUBSUB_TOPIC, PUBSUB_SUBSCRIPTION "
             "and GCP_PROJECT (workers polling the store sweep it themselves)"
         )
+    from diagpro.entrypoints.http.observability import configure_json_logging
+
+    # JSON lines, as the service writes: a Cloud Run job's overdue orders feed the same alert.
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
     result = container.sweep_due_jobs()()
     if args.json:
-        counts = {"due": result.due, "announced": result.announced, "failed": result.failed}
+        counts = {
+            "due": result.due,
+            "announced": result.announced,
+            "failed": result.failed,
+            "overdue": result.overdue,
+        }
         _say(json.dumps(counts))
     else:
         _say(
             f"sweep: {result.due} due job(s), {result.announced} announced again on Pub/Sub, "
-            f"{result.failed} failed"
+            f"{result.failed} failed; {result.overdue} paid order(s) without a report after "
+            f"{int(ALERT_AFTER.total_seconds() // 60)} min"
         )
     return 0 if result.complete else 1
 
