@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from diagpro.config import load_settings
 from diagpro.config.declarations import SETTINGS
 from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 from diagpro.entrypoints import cli
@@ -106,9 +107,14 @@ def test_every_shell_variable_is_set_before_it_is_used(script: str):
     assigned = shell_assignments(script)
     # checked first, each with the message to export it
     from_operator = {"STRIPE_SECRET_KEY", "DIAGPRO_SMTP_PASSWORD"}
+    # the operator's choice, only ever read with a default (set -u would stop at a bare use)
+    optional = {"DIAGPRO_OPERATOR_KEYS"}
     for number, line in enumerate(script.splitlines(), 1):
         for name in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", line):
             if name in from_operator:
+                continue
+            if name in optional:
+                assert f"${{{name}:-" in line, f"line {number} uses ${name} without a default"
                 continue
             assert name in assigned, f"line {number} uses ${name}, never assigned"
             assert assigned[name] <= number, f"line {number} uses ${name} before it is set"
@@ -159,6 +165,7 @@ def test_secrets_exist_and_are_readable_before_the_service_starts(script: str):
         "api-keys",
         "link-secret",
         "smtp-password",
+        "operator-keys",
     ):
         assert _index_of(commands, rf"secrets create diagpro-{secret}\b") < deploy
         assert _index_of(commands, rf"secrets add-iam-policy-binding diagpro-{secret}\b") < deploy
@@ -443,6 +450,65 @@ def test_the_smtp_password_goes_from_the_operators_environment_to_secret_manager
         r"--role=roles/secretmanager.secretAccessor",
     )
     assert readable < _index_of(commands, r"run services replace")
+
+
+def test_the_operator_key_is_made_or_taken_from_the_environment_into_secret_manager_only(
+    deploy_dir, capsys, monkeypatch
+):
+    monkeypatch.setenv("DIAGPRO_OPERATOR_KEYS", "op_the-operators-own-key-123")
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    args += ["--deploy-dir", str(deploy_dir), "--no-email"]
+    assert cli.main(args) == 0
+    script = capsys.readouterr().out
+    assert "op_the-operators-own-key-123" not in script
+    # Piped in from the operator's export, or a fresh 256-bit key made on their machine by
+    # Python's `secrets` (printf is a builtin: the key is on no command line).
+    [stored] = [
+        line for line in script.splitlines() if "secrets create diagpro-operator-keys" in line
+    ]
+    assert stored.startswith(
+        "printf '%s' \"${DIAGPRO_OPERATOR_KEYS:-$(python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))')}\" | gcloud secrets create diagpro-operator-keys"
+    )
+    commands = _commands(script)
+    readable = _index_of(
+        commands,
+        r"secrets add-iam-policy-binding diagpro-operator-keys\s+"
+        rf"--member=serviceAccount:{re.escape(DEPLOYMENT.runtime)}\s+"
+        r"--role=roles/secretmanager.secretAccessor",
+    )
+    assert readable < _index_of(commands, r"run services replace")
+    # The service and its doctor read it from the secret; the operator is told how to.
+    assert _service(script)[1]["DIAGPRO_OPERATOR_KEYS"] == "diagpro-operator-keys"
+    assert _doctor_job(script)[1]["DIAGPRO_OPERATOR_KEYS"] == "diagpro-operator-keys"
+    assert (
+        "gcloud secrets versions access latest --secret=diagpro-operator-keys "
+        "--project=my-shop-123" in script.rsplit("\n# --", 1)[-1]
+    )
+
+
+def _made_key(script: str, operator_keys: str | None) -> str:
+    """What the script's operator-key line sends to Secret Manager, run by bash."""
+    [line] = [
+        line for line in script.splitlines() if "secrets create diagpro-operator-keys" in line
+    ]
+    value = line.split(" | ", 1)[0]
+    env = {"PATH": "/usr/bin:/bin"}
+    if operator_keys is not None:
+        env["DIAGPRO_OPERATOR_KEYS"] = operator_keys
+    result = subprocess.run(
+        ["bash", "-euc", value], capture_output=True, text=True, env=env, check=True
+    )
+    return result.stdout
+
+
+def test_the_made_operator_key_is_one_the_service_accepts(script: str):
+    made = _made_key(script, None)
+    assert len(made) >= 43 and made != _made_key(script, None)  # 32 random bytes, base64url
+    settings = load_settings({"DIAGPRO_OPERATOR_KEYS": made})
+    assert settings.operator_keys == (made,)
+    given = "op_given_key_0123456789,op_another_key_0123456"
+    assert _made_key(script, given) == given
 
 
 def test_a_deployment_that_would_email_no_customer_is_refused(deploy_dir, capsys):

@@ -64,6 +64,12 @@ APIS = (
 # `diagpro doctor` expects the endpoint to send).
 STRIPE_EVENTS = tuple(kind.value for kind in EventKind if kind is not EventKind.OTHER)
 
+# The operator key (/metrics as a Bearer key, /admin as the Basic password). The operator may
+# export their own under the setting's name, as the SMTP password is; otherwise the script makes
+# one. Either way it goes only to Secret Manager, and is read back from there.
+OPERATOR_KEY_SECRET = "diagpro-operator-keys"  # noqa: S105 - the secret's name, not its value
+OPERATOR_KEY_VARIABLE = "DIAGPRO_OPERATOR_KEYS"
+
 # Secret Manager secret -> the setting it feeds (deploy/service.yaml reads them by these names);
 # with email sent, also PASSWORD_SECRET -> DIAGPRO_SMTP_PASSWORD (Deployment.secrets).
 SECRETS = {
@@ -71,6 +77,7 @@ SECRETS = {
     "diagpro-stripe-webhook-secret": "STRIPE_WEBHOOK_SECRET",
     "diagpro-api-keys": "DIAGPRO_API_KEYS",
     "diagpro-link-secret": "DIAGPRO_LINK_SECRET",
+    OPERATOR_KEY_SECRET: OPERATOR_KEY_VARIABLE,
 }
 
 # Push subscription, as the push endpoint expects it (issue 9's contract): Pub/Sub waits up to
@@ -403,7 +410,8 @@ def _preamble(d: Deployment) -> str:
 # Written by `diagpro cloud-setup --print`; run it once, from the repository root, on an empty
 # project, after `make setup` and `gcloud auth login` as a project owner:
 #   export STRIPE_SECRET_KEY=sk_test_...   # test mode first: see README, "Deploy to Google Cloud"
-{password}#   bash cloud-setup.sh
+{password}#   export {OPERATOR_KEY_VARIABLE}=...   # optional (16+ characters): else one is made
+#   bash cloud-setup.sh
 # It stops at the first command that fails (set -e); each command can also be run by hand.
 set -euo pipefail
 : "${{STRIPE_SECRET_KEY:?export STRIPE_SECRET_KEY (sk_test_... first) before running this}}"
@@ -637,11 +645,14 @@ def _stripe_webhook(d: Deployment) -> str:
 
 def _secrets(d: Deployment) -> str:
     p = f"--project={d.project}"
+    random_value = "python3 -c " + shlex.quote(_RANDOM_VALUE_PROGRAM)
     values = {
         "diagpro-stripe-secret-key": '"$STRIPE_SECRET_KEY"',
         "diagpro-stripe-webhook-secret": '"$WEBHOOK_SECRET"',
         "diagpro-api-keys": '"$API_KEY"',
-        "diagpro-link-secret": '"$(python3 -c ' + shlex.quote(_RANDOM_VALUE_PROGRAM) + ')"',
+        "diagpro-link-secret": f'"$({random_value})"',
+        # The exported keys when given, else a fresh one.
+        OPERATOR_KEY_SECRET: f'"${{{OPERATOR_KEY_VARIABLE}:-$({random_value})}}"',
         PASSWORD_SECRET: f'"${PASSWORD_VARIABLE}"',
     }
     commands = []
@@ -794,6 +805,9 @@ def _doctor(d: Deployment, service_yaml: str) -> str:
             ["gcloud", "run", "jobs", "execute", f"{d.service}-doctor"], ["--wait", region, p]
         ),
         'echo "diagpro answers at $PUBLIC_BASE_URL (x-api-key: the diagpro-api-keys secret)"',
+        # Printed as a command to run, never the key itself: this output may be kept in a log.
+        f'echo "operator key (GET /metrics as Bearer, GET /admin as the password): '
+        f'gcloud secrets versions access latest --secret={OPERATOR_KEY_SECRET} {p}"',
     )
 
 
