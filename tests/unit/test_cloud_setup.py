@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from diagpro.config import load_settings
 from diagpro.config.declarations import SETTINGS
@@ -614,3 +615,66 @@ def test_a_sender_name_with_quotes_and_commas_reaches_the_service_and_the_doctor
     )
     assert _service(script)[0]["DIAGPRO_EMAIL_FROM"] == sender
     assert _doctor_job(script)[0]["DIAGPRO_EMAIL_FROM"] == sender
+
+
+# -- the Prometheus sidecar (--prometheus-sidecar) -----------------------------------------------
+
+SIDECAR = Deployment(
+    project="my-shop-123",
+    region="us-central1",
+    stripe_api_version="2025-09-30.clover",
+    email=RELAY,
+    prometheus_sidecar=True,
+)
+
+
+def test_the_sidecar_deployment_creates_its_config_and_rights_before_the_service(tmp_path):
+    script = setup_script(SIDECAR, DEPLOY_DIR)
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    commands = _commands(script)
+    deploy = _index_of(commands, r"run services replace")
+    assert _index_of(commands, r"services enable .*monitoring\.googleapis\.com") < deploy
+    created = commands[_index_of(commands, r"secrets create diagpro-run-monitoring\b")]
+    assert "--data-file=deploy/run-monitoring.yaml" in created
+    assert _index_of(commands, r"secrets create diagpro-run-monitoring\b") < deploy
+    runtime = re.escape(DEPLOYMENT.runtime)
+    for grant in (
+        r"secrets add-iam-policy-binding diagpro-run-monitoring\s+"
+        rf"--member=serviceAccount:{runtime}",
+        rf"projects add-iam-policy-binding my-shop-123\s+--member=serviceAccount:{runtime}\s+"
+        r"--role=roles/monitoring.metricWriter",
+    ):
+        assert _index_of(commands, grant) < deploy
+    definition = re.search(r"<<EOF\n(.*?)\nEOF", script, flags=re.DOTALL)
+    assert definition
+    containers = yaml.safe_load(definition.group(1))["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["diagpro", "collector"]
+    # The service and its doctor: the same settings as without the sidecar, and the port.
+    plain, secret = _service(script)
+    base_plain, base_secret = _service(setup_script(DEPLOYMENT, DEPLOY_DIR))
+    assert plain == {**base_plain, "DIAGPRO_METRICS_PORT": "9464"} and secret == base_secret
+    assert _doctor_job(script)[0]["DIAGPRO_METRICS_PORT"] == "9464"
+
+
+def test_without_the_flag_there_is_no_sidecar(script: str):
+    assert "collector" not in script and "monitoring" not in script
+
+
+def test_a_sidecar_scraping_another_port_than_the_service_serves_is_refused(tmp_path):
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    for name in ("service-with-prometheus.yaml", "firestore.indexes.json"):
+        (folder / name).write_text((DEPLOY_DIR / name).read_text(encoding="utf-8"))
+    config = (DEPLOY_DIR / "run-monitoring.yaml").read_text(encoding="utf-8")
+    (folder / "run-monitoring.yaml").write_text(config.replace('"9464"', '"9465"'))
+    with pytest.raises(
+        CloudSetupError, match=r"scrapes port\(s\) 9465 .* DIAGPRO_METRICS_PORT=9464"
+    ):
+        setup_script(SIDECAR, folder)
+
+
+def test_the_flag_chooses_the_sidecar(deploy_dir, capsys):
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    assert cli.main([*args, "--no-email", "--prometheus-sidecar"]) == 0
+    assert "secrets create diagpro-run-monitoring" in capsys.readouterr().out

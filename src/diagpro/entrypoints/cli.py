@@ -333,6 +333,7 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
     # The same JSON lines as `diagpro serve`, at INFO: a worker pool's log lines feed the same
     # log-based metrics and alerts (deploy/monitoring), the overdue orders' above all.
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
+    _serve_metrics_port(container)
     process = container.process_jobs(
         progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
     )
@@ -353,8 +354,24 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
-class StoreRefused(Exception):
-    """The store cannot be read and written: the service must not start (exit 1)."""
+def _serve_metrics_port(container: Container) -> None:
+    """DIAGPRO_METRICS_PORT: this process's counters on a port of their own (a thread)."""
+    settings = container.settings()
+    if not settings.metrics_port.enabled:
+        return
+    from diagpro.entrypoints.metrics_port import MetricsPortError, start_metrics_port
+
+    try:
+        start_metrics_port(
+            settings.metrics_port, container.scraped_registry(), settings.operator_keys
+        )
+    except MetricsPortError as exc:
+        raise StartRefused(f"diagpro cannot start: {exc}") from exc
+
+
+class StartRefused(Exception):
+    """What the process needs cannot be used (a store that takes no write, a metrics port that
+    cannot be opened): it must not start (exit 1)."""
 
 
 def _refuse_unusable_store(container: Container) -> None:
@@ -365,7 +382,7 @@ def _refuse_unusable_store(container: Container) -> None:
     except StoreUnavailable as exc:  # the database would not even open
         problem = f"database: {exc.message}"
     if problem is not None:
-        raise StoreRefused(f"diagpro cannot start: {problem}")
+        raise StartRefused(f"diagpro cannot start: {problem}")
 
 
 def _sweep(container: Container, args: argparse.Namespace) -> int:
@@ -435,6 +452,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     elif not settings.work.worker_in_server:
         _say("work mode pull: no worker in this process; run `diagpro worker` for the jobs")
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
+    _serve_metrics_port(container)
     # proxy_headers=False: uvicorn would otherwise take the client address (and scheme) from
     # X-Forwarded-For for any peer in forwarded_allow_ips (127.0.0.1 by default), so a client
     # could choose the address it is rate limited as. Only DIAGPRO_TRUSTED_PROXIES decides who
@@ -641,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    except StoreRefused as exc:  # the line already says what to do
+    except StartRefused as exc:  # the line already says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except StoreDamaged as exc:  # trying again cannot help: the message says what does
