@@ -95,3 +95,11 @@ Feature: Making the report after payment
     When the operator tries to refund it
     Then the operator is told to refund it in the Stripe dashboard
     And the submission is "ready"
+
+  Scenario: The operator is told of a paid order still without its report after 10 minutes
+    Given I have paid for a report on my 2015 Ford F-150
+    When 9 minutes pass without a worker and the sweep runs
+    Then the operator is told of no overdue order
+    When another minute passes and the sweep runs
+    Then the operator is told my order has had no report for 10 minutes, and why
+    And the operator is not told my email address or my machine

@@ -42,6 +42,7 @@ from diagpro.application.intake import SaveSubmission
 from diagpro.application.operator_actions import RefundOrder, RequeueOrder
 from diagpro.application.operator_overview import OperatorOverview
 from diagpro.application.orders import ListOrders, StuckOrders
+from diagpro.application.overdue import CheckOverdueOrders
 from diagpro.application.payments import (
     FollowCheckout,
     Fulfil,
@@ -492,12 +493,19 @@ class Container(containers.DeclarativeContainer):
         emails=send_order_email,
         meter=meter,
     )
+    # The operator's order list (`diagpro orders`), from stuck_orders.
+    list_orders = providers.Factory(ListOrders, submissions, jobs, clock, stuck_orders)
+    # Paid orders without a report after ten minutes, logged for the alert (application/overdue.py):
+    # run by the sweep (push mode) and every worker (inline, pull) now and then.
+    check_overdue_orders = providers.Factory(CheckOverdueOrders, list_orders)
     # DIAGPRO_WORK_MODE=push: one job per request on /tasks/jobs, and the sweep.
     job_announcer = providers.Singleton(_job_announcer, jobs, settings.provided.cloud.pubsub)
     task_callers = providers.Singleton(_task_callers, settings.provided.work)
     firestore_queries = providers.Callable(_firestore_queries)
     work_pushed_job = providers.Factory(WorkPushedJob, jobs, process_jobs, clock, worker_settings)
-    sweep_due_jobs = providers.Factory(SweepDueJobs, jobs, job_announcer, clock)
+    sweep_due_jobs = providers.Factory(
+        SweepDueJobs, jobs, job_announcer, clock, check_overdue=check_overdue_orders
+    )
     remake_lost_report = providers.Factory(RemakeLostReport, submissions, jobs, reports, clock)
     describe = providers.Factory(
         DescribeSubmission,
@@ -511,8 +519,7 @@ class Container(containers.DeclarativeContainer):
     download_links = providers.Factory(
         GetDownloadLinks, submissions, reports, clock, remake_lost_report
     )
-    # The operator's order list (`diagpro orders`) and readiness (/readyz), from stuck_orders.
-    list_orders = providers.Factory(ListOrders, submissions, jobs, clock, stuck_orders)
+    # Readiness (/readyz), from stuck_orders.
     readiness = providers.Singleton(Readiness, health, stuck_orders.provider)
     # The operator page (GET /admin): the same store reads as `diagpro orders`, and a day's counts.
     operator_overview = providers.Factory(

@@ -169,6 +169,10 @@ def test_the_secrets_hold_what_the_earlier_commands_answered(ran: list[dict]):
     assert stored["diagpro-api-keys"] == ANSWERS["value(keyString)"]
     assert len(stored["diagpro-link-secret"]) >= 32
     assert stored["diagpro-smtp-password"] == SMTP_PASSWORD
+    # No DIAGPRO_OPERATOR_KEYS exported: a fresh key, one the service accepts, on no command line.
+    operator_key = stored["diagpro-operator-keys"]
+    assert len(operator_key) >= 43 and "," not in operator_key
+    assert not [c for c in ran if any(operator_key in word for word in c["args"])]
 
 
 def test_the_smtp_password_is_on_no_command_line(ran: list[dict]):

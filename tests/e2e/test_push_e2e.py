@@ -233,7 +233,7 @@ def test_a_lost_message_is_finished_by_the_sweep(
         # A Cloud Run job (or Cloud Scheduler's POST /tasks/sweep) sweeps the store.
         swept = run(["sweep", "--json"], {**env, "DIAGPRO_PUBLIC_BASE_URL": server.url}, tmp_path)
         assert swept.returncode == 0, swept.stderr
-        assert json.loads(swept.stdout) == {"due": 1, "announced": 1, "failed": 0}
+        assert json.loads(swept.stdout) == {"due": 1, "announced": 1, "failed": 0, "overdue": 0}
 
         report = wait_ready(client, sid)
         check_report(cloud, sid, report, tmp_path)
@@ -244,6 +244,7 @@ def test_a_lost_message_is_finished_by_the_sweep(
             "due": 0,
             "announced": 0,
             "failed": 0,
+            "overdue": 0,
         }
     assert len(vertex_stub.requests) == 1
     server.stop(worker=False)

@@ -1,12 +1,14 @@
 """Scenarios that move the clock and break the analyzer: in-process only (@in-process)."""
 
+import logging
+
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from diagpro.application.payments import Outcome
 from diagpro.application.status import report_jobs
 from diagpro.domain.errors import RefundRefused
-from tests.features.conftest import in_process
+from tests.features.conftest import F150, in_process
 from tests.features.drivers import Delivery
 from tests.harness import Harness
 
@@ -145,3 +147,48 @@ def order_records(driver, submission_id, what):
     action = in_process(driver).harness.submission(submission_id).last_action
     assert action is not None
     assert (action.what.value, action.by) == (what, OPERATOR)
+
+
+# -- the operator told of an overdue order (application/overdue.py) ------------------------------
+
+
+def _check_overdue(driver, caplog, minutes: int) -> list[logging.LogRecord]:
+    harness = in_process(driver).harness
+    harness.clock.advance(minutes=minutes)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="diagpro.orders"):
+        harness.container.check_overdue_orders()()
+    return [r for r in caplog.records if r.name == "diagpro.orders"]
+
+
+@when("9 minutes pass without a worker and the sweep runs", target_fixture="told")
+def nine_minutes_pass(driver, caplog):
+    return _check_overdue(driver, caplog, 9)
+
+
+@when("another minute passes and the sweep runs", target_fixture="told")
+def another_minute_passes(driver, caplog):
+    return _check_overdue(driver, caplog, 1)
+
+
+@then("the operator is told of no overdue order")
+def told_of_none(told):
+    assert [r.getMessage() for r in told] == [
+        "paid orders checked: 0 without a report after 10 min"
+    ]
+
+
+@then("the operator is told my order has had no report for 10 minutes, and why")
+def told_of_mine(told, submission_id):
+    [overdue] = [r for r in told if r.levelname == "WARNING"]
+    assert overdue.getMessage().startswith(
+        f"overdue paid order {submission_id}: no report after 10 min (paid, 0 attempt(s)): "
+        "no attempt yet: no worker has claimed its job"
+    )
+
+
+@then("the operator is not told my email address or my machine")
+def not_told_about_me(told):
+    text = " ".join(r.getMessage() for r in told)
+    for personal in (F150["email"], F150["make"], F150["model"]):
+        assert str(personal) not in text

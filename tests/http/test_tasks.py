@@ -356,13 +356,40 @@ def test_the_sweep_announces_every_due_job_and_says_how_many(
     announcer: RecordingAnnouncer = harness.container.job_announcer()
 
     now = client.post("/tasks/sweep", headers=bearer(certs))
-    assert now.status_code == 200 and now.json() == {"due": 1, "announced": 1, "failed": 0}
+    assert now.status_code == 200
+    assert now.json() == {"due": 1, "announced": 1, "failed": 0, "overdue": 0}
     assert [job.id for job in announcer.announced] == [lost.id]
 
     harness.clock.advance(60)  # the backoff passed, the dead instance's lease ran out
     later = client.post("/tasks/sweep", headers=bearer(certs))
-    assert later.json() == {"due": 3, "announced": 3, "failed": 0}
+    assert later.json() == {"due": 3, "announced": 3, "failed": 0, "overdue": 0}
     assert {job.id for job in announcer.announced[1:]} == {lost.id, backoff.id, dead_instance.id}
+
+
+def test_the_sweep_logs_each_paid_order_without_a_report_after_ten_minutes(
+    harness: Harness,
+    client: TestClient[Any],
+    certs: GoogleCertsStub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    waiting = paid_job(harness)  # its message was lost: nobody works it
+    harness.clock.advance(9 * 60)
+    assert client.post("/tasks/sweep", headers=bearer(certs)).json()["overdue"] == 0
+    harness.clock.advance(60)
+    caplog.clear()
+
+    with caplog.at_level("INFO", logger="diagpro.orders"):
+        answer = client.post("/tasks/sweep", headers=bearer(certs))
+
+    assert answer.status_code == 200 and answer.json()["overdue"] == 1
+    lines = [r for r in caplog.records if r.name == "diagpro.orders"]
+    [overdue] = [r for r in lines if r.levelname == "WARNING"]
+    assert overdue.getMessage().startswith(
+        f"overdue paid order {waiting.submission_id}: no report after 10 min (paid, 0 attempt(s))"
+    )
+    assert (overdue.order_id, overdue.waited_seconds) == (waiting.submission_id, 600)  # type: ignore[attr-defined]
+    [checked] = [r for r in lines if r.levelname == "INFO"]
+    assert checked.getMessage() == "paid orders checked: 1 without a report after 10 min"
 
 
 def test_a_sweep_whose_publish_failed_is_a_503(

@@ -12,7 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from diagpro.config import load_settings
 from diagpro.config.declarations import SETTINGS
 from diagpro.domain.retention import DEFAULT_RETENTION_DAYS
 from diagpro.entrypoints import cli
@@ -106,9 +108,14 @@ def test_every_shell_variable_is_set_before_it_is_used(script: str):
     assigned = shell_assignments(script)
     # checked first, each with the message to export it
     from_operator = {"STRIPE_SECRET_KEY", "DIAGPRO_SMTP_PASSWORD"}
+    # the operator's choice, only ever read with a default (set -u would stop at a bare use)
+    optional = {"DIAGPRO_OPERATOR_KEYS"}
     for number, line in enumerate(script.splitlines(), 1):
         for name in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", line):
             if name in from_operator:
+                continue
+            if name in optional:
+                assert f"${{{name}:-" in line, f"line {number} uses ${name} without a default"
                 continue
             assert name in assigned, f"line {number} uses ${name}, never assigned"
             assert assigned[name] <= number, f"line {number} uses ${name} before it is set"
@@ -159,6 +166,7 @@ def test_secrets_exist_and_are_readable_before_the_service_starts(script: str):
         "api-keys",
         "link-secret",
         "smtp-password",
+        "operator-keys",
     ):
         assert _index_of(commands, rf"secrets create diagpro-{secret}\b") < deploy
         assert _index_of(commands, rf"secrets add-iam-policy-binding diagpro-{secret}\b") < deploy
@@ -445,6 +453,65 @@ def test_the_smtp_password_goes_from_the_operators_environment_to_secret_manager
     assert readable < _index_of(commands, r"run services replace")
 
 
+def test_the_operator_key_is_made_or_taken_from_the_environment_into_secret_manager_only(
+    deploy_dir, capsys, monkeypatch
+):
+    monkeypatch.setenv("DIAGPRO_OPERATOR_KEYS", "op_the-operators-own-key-123")
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    args += ["--deploy-dir", str(deploy_dir), "--no-email"]
+    assert cli.main(args) == 0
+    script = capsys.readouterr().out
+    assert "op_the-operators-own-key-123" not in script
+    # Piped in from the operator's export, or a fresh 256-bit key made on their machine by
+    # Python's `secrets` (printf is a builtin: the key is on no command line).
+    [stored] = [
+        line for line in script.splitlines() if "secrets create diagpro-operator-keys" in line
+    ]
+    assert stored.startswith(
+        "printf '%s' \"${DIAGPRO_OPERATOR_KEYS:-$(python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))')}\" | gcloud secrets create diagpro-operator-keys"
+    )
+    commands = _commands(script)
+    readable = _index_of(
+        commands,
+        r"secrets add-iam-policy-binding diagpro-operator-keys\s+"
+        rf"--member=serviceAccount:{re.escape(DEPLOYMENT.runtime)}\s+"
+        r"--role=roles/secretmanager.secretAccessor",
+    )
+    assert readable < _index_of(commands, r"run services replace")
+    # The service and its doctor read it from the secret; the operator is told how to.
+    assert _service(script)[1]["DIAGPRO_OPERATOR_KEYS"] == "diagpro-operator-keys"
+    assert _doctor_job(script)[1]["DIAGPRO_OPERATOR_KEYS"] == "diagpro-operator-keys"
+    assert (
+        "gcloud secrets versions access latest --secret=diagpro-operator-keys "
+        "--project=my-shop-123" in script.rsplit("\n# --", 1)[-1]
+    )
+
+
+def _made_key(script: str, operator_keys: str | None) -> str:
+    """What the script's operator-key line sends to Secret Manager, run by bash."""
+    [line] = [
+        line for line in script.splitlines() if "secrets create diagpro-operator-keys" in line
+    ]
+    value = line.split(" | ", 1)[0]
+    env = {"PATH": "/usr/bin:/bin"}
+    if operator_keys is not None:
+        env["DIAGPRO_OPERATOR_KEYS"] = operator_keys
+    result = subprocess.run(
+        ["bash", "-euc", value], capture_output=True, text=True, env=env, check=True
+    )
+    return result.stdout
+
+
+def test_the_made_operator_key_is_one_the_service_accepts(script: str):
+    made = _made_key(script, None)
+    assert len(made) >= 43 and made != _made_key(script, None)  # 32 random bytes, base64url
+    settings = load_settings({"DIAGPRO_OPERATOR_KEYS": made})
+    assert settings.operator_keys == (made,)
+    given = "op_given_key_0123456789,op_another_key_0123456"
+    assert _made_key(script, given) == given
+
+
 def test_a_deployment_that_would_email_no_customer_is_refused(deploy_dir, capsys):
     unsent = Deployment(project="my-shop-123", region="us-central1", stripe_api_version="v")
     with pytest.raises(CloudSetupError, match="--no-email") as refused:
@@ -548,3 +615,66 @@ def test_a_sender_name_with_quotes_and_commas_reaches_the_service_and_the_doctor
     )
     assert _service(script)[0]["DIAGPRO_EMAIL_FROM"] == sender
     assert _doctor_job(script)[0]["DIAGPRO_EMAIL_FROM"] == sender
+
+
+# -- the Prometheus sidecar (--prometheus-sidecar) -----------------------------------------------
+
+SIDECAR = Deployment(
+    project="my-shop-123",
+    region="us-central1",
+    stripe_api_version="2025-09-30.clover",
+    email=RELAY,
+    prometheus_sidecar=True,
+)
+
+
+def test_the_sidecar_deployment_creates_its_config_and_rights_before_the_service(tmp_path):
+    script = setup_script(SIDECAR, DEPLOY_DIR)
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    commands = _commands(script)
+    deploy = _index_of(commands, r"run services replace")
+    assert _index_of(commands, r"services enable .*monitoring\.googleapis\.com") < deploy
+    created = commands[_index_of(commands, r"secrets create diagpro-run-monitoring\b")]
+    assert "--data-file=deploy/run-monitoring.yaml" in created
+    assert _index_of(commands, r"secrets create diagpro-run-monitoring\b") < deploy
+    runtime = re.escape(DEPLOYMENT.runtime)
+    for grant in (
+        r"secrets add-iam-policy-binding diagpro-run-monitoring\s+"
+        rf"--member=serviceAccount:{runtime}",
+        rf"projects add-iam-policy-binding my-shop-123\s+--member=serviceAccount:{runtime}\s+"
+        r"--role=roles/monitoring.metricWriter",
+    ):
+        assert _index_of(commands, grant) < deploy
+    definition = re.search(r"<<EOF\n(.*?)\nEOF", script, flags=re.DOTALL)
+    assert definition
+    containers = yaml.safe_load(definition.group(1))["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["diagpro", "collector"]
+    # The service and its doctor: the same settings as without the sidecar, and the port.
+    plain, secret = _service(script)
+    base_plain, base_secret = _service(setup_script(DEPLOYMENT, DEPLOY_DIR))
+    assert plain == {**base_plain, "DIAGPRO_METRICS_PORT": "9464"} and secret == base_secret
+    assert _doctor_job(script)[0]["DIAGPRO_METRICS_PORT"] == "9464"
+
+
+def test_without_the_flag_there_is_no_sidecar(script: str):
+    assert "collector" not in script and "monitoring" not in script
+
+
+def test_a_sidecar_scraping_another_port_than_the_service_serves_is_refused(tmp_path):
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    for name in ("service-with-prometheus.yaml", "firestore.indexes.json"):
+        (folder / name).write_text((DEPLOY_DIR / name).read_text(encoding="utf-8"))
+    config = (DEPLOY_DIR / "run-monitoring.yaml").read_text(encoding="utf-8")
+    (folder / "run-monitoring.yaml").write_text(config.replace('"9464"', '"9465"'))
+    with pytest.raises(
+        CloudSetupError, match=r"scrapes port\(s\) 9465 .* DIAGPRO_METRICS_PORT=9464"
+    ):
+        setup_script(SIDECAR, folder)
+
+
+def test_the_flag_chooses_the_sidecar(deploy_dir, capsys):
+    args = ["cloud-setup", "--print", "--project", "my-shop-123", "--region", "us-central1"]
+    assert cli.main([*args, "--no-email", "--prometheus-sidecar"]) == 0
+    assert "secrets create diagpro-run-monitoring" in capsys.readouterr().out

@@ -69,6 +69,7 @@ SECRET_VALUES = {
     "DIAGPRO_API_KEYS": "AIza" + "c" * 35,
     "DIAGPRO_LINK_SECRET": "d" * 32,
     "DIAGPRO_SMTP_PASSWORD": "an-app-password",
+    "DIAGPRO_OPERATOR_KEYS": "e" * 43,
 }
 
 
@@ -82,6 +83,25 @@ def _settings(deployment: Deployment = DEPLOYMENT):
 def test_the_settings_accept_every_value():
     settings = _settings()
     assert settings.public_base_url == SHELL["${PUBLIC_BASE_URL}"]
+    assert settings.operator_keys == (SECRET_VALUES["DIAGPRO_OPERATOR_KEYS"],)
+    assert not settings.metrics_port.enabled  # no sidecar: nothing to serve the port to
+
+
+def test_the_sidecar_services_settings_serve_the_metrics_port_on_loopback():
+    sidecar = Deployment(
+        project="my-shop-123",
+        region="us-central1",
+        stripe_api_version="x",
+        email=RELAY,
+        prometheus_sidecar=True,
+    )
+    template = (ROOT / "deploy" / sidecar.service_file).read_text(encoding="utf-8")
+    text = service_definition(template, sidecar)
+    for placeholder, value in SHELL.items():
+        text = text.replace(placeholder, value)
+    plain, secret = service_env(text)
+    settings = load_settings({**plain, **{name: SECRET_VALUES[name] for name in secret}})
+    assert settings.metrics_port.port == 9464 and not settings.metrics_port.needs_key
 
 
 def test_the_service_sends_the_customers_emails_through_the_relay():
@@ -124,6 +144,7 @@ def test_every_secret_comes_from_secret_manager():
         "DIAGPRO_API_KEYS": "diagpro-api-keys",
         "DIAGPRO_LINK_SECRET": "diagpro-link-secret",
         "DIAGPRO_SMTP_PASSWORD": "diagpro-smtp-password",
+        "DIAGPRO_OPERATOR_KEYS": "diagpro-operator-keys",
     }
     # The secrets the setup creates (and lets the runtime account read) are these.
     assert {setting: name for name, setting in DEPLOYMENT.secrets.items()} == secret

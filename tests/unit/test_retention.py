@@ -469,11 +469,10 @@ def test_the_worker_chore_runs_at_start_then_daily_and_retries_a_failure_hourly(
 def test_an_inline_worker_purges_when_it_starts(h: Harness) -> None:
     import threading
 
-    from diagpro.entrypoints.worker import run_worker
+    from diagpro.entrypoints.worker import run_worker, worker_chores
 
     order = delivered(h)
     h.clock.advance(days=91)
-    chore = Chore(lambda: h.container.purge_expired().until_done(), h.clock)
 
     run_worker(
         h.container.process_jobs(),
@@ -481,7 +480,7 @@ def test_an_inline_worker_purges_when_it_starts(h: Harness) -> None:
         h.clock,
         threading.Event(),
         until_idle=True,
-        chore=chore,
+        chores=worker_chores(h.container),
     )
 
     assert h.submission(order.id).erased

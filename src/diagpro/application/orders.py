@@ -32,6 +32,13 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     (">6h", None),
 )
 
+# A paid order this long without its report pages an operator (deploy/monitoring): the edge of
+# AGE_BUCKETS the PromQL policy reads as well, so the log-based alert and the scraped one agree.
+# Fixed rather than DIAGPRO_READY_SLO_SECONDS: the SLO tunes readiness and the operator page (a
+# softer signal, 5 minutes by default), while a page's threshold is written in the policy's own
+# text and must not move with a setting the policy cannot see.
+ALERT_AFTER = timedelta(minutes=10)
+
 
 def age_bucket(age: timedelta) -> str:
     """The label of the bucket ``age`` falls in (each bucket holds ages below its bound)."""
@@ -159,6 +166,12 @@ class ListOrders:
     def stuck(self, limit: int) -> list[OrderRow]:
         """At most ``limit`` stuck orders, longest waiting first."""
         return [self._row(sub, waited) for sub, waited in self._stuck.stuck()[:limit]]
+
+    def waited_at_least(self, age: timedelta, limit: int) -> list[OrderRow]:
+        """At most ``limit`` waiting orders that have waited ``age`` or longer, longest first
+        (whatever the SLO: the alert's threshold is its own, ALERT_AFTER)."""
+        waited_long = [(sub, waited) for sub, waited in self._stuck.waiting() if waited >= age]
+        return [self._row(sub, waited) for sub, waited in waited_long[:limit]]
 
     def _row(self, sub: Submission, waited: timedelta | None) -> OrderRow:
         history = [j for j in self._jobs.jobs_for(sub.id) if j.kind is JobKind.REPORT]

@@ -11,12 +11,15 @@ is harmless: the store's lease decides who works a job, never the message.
 ``SweepDueJobs`` announces again every job that is due but that no message will bring: a
 publish that failed, a message that was dropped or dead-lettered, a lease that ran out (its
 instance died), a retry whose message gave up. Cloud Scheduler calls it (``POST /tasks/sweep``)
-or a Cloud Run job runs it (``diagpro sweep``).
+or a Cloud Run job runs it (``diagpro sweep``). Given the overdue check (application/overdue.py),
+it then logs every paid order still without its report after ten minutes: in push mode nothing
+else runs now and then, so the sweep is what lets that alert fire without a metrics scrape.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,6 +88,7 @@ class SweepResult:
     due: int  # due jobs found (at most the limit)
     announced: int  # of which published again
     failed: int  # publishes that failed (logged); the next sweep tries them again
+    overdue: int = 0  # paid orders without a report past the alert threshold (each logged)
 
     @property
     def complete(self) -> bool:
@@ -93,17 +97,25 @@ class SweepResult:
 
 class SweepDueJobs:
     def __init__(
-        self, jobs: JobQueue, announcer: JobAnnouncer, clock: Clock, limit: int = SWEEP_LIMIT
+        self,
+        jobs: JobQueue,
+        announcer: JobAnnouncer,
+        clock: Clock,
+        limit: int = SWEEP_LIMIT,
+        check_overdue: Callable[[], int] | None = None,
     ) -> None:
         self._jobs = jobs
         self._announcer = announcer
         self._clock = clock
         self._limit = limit
+        self._check_overdue = check_overdue
 
     def __call__(self) -> SweepResult:
         due = self._jobs.due(self._clock.now(), self._limit)
         announced = sum(1 for job in due if self._announcer.announce(job))
-        result = SweepResult(len(due), announced, len(due) - announced)
+        # After announcing: a lost job is on its way again before its order is reported.
+        overdue = self._check_overdue() if self._check_overdue is not None else 0
+        result = SweepResult(len(due), announced, len(due) - announced, overdue)
         if due:
             log.info(
                 "sweep: %d due job(s) announced again, %d failed", result.announced, result.failed

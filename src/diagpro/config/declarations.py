@@ -101,6 +101,28 @@ OPERATOR_KEYS = _declare(
         "on `/admin`, 16+ characters each; none: both answer 404",
     )
 )
+# A port of its own for the counters, served by prometheus_client beside `serve` or `worker`
+# (config/metrics_port.py): a `diagpro worker` serves no HTTP otherwise, and the Cloud Run
+# Prometheus sidecar scrapes without credentials.
+METRICS_PORT = _declare(
+    Setting(
+        "DIAGPRO_METRICS_PORT",
+        kinds.PORT,
+        "",
+        "a port of its own where `diagpro serve` and `diagpro worker` serve their metrics in the "
+        "Prometheus format (for a worker, a Prometheus agent, the Cloud Run sidecar); unset: off",
+        shown_default="off",
+    )
+)
+METRICS_ADDRESS = _declare(
+    Setting(
+        "DIAGPRO_METRICS_ADDRESS",
+        kinds.IP_ADDRESS,
+        "127.0.0.1",
+        "the address `DIAGPRO_METRICS_PORT` listens on; a loopback address asks for no key, any "
+        "other needs `DIAGPRO_OPERATOR_KEYS` and answers only `Authorization: Bearer <key>`",
+    )
+)
 SUBMISSIONS_PER_MINUTE = _declare(
     Setting(
         "DIAGPRO_SUBMISSIONS_PER_MINUTE",

@@ -6,6 +6,7 @@ the value unless the setting is a secret.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,13 @@ def _port(raw: str) -> int:
     return value
 
 
+def _ip_address(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ValueError("must be an IP address like 127.0.0.1 or ::1") from None
+
+
 TEXT: Kind[str] = Kind("text", str, absent="")
 SECRET: Kind[str] = Kind("secret", str, secret=True, absent="")
 KEYS: Kind[tuple[str, ...]] = Kind("secrets, comma-separated", _keys, secret=True, absent=())
@@ -112,6 +120,7 @@ URL: Kind[str] = Kind("http(s) URL", _url, absent="")
 CURRENCY: Kind[str] = Kind("ISO 4217 code", _currency)
 PORT: Kind[int] = Kind("TCP port", _port, absent=0)
 FOLDER: Kind[Path] = Kind("folder", lambda raw: Path(raw).absolute())
+IP_ADDRESS: Kind[str] = Kind("IP address", _ip_address)
 
 
 def _origins(raw: str) -> tuple[str, ...]:

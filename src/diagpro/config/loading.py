@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from diagpro.config import declarations as d
 from diagpro.config.cloud import cloud_settings
 from diagpro.config.emails import email_settings
+from diagpro.config.metrics_port import metrics_port_settings
 from diagpro.config.settings import Settings
 from diagpro.config.values import Values
 from diagpro.config.work_mode import work_mode_settings
@@ -26,6 +27,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     cloud = cloud_settings(values)
     work = work_mode_settings(values, cloud)
     email = email_settings(values)
+    metrics_port = metrics_port_settings(values)
     if values[d.ENVIRONMENT] == "production":
         for setting in d.SETTINGS:
             if setting.test_only and values.given(setting):
@@ -68,4 +70,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model_input_usd_per_million_tokens=values[d.MODEL_INPUT_USD_PER_MILLION_TOKENS],
         model_output_usd_per_million_tokens=values[d.MODEL_OUTPUT_USD_PER_MILLION_TOKENS],
         ready_slo_seconds=values[d.READY_SLO_SECONDS],
+        metrics_port=metrics_port,
     )

@@ -116,6 +116,19 @@ class WorkModeSettings:
 
 
 @dataclass(frozen=True)
+class MetricsPortSettings:
+    """The counters on a port of their own (config/metrics_port.py); port 0: off."""
+
+    port: int = 0
+    address: str = "127.0.0.1"
+    needs_key: bool = False  # not loopback: only an operator key as a Bearer key is answered
+
+    @property
+    def enabled(self) -> bool:
+        return self.port != 0
+
+
+@dataclass(frozen=True)
 class EmailSettings:
     """The customer's emails (config/emails.py)."""
 
@@ -183,6 +196,8 @@ class Settings:
     model_output_usd_per_million_tokens: float = 0.0
     # Seconds a paid order may wait for its report before it is stuck (DIAGPRO_READY_SLO_SECONDS).
     ready_slo_seconds: int = 300
+    # DIAGPRO_METRICS_PORT / DIAGPRO_METRICS_ADDRESS: the counters on a port of their own.
+    metrics_port: MetricsPortSettings = MetricsPortSettings()
 
     @property
     def database_path(self) -> Path:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from diagpro.application.orders import ALERT_AFTER
 from diagpro.application.retention import ErasureRun
 from diagpro.config import ConfigError
 from diagpro.container import Container
@@ -36,7 +37,7 @@ from diagpro.domain.payment import format_money
 from diagpro.domain.submission import Status, Submission
 from diagpro.entrypoints.cloud_setup_command import add_cloud_setup_command, run_cloud_setup
 from diagpro.entrypoints.orders_command import add_orders_command
-from diagpro.entrypoints.worker import Chore, run_worker
+from diagpro.entrypoints.worker import run_worker, worker_chores
 
 # CLI flag -> intake payload key (the original frontend's camelCase names).
 _FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -359,21 +360,24 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
             "Use DIAGPRO_WORK_MODE=pull for worker processes"
         )
     _refuse_unusable_store(container)
+    from diagpro.entrypoints.http.observability import configure_json_logging
+
+    # The same JSON lines as `diagpro serve`, at INFO: a worker pool's log lines feed the same
+    # log-based metrics and alerts (deploy/monitoring), the overdue orders' above all.
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
+    _serve_metrics_port(container)
     process = container.process_jobs(
         progress=lambda sid, stage, detail: _say(f"{sid} {stage} {detail}".rstrip())
     )
     stop = threading.Event()
     try:
-        # A pull worker purges too (DIAGPRO_RETENTION_DAYS), at start and daily; several
-        # workers doing it at once is harmless: each erasure is a compare-and-set.
-        chore = Chore(lambda: container.purge_expired().until_done(), container.clock())
         worked = run_worker(
             process,
             container.jobs(),
             container.clock(),
             stop,
             until_idle=args.until_idle,
-            chore=chore,
+            chores=worker_chores(container),
         )
     except KeyboardInterrupt:
         stop.set()
@@ -382,8 +386,24 @@ def _worker(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
-class StoreRefused(Exception):
-    """The store cannot be read and written: the service must not start (exit 1)."""
+def _serve_metrics_port(container: Container) -> None:
+    """DIAGPRO_METRICS_PORT: this process's counters on a port of their own (a thread)."""
+    settings = container.settings()
+    if not settings.metrics_port.enabled:
+        return
+    from diagpro.entrypoints.metrics_port import MetricsPortError, start_metrics_port
+
+    try:
+        start_metrics_port(
+            settings.metrics_port, container.scraped_registry(), settings.operator_keys
+        )
+    except MetricsPortError as exc:
+        raise StartRefused(f"diagpro cannot start: {exc}") from exc
+
+
+class StartRefused(Exception):
+    """What the process needs cannot be used (a store that takes no write, a metrics port that
+    cannot be opened): it must not start (exit 1)."""
 
 
 def _refuse_unusable_store(container: Container) -> None:
@@ -394,7 +414,7 @@ def _refuse_unusable_store(container: Container) -> None:
     except StoreUnavailable as exc:  # the database would not even open
         problem = f"database: {exc.message}"
     if problem is not None:
-        raise StoreRefused(f"diagpro cannot start: {problem}")
+        raise StartRefused(f"diagpro cannot start: {problem}")
 
 
 def _sweep(container: Container, args: argparse.Namespace) -> int:
@@ -403,14 +423,24 @@ def _sweep(container: Container, args: argparse.Namespace) -> int:
             "diagpro sweep announces due jobs on Pub/Sub: set PUBSUB_TOPIC, PUBSUB_SUBSCRIPTION "
             "and GCP_PROJECT (workers polling the store sweep it themselves)"
         )
+    from diagpro.entrypoints.http.observability import configure_json_logging
+
+    # JSON lines, as the service writes: a Cloud Run job's overdue orders feed the same alert.
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
     result = container.sweep_due_jobs()()
     if args.json:
-        counts = {"due": result.due, "announced": result.announced, "failed": result.failed}
+        counts = {
+            "due": result.due,
+            "announced": result.announced,
+            "failed": result.failed,
+            "overdue": result.overdue,
+        }
         _say(json.dumps(counts))
     else:
         _say(
             f"sweep: {result.due} due job(s), {result.announced} announced again on Pub/Sub, "
-            f"{result.failed} failed"
+            f"{result.failed} failed; {result.overdue} paid order(s) without a report after "
+            f"{int(ALERT_AFTER.total_seconds() // 60)} min"
         )
     return 0 if result.complete else 1
 
@@ -454,6 +484,7 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
     elif not settings.work.worker_in_server:
         _say("work mode pull: no worker in this process; run `diagpro worker` for the jobs")
     configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
+    _serve_metrics_port(container)
     # proxy_headers=False: uvicorn would otherwise take the client address (and scheme) from
     # X-Forwarded-For for any peer in forwarded_allow_ips (127.0.0.1 by default), so a client
     # could choose the address it is rate limited as. Only DIAGPRO_TRUSTED_PROXIES decides who
@@ -670,7 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    except StoreRefused as exc:  # the line already says what to do
+    except StartRefused as exc:  # the line already says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except StoreDamaged as exc:  # trying again cannot help: the message says what does

@@ -64,6 +64,12 @@ APIS = (
 # `diagpro doctor` expects the endpoint to send).
 STRIPE_EVENTS = tuple(kind.value for kind in EventKind if kind is not EventKind.OTHER)
 
+# The operator key (/metrics as a Bearer key, /admin as the Basic password). The operator may
+# export their own under the setting's name, as the SMTP password is; otherwise the script makes
+# one. Either way it goes only to Secret Manager, and is read back from there.
+OPERATOR_KEY_SECRET = "diagpro-operator-keys"  # noqa: S105 - the secret's name, not its value
+OPERATOR_KEY_VARIABLE = "DIAGPRO_OPERATOR_KEYS"
+
 # Secret Manager secret -> the setting it feeds (deploy/service.yaml reads them by these names);
 # with email sent, also PASSWORD_SECRET -> DIAGPRO_SMTP_PASSWORD (Deployment.secrets).
 SECRETS = {
@@ -71,6 +77,7 @@ SECRETS = {
     "diagpro-stripe-webhook-secret": "STRIPE_WEBHOOK_SECRET",
     "diagpro-api-keys": "DIAGPRO_API_KEYS",
     "diagpro-link-secret": "DIAGPRO_LINK_SECRET",
+    OPERATOR_KEY_SECRET: OPERATOR_KEY_VARIABLE,
 }
 
 # Push subscription, as the push endpoint expects it (issue 9's contract): Pub/Sub waits up to
@@ -81,6 +88,10 @@ ACK_DEADLINE_SECONDS = 600
 MIN_RETRY_DELAY = "10s"
 MAX_RETRY_DELAY = "600s"
 MAX_DELIVERY_ATTEMPTS = 10
+
+# The sidecar's scrape config, and the secret deploy/service-with-prometheus.yaml mounts it from.
+RUN_MONITORING_FILE = "run-monitoring.yaml"
+RUN_MONITORING_SECRET = "diagpro-run-monitoring"  # noqa: S105 - the secret's name, not its value
 
 # Values the shell captures while the script runs; the service definition may name them.
 SHELL_VALUES = frozenset({"SERVICE_URL", "PUBLIC_BASE_URL", "TAG"})
@@ -122,6 +133,13 @@ class Deployment:
     model: str = "gemini-3.5-flash"
     cors_origins: str = ""
     email: CustomerEmail = field(default_factory=CustomerEmail)
+    # deploy/service-with-prometheus.yaml: the Managed Service for Prometheus sidecar scrapes
+    # DIAGPRO_METRICS_PORT (its config, deploy/run-monitoring.yaml, from a secret).
+    prometheus_sidecar: bool = False
+
+    @property
+    def service_file(self) -> str:
+        return "service-with-prometheus.yaml" if self.prometheus_sidecar else "service.yaml"
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -211,7 +229,9 @@ def setup_script(deployment: Deployment, deploy_dir: Path = DEPLOY_DIR) -> str:
     if problems:
         raise CloudSetupError("; ".join(problems))
     indexes = index_commands(_read_json(deploy_dir / "firestore.indexes.json"), deployment)
-    service_yaml = service_definition(_read_text(deploy_dir / "service.yaml"), deployment)
+    service_yaml = service_definition(_read_text(deploy_dir / deployment.service_file), deployment)
+    if deployment.prometheus_sidecar:
+        _check_scraped_port(_read_text(deploy_dir / RUN_MONITORING_FILE), service_yaml)
     sections = [
         _preamble(deployment),
         _apis(deployment),
@@ -234,6 +254,23 @@ def setup_script(deployment: Deployment, deploy_dir: Path = DEPLOY_DIR) -> str:
 
 
 # -- the files it reads --------------------------------------------------------------------------
+
+
+def _check_scraped_port(run_monitoring: str, service_yaml: str) -> None:
+    """The sidecar must scrape the port the service serves its counters on."""
+    try:
+        endpoints = yaml.safe_load(run_monitoring)["spec"]["endpoints"]
+        scraped = {str(endpoint["port"]) for endpoint in endpoints}
+    except (yaml.YAMLError, TypeError, KeyError) as exc:
+        raise CloudSetupError(
+            f"deploy/{RUN_MONITORING_FILE} is not a RunMonitoring with spec.endpoints: {exc}"
+        ) from exc
+    served = service_env(service_yaml)[0].get("DIAGPRO_METRICS_PORT", "")
+    if served not in scraped:
+        raise CloudSetupError(
+            f"deploy/{RUN_MONITORING_FILE} scrapes port(s) {', '.join(sorted(scraped))} but the "
+            f"service serves its metrics on DIAGPRO_METRICS_PORT={served or '(unset)'}"
+        )
 
 
 def _read_text(path: Path) -> str:
@@ -403,7 +440,8 @@ def _preamble(d: Deployment) -> str:
 # Written by `diagpro cloud-setup --print`; run it once, from the repository root, on an empty
 # project, after `make setup` and `gcloud auth login` as a project owner:
 #   export STRIPE_SECRET_KEY=sk_test_...   # test mode first: see README, "Deploy to Google Cloud"
-{password}#   bash cloud-setup.sh
+{password}#   export {OPERATOR_KEY_VARIABLE}=...   # optional (16+ characters): else one is made
+#   bash cloud-setup.sh
 # It stops at the first command that fails (set -e); each command can also be run by hand.
 set -euo pipefail
 : "${{STRIPE_SECRET_KEY:?export STRIPE_SECRET_KEY (sk_test_... first) before running this}}"
@@ -419,9 +457,11 @@ WORK=$(mktemp -d)
 
 
 def _apis(d: Deployment) -> str:
+    # The sidecar writes to Managed Service for Prometheus through the Cloud Monitoring API.
+    apis = (*APIS, "monitoring.googleapis.com") if d.prometheus_sidecar else APIS
     return _section(
         "APIs (the gateway's own managed service follows its creation below)",
-        _command(["gcloud", "services", "enable", *APIS], [f"--project={d.project}"]),
+        _command(["gcloud", "services", "enable", *apis], [f"--project={d.project}"]),
     )
 
 
@@ -443,7 +483,12 @@ def _service_accounts(d: Deployment) -> str:
             ["gcloud", "projects", "add-iam-policy-binding", d.project],
             [f"--member=serviceAccount:{d.runtime}", f"--role={role}", "--condition=None"],
         )
-        for role in ("roles/datastore.user", "roles/aiplatform.user")
+        for role in (
+            "roles/datastore.user",
+            "roles/aiplatform.user",
+            # The sidecar writes the scraped series as the service's account.
+            *(("roles/monitoring.metricWriter",) if d.prometheus_sidecar else ()),
+        )
     ]
     return _section(
         "service accounts: the service, the push/scheduler invoker, the gateway backend",
@@ -637,11 +682,14 @@ def _stripe_webhook(d: Deployment) -> str:
 
 def _secrets(d: Deployment) -> str:
     p = f"--project={d.project}"
+    random_value = "python3 -c " + shlex.quote(_RANDOM_VALUE_PROGRAM)
     values = {
         "diagpro-stripe-secret-key": '"$STRIPE_SECRET_KEY"',
         "diagpro-stripe-webhook-secret": '"$WEBHOOK_SECRET"',
         "diagpro-api-keys": '"$API_KEY"',
-        "diagpro-link-secret": '"$(python3 -c ' + shlex.quote(_RANDOM_VALUE_PROGRAM) + ')"',
+        "diagpro-link-secret": f'"$({random_value})"',
+        # The exported keys when given, else a fresh one.
+        OPERATOR_KEY_SECRET: f'"${{{OPERATOR_KEY_VARIABLE}:-$({random_value})}}"',
         PASSWORD_SECRET: f'"${PASSWORD_VARIABLE}"',
     }
     commands = []
@@ -656,6 +704,28 @@ def _secrets(d: Deployment) -> str:
         commands.append(
             _command(
                 ["gcloud", "secrets", "add-iam-policy-binding", name],
+                [
+                    f"--member=serviceAccount:{d.runtime}",
+                    "--role=roles/secretmanager.secretAccessor",
+                    p,
+                ],
+            )
+        )
+    if d.prometheus_sidecar:
+        commands.append("# The sidecar's scrape config, mounted as its /etc/rungmp/config.yaml.")
+        commands.append(
+            _command(
+                ["gcloud", "secrets", "create", RUN_MONITORING_SECRET],
+                [
+                    f"--data-file=deploy/{RUN_MONITORING_FILE}",
+                    "--replication-policy=automatic",
+                    p,
+                ],
+            )
+        )
+        commands.append(
+            _command(
+                ["gcloud", "secrets", "add-iam-policy-binding", RUN_MONITORING_SECRET],
                 [
                     f"--member=serviceAccount:{d.runtime}",
                     "--role=roles/secretmanager.secretAccessor",
@@ -794,6 +864,9 @@ def _doctor(d: Deployment, service_yaml: str) -> str:
             ["gcloud", "run", "jobs", "execute", f"{d.service}-doctor"], ["--wait", region, p]
         ),
         'echo "diagpro answers at $PUBLIC_BASE_URL (x-api-key: the diagpro-api-keys secret)"',
+        # Printed as a command to run, never the key itself: this output may be kept in a log.
+        f'echo "operator key (GET /metrics as Bearer, GET /admin as the password): '
+        f'gcloud secrets versions access latest --secret={OPERATOR_KEY_SECRET} {p}"',
     )
 
 

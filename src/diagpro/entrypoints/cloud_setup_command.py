@@ -87,6 +87,13 @@ def add_cloud_setup_command(commands: Any) -> None:
         parser.add_argument(flag, dest=field, help=shown)
     _add_email_flags(parser)
     parser.add_argument(
+        "--prometheus-sidecar",
+        dest="prometheus_sidecar",
+        action="store_true",
+        help="deploy deploy/service-with-prometheus.yaml: the Managed Service for Prometheus "
+        "sidecar scrapes the counters (DIAGPRO_METRICS_PORT) into Cloud Monitoring",
+    )
+    parser.add_argument(
         "--deploy-dir",
         type=Path,
         default=DEPLOY_DIR,
@@ -138,7 +145,11 @@ def run_cloud_setup(args: argparse.Namespace) -> int:
     names.setdefault("stripe_api_version", default_stripe_api_version())
     try:
         deployment = Deployment(
-            project=args.project, region=args.region, email=_email(args), **names
+            project=args.project,
+            region=args.region,
+            email=_email(args),
+            prometheus_sidecar=args.prometheus_sidecar,
+            **names,
         )
         script = setup_script(deployment, args.deploy_dir)
     except CloudSetupError as exc:

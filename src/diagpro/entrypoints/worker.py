@@ -11,17 +11,19 @@ https://cloud.google.com/storage/docs/retry-strategy#exponential-backoff), and l
 attempt. The traceback of a known store fault says nothing new, so it goes to DEBUG; anything
 else is a bug and is logged whole. Paid jobs stay queued meanwhile and are worked once it ends.
 
-Given a ``chore`` (the inline worker of ``diagpro serve`` is given the retention purge), the loop
-also runs it when it starts and then once every ``chore_every`` (a day); a chore that fails is
-logged and tried again an hour later, and never stops the jobs.
+Given ``chores`` (``worker_chores``: the retention purge, daily, and the check for paid orders
+overdue for their report, every five minutes), the loop also runs each when it starts and then
+once every period; a chore that fails is logged and tried again after its period (an hour at
+most), and never stops the jobs.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from google.api_core.retry import exponential_sleep_generator
 
@@ -29,11 +31,17 @@ from diagpro.application.processing import ProcessJobs
 from diagpro.domain.errors import StoreUnavailable
 from diagpro.domain.ports import Clock, JobQueue
 
+if TYPE_CHECKING:
+    from diagpro.container import Container
+
 log = logging.getLogger("diagpro.worker")
 
 MAX_BACKOFF = 30.0  # seconds: an operator's fix is picked up within this
 DAILY = timedelta(days=1)
 CHORE_RETRY = timedelta(hours=1)
+# As often as the deploy kit's Cloud Scheduler sweep (cloud_setup.py), which runs the same check
+# in push mode: an overdue order is logged within five minutes of crossing the threshold.
+OVERDUE_CHECK_EVERY = timedelta(minutes=5)
 
 
 class Chore:
@@ -43,6 +51,7 @@ class Chore:
         self._work = work
         self._clock = clock
         self._every = every
+        self._retry = min(every, CHORE_RETRY)
         self._next: datetime | None = None  # None: run at the first chance
 
     def run_if_due(self) -> None:
@@ -52,10 +61,22 @@ class Chore:
         try:
             self._work()
         except Exception:  # a failed chore must not stop paid work: log it, try again later
-            log.exception("worker chore failed; trying again in %s", CHORE_RETRY)
-            self._next = now + CHORE_RETRY
+            log.exception("worker chore failed; trying again in %s", self._retry)
+            self._next = now + self._retry
             return
         self._next = now + self._every
+
+
+def worker_chores(container: Container) -> tuple[Chore, ...]:
+    """What every worker does besides jobs. Several workers doing them at once is harmless: each
+    erasure is a compare-and-set, and an overdue order logged twice still pages once."""
+    clock = container.clock()
+    return (
+        # DIAGPRO_RETENTION_DAYS: at start, then daily.
+        Chore(lambda: container.purge_expired().until_done(), clock),
+        # The log lines the stuck-order alert counts (application/overdue.py).
+        Chore(lambda: container.check_overdue_orders()(), clock, every=OVERDUE_CHECK_EVERY),
+    )
 
 
 def store_backoff(initial: float) -> Iterator[float]:
@@ -76,14 +97,14 @@ def run_worker(
     done: Callable[[], bool] = lambda: False,
     until_idle: bool = False,
     backoff: Callable[[float], Iterator[float]] = store_backoff,
-    chore: Chore | None = None,
+    chores: Sequence[Chore] = (),
 ) -> int:
     """Work jobs until ``stop`` is set or ``done()`` is true (or, with ``until_idle``, until no
     job is waiting at all). Returns how many claims were worked."""
     worked = 0
     waits: Iterator[float] | None = None  # the backoff while failures come in a row
     while not stop.is_set() and not done():
-        if chore is not None:
+        for chore in chores:
             chore.run_if_due()
         try:
             claimed = process()

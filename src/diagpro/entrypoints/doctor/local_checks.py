@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from diagpro.config import Settings
+from diagpro.config.settings import PULL
 from diagpro.container import Container
 from diagpro.domain.errors import StoreUnavailable
 from diagpro.entrypoints.doctor.findings import Check
@@ -66,6 +67,45 @@ def api_key_source(settings: Settings) -> Check:
             f"jq -r .api_key {settings.api_key_source}); set DIAGPRO_API_KEYS to choose your own"
         )
     return Check("api keys", True, "info", detail)
+
+
+def metrics_port(settings: Settings) -> Check:
+    """Where this process's counters can be read besides GET /metrics (DIAGPRO_METRICS_PORT).
+    In pull mode the workers do the paid work and serve no HTTP: without the port their counts
+    (model calls, renders, emails, paid -> ready) reach no one."""
+    endpoint = settings.metrics_port
+    if endpoint.enabled:
+        host = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
+        who = (
+            "answered only with an operator key as Authorization: Bearer"
+            if endpoint.needs_key
+            else "no key: loopback, reachable from this machine only (on Cloud Run, the "
+            "instance's Prometheus sidecar)"
+        )
+        return Check(
+            "metrics port",
+            True,
+            "info",
+            f"counters on http://{host}:{endpoint.port}/metrics, {who}",
+        )
+    if settings.work.mode == PULL:
+        return Check(
+            "metrics port",
+            False,
+            "warning",
+            "off in pull mode: the workers' counts (model calls, renders, emails, paid to "
+            "ready) are exported nowhere",
+            fix="set DIAGPRO_METRICS_PORT (e.g. 9464) for each `diagpro worker` and scrape it "
+            '(README, "Metrics and alerts")',
+        )
+    where = (
+        "GET /metrics with an operator key"
+        if settings.operator_keys
+        else "nowhere: GET /metrics is off too (no DIAGPRO_OPERATOR_KEYS)"
+    )
+    return Check(
+        "metrics port", True, "info", f"off (DIAGPRO_METRICS_PORT unset); counters on {where}"
+    )
 
 
 def client_addresses(settings: Settings) -> Check:

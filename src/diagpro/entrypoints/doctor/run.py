@@ -48,6 +48,7 @@ def run_checks(
         local_checks.adapters_in_use(settings),
         local_checks.api_key_source(settings),
         local_checks.client_addresses(settings),
+        local_checks.metrics_port(settings),
     ]
     checks += guarded("identity", lambda: identity(settings))
     checks += guarded("data folder", lambda: local_checks.data_folder(settings))

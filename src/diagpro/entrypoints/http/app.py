@@ -32,7 +32,7 @@ from diagpro.entrypoints.http.openapi import add_shared_schemas, openapi_config
 from diagpro.entrypoints.http.order_path import Awaited
 from diagpro.entrypoints.http.page_headers import add_page_headers
 from diagpro.entrypoints.http.rate_limits import api_rate_limit, form_rate_limit
-from diagpro.entrypoints.worker import Chore, run_worker
+from diagpro.entrypoints.worker import run_worker, worker_chores
 
 log = logging.getLogger("diagpro.server")
 
@@ -95,15 +95,11 @@ def _worker_lifespan(container: Container) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         stop = threading.Event()
-
-        def purge() -> None:
-            container.purge_expired().until_done()
-
         thread = threading.Thread(
             target=run_worker,
             args=(container.process_jobs(), container.jobs(), container.clock(), stop),
-            # DIAGPRO_RETENTION_DAYS: the purge runs at start-up and then daily (inline mode).
-            kwargs={"idle_poll": 0.5, "chore": Chore(purge, container.clock())},
+            # The retention purge (daily) and the overdue-order check (every 5 min), inline mode.
+            kwargs={"idle_poll": 0.5, "chores": worker_chores(container)},
             name="diagpro-worker",
             daemon=True,
         )

@@ -9,7 +9,8 @@ Gateway config: a scraper calls the service directly, as Pub/Sub and Cloud Sched
 
 What a scrape shows is this process's counts (``prometheus_client`` in one process, no
 multiprocess mode): the inline worker's and the push-mode jobs' work is counted here; a
-``diagpro worker`` process (pull mode) keeps its own counts, which it does not serve. The gauge
+``diagpro worker`` process (pull mode) keeps its own counts, served on DIAGPRO_METRICS_PORT
+(entrypoints/metrics_port.py), as this process's are too when it is set. The gauge
 of paid orders without a report is counted from the store at each scrape, so every instance
 shows the same figure.
 """

@@ -45,6 +45,10 @@ _GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SCOPE_KEY = "diagpro.request_id"
 _SEEN_KEY = "diagpro.access_logged"  # RequestIds saw this request and logs it itself
 _HTTP_FIELDS = ("method", "path", "status", "duration_ms")
+# An overdue order's line (application/overdue.py) as fields a log-based metric or a query can
+# read (jsonPayload.order_id, ...): ids, counts and the operator's detail, no personal data.
+_ORDER_FIELDS = ("order_id", "waited_seconds", "order_status", "attempts", "reason", "overdue")
+_EXTRA_FIELDS = _HTTP_FIELDS + _ORDER_FIELDS
 # A value msgspec cannot write (an object passed as an extra) is written as its str().
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 
@@ -87,7 +91,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": fields.get("request_id") or request_id.get(),
         }
-        for key in _HTTP_FIELDS:
+        for key in _EXTRA_FIELDS:
             if key in fields:
                 entry[key] = fields[key]
         if record.exc_info:

@@ -10,7 +10,9 @@
   401 for a caller that is not the push service account (a misconfiguration must not lose a
   job), 400 for an envelope that names no job (after the subscription's delivery limit it goes
   to the dead-letter topic, for an operator to read).
-- ``/tasks/sweep`` (Cloud Scheduler) announces again every job that is due, and says how many.
+- ``/tasks/sweep`` (Cloud Scheduler) announces again every job that is due, logs every paid order
+  without its report after ten minutes (application/overdue.py: what the stuck-order alert
+  counts), and says how many of each.
 - ``/tasks/purge`` (Cloud Scheduler, daily) erases the personal data and reports of orders past
   DIAGPRO_RETENTION_DAYS (application/retention.py) and answers with ids and counts only; 503
   when one could not be erased (it stays due, and the next call finishes it).
@@ -136,10 +138,16 @@ async def sweep(
     sweep_due_jobs: NamedDependency[SweepDueJobs],
 ) -> Response[dict[str, Any]]:
     """Announce every due job again (Cloud Scheduler): a lost message, an expired lease, a
-    retry whose backoff has passed. 503 when some publish failed, so the scheduler shows it."""
+    retry whose backoff has passed; then log the overdue paid orders. 503 when some publish
+    failed, so the scheduler shows it."""
     _admit(request, settings, task_callers)
     result = await anyio.to_thread.run_sync(sweep_due_jobs)
-    counts = {"due": result.due, "announced": result.announced, "failed": result.failed}
+    counts = {
+        "due": result.due,
+        "announced": result.announced,
+        "failed": result.failed,
+        "overdue": result.overdue,
+    }
     if not result.complete:
         raise ApiError(
             HTTP_503_SERVICE_UNAVAILABLE,
