@@ -4,6 +4,7 @@ when the order's state does not allow it. Over the memory fakes and the embedded
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -414,6 +415,14 @@ def test_diagpro_refund_asks_for_yes_then_refunds_and_status_shows_it(
 
     assert cli.main(["refund", sid, "--yes"]) == 2
     assert f"refunded already (refund {sub.refund_id})" in capsys.readouterr().err
+
+    # The operator's list shows the action too: the table's last column and the JSON.
+    assert cli.main(["orders"]) == 0
+    table = capsys.readouterr().out
+    assert "LAST ACTION" in table and "refunded by ana (cli)" in table
+    assert cli.main(["orders", "--json"]) == 0
+    [order] = json.loads(capsys.readouterr().out)["orders"]
+    assert order["lastAction"] == describe(action)
 
 
 def test_diagpro_refund_says_when_the_provider_refuses(

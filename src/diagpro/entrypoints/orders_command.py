@@ -156,6 +156,7 @@ def _json(row: OrderRow) -> dict[str, Any]:
         "attempts": row.attempts,
         "lastError": row.last_error,
         "refund": row.refund,
+        "lastAction": row.last_action or None,
         "waitedSeconds": None if row.waited is None else int(row.waited.total_seconds()),
     }
 
@@ -163,7 +164,7 @@ def _json(row: OrderRow) -> dict[str, Any]:
 def _table(rows: list[OrderRow], *, waited: bool) -> None:
     heads = ["ID", "MACHINE", "STATUS", "PAID (UTC)", "READY (UTC)", "ATTEMPTS"]
     heads += ["WAITED"] if waited else []
-    heads += ["REFUND", "LAST ERROR"]
+    heads += ["REFUND", "LAST ERROR", "LAST ACTION"]
     lines = [heads]
     for row in rows:
         cells = [
@@ -177,6 +178,7 @@ def _table(rows: list[OrderRow], *, waited: bool) -> None:
         if waited:
             cells.append(_minutes(row.waited))
         cells += [row.refund or "-", _cut(" ".join(row.last_error.split()), 60) or "-"]
+        cells.append(_cut(row.last_action, 60) or "-")
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(heads))]
     for line in lines:
